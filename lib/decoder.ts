@@ -1,0 +1,183 @@
+import type { NativeDecoder, NativeDecoderOptions } from '../binding';
+import { native } from './binding';
+import { StreamcoderError, withCallerStack } from './errors';
+import { PIXEL_FORMATS, type Frame, type FrameInfo, type PixelFormat, type StreamInfo } from './types';
+import * as check from './validate';
+
+export interface DecoderOptions {
+  /** Pixel format of the frames delivered. Default `rgb24`. */
+  pixelFormat?: PixelFormat;
+  /** Output width; with only one of width/height set, the other keeps the aspect ratio. */
+  width?: number;
+  height?: number;
+  /** Seconds: the first frame delivered is the first at or after this time. */
+  startTime?: number;
+  /** Decoding threads; 0 (default) lets FFmpeg choose. */
+  threads?: number;
+  /** For RTSP sources: `tcp` or `udp` (sets `rtsp_transport`). */
+  transport?: 'tcp' | 'udp';
+  /** Force a demuxer by name (e.g. `mpegts`) instead of probing. */
+  format?: string;
+  /** libav demuxer/protocol options, e.g. `{ rtsp_flags: 'prefer_tcp' }`. */
+  formatOptions?: Record<string, string | number | boolean>;
+  /** libav decoder options. */
+  codecOptions?: Record<string, string | number | boolean>;
+  /** Bound on each blocking open or read, in ms. Default 10000 for URLs, none for files. */
+  timeoutMs?: number;
+}
+
+/** Default bound on each network operation when the caller sets none. */
+export const DEFAULT_NETWORK_TIMEOUT_MS = 10_000;
+
+function normalise(source: unknown, options: DecoderOptions | undefined): NativeDecoderOptions {
+  check.string(source, 'source');
+  const o = check.optionsObject(options);
+  const url = source as string;
+  const formatOptions = check.dictionary(o.formatOptions, 'formatOptions');
+  if (o.transport !== undefined) {
+    check.oneOf(o.transport, 'transport', ['tcp', 'udp'] as const);
+    if (!/^rtsps?:\/\//i.test(url)) throw check.invalid('transport', 'an rtsp:// source', url);
+    formatOptions.rtsp_transport = o.transport;
+  }
+  return {
+    source: url,
+    pixelFormat: o.pixelFormat === undefined ? 'rgb24' : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
+    width: o.width === undefined ? 0 : check.dimension(o.width, 'width'),
+    height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
+    startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
+    timeoutMs:
+      o.timeoutMs === undefined
+        ? check.isNetworkUrl(url) ? DEFAULT_NETWORK_TIMEOUT_MS : 0
+        : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
+    formatOptions,
+    codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+  };
+}
+
+/**
+ * Reads a video file or stream URL and delivers its frames, in presentation order, each exactly
+ * once, as tightly packed pixels.
+ *
+ * Synchronous methods (`extract*`) block the calling thread: use them in worker_threads and
+ * scripts. Their Promise forms (`read`, `readGOP`, `readInto`, async iteration) decode on the
+ * libuv thread pool. One operation runs at a time per decoder; overlapping calls fail with
+ * `ERR_BUSY`.
+ *
+ * @example
+ * await using dec = await Decoder.open('clip.mp4', { pixelFormat: 'rgb24', width: 640 });
+ * for await (const frame of dec) console.log(frame.index, frame.time, frame.data.length);
+ */
+export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposable {
+  readonly #native: NativeDecoder;
+  #info: StreamInfo;
+
+  private constructor(handle: NativeDecoder) {
+    this.#native = handle;
+    this.#info = handle.info;
+  }
+
+  /** Opens `source` (a path or URL) off the event loop. */
+  static async open(source: string, options?: DecoderOptions): Promise<Decoder> {
+    const handle = new native.Decoder(normalise(source, options));
+    try {
+      await withCallerStack(() => handle.open());
+    } catch (error) {
+      handle.close();
+      throw error;
+    }
+    return new Decoder(handle);
+  }
+
+  /** Opens `source` on this thread (blocking): for worker_threads and scripts. */
+  static openSync(source: string, options?: DecoderOptions): Decoder {
+    const handle = new native.Decoder(normalise(source, options));
+    try {
+      handle.openSync();
+    } catch (error) {
+      handle.close();
+      throw error;
+    }
+    return new Decoder(handle);
+  }
+
+  /** What is known about the video; `width`/`height`/`pixelFormat` describe delivered frames. */
+  get info(): StreamInfo {
+    return this.#info;
+  }
+
+  /** Bytes of one delivered frame: the size `extractFrameInto` needs. */
+  get frameBytes(): number {
+    return this.#native.frameBytes;
+  }
+
+  /** Packets or frames the decoder found corrupt and skipped so far. */
+  get corruptPackets(): number {
+    return this.#native.corruptPackets;
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  /** The next frame, or null at the end of the stream. Blocking. */
+  extractFrame(): Frame | null {
+    return this.#native.readFrame();
+  }
+
+  /**
+   * Decodes the next frame straight into `target` (at least `frameBytes` long; a view of a
+   * SharedArrayBuffer works too) and returns its description, or null at the end. No copy.
+   */
+  extractFrameInto(target: Uint8Array): FrameInfo | null {
+    return this.#native.readFrameInto(check.bytes(target, 'target'));
+  }
+
+  /**
+   * The next group of pictures: a keyframe and every frame up to the next keyframe, or null at
+   * the end. A loop of calls returns every frame once.
+   */
+  extractGOP(): Frame[] | null {
+    return this.#native.readGop();
+  }
+
+  /** `extractFrame` off the event loop. */
+  read(): Promise<Frame | null> {
+    return withCallerStack(() => this.#native.readFrameAsync());
+  }
+
+  /** `extractFrameInto` off the event loop; `target` must not be touched until it settles. */
+  readInto(target: Uint8Array): Promise<FrameInfo | null> {
+    return withCallerStack(() => this.#native.readFrameIntoAsync(check.bytes(target, 'target')));
+  }
+
+  /** `extractGOP` off the event loop. */
+  readGOP(): Promise<Frame[] | null> {
+    return withCallerStack(() => this.#native.readGopAsync());
+  }
+
+  /** After this, the next frame delivered is the first whose time is at or after `seconds`. */
+  seek(seconds: number): void {
+    this.#native.seek(check.number(seconds, 'seconds', 0, Number.MAX_SAFE_INTEGER));
+  }
+
+  /** Frees everything; stops and waits for a read in flight. Idempotent. */
+  close(): void {
+    this.#native.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
+    for (let frame = await this.read(); frame !== null; frame = await this.read()) yield frame;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+

@@ -1,0 +1,297 @@
+#include "decoder.h"
+
+#include "async_task.h"
+#include "errors.h"
+
+namespace streamcoder {
+
+namespace {
+
+// Clears the busy flag when async work ends, however it ends.
+class BusyScope {
+ public:
+  explicit BusyScope(std::atomic<bool>& busy) : busy_(busy) {}
+  ~BusyScope() { busy_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool>& busy_;
+};
+
+}  // namespace
+
+Napi::Function Decoder::Define(Napi::Env env) {
+  return DefineClass(env, "Decoder",
+                     {
+                         InstanceMethod("openSync", &Decoder::OpenSync),
+                         InstanceMethod("open", &Decoder::OpenAsync),
+                         InstanceAccessor("info", &Decoder::GetInfo, nullptr),
+                         InstanceAccessor("frameBytes", &Decoder::GetFrameBytes, nullptr),
+                         InstanceAccessor("corruptPackets", &Decoder::GetCorruptPackets, nullptr),
+                         InstanceAccessor("closed", &Decoder::GetClosed, nullptr),
+                         InstanceMethod("readFrame", &Decoder::ReadFrame),
+                         InstanceMethod("readFrameAsync", &Decoder::ReadFrameAsync),
+                         InstanceMethod("readFrameInto", &Decoder::ReadFrameInto),
+                         InstanceMethod("readFrameIntoAsync", &Decoder::ReadFrameIntoAsync),
+                         InstanceMethod("readGop", &Decoder::ReadGop),
+                         InstanceMethod("readGopAsync", &Decoder::ReadGopAsync),
+                         InstanceMethod("seek", &Decoder::Seek),
+                         InstanceMethod("close", &Decoder::CloseMethod),
+                     });
+}
+
+Decoder::Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(info) {
+  Guarded(info.Env(), [&] {
+    Napi::Object options = GetOptionsObject(info, 0);
+    ReaderOptions reader;
+    reader.source = GetString(options, "source");
+    if (reader.source.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a source path or URL");
+    reader.pixelFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
+    reader.width = GetInt(options, "width", 0);
+    reader.height = GetInt(options, "height", 0);
+    reader.startTime = GetNumber(options, "startTime", 0);
+    reader.threads = GetInt(options, "threads", 0);
+    reader.timeoutMs = static_cast<int64_t>(GetNumber(options, "timeoutMs", 0));
+    reader.inputFormat = GetString(options, "inputFormat");
+    reader.formatOptions = GetOptionList(options, "formatOptions");
+    reader.codecOptions = GetOptionList(options, "codecOptions");
+    if (reader.width < 0 || reader.height < 0) {
+      throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");
+    }
+    pixelFormat_ = av_get_pix_fmt_name(reader.pixelFormat);
+    reader_ = std::make_unique<VideoReader>(std::move(reader));
+  });
+  registry_ = Addon::Of(info.Env()).openObjects();
+  registry_->Add(this);
+}
+
+Decoder::~Decoder() {
+  Close();
+  if (registry_) registry_->Remove(this);
+}
+
+void Decoder::Close() {
+  if (closed_.exchange(true)) return;
+  std::unique_ptr<VideoReader> reader;
+  {
+    // Wake a read blocked on the network, then wait for it to let go of the reader.
+    if (reader_) reader_->Abort();
+    std::lock_guard<std::mutex> lock(mutex_);
+    reader.swap(reader_);
+  }
+}
+
+void Decoder::CheckIdle() {
+  if (closed_) throw Failure("ERR_CLOSED", "The decoder is closed");
+  if (busy_.load(std::memory_order_acquire)) {
+    throw Failure("ERR_BUSY", "The decoder is busy with another operation; await it first");
+  }
+}
+
+void Decoder::BeginAsync() {
+  CheckIdle();
+  busy_.store(true, std::memory_order_release);
+}
+
+VideoReader& Decoder::OpenReader() {
+  if (!reader_) throw Failure("ERR_CLOSED", "The decoder is closed");
+  if (!reader_->isOpen()) throw Failure("ERR_NOT_OPEN", "The decoder is not open yet");
+  return *reader_;
+}
+
+std::optional<Decoder::Decoded> Decoder::DecodeOne() {
+  VideoReader& reader = OpenReader();
+  if (!reader.Peek()) return std::nullopt;
+  Decoded decoded{PixelBuffer(reader.frameBytes()), {}};
+  reader.Take(decoded.pixels.data(), &decoded.meta);
+  return decoded;
+}
+
+std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination) {
+  VideoReader& reader = OpenReader();
+  if (destination.length < reader.frameBytes()) {
+    throw Failure("ERR_BUFFER_SIZE", "The buffer holds " + std::to_string(destination.length) +
+                                         " bytes but a frame needs " + std::to_string(reader.frameBytes()));
+  }
+  if (!reader.Peek()) return std::nullopt;
+  FrameMeta meta;
+  reader.Take(destination.data, &meta);
+  return meta;
+}
+
+std::vector<Decoder::Decoded> Decoder::DecodeGop() {
+  VideoReader& reader = OpenReader();
+  std::vector<Decoded> gop;
+  // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
+  while (reader.Peek() && !(reader.PendingIsKey() && !gop.empty())) {
+    Decoded decoded{PixelBuffer(reader.frameBytes()), {}};
+    reader.Take(decoded.pixels.data(), &decoded.meta);
+    gop.push_back(std::move(decoded));
+  }
+  return gop;
+}
+
+Napi::Value Decoder::FrameToJs(Napi::Env env, Decoded& decoded) {
+  Napi::Object frame = MetaToJs(env, decoded.meta, pixelFormat_);
+  frame.Set("data", decoded.pixels.ToJs(env));
+  return frame;
+}
+
+Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
+    std::lock_guard<std::mutex> lock(mutex_);
+    opened_ = true;
+    reader_->Open();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Decoder::OpenAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
+    BeginAsync();
+    opened_ = true;
+    return AsyncTask<bool>::Run(
+        info.Env(),
+        [this] {
+          BusyScope busy(busy_);
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!reader_) throw Failure("ERR_CLOSED", "The decoder was closed while opening");
+          reader_->Open();
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()});
+  });
+}
+
+Napi::Value Decoder::GetInfo(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return InfoToJs(info.Env(), OpenReader().info());
+  });
+}
+
+Napi::Value Decoder::GetFrameBytes(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return Napi::Number::New(info.Env(), double(OpenReader().frameBytes()));
+  });
+}
+
+Napi::Value Decoder::GetCorruptPackets(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return Napi::Number::New(info.Env(), double(OpenReader().corruptPackets()));
+  });
+}
+
+Napi::Value Decoder::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), closed_.load());
+}
+
+Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::optional<Decoded> decoded = DecodeOne();
+    return decoded ? FrameToJs(info.Env(), *decoded) : info.Env().Null();
+  });
+}
+
+Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    BeginAsync();
+    return AsyncTask<std::optional<Decoded>>::Run(
+        info.Env(),
+        [this] {
+          BusyScope busy(busy_);
+          std::lock_guard<std::mutex> lock(mutex_);
+          return DecodeOne();
+        },
+        [this](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
+          return decoded ? FrameToJs(env, *decoded) : env.Null();
+        },
+        {info.This()});
+  });
+}
+
+Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    ByteView destination = GetBytes(info[0], "the destination");
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::optional<FrameMeta> meta = DecodeInto(destination);
+    return meta ? Napi::Value(MetaToJs(info.Env(), *meta, pixelFormat_)) : info.Env().Null();
+  });
+}
+
+Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    ByteView destination = GetBytes(info[0], "the destination");
+    BeginAsync();
+    return AsyncTask<std::optional<FrameMeta>>::Run(
+        info.Env(),
+        [this, destination] {
+          BusyScope busy(busy_);
+          std::lock_guard<std::mutex> lock(mutex_);
+          return DecodeInto(destination);
+        },
+        [this](Napi::Env env, std::optional<FrameMeta>& meta) -> Napi::Value {
+          return meta ? Napi::Value(MetaToJs(env, *meta, pixelFormat_)) : env.Null();
+        },
+        {info.This(), info[0]});
+  });
+}
+
+Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Decoded> gop = DecodeGop();
+    if (gop.empty()) return info.Env().Null();
+    Napi::Array frames = Napi::Array::New(info.Env(), gop.size());
+    for (size_t i = 0; i < gop.size(); ++i) frames.Set(uint32_t(i), FrameToJs(info.Env(), gop[i]));
+    return frames;
+  });
+}
+
+Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    BeginAsync();
+    return AsyncTask<std::vector<Decoded>>::Run(
+        info.Env(),
+        [this] {
+          BusyScope busy(busy_);
+          std::lock_guard<std::mutex> lock(mutex_);
+          return DecodeGop();
+        },
+        [this](Napi::Env env, std::vector<Decoded>& gop) -> Napi::Value {
+          if (gop.empty()) return env.Null();
+          Napi::Array frames = Napi::Array::New(env, gop.size());
+          for (size_t i = 0; i < gop.size(); ++i) frames.Set(uint32_t(i), FrameToJs(env, gop[i]));
+          return frames;
+        },
+        {info.This()});
+  });
+}
+
+Napi::Value Decoder::Seek(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    CheckIdle();
+    if (!info[0].IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", "Expected seconds as a number");
+    std::lock_guard<std::mutex> lock(mutex_);
+    OpenReader().Seek(info[0].As<Napi::Number>().DoubleValue());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Decoder::CloseMethod(const Napi::CallbackInfo& info) {
+  Close();
+  return info.Env().Undefined();
+}
+
+}  // namespace streamcoder

@@ -1,0 +1,71 @@
+// Decoder: the JS binding of VideoReader. Sync methods run on the calling thread (scripts and
+// worker_threads); the *Async methods run the same work on the libuv pool. One operation at a
+// time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <napi.h>
+
+#include "addon.h"
+#include "js_values.h"
+#include "video_reader.h"
+
+namespace streamcoder {
+
+class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Decoder(const Napi::CallbackInfo& info);
+  ~Decoder() override;
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Stops any read in progress, waits for it, frees the reader. Idempotent, any thread.
+  void Close() override;
+
+ private:
+  struct Decoded {
+    PixelBuffer pixels;
+    FrameMeta meta;
+  };
+
+  Napi::Value OpenSync(const Napi::CallbackInfo& info);
+  Napi::Value OpenAsync(const Napi::CallbackInfo& info);
+  Napi::Value GetInfo(const Napi::CallbackInfo& info);
+  Napi::Value GetFrameBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetCorruptPackets(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrame(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameIntoAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadGop(const Napi::CallbackInfo& info);
+  Napi::Value ReadGopAsync(const Napi::CallbackInfo& info);
+  Napi::Value Seek(const Napi::CallbackInfo& info);
+  Napi::Value CloseMethod(const Napi::CallbackInfo& info);
+
+  // These run with mutex_ held, on whichever thread does the work.
+  VideoReader& OpenReader();
+  std::optional<Decoded> DecodeOne();
+  std::optional<FrameMeta> DecodeInto(ByteView destination);
+  std::vector<Decoded> DecodeGop();
+
+  void CheckIdle();        // JS thread: not closed, no async work in flight
+  void BeginAsync();       // JS thread: CheckIdle, then mark busy until the work ends
+  Napi::Value FrameToJs(Napi::Env env, Decoded& decoded);
+
+  std::unique_ptr<VideoReader> reader_;
+  std::mutex mutex_;  // held while the reader works; Close() takes it to wait for that work
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> closed_{false};
+  bool opened_ = false;
+  std::string pixelFormat_;
+  std::shared_ptr<OpenObjects> registry_;
+};
+
+}  // namespace streamcoder

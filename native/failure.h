@@ -1,0 +1,39 @@
+// Failure is the one exception type the media core throws. It carries a stable string code for
+// JavaScript (see lib/errors.ts), the FFmpeg error number when there is one, and a message that
+// names the source with any credentials removed. It never touches V8, so worker threads and the
+// client's reading thread can create it freely; errors.cc turns it into a JS error.
+#pragma once
+
+#include <exception>
+#include <string>
+
+namespace streamcoder {
+
+class Failure : public std::exception {
+ public:
+  Failure(std::string code, std::string message, int averror = 0);
+
+  // Maps an AVERROR to a code and builds "<what>: <FFmpeg's text> (<last FFmpeg log line>)".
+  static Failure FromAv(int averror, const std::string& what);
+
+  const char* what() const noexcept override { return message_.c_str(); }
+  const std::string& code() const { return code_; }
+  const std::string& message() const { return message_; }
+  int averror() const { return averror_; }
+
+ private:
+  std::string code_;
+  std::string message_;
+  int averror_;
+};
+
+// Throws Failure::FromAv when an FFmpeg call returned an error.
+inline void Check(int ret, const std::string& what) {
+  if (ret < 0) throw Failure::FromAv(ret, what);
+}
+
+// "rtsp://user:pass@host/x" -> "rtsp://***@host/x": URLs pass through here before they reach any
+// message or log line.
+std::string RedactUrl(const std::string& text);
+
+}  // namespace streamcoder

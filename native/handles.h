@@ -1,0 +1,41 @@
+// RAII owners for every libav handle the addon holds. Each owner frees with the libav function that
+// matches how the handle was made, so no code path can leak one or free it twice.
+#pragma once
+
+#include <memory>
+
+#include "ffmpeg.h"
+
+namespace streamcoder {
+
+struct InputContextFree {
+  void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
+};
+struct OutputContextFree {
+  // The caller closes the AVIOContext (if it opened one) before this runs; see VideoWriter.
+  void operator()(AVFormatContext* ctx) const { avformat_free_context(ctx); }
+};
+struct CodecContextFree {
+  void operator()(AVCodecContext* ctx) const { avcodec_free_context(&ctx); }
+};
+struct FrameFree {
+  void operator()(AVFrame* frame) const { av_frame_free(&frame); }
+};
+struct PacketFree {
+  void operator()(AVPacket* packet) const { av_packet_free(&packet); }
+};
+struct SwsFree {
+  void operator()(SwsContext* ctx) const { sws_freeContext(ctx); }
+};
+struct DictionaryFree {
+  void operator()(AVDictionary* dict) const { av_dict_free(&dict); }
+};
+
+using InputContextPtr = std::unique_ptr<AVFormatContext, InputContextFree>;
+using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextFree>;
+using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextFree>;
+using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
+using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
+using SwsContextPtr = std::unique_ptr<SwsContext, SwsFree>;
+
+}  // namespace streamcoder

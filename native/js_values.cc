@@ -1,0 +1,155 @@
+#include "js_values.h"
+
+#include <cmath>
+#include <new>
+
+#include "failure.h"
+
+namespace streamcoder {
+
+namespace {
+
+Failure BadOption(const char* key, const char* expected) {
+  return Failure("ERR_INVALID_ARGUMENT", std::string("Expected ") + expected + " for " + key);
+}
+
+Napi::Value Rational(Napi::Env env, AVRational value) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("num", value.num);
+  object.Set("den", value.den);
+  return object;
+}
+
+Napi::Value NumberOrNull(Napi::Env env, double value) {
+  return std::isnan(value) ? env.Null() : Napi::Number::New(env, value);
+}
+
+}  // namespace
+
+std::string GetString(const Napi::Object& object, const char* key, const std::string& fallback) {
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return fallback;
+  if (!value.IsString()) throw BadOption(key, "a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+double GetNumber(const Napi::Object& object, const char* key, double fallback) {
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return fallback;
+  if (!value.IsNumber()) throw BadOption(key, "a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number)) throw BadOption(key, "a finite number");
+  return number;
+}
+
+int GetInt(const Napi::Object& object, const char* key, int fallback) {
+  double number = GetNumber(object, key, fallback);
+  if (number != std::floor(number) || number < -2147483648.0 || number > 2147483647.0) {
+    throw BadOption(key, "a 32-bit integer");
+  }
+  return int(number);
+}
+
+bool GetBool(const Napi::Object& object, const char* key, bool fallback) {
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return fallback;
+  if (!value.IsBoolean()) throw BadOption(key, "a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+OptionList GetOptionList(const Napi::Object& object, const char* key) {
+  OptionList list;
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return list;
+  if (!value.IsObject()) throw BadOption(key, "an object of strings");
+  Napi::Object options = value.As<Napi::Object>();
+  Napi::Array names = options.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    Napi::Value name = names.Get(i);
+    Napi::Value entry = options.Get(name);
+    if (!entry.IsString()) throw BadOption(key, "an object of strings");
+    list.emplace_back(name.ToString().Utf8Value(), entry.As<Napi::String>().Utf8Value());
+  }
+  return list;
+}
+
+AVPixelFormat GetPixelFormat(const Napi::Object& object, const char* key, AVPixelFormat fallback) {
+  std::string name = GetString(object, key);
+  if (name.empty()) return fallback;
+  AVPixelFormat format = av_get_pix_fmt(name.c_str());
+  if (format == AV_PIX_FMT_NONE) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Unknown pixel format '" + name + "'");
+  }
+  return format;
+}
+
+Napi::Object GetOptionsObject(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an options object");
+  return info[index].As<Napi::Object>();
+}
+
+ByteView GetBytes(const Napi::Value& value, const char* what) {
+  if (!value.IsTypedArray()) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value arrayBuffer;
+  size_t offset = 0;
+  // Raw call: Napi::TypedArray::ArrayBuffer() refuses SharedArrayBuffer-backed views.
+  if (napi_get_typedarray_info(value.Env(), value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
+  }
+  if (type != napi_uint8_array && type != napi_uint8_clamped_array) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
+  }
+  return ByteView{static_cast<uint8_t*>(data), length};
+}
+
+PixelBuffer::PixelBuffer(size_t size) : data_(static_cast<uint8_t*>(std::malloc(size ? size : 1))), size_(size) {
+  if (!data_) throw std::bad_alloc();
+}
+
+Napi::Uint8Array PixelBuffer::ToJs(Napi::Env env) {
+  size_t size = size_;
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, data_.get(), size, [](Napi::Env, void* data) { std::free(data); });
+  data_.release();
+  return Napi::Uint8Array::New(env, size, buffer, 0);
+}
+
+Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("codec", info.codec);
+  object.Set("format", info.format);
+  object.Set("width", info.width);
+  object.Set("height", info.height);
+  object.Set("pixelFormat", info.pixelFormat);
+  object.Set("sourceWidth", info.sourceWidth);
+  object.Set("sourceHeight", info.sourceHeight);
+  object.Set("sourcePixelFormat", info.sourcePixelFormat);
+  object.Set("streamIndex", info.streamIndex);
+  object.Set("frameRate", Rational(env, info.frameRate));
+  object.Set("timeBase", Rational(env, info.timeBase));
+  object.Set("startTime", NumberOrNull(env, info.startTime));
+  object.Set("duration", NumberOrNull(env, info.duration));
+  object.Set("frameCount", info.frameCount >= 0 ? Napi::Number::New(env, double(info.frameCount)) : env.Null());
+  object.Set("bitRate", info.bitRate > 0 ? Napi::Number::New(env, double(info.bitRate)) : env.Null());
+  return object;
+}
+
+Napi::Object MetaToJs(Napi::Env env, const FrameMeta& meta, const std::string& pixelFormat) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("width", meta.width);
+  object.Set("height", meta.height);
+  object.Set("pixelFormat", pixelFormat);
+  object.Set("pts", meta.pts == AV_NOPTS_VALUE ? env.Null() : Napi::Number::New(env, double(meta.pts)));
+  object.Set("time", NumberOrNull(env, meta.time));
+  object.Set("index", double(meta.index));
+  object.Set("keyFrame", meta.keyFrame);
+  object.Set("pictType", std::string(1, meta.pictType));
+  return object;
+}
+
+}  // namespace streamcoder

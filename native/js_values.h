@@ -1,0 +1,52 @@
+// Conversions between JS values and the media core's plain structs. Options arrive already
+// validated and normalised by lib/ (the "baton"), so these only guard against misuse of the raw
+// binding: a wrong type becomes ERR_INVALID_ARGUMENT, never a crash.
+#pragma once
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include <napi.h>
+
+#include "dictionary.h"
+#include "video_reader.h"
+
+namespace streamcoder {
+
+std::string GetString(const Napi::Object& object, const char* key, const std::string& fallback = "");
+double GetNumber(const Napi::Object& object, const char* key, double fallback);
+int GetInt(const Napi::Object& object, const char* key, int fallback);
+bool GetBool(const Napi::Object& object, const char* key, bool fallback);
+OptionList GetOptionList(const Napi::Object& object, const char* key);
+AVPixelFormat GetPixelFormat(const Napi::Object& object, const char* key, AVPixelFormat fallback);
+Napi::Object GetOptionsObject(const Napi::CallbackInfo& info, size_t index);
+
+// The bytes behind a Uint8Array, whether its buffer is an ArrayBuffer or a SharedArrayBuffer.
+struct ByteView {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+ByteView GetBytes(const Napi::Value& value, const char* what);
+
+// A malloc'ed picture handed to JS without a copy: it becomes an external ArrayBuffer whose
+// finaliser frees it. malloc (not V8's zeroed allocation) because every byte is overwritten anyway.
+class PixelBuffer {
+ public:
+  explicit PixelBuffer(size_t size);
+  uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  Napi::Uint8Array ToJs(Napi::Env env);  // gives the memory away
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_;
+};
+
+Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info);
+Napi::Object MetaToJs(Napi::Env env, const FrameMeta& meta, const std::string& pixelFormat);
+
+}  // namespace streamcoder

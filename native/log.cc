@@ -1,0 +1,51 @@
+#include "log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "failure.h"
+#include "ffmpeg.h"
+
+namespace streamcoder {
+
+namespace {
+
+std::atomic<int> g_printLevel{AV_LOG_QUIET};
+thread_local std::string t_lastError;
+
+void OnLog(void* avcl, int level, const char* fmt, va_list args) {
+  if (level > AV_LOG_ERROR && level > g_printLevel.load(std::memory_order_relaxed)) return;
+  char line[1024];
+  int printPrefix = 1;
+  av_log_format_line2(avcl, level, fmt, args, line, sizeof(line), &printPrefix);
+  std::string text = RedactUrl(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (level <= AV_LOG_ERROR && !text.empty()) t_lastError = text;
+  if (level <= g_printLevel.load(std::memory_order_relaxed)) {
+    std::fprintf(stderr, "[ffmpeg] %s\n", text.c_str());
+  }
+}
+
+}  // namespace
+
+void InstallLogCallback() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_callback(OnLog); });
+}
+
+void SetPrintLevel(int level) { g_printLevel.store(level, std::memory_order_relaxed); }
+int PrintLevel() { return g_printLevel.load(std::memory_order_relaxed); }
+
+std::string TakeLastLogLine() {
+  std::string line;
+  line.swap(t_lastError);
+  // The prefix "[h264 @ 0x55d...] " carries a pointer that changes each run; keep what follows.
+  auto close = line.find("] ");
+  if (!line.empty() && line[0] == '[' && close != std::string::npos) line.erase(0, close + 2);
+  return line;
+}
+
+void ClearLastLogLine() { t_lastError.clear(); }
+
+}  // namespace streamcoder

@@ -1,0 +1,46 @@
+// Pixel conversion and scaling between decoded/encoded AVFrames and the tightly packed pictures
+// JavaScript sees (one plane after another, no row padding). The swscale context is rebuilt only
+// when the source's size, format or colour details change, which a live stream may do mid-way.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "handles.h"
+
+namespace streamcoder {
+
+class Scaler {
+ public:
+  Scaler(int width, int height, AVPixelFormat format);
+  Scaler(const Scaler&) = delete;
+  Scaler& operator=(const Scaler&) = delete;
+
+  // Bytes of one packed picture of this scaler's size and format.
+  static size_t PackedSize(int width, int height, AVPixelFormat format);
+  size_t packedSize() const { return packedSize_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  AVPixelFormat format() const { return format_; }
+
+  // src (any size/format) -> this scaler's size and format, packed into dst.
+  void FrameToPacked(const AVFrame* src, uint8_t* dst);
+  // A packed picture of the given size/format -> dst, an allocated frame of this scaler's size
+  // and format.
+  void PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPixelFormat srcFormat,
+                     AVFrame* dst);
+
+ private:
+  SwsContext* ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFormat, int colorspace,
+                         bool fullRange);
+
+  const int width_;
+  const int height_;
+  const AVPixelFormat format_;
+  const size_t packedSize_;
+  SwsContextPtr sws_;
+  int lastColorspace_ = -1;
+  int lastFullRange_ = -1;
+};
+
+}  // namespace streamcoder

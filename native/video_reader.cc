@@ -1,0 +1,291 @@
+#include "video_reader.h"
+
+#include <utility>
+
+#include "failure.h"
+#include "log.h"
+
+namespace streamcoder {
+
+namespace {
+
+// A corrupt stream may make every packet fail; after this many failures in a row without a single
+// good frame, the reader stops trying and reports the data as invalid.
+constexpr int kMaxConsecutiveErrors = 64;
+
+double Seconds(int64_t ts, AVRational base) {
+  return ts == AV_NOPTS_VALUE ? NAN : double(ts) * base.num / base.den;
+}
+
+int DerivedSide(int given, int sourceGiven, int sourceOther) {
+  double value = std::round(double(given) * sourceOther / sourceGiven);
+  return value < 1 ? 1 : int(value);
+}
+
+}  // namespace
+
+void CheckDimensions(int width, int height, const std::string& what) {
+  if (width <= 0 || height <= 0 || width > kMaxDimension || height > kMaxDimension ||
+      int64_t(width) * height > kMaxPixels) {
+    throw Failure("ERR_DIMENSIONS", what + " has unsupported dimensions " + std::to_string(width) +
+                                        "x" + std::to_string(height) + " (at most " +
+                                        std::to_string(kMaxDimension) + " per side and " +
+                                        std::to_string(kMaxPixels) + " pixels)");
+  }
+}
+
+VideoReader::VideoReader(ReaderOptions options)
+    : options_(std::move(options)),
+      label_("'" + RedactUrl(options_.source) + "'"),
+      interrupter_(options_.timeoutMs) {}
+
+VideoReader::~VideoReader() = default;
+
+void VideoReader::ThrowIo(int averror, const std::string& what) {
+  if (interrupter_.aborted()) throw Failure("ERR_CLOSED", what + ": the decoder was closed", averror);
+  if (interrupter_.timedOut()) {
+    throw Failure("ERR_TIMEOUT", what + ": no answer within " +
+                                     std::to_string(interrupter_.timeoutMs()) + " ms", averror);
+  }
+  throw Failure::FromAv(averror, what);
+}
+
+void VideoReader::Open() {
+  ClearLastLogLine();
+  AVFormatContext* raw = avformat_alloc_context();
+  if (raw == nullptr) throw Failure("ERR_NO_MEMORY", "Cannot allocate a demuxer for " + label_);
+  raw->interrupt_callback = interrupter_.callback();
+
+  const AVInputFormat* forced = nullptr;
+  if (!options_.inputFormat.empty()) {
+    forced = av_find_input_format(options_.inputFormat.c_str());
+    if (forced == nullptr) {
+      throw Failure("ERR_FORMAT_NOT_FOUND", "Unknown input format '" + options_.inputFormat + "'");
+    }
+  }
+  Dictionary formatOptions(options_.formatOptions);
+  interrupter_.Arm();
+  int ret = avformat_open_input(&raw, options_.source.c_str(), forced, formatOptions.get());
+  if (ret < 0) ThrowIo(ret, "Cannot open " + label_);  // avformat_open_input freed raw
+  format_.reset(raw);
+  formatOptions.RejectUnused("input " + label_);
+
+  interrupter_.Arm();
+  ret = avformat_find_stream_info(format_.get(), nullptr);
+  if (ret < 0) ThrowIo(ret, "Cannot read stream information of " + label_);
+
+  const AVCodec* decoder = nullptr;
+  ret = av_find_best_stream(format_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
+  if (ret == AVERROR_STREAM_NOT_FOUND) {
+    throw Failure("ERR_NO_VIDEO_STREAM", label_ + " has no video stream", ret);
+  }
+  if (ret < 0 || decoder == nullptr) {
+    throw Failure("ERR_CODEC_NOT_FOUND", "No decoder for the video of " + label_, ret);
+  }
+  stream_ = format_->streams[ret];
+  for (unsigned i = 0; i < format_->nb_streams; ++i) {
+    // Other streams are not even demuxed: less work, and no memory spent on them.
+    if (format_->streams[i] != stream_) format_->streams[i]->discard = AVDISCARD_ALL;
+  }
+  const AVCodecParameters* par = stream_->codecpar;
+  CheckDimensions(par->width, par->height, "The video of " + label_);
+
+  codec_.reset(avcodec_alloc_context3(decoder));
+  if (!codec_) throw Failure("ERR_NO_MEMORY", "Cannot allocate a decoder for " + label_);
+  Check(avcodec_parameters_to_context(codec_.get(), par), "Cannot configure the decoder of " + label_);
+  codec_->pkt_timebase = stream_->time_base;
+  codec_->thread_count = options_.threads;
+  // Bounds what a damaged or hostile stream can make the decoder allocate mid-stream.
+  codec_->max_pixels = kMaxPixels;
+  Dictionary codecOptions(options_.codecOptions);
+  ret = avcodec_open2(codec_.get(), decoder, codecOptions.get());
+  if (ret < 0) {
+    codec_.reset();
+    throw Failure::FromAv(ret, "Cannot open the " + std::string(decoder->name) + " decoder for " + label_);
+  }
+  codecOptions.RejectUnused("the " + std::string(decoder->name) + " decoder");
+
+  int width = options_.width, height = options_.height;
+  if (width == 0 && height == 0) {
+    width = par->width;
+    height = par->height;
+  } else if (height == 0) {
+    height = DerivedSide(width, par->width, par->height);
+  } else if (width == 0) {
+    width = DerivedSide(height, par->height, par->width);
+  }
+  CheckDimensions(width, height, "The requested output size");
+  scaler_ = std::make_unique<Scaler>(width, height, options_.pixelFormat);
+  frame_.reset(av_frame_alloc());
+  packet_.reset(av_packet_alloc());
+  if (!frame_ || !packet_) throw Failure("ERR_NO_MEMORY", "Cannot allocate frames for " + label_);
+
+  BuildInfo(decoder);
+  if (options_.startTime > 0) Seek(options_.startTime);
+}
+
+void VideoReader::BuildInfo(const AVCodec* decoder) {
+  const AVCodecParameters* par = stream_->codecpar;
+  info_.codec = decoder->name;
+  info_.format = format_->iformat->name;
+  info_.pixelFormat = av_get_pix_fmt_name(options_.pixelFormat);
+  const char* sourceFormat = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
+  info_.sourcePixelFormat = sourceFormat ? sourceFormat : "unknown";
+  info_.sourceWidth = par->width;
+  info_.sourceHeight = par->height;
+  info_.streamIndex = stream_->index;
+
+  AVRational rate = stream_->avg_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) rate = stream_->r_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) rate = av_guess_frame_rate(format_.get(), stream_, nullptr);
+  info_.frameRate = rate.num > 0 && rate.den > 0 ? rate : AVRational{0, 1};
+  info_.timeBase = stream_->time_base;
+  info_.startTime = Seconds(stream_->start_time, stream_->time_base);
+
+  // A stream's own duration first; the container's when the stream has none (never negative).
+  if (stream_->duration != AV_NOPTS_VALUE && stream_->duration > 0) {
+    info_.duration = Seconds(stream_->duration, stream_->time_base);
+  } else if (format_->duration != AV_NOPTS_VALUE && format_->duration > 0) {
+    info_.duration = double(format_->duration) / AV_TIME_BASE;
+  }
+  if (stream_->nb_frames > 0) {
+    info_.frameCount = stream_->nb_frames;
+  } else if (!std::isnan(info_.duration) && info_.frameRate.num > 0) {
+    info_.frameCount = std::llround(info_.duration * av_q2d(info_.frameRate));
+  }
+  info_.bitRate = par->bit_rate > 0 ? par->bit_rate : (format_->bit_rate > 0 ? format_->bit_rate : 0);
+  info_.width = scaler_->width();
+  info_.height = scaler_->height();
+}
+
+bool VideoReader::Peek() {
+  if (pending_) return true;
+  if (!codec_) throw Failure("ERR_NOT_OPEN", "The decoder of " + label_ + " is not open");
+  for (;;) {
+    int ret = avcodec_receive_frame(codec_.get(), frame_.get());
+    if (ret >= 0) {
+      consecutiveErrors_ = 0;
+      int64_t pts = frame_->best_effort_timestamp;
+      if (seekTarget_ != AV_NOPTS_VALUE && pts != AV_NOPTS_VALUE && pts < seekTarget_) {
+        av_frame_unref(frame_.get());
+        continue;
+      }
+      seekTarget_ = AV_NOPTS_VALUE;
+      pending_ = true;
+      return true;
+    }
+    if (ret == AVERROR_EOF) return false;
+    if (ret != AVERROR(EAGAIN)) {
+      // A frame the decoder could not rebuild: counted, skipped, decoding goes on.
+      ++corruptPackets_;
+      if (++consecutiveErrors_ > kMaxConsecutiveErrors) {
+        throw Failure::FromAv(ret, "Cannot decode the video of " + label_);
+      }
+      continue;
+    }
+    FeedPacket();
+  }
+}
+
+void VideoReader::FeedPacket() {
+  for (;;) {
+    interrupter_.Arm();
+    int ret = av_read_frame(format_.get(), packet_.get());
+    if (ret == AVERROR_EOF) {
+      if (!draining_) {
+        draining_ = true;
+        avcodec_send_packet(codec_.get(), nullptr);  // enter draining mode
+      }
+      return;
+    }
+    if (ret < 0) ThrowIo(ret, "Cannot read from " + label_);
+    if (packet_->stream_index != stream_->index) {
+      av_packet_unref(packet_.get());
+      continue;
+    }
+    ret = avcodec_send_packet(codec_.get(), packet_.get());
+    av_packet_unref(packet_.get());
+    if (ret < 0 && ret != AVERROR(EAGAIN)) {
+      ++corruptPackets_;
+      if (++consecutiveErrors_ > kMaxConsecutiveErrors) {
+        throw Failure::FromAv(ret, "Cannot decode the video of " + label_);
+      }
+      continue;
+    }
+    return;
+  }
+}
+
+bool VideoReader::PendingIsKey() const { return pending_ && SC_FRAME_IS_KEY(frame_.get()); }
+
+void VideoReader::FillMeta(FrameMeta* meta) {
+  const AVFrame* frame = frame_.get();
+  int64_t pts = frame->best_effort_timestamp;
+  if (pts == AV_NOPTS_VALUE && lastPts_ != AV_NOPTS_VALUE) {
+    int64_t step = SC_FRAME_DURATION(frame) > 0 ? SC_FRAME_DURATION(frame) : 1;
+    pts = lastPts_ + step;
+  }
+  if (firstPts_ == AV_NOPTS_VALUE) {
+    firstPts_ = stream_->start_time != AV_NOPTS_VALUE ? stream_->start_time : pts;
+  }
+  // The index is the frame's position on the timeline, so it stays right after a seek; a frame
+  // that would land on an index already given (variable frame rate) takes the next one.
+  int64_t index = lastIndex_ + 1;
+  if (pts != AV_NOPTS_VALUE && firstPts_ != AV_NOPTS_VALUE && info_.frameRate.num > 0) {
+    double position = double(pts - firstPts_) * av_q2d(stream_->time_base) * av_q2d(info_.frameRate);
+    int64_t fromTime = std::llround(position);
+    if (fromTime > lastIndex_) index = fromTime;
+  }
+  meta->width = info_.width;
+  meta->height = info_.height;
+  meta->pts = pts;
+  meta->time = Seconds(pts, stream_->time_base);
+  meta->index = index;
+  meta->keyFrame = SC_FRAME_IS_KEY(frame);
+  meta->pictType = av_get_picture_type_char(frame->pict_type);
+  lastIndex_ = index;
+  lastPts_ = pts;
+}
+
+void VideoReader::Take(uint8_t* dst, FrameMeta* meta) {
+  if (!pending_ && !Peek()) throw Failure("ERR_END_OF_STREAM", "No frame left in " + label_);
+  scaler_->FrameToPacked(frame_.get(), dst);
+  FillMeta(meta);
+  av_frame_unref(frame_.get());
+  pending_ = false;
+}
+
+void VideoReader::Drop(FrameMeta* meta) {
+  if (!pending_ && !Peek()) throw Failure("ERR_END_OF_STREAM", "No frame left in " + label_);
+  FillMeta(meta);
+  av_frame_unref(frame_.get());
+  pending_ = false;
+}
+
+void VideoReader::Seek(double seconds) {
+  if (!codec_) throw Failure("ERR_NOT_OPEN", "The decoder of " + label_ + " is not open");
+  if (!(seconds >= 0) || !std::isfinite(seconds)) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Cannot seek to " + std::to_string(seconds) + " s");
+  }
+  AVRational base = stream_->time_base;
+  int64_t target = std::llround(seconds * base.den / base.num);
+  interrupter_.Arm();
+  int ret = av_seek_frame(format_.get(), stream_->index, target, AVSEEK_FLAG_BACKWARD);
+  if (ret < 0) {
+    interrupter_.Arm();
+    ret = avformat_seek_file(format_.get(), stream_->index, INT64_MIN, target, target, 0);
+  }
+  if (ret < 0) {
+    if (interrupter_.aborted() || interrupter_.timedOut()) ThrowIo(ret, "Cannot seek in " + label_);
+    throw Failure("ERR_SEEK", "Cannot seek to " + std::to_string(seconds) + " s in " + label_, ret);
+  }
+  avcodec_flush_buffers(codec_.get());
+  av_frame_unref(frame_.get());
+  pending_ = false;
+  draining_ = false;
+  seekTarget_ = target;
+  lastIndex_ = -1;
+  lastPts_ = AV_NOPTS_VALUE;
+}
+
+}  // namespace streamcoder
