@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,13 +52,20 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
   // These run with mutex_ held, on whichever thread does the work.
   VideoReader& OpenReader();
-  std::optional<Decoded> DecodeOne();
   std::optional<FrameMeta> DecodeInto(ByteView destination);
-  std::vector<Decoded> DecodeGop();
+  // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
+  void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
+                 const std::function<void(const FrameMeta&)>& taken);
 
-  void CheckIdle();        // JS thread: not closed, no async work in flight
-  void BeginAsync();       // JS thread: CheckIdle, then mark busy until the work ends
-  Napi::Value FrameToJs(Napi::Env env, Decoded& decoded);
+  void CheckIdle();   // JS thread: not closed, no async work in flight
+  // JS thread: CheckIdle, then mark busy; the returned callback, run when the Promise settles,
+  // marks it idle again.
+  std::function<void()> BeginAsync();
+  // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
+  // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
+  // event loop, as external buffers with Node-API finalisers would.
+  Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
+  Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
   std::unique_ptr<VideoReader> reader_;
   std::mutex mutex_;  // held while the reader works; Close() takes it to wait for that work
