@@ -64,6 +64,7 @@ void Decoder::Close() {
     std::lock_guard<std::mutex> lock(mutex_);
     reader.swap(reader_);
   }
+  pool_->Drain();
 }
 
 void Decoder::CheckIdle() {
@@ -193,19 +194,19 @@ Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    Napi::Buffer<uint8_t> data = NewFrameBuffer(info.Env());
     auto settled = BeginAsync();
-    ByteView destination{data.Data(), data.Length()};
-    auto dataRef = std::make_shared<Napi::Reference<Napi::Buffer<uint8_t>>>(Napi::Persistent(data));
-    return AsyncTask<std::optional<FrameMeta>>::Run(
+    return AsyncTask<std::optional<Decoded>>::Run(
         info.Env(),
-        [this, destination] {
+        [this]() -> std::optional<Decoded> {
           std::lock_guard<std::mutex> lock(mutex_);
-          return DecodeInto(destination);
+          Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
+          std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
+          if (!meta) return std::nullopt;
+          decoded.meta = *meta;
+          return decoded;
         },
-        [this, dataRef](Napi::Env env, std::optional<FrameMeta>& meta) -> Napi::Value {
-          return meta ? FrameToJs(env, *meta, dataRef->Value()) : env.Null();
+        [this](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
+          return decoded ? FrameToJs(env, decoded->meta, decoded->pixels.ToJs(env)) : env.Null();
         },
         {info.This()}, settled);
   });
@@ -258,14 +259,13 @@ Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     auto settled = BeginAsync();
-    // The GOP's length is unknown until it is decoded, so the pool thread allocates; these
-    // external buffers' finalisers need the event loop, which an async caller keeps turning.
+    // The GOP's length is unknown until it is decoded, so the pool thread allocates.
     return AsyncTask<std::vector<Decoded>>::Run(
         info.Env(),
         [this] {
           std::vector<Decoded> gop;
           std::lock_guard<std::mutex> lock(mutex_);
-          DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PixelBuffer(bytes), {}}).pixels.data(); },
+          DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PooledBuffer(pool_, bytes), {}}).pixels.data(); },
                     [&](const FrameMeta& meta) { gop.back().meta = meta; });
           return gop;
         },

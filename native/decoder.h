@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "buffer_pool.h"
 #include "js_values.h"
 #include "video_reader.h"
 
@@ -31,7 +32,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
  private:
   struct Decoded {
-    PixelBuffer pixels;
+    PooledBuffer pixels;
     FrameMeta meta;
   };
 
@@ -74,6 +75,8 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   bool opened_ = false;
   std::string pixelFormat_;
   std::shared_ptr<OpenObjects> registry_;
+  // Memory of frames delivered by async reads (64 MiB: ten 1080p rgb24 frames).
+  std::shared_ptr<BufferPool> pool_ = BufferPool::Create(size_t(64) << 20);
 };
 
 }  // namespace streamcoder
