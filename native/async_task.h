@@ -55,9 +55,28 @@ class AsyncTask : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
     if (settled_) settled_();
+    try {
+      Napi::HandleScope scope(Env());
+      Settle();
+    } catch (...) {
+      // Only when the environment is going away (a worker being terminated): no JS may run, so
+      // the Promise cannot be settled, and nobody is left to await it. Throwing here would
+      // abort the whole process.
+    }
+  }
+
+  void OnError(const Napi::Error& error) override {
+    if (settled_) settled_();
+    try {
+      deferred_.Reject(error.Value());
+    } catch (...) {
+      // As in OnOK.
+    }
+  }
+
+  void Settle() {
+    Napi::Env env = Env();
     if (failure_) {
       deferred_.Reject(ToJsError(env, *failure_).Value());
       return;
@@ -69,11 +88,6 @@ class AsyncTask : public Napi::AsyncWorker {
     } catch (const Failure& failure) {
       deferred_.Reject(ToJsError(env, failure).Value());
     }
-  }
-
-  void OnError(const Napi::Error& error) override {
-    if (settled_) settled_();
-    deferred_.Reject(error.Value());
   }
 
   Napi::Promise::Deferred deferred_;

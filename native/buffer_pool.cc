@@ -57,15 +57,17 @@ void BufferPool::Drain() {
   keepBytes_ = 0;
 }
 
-Napi::Uint8Array BufferPool::ToJs(Napi::Env env, uint8_t* data, size_t size) {
+Napi::ArrayBuffer BufferPool::Wrap(Napi::Env env, uint8_t* data, size_t size) {
+  auto back = std::make_unique<Return>(Return{shared_from_this(), size});
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
       env, data, size,
       [](Napi::Env, void* memory, Return* back) {
         back->pool->Give(static_cast<uint8_t*>(memory), back->size);
         delete back;
       },
-      new Return{shared_from_this(), size});
-  return Napi::Uint8Array::New(env, size, buffer, 0);
+      back.get());
+  back.release();  // the finaliser owns it now
+  return buffer;
 }
 
 }  // namespace streamcoder

@@ -29,8 +29,8 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   uint8_t* Take(size_t size);
   // Gives memory back (any thread), e.g. when nothing was decoded into it.
   void Give(uint8_t* data, size_t size);
-  // JS thread: a Uint8Array over `data` that returns it to the pool when collected.
-  Napi::Uint8Array ToJs(Napi::Env env, uint8_t* data, size_t size);
+  // JS thread: an ArrayBuffer over `data` that returns it to the pool when collected.
+  Napi::ArrayBuffer Wrap(Napi::Env env, uint8_t* data, size_t size);
   // Frees what is kept and keeps nothing from now on (the owner closed).
   void Drain();
 
@@ -63,9 +63,9 @@ class PooledBuffer {
   size_t size() const { return size_; }
   // JS thread: hands the memory to a Uint8Array that gives it back to the pool when collected.
   Napi::Uint8Array ToJs(Napi::Env env) {
-    uint8_t* data = data_;
-    data_ = nullptr;
-    return pool_->ToJs(env, data, size_);
+    Napi::ArrayBuffer buffer = pool_->Wrap(env, data_, size_);
+    data_ = nullptr;  // the ArrayBuffer owns it now; had Wrap thrown, the destructor would free it
+    return Napi::Uint8Array::New(env, size_, buffer, 0);
   }
 
  private:
