@@ -36,6 +36,7 @@ export interface NativeDecoder {
 export interface Binding {
   setErrorClass(errorClass: new (message: string, code: string, averror?: number) => Error): void;
   setLogLevel(level: number): void;
+  setLogCallback(callback: ((level: number, line: string) => void) | null): void;
   versions(): Record<'libavformat' | 'libavcodec' | 'libavutil' | 'libswscale' | 'ffmpeg', string>;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
 }
