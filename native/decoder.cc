@@ -56,34 +56,21 @@ Decoder::~Decoder() {
 }
 
 void Decoder::Close() {
-  if (closed_.exchange(true)) return;
+  if (!gate_.MarkClosed()) return;
   std::unique_ptr<VideoReader> reader;
   {
     // Wake a read blocked on the network, then wait for it to let go of the reader.
     if (reader_) reader_->Abort();
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     reader.swap(reader_);
   }
   pool_->Drain();
 }
 
-void Decoder::CheckIdle() {
-  if (closed_) throw Failure("ERR_CLOSED", "The decoder is closed");
-  if (busy_.load(std::memory_order_acquire)) {
-    throw Failure("ERR_BUSY", "The decoder is busy with another operation; await it first");
-  }
-}
-
-std::function<void()> Decoder::BeginAsync() {
-  CheckIdle();
-  busy_.store(true, std::memory_order_release);
-  return [this] { busy_.store(false, std::memory_order_release); };
-}
-
 Napi::Buffer<uint8_t> Decoder::NewFrameBuffer(Napi::Env env) {
   size_t bytes;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     bytes = OpenReader().frameBytes();
   }
   return Napi::Buffer<uint8_t>::New(env, bytes);
@@ -128,9 +115,9 @@ Napi::Value Decoder::FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8
 
 Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     opened_ = true;
     reader_->Open();
     return info.Env().Undefined();
@@ -140,12 +127,12 @@ Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::OpenAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    auto settled = BeginAsync();
+    auto settled = gate_.BeginAsync();
     opened_ = true;
     return AsyncTask<bool>::Run(
         info.Env(),
         [this] {
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           if (!reader_) throw Failure("ERR_CLOSED", "The decoder was closed while opening");
           reader_->Open();
           return true;
@@ -156,37 +143,37 @@ Napi::Value Decoder::OpenAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::GetInfo(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return InfoToJs(info.Env(), OpenReader().info());
   });
 }
 
 Napi::Value Decoder::GetFrameBytes(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return Napi::Number::New(info.Env(), double(OpenReader().frameBytes()));
   });
 }
 
 Napi::Value Decoder::GetCorruptPackets(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return Napi::Number::New(info.Env(), double(OpenReader().corruptPackets()));
   });
 }
 
 Napi::Value Decoder::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), closed_.load());
+  return Napi::Boolean::New(info.Env(), gate_.closed());
 }
 
 Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     Napi::Buffer<uint8_t> data = NewFrameBuffer(info.Env());
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     std::optional<FrameMeta> meta = DecodeInto(ByteView{data.Data(), data.Length()});
     return meta ? FrameToJs(info.Env(), *meta, data) : info.Env().Null();
   });
@@ -194,11 +181,11 @@ Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    auto settled = BeginAsync();
+    auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<Decoded>>::Run(
         info.Env(),
         [this]() -> std::optional<Decoded> {
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
           std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
           if (!meta) return std::nullopt;
@@ -214,9 +201,9 @@ Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     ByteView destination = GetBytes(info[0], "the destination");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     std::optional<FrameMeta> meta = DecodeInto(destination);
     return meta ? Napi::Value(MetaToJs(info.Env(), *meta, pixelFormat_)) : info.Env().Null();
   });
@@ -225,11 +212,11 @@ Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     ByteView destination = GetBytes(info[0], "the destination");
-    auto settled = BeginAsync();
+    auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<FrameMeta>>::Run(
         info.Env(),
         [this, destination] {
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           return DecodeInto(destination);
         },
         [this](Napi::Env env, std::optional<FrameMeta>& meta) -> Napi::Value {
@@ -241,11 +228,11 @@ Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     Napi::Env env = info.Env();
     Napi::Array frames = Napi::Array::New(env);
     Napi::Buffer<uint8_t> data;
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     DecodeGop(
         [&](size_t bytes) {
           data = Napi::Buffer<uint8_t>::New(env, bytes);
@@ -258,13 +245,13 @@ Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    auto settled = BeginAsync();
+    auto settled = gate_.BeginAsync();
     // The GOP's length is unknown until it is decoded, so the pool thread allocates.
     return AsyncTask<std::vector<Decoded>>::Run(
         info.Env(),
         [this] {
           std::vector<Decoded> gop;
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PooledBuffer(pool_, bytes), {}}).pixels.data(); },
                     [&](const FrameMeta& meta) { gop.back().meta = meta; });
           return gop;
@@ -283,9 +270,9 @@ Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Decoder::Seek(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     if (!info[0].IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", "Expected seconds as a number");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     OpenReader().Seek(info[0].As<Napi::Number>().DoubleValue());
     return info.Env().Undefined();
   });

@@ -3,7 +3,6 @@
 // time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include "addon.h"
 #include "buffer_pool.h"
 #include "js_values.h"
+#include "operation_gate.h"
 #include "video_reader.h"
 
 namespace streamcoder {
@@ -51,17 +51,13 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Value Seek(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
-  // These run with mutex_ held, on whichever thread does the work.
+  // These run with gate_.mutex() held, on whichever thread does the work.
   VideoReader& OpenReader();
   std::optional<FrameMeta> DecodeInto(ByteView destination);
   // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
   void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                  const std::function<void(const FrameMeta&)>& taken);
 
-  void CheckIdle();   // JS thread: not closed, no async work in flight
-  // JS thread: CheckIdle, then mark busy; the returned callback, run when the Promise settles,
-  // marks it idle again.
-  std::function<void()> BeginAsync();
   // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
   // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
   // event loop, as external buffers with Node-API finalisers would.
@@ -69,9 +65,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
   std::unique_ptr<VideoReader> reader_;
-  std::mutex mutex_;  // held while the reader works; Close() takes it to wait for that work
-  std::atomic<bool> busy_{false};
-  std::atomic<bool> closed_{false};
+  OperationGate gate_{"decoder"};
   bool opened_ = false;
   std::string pixelFormat_;
   std::shared_ptr<OpenObjects> registry_;
