@@ -1,6 +1,7 @@
 #include "addon.h"
 
 #include "decoder.h"
+#include "writer.h"
 #include "ffmpeg.h"
 #include "log.h"
 
@@ -33,6 +34,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("setLogCallback", &Addon::SetLogCallback),
                            InstanceMethod("versions", &Addon::Versions),
                            InstanceValue("Decoder", Decoder::Define(env)),
+                           InstanceValue("Writer", Writer::Define(env)),
                        });
 }
 

@@ -5,6 +5,8 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+import { parseBitRate } from '../validate';
+
 export type OptionType = 'string' | 'integer' | 'number' | 'bitrate' | 'size' | 'flag';
 
 export interface OptionSpec {
@@ -29,14 +31,6 @@ export type ParsedValue = string | number | boolean | { width: number; height: n
 export interface Parsed {
   positionals: string[];
   options: Record<string, ParsedValue | undefined>;
-}
-
-/** "2M" -> 2000000, "500k" -> 500000, "1.5M" -> 1500000, "800000" -> 800000. */
-export function parseBitRate(text: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text);
-  if (!match) return null;
-  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[match[2].toLowerCase()]!;
-  return Math.round(Number(match[1]) * scale);
 }
 
 function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
