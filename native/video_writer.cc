@@ -169,6 +169,7 @@ double VideoWriter::WaitForDeadline(int64_t pts) {
   int64_t firstPts;
   {
     std::lock_guard<std::mutex> lock(statsMutex_);
+    paced_ = true;
     if (firstPts_ == AV_NOPTS_VALUE) return 0;  // the first frame sets the clock: due now
     start = start_;
     firstPts = firstPts_;
@@ -224,11 +225,19 @@ void VideoWriter::Write(const uint8_t* data, size_t size, int64_t pts) {
   Drain();
 }
 
-void VideoWriter::Drain() {
-  for (;;) {
+void VideoWriter::SleepFor(double seconds) {
+  auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  while (Clock::now() < until && !interrupter_.aborted()) {
+    std::this_thread::sleep_until(std::min(until, Clock::now() + std::chrono::milliseconds(50)));
+  }
+}
+
+void VideoWriter::Drain(bool paced) {
+  for (bool first = true;; first = false) {
     int ret = avcodec_receive_packet(codec_.get(), packet_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     if (ret < 0) throw Failure::FromAv(ret, "Cannot encode a frame for " + label_);
+    if (paced && !first) SleepFor(av_q2d(av_inv_q(options_.frameRate)));
     {
       std::lock_guard<std::mutex> lock(statsMutex_);
       ++stats_.packets;
@@ -259,7 +268,10 @@ void VideoWriter::Finish() {
     try {
       if (!failed_) {
         Check(avcodec_send_frame(codec_.get(), nullptr), "Cannot flush the encoder");
-        Drain();
+        Drain(paced_);
+        // A paced stream ends as it went: the last frame gets its frame time before the
+        // session is torn down (over UDP, datagrams still queued at the receiver are dropped).
+        if (paced_) SleepFor(av_q2d(av_inv_q(options_.frameRate)));
       }
     } catch (const Failure& error) {
       failure = error;

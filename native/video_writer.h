@@ -91,7 +91,10 @@ class VideoWriter {
  private:
   void OpenEncoder();
   void OpenOutput();
-  void Drain();
+  // Writes every packet the encoder has ready; `paced` spaces them one frame apart (the flush
+  // of a paced stream: its lookahead would otherwise leave in one burst at the end).
+  void Drain(bool paced = false);
+  void SleepFor(double seconds);
   [[noreturn]] void ThrowIo(int averror, const std::string& what);
 
   using Clock = std::chrono::steady_clock;
@@ -109,6 +112,7 @@ class VideoWriter {
   bool header_ = false;
   bool failed_ = false;    // the output is broken: Finish only frees
   bool finished_ = false;
+  bool paced_ = false;     // serveFrameBlock was used
   std::string failure_;    // why the output broke
   size_t frameBytes_ = 0;
 
