@@ -33,9 +33,59 @@ export interface NativeDecoder {
   close(): void;
 }
 
+export interface NativeWriterOptions {
+  url: string;
+  format?: string;
+  width: number;
+  height: number;
+  frameRateNum: number;
+  frameRateDen: number;
+  pixelFormat: string;
+  codec: string;
+  bitRate: number;
+  maxBitRate: number;
+  bufSize: number;
+  gopSize: number;
+  maxBFrames: number;
+  threads: number;
+  preset?: string;
+  tune?: string;
+  crf: number;
+  transport?: string;
+  timeoutMs: number;
+  codecOptions: Record<string, string>;
+  formatOptions: Record<string, string>;
+}
+
+export interface NativeWriterStats {
+  frames: number;
+  packets: number;
+  bytes: number;
+  keyFrames: number;
+  lateFrames: number;
+  bitRate: number;
+  fps: number;
+  lead: number;
+}
+
+export interface NativeWriter {
+  openSync(): void;
+  open(): Promise<void>;
+  readonly frameBytes: number;
+  readonly stats: NativeWriterStats;
+  readonly closed: boolean;
+  /** Returns how late (s) the frame was against its deadline when `block` (0 otherwise). */
+  write(data: Uint8Array, pts: number, block: boolean): number;
+  writeAsync(data: Uint8Array, pts: number, block: boolean): Promise<number>;
+  closeSync(): void;
+  close(): Promise<void>;
+}
+
 export interface Binding {
   setErrorClass(errorClass: new (message: string, code: string, averror?: number) => Error): void;
   setLogLevel(level: number): void;
+  setLogCallback(callback: ((level: number, line: string) => void) | null): void;
   versions(): Record<'libavformat' | 'libavcodec' | 'libavutil' | 'libswscale' | 'ffmpeg', string>;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
+  Writer: new (options: NativeWriterOptions) => NativeWriter;
 }

@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // gc() lets the memory and lifetime tests measure and provoke the collector.
+    execArgv: ['--expose-gc'],
   },
 });

@@ -85,3 +85,20 @@ export function isNetworkUrl(source: string): boolean {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source);
   return scheme !== null && scheme[1].toLowerCase() !== 'file';
 }
+
+/** "2M" -> 2000000, "500k" -> 500000, "1.5M" -> 1500000, "800000" -> 800000; null if not one. */
+export function parseBitRate(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text);
+  if (!match) return null;
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[match[2].toLowerCase()]!;
+  return Math.round(Number(match[1]) * scale);
+}
+
+/** A bit rate as bits per second, or a string such as '2M' or '800k'. */
+export function bitRate(value: unknown, name: string): number {
+  const bits = typeof value === 'string' ? parseBitRate(value) : value;
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 1e11) {
+    throw invalid(name, "a bit rate in bits per second (or a string such as '2M')", value);
+  }
+  return bits;
+}

@@ -1,6 +1,7 @@
 #include "addon.h"
 
 #include "decoder.h"
+#include "writer.h"
 #include "ffmpeg.h"
 #include "log.h"
 
@@ -30,12 +31,56 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {
                            InstanceMethod("setErrorClass", &Addon::SetErrorClass),
                            InstanceMethod("setLogLevel", &Addon::SetLogLevel),
+                           InstanceMethod("setLogCallback", &Addon::SetLogCallback),
                            InstanceMethod("versions", &Addon::Versions),
                            InstanceValue("Decoder", Decoder::Define(env)),
+                           InstanceValue("Writer", Writer::Define(env)),
                        });
 }
 
-Addon::~Addon() { open_->CloseAll(); }
+Addon::~Addon() {
+  StopLogCallback();
+  open_->CloseAll();
+}
+
+namespace {
+
+struct LogLine {
+  int level;
+  std::string text;
+};
+
+}  // namespace
+
+Napi::Value Addon::SetLogCallback(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  StopLogCallback();
+  if (info[0].IsNull() || info[0].IsUndefined()) return env.Undefined();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setLogCallback expects a function or null");
+  // Queue of 1024 lines; when JS falls that far behind, further lines are dropped rather than
+  // blocking the FFmpeg thread that logs them.
+  logFunction_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "streamcoder-log", 1024, 1);
+  logFunction_.Unref(env);  // a log listener alone must not keep the process alive
+  Napi::ThreadSafeFunction function = logFunction_;
+  logSink_ = AddLogSink([function](int level, const std::string& text) mutable {
+    auto* line = new LogLine{level, text};
+    napi_status status = function.NonBlockingCall(line, [](Napi::Env env, Napi::Function callback, LogLine* line) {
+      std::unique_ptr<LogLine> owned(line);
+      if (env != nullptr && callback != nullptr) {
+        callback.Call({Napi::Number::New(env, owned->level), Napi::String::New(env, owned->text)});
+      }
+    });
+    if (status != napi_ok) delete line;
+  });
+  return env.Undefined();
+}
+
+void Addon::StopLogCallback() {
+  if (logSink_ == 0) return;
+  RemoveLogSink(logSink_);  // after this no thread calls the function again
+  logSink_ = 0;
+  logFunction_.Release();
+}
 
 Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass expects a class");

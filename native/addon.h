@@ -45,9 +45,14 @@ class Addon : public Napi::Addon<Addon> {
  private:
   Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
   Napi::Value SetLogLevel(const Napi::CallbackInfo& info);
+  Napi::Value SetLogCallback(const Napi::CallbackInfo& info);
+  void StopLogCallback();
   Napi::Value Versions(const Napi::CallbackInfo& info);
 
   std::shared_ptr<OpenObjects> open_ = std::make_shared<OpenObjects>();
+  // FFmpeg's log lines for this environment's onLog callback; 0 when there is none.
+  int logSink_ = 0;
+  Napi::ThreadSafeFunction logFunction_;
 };
 
 }  // namespace streamcoder

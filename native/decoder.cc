@@ -5,20 +5,6 @@
 
 namespace streamcoder {
 
-namespace {
-
-// Clears the busy flag when async work ends, however it ends.
-class BusyScope {
- public:
-  explicit BusyScope(std::atomic<bool>& busy) : busy_(busy) {}
-  ~BusyScope() { busy_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool>& busy_;
-};
-
-}  // namespace
-
 Napi::Function Decoder::Define(Napi::Env env) {
   return DefineClass(env, "Decoder",
                      {
@@ -70,40 +56,30 @@ Decoder::~Decoder() {
 }
 
 void Decoder::Close() {
-  if (closed_.exchange(true)) return;
+  if (!gate_.MarkClosed()) return;
   std::unique_ptr<VideoReader> reader;
   {
     // Wake a read blocked on the network, then wait for it to let go of the reader.
     if (reader_) reader_->Abort();
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     reader.swap(reader_);
   }
+  pool_->Drain();
 }
 
-void Decoder::CheckIdle() {
-  if (closed_) throw Failure("ERR_CLOSED", "The decoder is closed");
-  if (busy_.load(std::memory_order_acquire)) {
-    throw Failure("ERR_BUSY", "The decoder is busy with another operation; await it first");
+Napi::Buffer<uint8_t> Decoder::NewFrameBuffer(Napi::Env env) {
+  size_t bytes;
+  {
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    bytes = OpenReader().frameBytes();
   }
-}
-
-void Decoder::BeginAsync() {
-  CheckIdle();
-  busy_.store(true, std::memory_order_release);
+  return Napi::Buffer<uint8_t>::New(env, bytes);
 }
 
 VideoReader& Decoder::OpenReader() {
   if (!reader_) throw Failure("ERR_CLOSED", "The decoder is closed");
   if (!reader_->isOpen()) throw Failure("ERR_NOT_OPEN", "The decoder is not open yet");
   return *reader_;
-}
-
-std::optional<Decoder::Decoded> Decoder::DecodeOne() {
-  VideoReader& reader = OpenReader();
-  if (!reader.Peek()) return std::nullopt;
-  Decoded decoded{PixelBuffer(reader.frameBytes()), {}};
-  reader.Take(decoded.pixels.data(), &decoded.meta);
-  return decoded;
 }
 
 std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination) {
@@ -118,29 +94,30 @@ std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination) {
   return meta;
 }
 
-std::vector<Decoder::Decoded> Decoder::DecodeGop() {
+void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
+                        const std::function<void(const FrameMeta&)>& taken) {
   VideoReader& reader = OpenReader();
-  std::vector<Decoded> gop;
   // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
-  while (reader.Peek() && !(reader.PendingIsKey() && !gop.empty())) {
-    Decoded decoded{PixelBuffer(reader.frameBytes()), {}};
-    reader.Take(decoded.pixels.data(), &decoded.meta);
-    gop.push_back(std::move(decoded));
+  bool first = true;
+  while (reader.Peek() && !(reader.PendingIsKey() && !first)) {
+    FrameMeta meta;
+    reader.Take(allocate(reader.frameBytes()), &meta);
+    taken(meta);
+    first = false;
   }
-  return gop;
 }
 
-Napi::Value Decoder::FrameToJs(Napi::Env env, Decoded& decoded) {
-  Napi::Object frame = MetaToJs(env, decoded.meta, pixelFormat_);
-  frame.Set("data", decoded.pixels.ToJs(env));
+Napi::Value Decoder::FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data) {
+  Napi::Object frame = MetaToJs(env, meta, pixelFormat_);
+  frame.Set("data", data);
   return frame;
 }
 
 Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     opened_ = true;
     reader_->Open();
     return info.Env().Undefined();
@@ -150,80 +127,83 @@ Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::OpenAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    BeginAsync();
+    auto settled = gate_.BeginAsync();
     opened_ = true;
     return AsyncTask<bool>::Run(
         info.Env(),
         [this] {
-          BusyScope busy(busy_);
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           if (!reader_) throw Failure("ERR_CLOSED", "The decoder was closed while opening");
           reader_->Open();
           return true;
         },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()});
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()}, settled);
   });
 }
 
 Napi::Value Decoder::GetInfo(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return InfoToJs(info.Env(), OpenReader().info());
   });
 }
 
 Napi::Value Decoder::GetFrameBytes(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return Napi::Number::New(info.Env(), double(OpenReader().frameBytes()));
   });
 }
 
 Napi::Value Decoder::GetCorruptPackets(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     return Napi::Number::New(info.Env(), double(OpenReader().corruptPackets()));
   });
 }
 
 Napi::Value Decoder::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), closed_.load());
+  return Napi::Boolean::New(info.Env(), gate_.closed());
 }
 
 Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::optional<Decoded> decoded = DecodeOne();
-    return decoded ? FrameToJs(info.Env(), *decoded) : info.Env().Null();
+    gate_.CheckIdle();
+    Napi::Buffer<uint8_t> data = NewFrameBuffer(info.Env());
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    std::optional<FrameMeta> meta = DecodeInto(ByteView{data.Data(), data.Length()});
+    return meta ? FrameToJs(info.Env(), *meta, data) : info.Env().Null();
   });
 }
 
 Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    BeginAsync();
+    auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<Decoded>>::Run(
         info.Env(),
-        [this] {
-          BusyScope busy(busy_);
-          std::lock_guard<std::mutex> lock(mutex_);
-          return DecodeOne();
+        [this]() -> std::optional<Decoded> {
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
+          std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
+          if (!meta) return std::nullopt;
+          decoded.meta = *meta;
+          return decoded;
         },
         [this](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
-          return decoded ? FrameToJs(env, *decoded) : env.Null();
+          return decoded ? FrameToJs(env, decoded->meta, decoded->pixels.ToJs(env)) : env.Null();
         },
-        {info.This()});
+        {info.This()}, settled);
   });
 }
 
 Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     ByteView destination = GetBytes(info[0], "the destination");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     std::optional<FrameMeta> meta = DecodeInto(destination);
     return meta ? Napi::Value(MetaToJs(info.Env(), *meta, pixelFormat_)) : info.Env().Null();
   });
@@ -232,58 +212,67 @@ Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     ByteView destination = GetBytes(info[0], "the destination");
-    BeginAsync();
+    auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<FrameMeta>>::Run(
         info.Env(),
         [this, destination] {
-          BusyScope busy(busy_);
-          std::lock_guard<std::mutex> lock(mutex_);
+          std::lock_guard<std::mutex> lock(gate_.mutex());
           return DecodeInto(destination);
         },
         [this](Napi::Env env, std::optional<FrameMeta>& meta) -> Napi::Value {
           return meta ? Napi::Value(MetaToJs(env, *meta, pixelFormat_)) : env.Null();
         },
-        {info.This(), info[0]});
+        {info.This(), info[0]}, settled);
   });
 }
 
 Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<Decoded> gop = DecodeGop();
-    if (gop.empty()) return info.Env().Null();
-    Napi::Array frames = Napi::Array::New(info.Env(), gop.size());
-    for (size_t i = 0; i < gop.size(); ++i) frames.Set(uint32_t(i), FrameToJs(info.Env(), gop[i]));
-    return frames;
+    gate_.CheckIdle();
+    Napi::Env env = info.Env();
+    Napi::Array frames = Napi::Array::New(env);
+    Napi::Buffer<uint8_t> data;
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    DecodeGop(
+        [&](size_t bytes) {
+          data = Napi::Buffer<uint8_t>::New(env, bytes);
+          return data.Data();
+        },
+        [&](const FrameMeta& meta) { frames.Set(frames.Length(), FrameToJs(env, meta, data)); });
+    return frames.Length() > 0 ? Napi::Value(frames) : env.Null();
   });
 }
 
 Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    BeginAsync();
+    auto settled = gate_.BeginAsync();
+    // The GOP's length is unknown until it is decoded, so the pool thread allocates.
     return AsyncTask<std::vector<Decoded>>::Run(
         info.Env(),
         [this] {
-          BusyScope busy(busy_);
-          std::lock_guard<std::mutex> lock(mutex_);
-          return DecodeGop();
+          std::vector<Decoded> gop;
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PooledBuffer(pool_, bytes), {}}).pixels.data(); },
+                    [&](const FrameMeta& meta) { gop.back().meta = meta; });
+          return gop;
         },
         [this](Napi::Env env, std::vector<Decoded>& gop) -> Napi::Value {
           if (gop.empty()) return env.Null();
           Napi::Array frames = Napi::Array::New(env, gop.size());
-          for (size_t i = 0; i < gop.size(); ++i) frames.Set(uint32_t(i), FrameToJs(env, gop[i]));
+          for (size_t i = 0; i < gop.size(); ++i) {
+            frames.Set(uint32_t(i), FrameToJs(env, gop[i].meta, gop[i].pixels.ToJs(env)));
+          }
           return frames;
         },
-        {info.This()});
+        {info.This()}, settled);
   });
 }
 
 Napi::Value Decoder::Seek(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    CheckIdle();
+    gate_.CheckIdle();
     if (!info[0].IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", "Expected seconds as a number");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
     OpenReader().Seek(info[0].As<Napi::Number>().DoubleValue());
     return info.Env().Undefined();
   });

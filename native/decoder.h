@@ -3,7 +3,7 @@
 // time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,7 +12,9 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "buffer_pool.h"
 #include "js_values.h"
+#include "operation_gate.h"
 #include "video_reader.h"
 
 namespace streamcoder {
@@ -30,7 +32,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
  private:
   struct Decoded {
-    PixelBuffer pixels;
+    PooledBuffer pixels;
     FrameMeta meta;
   };
 
@@ -49,23 +51,26 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Value Seek(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
-  // These run with mutex_ held, on whichever thread does the work.
+  // These run with gate_.mutex() held, on whichever thread does the work.
   VideoReader& OpenReader();
-  std::optional<Decoded> DecodeOne();
   std::optional<FrameMeta> DecodeInto(ByteView destination);
-  std::vector<Decoded> DecodeGop();
+  // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
+  void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
+                 const std::function<void(const FrameMeta&)>& taken);
 
-  void CheckIdle();        // JS thread: not closed, no async work in flight
-  void BeginAsync();       // JS thread: CheckIdle, then mark busy until the work ends
-  Napi::Value FrameToJs(Napi::Env env, Decoded& decoded);
+  // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
+  // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
+  // event loop, as external buffers with Node-API finalisers would.
+  Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
+  Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
   std::unique_ptr<VideoReader> reader_;
-  std::mutex mutex_;  // held while the reader works; Close() takes it to wait for that work
-  std::atomic<bool> busy_{false};
-  std::atomic<bool> closed_{false};
+  OperationGate gate_{"decoder"};
   bool opened_ = false;
   std::string pixelFormat_;
   std::shared_ptr<OpenObjects> registry_;
+  // Memory of frames delivered by async reads (64 MiB: ten 1080p rgb24 frames).
+  std::shared_ptr<BufferPool> pool_ = BufferPool::Create(size_t(64) << 20);
 };
 
 }  // namespace streamcoder

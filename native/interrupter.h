@@ -17,9 +17,9 @@ class Interrupter {
   Interrupter(const Interrupter&) = delete;
   Interrupter& operator=(const Interrupter&) = delete;
 
-  // Starts the clock for one blocking operation.
+  // Starts the clock for one blocking operation. A timeout, once it fired, stays reported: avio
+  // keeps the AVERROR_EXIT it caused and returns it again from later calls without polling.
   void Arm() {
-    timedOut_.store(false, std::memory_order_relaxed);
     if (timeoutMs_ > 0) {
       deadlineNs_.store(NowNs() + timeoutMs_ * 1000000, std::memory_order_relaxed);
     }

@@ -1,7 +1,6 @@
 #include "js_values.h"
 
 #include <cmath>
-#include <new>
 
 #include "failure.h"
 
@@ -105,18 +104,6 @@ ByteView GetBytes(const Napi::Value& value, const char* what) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
   }
   return ByteView{static_cast<uint8_t*>(data), length};
-}
-
-PixelBuffer::PixelBuffer(size_t size) : data_(static_cast<uint8_t*>(std::malloc(size ? size : 1))), size_(size) {
-  if (!data_) throw std::bad_alloc();
-}
-
-Napi::Uint8Array PixelBuffer::ToJs(Napi::Env env) {
-  size_t size = size_;
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-      env, data_.get(), size, [](Napi::Env, void* data) { std::free(data); });
-  data_.release();
-  return Napi::Uint8Array::New(env, size, buffer, 0);
 }
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info) {

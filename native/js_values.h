@@ -3,8 +3,6 @@
 // binding: a wrong type becomes ERR_INVALID_ARGUMENT, never a crash.
 #pragma once
 
-#include <cstdlib>
-#include <memory>
 #include <string>
 
 #include <napi.h>
@@ -28,23 +26,6 @@ struct ByteView {
   size_t length = 0;
 };
 ByteView GetBytes(const Napi::Value& value, const char* what);
-
-// A malloc'ed picture handed to JS without a copy: it becomes an external ArrayBuffer whose
-// finaliser frees it. malloc (not V8's zeroed allocation) because every byte is overwritten anyway.
-class PixelBuffer {
- public:
-  explicit PixelBuffer(size_t size);
-  uint8_t* data() const { return data_.get(); }
-  size_t size() const { return size_; }
-  Napi::Uint8Array ToJs(Napi::Env env);  // gives the memory away
-
- private:
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> data_;
-  size_t size_;
-};
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info);
 Napi::Object MetaToJs(Napi::Env env, const FrameMeta& meta, const std::string& pixelFormat);

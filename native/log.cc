@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 
 #include "failure.h"
@@ -14,6 +15,10 @@ namespace {
 std::atomic<int> g_printLevel{AV_LOG_QUIET};
 thread_local std::string t_lastError;
 
+std::mutex g_sinksMutex;
+std::map<int, LogSink> g_sinks;
+int g_nextSinkId = 1;
+
 void OnLog(void* avcl, int level, const char* fmt, va_list args) {
   if (level > AV_LOG_ERROR && level > g_printLevel.load(std::memory_order_relaxed)) return;
   char line[1024];
@@ -22,9 +27,13 @@ void OnLog(void* avcl, int level, const char* fmt, va_list args) {
   std::string text = RedactUrl(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (level <= AV_LOG_ERROR && !text.empty()) t_lastError = text;
-  if (level <= g_printLevel.load(std::memory_order_relaxed)) {
+  if (level > g_printLevel.load(std::memory_order_relaxed) || text.empty()) return;
+  std::lock_guard<std::mutex> lock(g_sinksMutex);
+  if (g_sinks.empty()) {
     std::fprintf(stderr, "[ffmpeg] %s\n", text.c_str());
+    return;
   }
+  for (auto& [id, sink] : g_sinks) sink(level, text);
 }
 
 }  // namespace
@@ -32,6 +41,18 @@ void OnLog(void* avcl, int level, const char* fmt, va_list args) {
 void InstallLogCallback() {
   static std::once_flag once;
   std::call_once(once, [] { av_log_set_callback(OnLog); });
+}
+
+int AddLogSink(LogSink sink) {
+  std::lock_guard<std::mutex> lock(g_sinksMutex);
+  int id = g_nextSinkId++;
+  g_sinks.emplace(id, std::move(sink));
+  return id;
+}
+
+void RemoveLogSink(int id) {
+  std::lock_guard<std::mutex> lock(g_sinksMutex);
+  g_sinks.erase(id);
 }
 
 void SetPrintLevel(int level) { g_printLevel.store(level, std::memory_order_relaxed); }

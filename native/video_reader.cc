@@ -121,6 +121,10 @@ void VideoReader::Open() {
   if (!frame_ || !packet_) throw Failure("ERR_NO_MEMORY", "Cannot allocate frames for " + label_);
 
   BuildInfo(decoder);
+  // Index 0 is the first frame the stream really decodes to: containers' start times are not
+  // always that frame's (AVI with B-frames starts at pts 1). Decoding it now also proves the
+  // stream is readable before open() reports success. It stays pending for the first read.
+  if (Peek()) firstPts_ = frame_->best_effort_timestamp;
   if (options_.startTime > 0) Seek(options_.startTime);
 }
 
@@ -166,7 +170,8 @@ bool VideoReader::Peek() {
     if (ret >= 0) {
       consecutiveErrors_ = 0;
       int64_t pts = frame_->best_effort_timestamp;
-      if (seekTarget_ != AV_NOPTS_VALUE && pts != AV_NOPTS_VALUE && pts < seekTarget_) {
+      // After a seek, a frame without a timestamp cannot be shown to be at or after the target.
+      if (seekTarget_ != AV_NOPTS_VALUE && (pts == AV_NOPTS_VALUE || pts < seekTarget_)) {
         av_frame_unref(frame_.get());
         continue;
       }
@@ -225,9 +230,7 @@ void VideoReader::FillMeta(FrameMeta* meta) {
     int64_t step = SC_FRAME_DURATION(frame) > 0 ? SC_FRAME_DURATION(frame) : 1;
     pts = lastPts_ + step;
   }
-  if (firstPts_ == AV_NOPTS_VALUE) {
-    firstPts_ = stream_->start_time != AV_NOPTS_VALUE ? stream_->start_time : pts;
-  }
+  if (firstPts_ == AV_NOPTS_VALUE) firstPts_ = pts;
   // The index is the frame's position on the timeline, so it stays right after a seek; a frame
   // that would land on an index already given (variable frame rate) takes the next one.
   int64_t index = lastIndex_ + 1;

@@ -28,12 +28,15 @@ function log(message) {
   if (!quiet) console.error(`[bootstrap] ${message}`);
 }
 
-function run(command, args, options = {}) {
+function attempt(command, args, options = {}) {
   log(`${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
-  if (result.status !== 0) {
+  return spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options }).status === 0;
+}
+
+function run(command, args, options = {}) {
+  if (!attempt(command, args, options)) {
     console.error(`[bootstrap] failed: ${command} ${args.join(' ')}`);
-    process.exit(result.status || 1);
+    process.exit(1);
   }
 }
 
@@ -84,12 +87,24 @@ function mtime(file) {
 function ensureNpmPackages() {
   const marker = 'node_modules/.package-lock.json';
   if (mtime(marker) >= mtime('package-lock.json') && mtime(marker) >= mtime('package.json')) return;
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  if (attempt('npm', ['ci', '--no-audit', '--no-fund'])) return;
+  // Seen here: npm leaves other platforms' optional packages (rollup's native builds) out of the
+  // lockfile when the registry it reaches has no copy of them, and `npm ci` then calls its own
+  // lockfile out of sync. `npm install` installs the same locked versions without that check.
+  log('npm ci refused the lockfile; installing the locked versions with npm install');
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-save']);
 }
 
 function ensureNativeBuild() {
+  const sources = newestMtime(['native', 'CMakeLists.txt']);
+  // node-gyp-build prefers prebuilds to the local build: one older than the sources would shadow it.
+  const prebuilds = `prebuilds/${process.platform}-${process.arch}`;
+  if (fs.existsSync(path.join(root, prebuilds)) && newestMtime([prebuilds]) < sources) {
+    log(`removing ${prebuilds}: older than native/`);
+    fs.rmSync(path.join(root, prebuilds), { recursive: true, force: true });
+  }
   const addon = 'build/Release/streamcoder.node';
-  if (mtime(addon) >= newestMtime(['native', 'CMakeLists.txt'])) return;
+  if (mtime(addon) >= sources) return;
   run(path.join(root, 'node_modules/.bin/cmake-js'), ['compile', '--log-level', 'warn']);
 }
 

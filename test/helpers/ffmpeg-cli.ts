@@ -19,7 +19,7 @@ export function probeFrames(file: string): { pts: number | null; keyFrame: boole
 /** Every frame of the first video stream as raw pixels in `pixFmt` (optionally scaled), as ffmpeg gives them. */
 export function rawFrames(file: string, pixFmt: string, size?: string): Buffer {
   const filters = size ? ['-vf', `scale=${size.replace('x', ':')}`] : [];
-  return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', ...filters, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], { maxBuffer: 1 << 30 });
+  return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', ...filters, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], { maxBuffer: 1 << 30 });
 }
 
 /** PSNR in dB between two byte arrays of equal length (Infinity when identical). */

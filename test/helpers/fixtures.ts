@@ -18,8 +18,9 @@ export const FIXTURES = {
   'mpeg4.avi': [...SRC('320x240', 25, 2), '-c:v', 'mpeg4', '-q:v', '3', '-bf', '2', '-g', '15'],
   // VP9 in WebM: 40 frames.
   'vp9.webm': [...SRC('320x240', 20, 2), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '10', '-b:v', '1M'],
-  // Odd size: 853x479 (4:4:4, since 4:2:0 H.264 needs even sides): 30 frames.
-  'odd-853x479.mp4': [...SRC('853x479', 30, 1), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-g', '10'],
+  // Odd size: 853x479 (testsrc2 rounds sizes to even, so scale; 4:4:4, since 4:2:0 H.264 needs
+  // even sides): 30 frames.
+  'odd-853x479.mp4': [...SRC('854x480', 30, 1), '-vf', 'scale=853:479', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-g', '10'],
   // 10-bit HEVC: 30 frames.
   'tenbit.mkv': [...SRC('320x240', 30, 1), '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=10:bframes=2', '-pix_fmt', 'yuv420p10le'],
   // Audio is stream 0, video stream 1: 50 frames.
@@ -32,7 +33,7 @@ export const FIXTURES = {
 
 export type FixtureName = keyof typeof FIXTURES;
 
-export const FIXTURE_DIR = process.env.STREAMCODER_FIXTURES ?? path.join(os.tmpdir(), 'streamcoder-fixtures-v1');
+export const FIXTURE_DIR = process.env.STREAMCODER_FIXTURES ?? path.join(os.tmpdir(), 'streamcoder-fixtures-v2');
 
 /** The path of a fixture, made first if it does not exist yet. */
 export function fixture(name: FixtureName): string {

@@ -1,0 +1,42 @@
+// streamcoder probe <input|url>: what the Decoder sees in a source.
+import { Decoder } from '../decoder';
+import { redactUrl } from '../redact';
+import type { CommandSpec } from './args';
+import { COMMON_OPTIONS, type CommandContext } from './common';
+
+export const probeSpec: CommandSpec = {
+  name: 'probe',
+  summary: "Print the video stream's information: codec, size, pixel format, frame rate, duration...",
+  usage: 'streamcoder probe <input|url> [--json] [--timeout 10000]',
+  positionals: ['input'],
+  options: {
+    timeout: { type: 'integer', description: 'ms to wait for a network source', default: 10000, min: 1 },
+    ...COMMON_OPTIONS,
+  },
+};
+
+export async function probe({ positionals, options, out }: CommandContext): Promise<void> {
+  const [input] = positionals;
+  const decoder = await Decoder.open(input, { timeoutMs: options.timeout as number });
+  const info = decoder.info;
+  decoder.close();
+  if (options.json) {
+    out.write(`${JSON.stringify({ source: redactUrl(input), ...info }, null, 2)}\n`);
+    return;
+  }
+  const rows: [string, string][] = [
+    ['source', redactUrl(input)],
+    ['format', info.format],
+    ['codec', info.codec],
+    ['size', `${info.sourceWidth}x${info.sourceHeight}`],
+    ['pixel format', info.sourcePixelFormat],
+    ['frame rate', info.frameRate.num > 0 ? `${info.frameRate.num}/${info.frameRate.den} (${(info.frameRate.num / info.frameRate.den).toFixed(3)} fps)` : 'unknown'],
+    ['time base', `${info.timeBase.num}/${info.timeBase.den}`],
+    ['start time', info.startTime === null ? 'unknown' : `${info.startTime.toFixed(3)} s`],
+    ['duration', info.duration === null ? 'unknown' : `${info.duration.toFixed(3)} s`],
+    ['frames', info.frameCount === null ? 'unknown' : String(info.frameCount)],
+    ['bit rate', info.bitRate === null ? 'unknown' : `${(info.bitRate / 1000).toFixed(0)} kbit/s`],
+    ['stream index', String(info.streamIndex)],
+  ];
+  for (const [name, value] of rows) out.write(`${name.padEnd(14)} ${value}\n`);
+}

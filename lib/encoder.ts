@@ -1,0 +1,34 @@
+import { FrameWriter, type FrameInput } from './frame-writer';
+import { normaliseWriterOptions, type WriterOptions } from './writer-options';
+
+/**
+ * Encodes frames into a file; the container comes from the file name (`.mp4`, `.mkv`, `.ts`,
+ * `.flv`, ...) or the `format` option. Same options as {@link Server}.
+ *
+ * @example
+ * const dec = await Decoder.open('in.mp4');
+ * const enc = await Encoder.open('out.mp4', { from: dec.info, codec: 'libx264', crf: 20 });
+ * for await (const frame of dec) await enc.encode(frame);
+ * await enc.close();   // flushes the encoder and writes the trailer
+ */
+export class Encoder extends FrameWriter {
+  static async open(path: string, options?: WriterOptions): Promise<Encoder> {
+    const normalised = normaliseWriterOptions(path, options);
+    return new Encoder(await FrameWriter.openHandle(normalised), normalised);
+  }
+
+  static openSync(path: string, options?: WriterOptions): Encoder {
+    const normalised = normaliseWriterOptions(path, options);
+    return new Encoder(FrameWriter.openHandleSync(normalised), normalised);
+  }
+
+  /** Encodes one frame and writes the packets that are ready (blocking). */
+  encodeFrame(frame: FrameInput): void {
+    this.writeSync(frame, false);
+  }
+
+  /** `encodeFrame` off the event loop. */
+  async encode(frame: FrameInput): Promise<void> {
+    await this.writeAsync(frame, false);
+  }
+}

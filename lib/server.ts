@@ -1,0 +1,64 @@
+import { FrameWriter, type FrameInput } from './frame-writer';
+import { normaliseWriterOptions, type WriterOptions } from './writer-options';
+
+/**
+ * Encodes frames and publishes them to a streaming server: `rtsp://` (RTSP ANNOUNCE/RECORD),
+ * `rtmp://` (FLV), or any URL libavformat can publish to (`udp://`, `srt://`... as MPEG-TS).
+ * Connecting and writing the header happen in `open`, so a server that is not there fails
+ * there, with a clear error.
+ *
+ * `serveFrameBlock` paces a fast producer to real time: it waits until the wall clock reaches
+ * the frame's presentation time (absolute deadlines from the first frame served, on a
+ * monotonic clock: no drift), and never delays a late frame (it is counted in `stats`).
+ *
+ * @example
+ * const dec = await Decoder.open('clip.mp4');
+ * await using srv = await Server.open('rtmp://127.0.0.1/live/cam', { from: dec.info, preset: 'veryfast' });
+ * for await (const frame of dec) await srv.serveBlock(frame);
+ */
+export class Server extends FrameWriter {
+  /** Connects and writes the header off the event loop. */
+  static async open(url: string, options?: WriterOptions): Promise<Server> {
+    const normalised = normaliseWriterOptions(url, options);
+    return new Server(await FrameWriter.openHandle(normalised), normalised);
+  }
+
+  /** `open` on this thread (blocking), for worker_threads and scripts. */
+  static openSync(url: string, options?: WriterOptions): Server {
+    const normalised = normaliseWriterOptions(url, options);
+    return new Server(FrameWriter.openHandleSync(normalised), normalised);
+  }
+
+  /** Encodes now and sends every packet that is ready. Never sleeps. */
+  serveFrame(frame: FrameInput): void {
+    this.writeSync(frame, false);
+  }
+
+  /**
+   * Waits until the frame is due, then serves it. Returns how late it was served against its
+   * deadline, in seconds (microseconds when the producer keeps up).
+   */
+  serveFrameBlock(frame: FrameInput): number {
+    return this.writeSync(frame, true);
+  }
+
+  /** `serveFrame` off the event loop. */
+  async serve(frame: FrameInput): Promise<void> {
+    await this.writeAsync(frame, false);
+  }
+
+  /** `serveFrameBlock` off the event loop (the wait happens on the thread pool). */
+  serveBlock(frame: FrameInput): Promise<number> {
+    return this.writeAsync(frame, true);
+  }
+
+  /** Seconds the served timeline runs ahead of the wall clock (negative when behind). */
+  get lead(): number {
+    return this.stats.lead;
+  }
+
+  /** Half the lead (never negative): mpegCoder's suggested wait before serving more. */
+  get waitRef(): number {
+    return Math.max(0, this.stats.lead) / 2;
+  }
+}

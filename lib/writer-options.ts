@@ -1,0 +1,98 @@
+import type { NativeWriterOptions } from '../binding';
+import { DEFAULT_NETWORK_TIMEOUT_MS } from './decoder';
+import { PIXEL_FORMATS, type PixelFormat, type Rational, type StreamInfo } from './types';
+import * as check from './validate';
+
+/** Options of `Server.open` and `Encoder.open`. */
+export interface WriterOptions {
+  /** Take size, frame rate and pixel format from a Decoder's `info` (mpegCoder's configDict). */
+  from?: Pick<StreamInfo, 'width' | 'height' | 'frameRate'> & { pixelFormat?: string };
+  /** Size of the frames given (and of the stream). Required unless `from` gives it. */
+  width?: number;
+  height?: number;
+  /** Frames per second: a number or `{ num, den }` (e.g. 30000/1001). Default `from`'s, else 30. */
+  frameRate?: number | Rational;
+  /** Pixel format of the frames given. Default `from`'s when it is one of these, else `rgb24`. */
+  pixelFormat?: PixelFormat;
+  /** Any libavcodec video encoder: `libx264` (default), `libx265`, `mpeg4`, `h264_nvenc`, ... */
+  codec?: string;
+  /** Bits per second, or a string such as `'2M'`. */
+  bitRate?: number | string;
+  maxBitRate?: number | string;
+  bufSize?: number | string;
+  /** Frames between keyframes. */
+  gopSize?: number;
+  maxBFrames?: number;
+  /** Encoder preset and tune (x264/x265: `veryfast`, `zerolatency`, ...). */
+  preset?: string;
+  tune?: string;
+  /** Constant rate factor (x264/x265). */
+  crf?: number;
+  /** Encoder threads; 0 (default) lets the encoder choose. */
+  threads?: number;
+  /** For rtsp:// outputs: `tcp` (default of FFmpeg: udp) or `udp`. */
+  transport?: 'tcp' | 'udp';
+  /** Force a muxer (e.g. `mpegts` for udp:// or `flv`); default: from the URL or file name. */
+  format?: string;
+  /** libav encoder and muxer/protocol options. */
+  codecOptions?: Record<string, string | number | boolean>;
+  formatOptions?: Record<string, string | number | boolean>;
+  /** Bound on each blocking connect/write in ms. Default 10000 for URLs, none for files. */
+  timeoutMs?: number;
+}
+
+function rational(value: unknown, name: string): Rational {
+  if (typeof value === 'number') {
+    check.number(value, name, 0.001, 10_000);
+    // Integers exactly; others to 1/1000 (29.97 -> 29970/1000).
+    return Number.isInteger(value) ? { num: value, den: 1 } : { num: Math.round(value * 1000), den: 1000 };
+  }
+  if (typeof value === 'object' && value !== null) {
+    const { num, den } = value as Rational;
+    check.integer(num, `${name}.num`, 1, 1_000_000);
+    check.integer(den, `${name}.den`, 1, 1_000_000);
+    return { num, den };
+  }
+  throw check.invalid(name, 'a number or { num, den }', value);
+}
+
+export function normaliseWriterOptions(url: unknown, options: WriterOptions | undefined): NativeWriterOptions {
+  check.string(url, 'url');
+  const o = check.optionsObject(options);
+  const from = o.from === undefined ? undefined : check.optionsObject(o.from, 'from');
+  const width = o.width ?? from?.width;
+  const height = o.height ?? from?.height;
+  if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
+  const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
+  const frameRate = rational(o.frameRate ?? (from?.frameRate && from.frameRate.num > 0 ? from.frameRate : 30), 'frameRate');
+  if (o.transport !== undefined) {
+    check.oneOf(o.transport, 'transport', ['tcp', 'udp'] as const);
+    if (!/^rtsps?:\/\//i.test(url as string)) throw check.invalid('transport', 'an rtsp:// output', url);
+  }
+  return {
+    url: url as string,
+    format: o.format === undefined ? undefined : check.string(o.format, 'format'),
+    width: check.dimension(width, 'width'),
+    height: check.dimension(height, 'height'),
+    frameRateNum: frameRate.num,
+    frameRateDen: frameRate.den,
+    pixelFormat: o.pixelFormat === undefined ? (fromFormat ?? 'rgb24') : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
+    codec: o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec'),
+    bitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'bitRate'),
+    maxBitRate: o.maxBitRate === undefined ? 0 : check.bitRate(o.maxBitRate, 'maxBitRate'),
+    bufSize: o.bufSize === undefined ? 0 : check.bitRate(o.bufSize, 'bufSize'),
+    gopSize: o.gopSize === undefined ? -1 : check.integer(o.gopSize, 'gopSize', 0, 100_000),
+    maxBFrames: o.maxBFrames === undefined ? -1 : check.integer(o.maxBFrames, 'maxBFrames', 0, 16),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
+    preset: o.preset === undefined ? undefined : check.string(o.preset, 'preset'),
+    tune: o.tune === undefined ? undefined : check.string(o.tune, 'tune'),
+    crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, 63),
+    transport: o.transport,
+    timeoutMs:
+      o.timeoutMs === undefined
+        ? check.isNetworkUrl(url as string) ? DEFAULT_NETWORK_TIMEOUT_MS : 0
+        : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+    formatOptions: check.dictionary(o.formatOptions, 'formatOptions'),
+  };
+}

@@ -1,0 +1,52 @@
+// Writer: the JS binding of VideoWriter, behind both Server (publishing, paced) and Encoder
+// (files). Sync methods for worker_threads and scripts, async ones on the libuv pool, the same
+// OperationGate rules as Decoder.
+#pragma once
+
+#include <memory>
+
+#include <napi.h>
+
+#include "addon.h"
+#include "operation_gate.h"
+#include "video_writer.h"
+
+namespace streamcoder {
+
+class Writer : public Napi::ObjectWrap<Writer>, public Closable {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Writer(const Napi::CallbackInfo& info);
+  ~Writer() override;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Environment teardown or garbage collection: give up whatever is blocked, free everything.
+  void Close() override;
+
+ private:
+  Napi::Value OpenSync(const Napi::CallbackInfo& info);
+  Napi::Value OpenAsync(const Napi::CallbackInfo& info);
+  Napi::Value GetFrameBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetStats(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value WriteSync(const Napi::CallbackInfo& info);
+  Napi::Value WriteAsync(const Napi::CallbackInfo& info);
+  Napi::Value CloseSync(const Napi::CallbackInfo& info);
+  Napi::Value CloseAsync(const Napi::CallbackInfo& info);
+
+  // With the gate's mutex held, on whichever thread does the work.
+  VideoWriter& OpenWriter();
+  double WriteFrame(const uint8_t* data, size_t size, int64_t pts, bool block);
+  void Finish();   // flush + trailer, then Release; throws what went wrong
+  void Release();  // frees the writer, keeping its last counters readable
+
+  std::unique_ptr<VideoWriter> writer_;
+  OperationGate gate_{"stream"};
+  bool opened_ = false;
+  std::shared_ptr<OpenObjects> registry_;
+  std::mutex statsMutex_;
+  WriterStats lastStats_;
+};
+
+}  // namespace streamcoder

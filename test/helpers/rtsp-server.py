@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+# A real RTSP server for the tests, from GStreamer's gst-rtsp-server (Debian's python3-gi).
+#   rtsp-server.py record <port> <file>  accepts a publish (ANNOUNCE/RECORD, over TCP or UDP) of
+#                                        H.264 at rtsp://127.0.0.1:<port>/live, into <file> (MKV)
+#   rtsp-server.py play <port> <fps>     serves a live 320x240 H.264 test picture at /live
+# Prints "ready" once it listens. Run with the system python3, which has gi.
+import signal
+import sys
+
+import gi
+
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+Gst.init(None)
+mode, port, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+
+server = GstRtspServer.RTSPServer()
+server.set_address('127.0.0.1')
+server.set_service(port)
+factory = GstRtspServer.RTSPMediaFactory()
+if mode == 'record':
+    factory.set_transport_mode(GstRtspServer.RTSPTransportMode.RECORD)
+    factory.set_launch(f'( rtph264depay name=depay0 ! h264parse ! matroskamux streamable=true ! filesink location={arg} )')
+elif mode == 'play':
+    factory.set_launch(
+        f'( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate={arg}/1 '
+        f'! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={arg} ! rtph264pay name=pay0 pt=96 )')
+    factory.set_shared(True)
+else:
+    sys.exit(f'unknown mode {mode}')
+server.get_mount_points().add_factory('/live', factory)
+if server.attach(None) == 0:
+    sys.exit('cannot listen')
+
+loop = GLib.MainLoop()
+signal.signal(signal.SIGTERM, lambda *_: loop.quit())
+print('ready', flush=True)
+loop.run()

@@ -1,0 +1,151 @@
+// Real streaming servers for the tests, started on free loopback ports and stopped after:
+// nginx with Debian's libnginx-mod-rtmp (RTMP), and GStreamer's RTSP server (publish and play).
+// Each start function fails loudly when its server does not come up; none ever skips.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RunningServer {
+  port: number;
+  /** The directory the server writes into (recordings, logs). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string, log: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited at start (code ${child.exitCode}): ${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${what} did not listen on 127.0.0.1:${port} within 15 s: ${log()}`);
+}
+
+function stopper(child: ChildProcess, dir: string | null): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+export interface RtmpServer extends RunningServer {
+  /** rtmp://127.0.0.1:<port>/live/<name>: relayed live to readers. */
+  liveUrl(name: string): string;
+  /** rtmp://127.0.0.1:<port>/rec/<name>: also recorded to recordingOf(name) (FLV). */
+  recordUrl(name: string): string;
+  recordingOf(name: string): string;
+  /** Kills nginx at once, as a crash would (SIGKILL). */
+  kill(): void;
+}
+
+/** nginx + libnginx-mod-rtmp: applications `live` (relay) and `rec` (relay + record). */
+export async function startRtmpServer(port?: number): Promise<RtmpServer> {
+  const listen = port ?? (await freePort());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-nginx-'));
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, `
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 128; }
+rtmp {
+  server {
+    listen 127.0.0.1:${listen};
+    chunk_size 4096;
+    application live { live on; record off; }
+    application rec { live on; record all; record_path ${dir}; record_unique off; }
+  }
+}
+`);
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+  const log = () => (fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '');
+  await waitForPort(listen, child, 'nginx-rtmp', log);
+  return {
+    port: listen,
+    dir,
+    liveUrl: (name) => `rtmp://127.0.0.1:${listen}/live/${name}`,
+    recordUrl: (name) => `rtmp://127.0.0.1:${listen}/rec/${name}`,
+    recordingOf: (name) => path.join(dir, `${name}.flv`),
+    kill: () => child.kill('SIGKILL'),
+    stop: stopper(child, dir),
+  };
+}
+
+async function startGstRtsp(mode: 'record' | 'play', arg: string, port?: number): Promise<{ port: number; child: ChildProcess; log: () => string }> {
+  const listen = port ?? (await freePort());
+  const child = spawn('/usr/bin/python3', [path.join(__dirname, 'rtsp-server.py'), mode, String(listen), arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await waitForPort(listen, child, `GStreamer RTSP server (${mode})`, () => output);
+  return { port: listen, child, log: () => output };
+}
+
+export interface RtspRecordServer extends RunningServer {
+  /** rtsp://127.0.0.1:<port>/live: publish here (ANNOUNCE/RECORD). */
+  url: string;
+  /** Where the server writes what it received (Matroska, H.264). */
+  recording: string;
+}
+
+/** GStreamer's RTSP server in RECORD mode: takes one H.264 publish, over TCP or UDP, into a file. */
+export async function startRtspRecordServer(): Promise<RtspRecordServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-rtsp-'));
+  const recording = path.join(dir, 'received.mkv');
+  const { port, child } = await startGstRtsp('record', recording);
+  return { port, dir, url: `rtsp://127.0.0.1:${port}/live`, recording, stop: stopper(child, dir) };
+}
+
+export interface RtspPlayServer extends RunningServer {
+  /** rtsp://127.0.0.1:<port>/live: a live 320x240 H.264 test picture. */
+  url: string;
+  kill(): void;
+}
+
+/** GStreamer's RTSP server in PLAY mode: a live source for reading tests. */
+export async function startRtspPlayServer(options: { fps?: number; port?: number } = {}): Promise<RtspPlayServer> {
+  const { port, child } = await startGstRtsp('play', String(options.fps ?? 25), options.port);
+  return { port, dir: '', url: `rtsp://127.0.0.1:${port}/live`, kill: () => child.kill('SIGKILL'), stop: stopper(child, null) };
+}
+
+/** Waits until `file` exists and has stopped growing (a server finishing its recording). */
+export async function settledFile(file: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  while (Date.now() < deadline) {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : -1;
+    if (size > 0 && size === last) return file;
+    last = size;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`${file} did not settle within ${timeoutMs} ms`);
+}
