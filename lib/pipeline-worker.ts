@@ -8,18 +8,10 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Decoder, type DecoderOptions } from './decoder';
 import { FrameRing } from './ring';
+import { Server } from './server';
+import type { WriterOptions } from './writer-options';
 import type { StreamInfo } from './types';
 
-/** What the pushing side needs of a Server (issue 3's API). */
-interface PushServer {
-  serveFrame(frame: Uint8Array): void;
-  serveFrameBlock(frame: Uint8Array): void;
-  close(): void;
-  readonly stats: object;
-}
-interface ServerClass {
-  openSync(url: string, options: Record<string, unknown>): PushServer;
-}
 
 export interface DecodeWorkerData {
   streamcoderPipeline: 'decode';
@@ -33,7 +25,7 @@ export interface DecodeWorkerData {
 export interface PushWorkerData {
   streamcoderPipeline: 'push';
   output: string;
-  server: Record<string, unknown>;
+  server: WriterOptions;
   realtime: boolean;
 }
 
@@ -106,20 +98,12 @@ function runDecode(data: DecodeWorkerData): void {
 }
 
 function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamInfo): void {
-  let server: PushServer | null = null;
+  let server: Server | null = null;
   const ring = FrameRing.attach(buffer);
   try {
-    // Loaded here, not at the top, so that the decode side never loads the encoder.
-    const { Server } = require('./server') as { Server: ServerClass };
-    const rate = info.frameRate.num > 0 && info.frameRate.den > 0 ? info.frameRate : { num: 25, den: 1 };
-    server = Server.openSync(data.output, {
-      frameRate: rate,
-      ...data.server,
-      width: info.width,
-      height: info.height,
-      pixelFormat: info.pixelFormat,
-    });
-    const serve = data.realtime ? server.serveFrameBlock.bind(server) : server.serveFrame.bind(server);
+    server = Server.openSync(data.output, { ...data.server, from: info });
+    const srv = server;
+    const serve = data.realtime ? (bytes: Uint8Array) => srv.serveFrameBlock(bytes) : (bytes: Uint8Array) => srv.serveFrame(bytes);
     let frames = 0;
     let busy = 0;
     let first = 0;
@@ -142,7 +126,7 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
       frames++;
     }
     const closing = performance.now();
-    server.close();
+    server.closeSync();
     busy += performance.now() - closing;
     post({ type: 'done', frames, busySeconds: busy / 1000, streamSeconds: frames > 0 ? seconds(first) : 0, server: server.stats });
     server = null;
@@ -151,7 +135,7 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
     post({ type: 'error', error: serializeError(error) });
   } finally {
     try {
-      server?.close();
+      server?.closeSync();
     } catch {
       // Closing after a failure may fail the same way; the first error is the one reported.
     }

@@ -5,6 +5,8 @@ import type { DecoderOptions } from './decoder';
 import { StreamcoderError } from './errors';
 import type { DecodeWorkerData, PushWorkerData, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
+import type { WriterStats } from './frame-writer';
+import type { WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -17,9 +19,9 @@ export interface PipelineOptions {
   decoder?: DecoderOptions;
   /**
    * Options of `Server.open`. Size and pixel format always come from the decoded frames;
-   * `frameRate` defaults to the input's (25 when the input declares none).
+   * `frameRate` defaults to the input's.
    */
-  server?: Record<string, unknown>;
+  server?: Omit<WriterOptions, 'from' | 'width' | 'height'>;
   /** Frames the ring holds between the two threads. Default 8. */
   slots?: number;
   /** true (default): pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine goes. */
@@ -62,7 +64,7 @@ export interface PipelineStats {
   /** Times the pusher found the ring empty (the decode side is the slower one). */
   consumerWaits: number;
   /** The Server's own `stats` at close. */
-  server: Record<string, unknown> | null;
+  server: WriterStats | null;
 }
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
@@ -86,7 +88,7 @@ export function pipelineWorkerScript(): string {
 function normalise(options: PipelineOptions) {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
-  const server = check.optionsObject(options.server, 'server') as Record<string, unknown>;
+  const server = check.optionsObject(options.server, 'server') as WriterOptions;
   // One pixel format on both sides. yuv420p when neither says: it is what encoders take, so no
   // thread spends time converting to RGB and back.
   const pixelFormat = decoder.pixelFormat ?? (server.pixelFormat as string | undefined) ?? 'yuv420p';
@@ -94,7 +96,7 @@ function normalise(options: PipelineOptions) {
   if (server.pixelFormat !== undefined && server.pixelFormat !== pixelFormat) {
     throw check.invalid('server.pixelFormat', `the decoder's pixel format (${pixelFormat})`, server.pixelFormat);
   }
-  for (const side of ['width', 'height'] as const) {
+  for (const side of ['width', 'height', 'from'] as const) {
     if (server[side] !== undefined) throw check.invalid(`server.${side}`, 'nothing (the size comes from the decoder; set decoder.width/height to scale)', server[side]);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw check.invalid('signal', 'an AbortSignal', options.signal);
@@ -111,7 +113,7 @@ function normalise(options: PipelineOptions) {
     push: {
       streamcoderPipeline: 'push',
       output: check.string(options.output, 'output'),
-      server: { ...server, pixelFormat },
+      server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'] },
       realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),
     } satisfies PushWorkerData,
   };
@@ -119,7 +121,7 @@ function normalise(options: PipelineOptions) {
 
 type WorkerMessage =
   | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
-  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: Record<string, unknown> }
+  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats }
   | { type: 'stopped'; frames: number }
   | { type: 'error'; error: SerializedError };
 
