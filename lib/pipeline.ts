@@ -1,0 +1,273 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DecoderOptions } from './decoder';
+import { StreamcoderError } from './errors';
+import type { DecodeWorkerData, PushWorkerData, SerializedError } from './pipeline-worker';
+import { FrameRing, MAX_SLOTS } from './ring';
+import type { WriterStats } from './frame-writer';
+import type { WriterOptions } from './writer-options';
+import { PIXEL_FORMATS, type StreamInfo } from './types';
+import * as check from './validate';
+
+export interface PipelineOptions {
+  /** A file or URL to decode. */
+  input: string;
+  /** A URL (or file) to push to. */
+  output: string;
+  /** Options of `Decoder.open`. */
+  decoder?: DecoderOptions;
+  /**
+   * Options of `Server.open`. Size and pixel format always come from the decoded frames;
+   * `frameRate` defaults to the input's.
+   */
+  server?: Omit<WriterOptions, 'from' | 'width' | 'height'>;
+  /** Frames the ring holds between the two threads. Default 8. */
+  slots?: number;
+  /** true (default): pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine goes. */
+  realtime?: boolean;
+  /** Restart the input at its end, until `signal` aborts or `maxFrames`. Default false. */
+  loop?: boolean;
+  /** Stop after this many frames (0, the default: no limit). */
+  maxFrames?: number;
+  /** Aborting stops both threads; the promise then rejects with ERR_ABORTED. */
+  signal?: AbortSignal;
+  /** Called at least once a second, and once at the end. */
+  onProgress?: (progress: PipelineProgress) => void;
+}
+
+export interface PipelineProgress {
+  /** Frames pushed so far. */
+  frames: number;
+  /** Frames decoded so far (pushed + in the ring). */
+  decoded: number;
+  /** Frames in the ring now. */
+  depth: number;
+  /** Seconds since the call. */
+  seconds: number;
+}
+
+export interface PipelineStats {
+  /** Frames pushed (every one decoded, unless a side failed). */
+  frames: number;
+  /** Wall-clock seconds of the whole call, opening and closing included. */
+  seconds: number;
+  /** Throughput: frames / seconds from the first frame pushed to the server closed. */
+  fps: number;
+  /** What the decoding thread alone could do: frames / its seconds of decoding (ring waits excluded). */
+  decodeFps: number;
+  /** What the pushing thread alone could do: frames / its seconds in serve calls (ring waits excluded; pacing included when realtime). */
+  pushFps: number;
+  maxDepth: number;
+  /** Times the decoder found the ring full (the push side is the slower one). */
+  producerWaits: number;
+  /** Times the pusher found the ring empty (the decode side is the slower one). */
+  consumerWaits: number;
+  /** The Server's own `stats` at close. */
+  server: WriterStats | null;
+}
+
+/** How long the threads get to stop by themselves after an abort before they are terminated. */
+const STOP_GRACE_MS = 3000;
+const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * Where the worker script is. Workers run plain JavaScript, so this is always the compiled
+ * dist/pipeline-worker.js: beside this file once built, and ../dist/ when this file runs from its
+ * TypeScript source (tests, ts-node), which is why `npm test` builds dist/ first.
+ */
+export function pipelineWorkerScript(): string {
+  const dir = __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist') : __dirname;
+  const file = path.join(dir, 'pipeline-worker.js');
+  if (!fs.existsSync(file)) {
+    throw new StreamcoderError(`The pipeline worker script ${file} is missing: build the library (npm run build:ts)`, 'ERR_INTERNAL');
+  }
+  return file;
+}
+
+function normalise(options: PipelineOptions) {
+  if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
+  const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
+  const server = check.optionsObject(options.server, 'server') as WriterOptions;
+  // One pixel format on both sides. yuv420p when neither says: it is what encoders take, so no
+  // thread spends time converting to RGB and back.
+  const pixelFormat = decoder.pixelFormat ?? (server.pixelFormat as string | undefined) ?? 'yuv420p';
+  check.oneOf(pixelFormat, 'decoder.pixelFormat', PIXEL_FORMATS);
+  if (server.pixelFormat !== undefined && server.pixelFormat !== pixelFormat) {
+    throw check.invalid('server.pixelFormat', `the decoder's pixel format (${pixelFormat})`, server.pixelFormat);
+  }
+  for (const side of ['width', 'height', 'from'] as const) {
+    if (server[side] !== undefined) throw check.invalid(`server.${side}`, 'nothing (the size comes from the decoder; set decoder.width/height to scale)', server[side]);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw check.invalid('signal', 'an AbortSignal', options.signal);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw check.invalid('onProgress', 'a function', options.onProgress);
+  return {
+    decode: {
+      streamcoderPipeline: 'decode',
+      input: check.string(options.input, 'input'),
+      decoder: { ...decoder, pixelFormat: pixelFormat as DecoderOptions['pixelFormat'] },
+      slots: options.slots === undefined ? 8 : check.integer(options.slots, 'slots', 2, MAX_SLOTS),
+      loop: options.loop === undefined ? false : check.boolean(options.loop, 'loop'),
+      maxFrames: options.maxFrames === undefined ? 0 : check.integer(options.maxFrames, 'maxFrames', 0, Number.MAX_SAFE_INTEGER),
+    } satisfies DecodeWorkerData,
+    push: {
+      streamcoderPipeline: 'push',
+      output: check.string(options.output, 'output'),
+      server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'] },
+      realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),
+    } satisfies PushWorkerData,
+  };
+}
+
+type WorkerMessage =
+  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
+  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats }
+  | { type: 'stopped'; frames: number }
+  | { type: 'error'; error: SerializedError };
+
+/**
+ * Decodes `input` on one worker thread and pushes it to `output` from another, the frames
+ * crossing in place through a {@link FrameRing} of `slots` frames: a slow decoder never stalls
+ * the stream more than the ring allows, and this thread stays free. Resolves when the input
+ * ends (or `maxFrames`); rejects with the failing side's StreamcoderError after stopping the
+ * other side, or with ERR_ABORTED when `signal` aborts. Either way no thread and no connection
+ * is left behind.
+ *
+ * @example
+ * const controller = new AbortController();
+ * const stats = await pipeline({
+ *   input: 'clip.mp4',
+ *   output: 'rtmp://127.0.0.1/live/cam',
+ *   server: { codec: 'libx264', preset: 'veryfast', bitRate: 4_000_000 },
+ *   slots: 8,
+ *   signal: controller.signal,
+ *   onProgress: ({ frames, depth }) => console.log(frames, depth),
+ * });
+ * console.log(`${stats.frames} frames, ${stats.fps.toFixed(1)} fps`);
+ */
+export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
+  const trace: { stack?: string } = {};
+  Error.captureStackTrace(trace, pipeline);
+  let data: ReturnType<typeof normalise>;
+  let script: string;
+  try {
+    data = normalise(options);
+    script = pipelineWorkerScript();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { signal, onProgress } = options;
+  if (signal?.aborted) return Promise.reject(new StreamcoderError('The pipeline was aborted before it started', 'ERR_ABORTED'));
+
+  return new Promise<PipelineStats>((resolve, reject) => {
+    const started = performance.now();
+    const decodeWorker = new Worker(script, { workerData: data.decode });
+    const pushWorker = new Worker(script, { workerData: data.push });
+    let ring: FrameRing | null = null;
+    let pushStarted = false;
+    let failure: unknown = null;
+    let decodeDone: Extract<WorkerMessage, { type: 'done' }> | null = null;
+    let pushDone: Extract<WorkerMessage, { type: 'done' }> | null = null;
+    let running = 2;
+    let grace: NodeJS.Timeout | null = null;
+
+    const progress = (): void => {
+      if (!onProgress || !ring) return;
+      const s = ring.stats;
+      try {
+        onProgress({ frames: s.read, decoded: s.written, depth: s.depth, seconds: (performance.now() - started) / 1000 });
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const timer = setInterval(progress, PROGRESS_INTERVAL_MS);
+
+    // Stops everything once: the ring carries the reason to both threads; a thread stuck in a
+    // native call (a network read, a connect) gets the grace period, then is terminated.
+    function fail(error: unknown): void {
+      if (failure !== null) return;
+      failure = error;
+      ring?.abort(error);
+      if (!pushStarted) pushWorker.postMessage({ type: 'stop' });
+      pushStarted = true;
+      grace = setTimeout(() => {
+        void decodeWorker.terminate();
+        void pushWorker.terminate();
+      }, STOP_GRACE_MS);
+    }
+
+    const onAbort = (): void => fail(new StreamcoderError('The pipeline was aborted', 'ERR_ABORTED'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const fromWorker = (error: SerializedError): StreamcoderError => {
+      const e = new StreamcoderError(error.message, error.code, error.averror);
+      e.stack = `${e.name}: ${e.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+      return e;
+    };
+
+    const onMessage = (side: 'decode' | 'push') => (message: WorkerMessage): void => {
+      switch (message.type) {
+        case 'ready':
+          ring = FrameRing.attach(message.buffer);
+          if (failure !== null) {
+            ring.abort(failure);
+          } else {
+            pushStarted = true;
+            pushWorker.postMessage({ type: 'start', buffer: message.buffer, info: message.info });
+          }
+          break;
+        case 'done':
+          if (side === 'decode') decodeDone = message;
+          else pushDone = message;
+          break;
+        case 'error':
+          fail(fromWorker(message.error));
+          break;
+        case 'stopped':
+          break;
+      }
+    };
+    decodeWorker.on('message', onMessage('decode'));
+    pushWorker.on('message', onMessage('push'));
+
+    const onExit = (side: 'decode' | 'push') => (code: number): void => {
+      if (code !== 0 && failure === null) {
+        fail(new StreamcoderError(`The ${side} thread of the pipeline exited with code ${code}`, 'ERR_INTERNAL'));
+      }
+      // A thread that ended without reporting (it cannot while the other is sane) fails the run.
+      if (failure === null && (side === 'decode' ? !decodeDone : !pushDone)) {
+        fail(new StreamcoderError(`The ${side} thread of the pipeline ended without finishing`, 'ERR_INTERNAL'));
+      }
+      if (--running > 0) return;
+      clearInterval(timer);
+      if (grace) clearTimeout(grace);
+      signal?.removeEventListener('abort', onAbort);
+      if (failure !== null) {
+        reject(failure);
+        return;
+      }
+      progress();
+      const stats = ring!.stats;
+      const d = decodeDone!;
+      const p = pushDone!;
+      resolve({
+        frames: p.frames,
+        seconds: (performance.now() - started) / 1000,
+        fps: p.streamSeconds ? p.frames / p.streamSeconds : 0,
+        decodeFps: d.busySeconds > 0 ? d.frames / d.busySeconds : 0,
+        pushFps: p.busySeconds > 0 ? p.frames / p.busySeconds : 0,
+        maxDepth: stats.maxDepth,
+        producerWaits: stats.producerWaits,
+        consumerWaits: stats.consumerWaits,
+        server: p.server ?? null,
+      });
+    };
+    decodeWorker.on('exit', onExit('decode'));
+    pushWorker.on('exit', onExit('push'));
+    const onError = (side: string) => (error: Error): void => {
+      fail(new StreamcoderError(`The ${side} thread of the pipeline crashed: ${error.message}`, 'ERR_INTERNAL'));
+    };
+    decodeWorker.on('error', onError('decode'));
+    pushWorker.on('error', onError('push'));
+  });
+}

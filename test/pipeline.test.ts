@@ -1,0 +1,170 @@
+// pipeline() end to end: a fixture decoded on one worker thread, pushed from another to a real
+// nginx-rtmp on loopback, and judged by what nginx itself recorded (read by ffprobe). Then the
+// failures of either side, abort, and the memory bound.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { StreamcoderError, pipeline, type PipelineOptions, type PipelineProgress } from '../lib';
+import { fixture } from './helpers/fixtures';
+import { probeFrameCount } from './helpers/ffmpeg-cli';
+import { freePort, settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
+
+const input = fixture('h264-bframes.mp4'); // 320x240, 25 fps, 75 frames
+const fast = { preset: 'ultrafast', gopSize: 25 } as const;
+let rtmp: RtmpServer;
+
+beforeAll(async () => {
+  rtmp = await startRtmpServer();
+});
+afterAll(() => rtmp?.stop());
+
+/** TCP connections established to nginx now (publishers; nothing else connects to it here). */
+function connectionsTo(port: number): number {
+  const out = String(execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`]));
+  return out.split('\n').filter((line) => line.trim()).length;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StreamcoderError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StreamcoderError);
+  return error as StreamcoderError;
+}
+
+describe('pipeline to nginx-rtmp', () => {
+  test('every frame arrives, once (nginx recording read by ffprobe)', async () => {
+    const stats = await pipeline({ input, output: rtmp.recordUrl('all'), server: fast, slots: 4, realtime: false });
+    expect(stats.frames).toBe(75);
+    expect(stats.server).toMatchObject({ frames: 75 });
+    expect(stats.maxDepth).toBeGreaterThan(0);
+    expect(stats.maxDepth).toBeLessThanOrEqual(4);
+    expect(stats.decodeFps).toBeGreaterThan(0);
+    expect(stats.pushFps).toBeGreaterThan(0);
+    expect(stats.fps).toBeGreaterThan(0);
+    expect(probeFrameCount(await settledFile(rtmp.recordingOf('all')))).toBe(75);
+    expect(connectionsTo(rtmp.port)).toBe(0);
+  });
+
+  test('realtime paces the push to the frame rate and reports progress at least once a second', async () => {
+    const progress: PipelineProgress[] = [];
+    const stats = await pipeline({ input, output: rtmp.liveUrl('paced'), server: fast, maxFrames: 30, onProgress: (p) => progress.push(p) });
+    expect(stats.frames).toBe(30);
+    // 30 frames at 25 fps: the last is due 1.16 s after the first.
+    expect(stats.seconds).toBeGreaterThan(1.1);
+    expect(stats.consumerWaits + stats.producerWaits).toBeGreaterThan(0);
+    expect(progress.length).toBeGreaterThanOrEqual(Math.floor(stats.seconds));
+    expect(progress.at(-1)).toMatchObject({ frames: 30, decoded: 30, depth: 0 });
+    for (let i = 1; i < progress.length; i++) expect(progress[i].frames).toBeGreaterThanOrEqual(progress[i - 1].frames);
+  });
+
+  test('memory stays the ring: a looped input, 8 times its length, through 3 slots', async () => {
+    const before = process.memoryUsage().rss;
+    const stats = await pipeline({ input, output: rtmp.recordUrl('loop'), server: fast, slots: 3, realtime: false, loop: true, maxFrames: 600 });
+    expect(stats.frames).toBe(600);
+    expect(stats.maxDepth).toBeLessThanOrEqual(3);
+    expect(probeFrameCount(await settledFile(rtmp.recordingOf('loop')))).toBe(600);
+    // 600 frames of 115 kB would be 69 MB if frames were kept; the ring holds 3.
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
+  });
+});
+
+describe('pipeline failures reach the caller as typed errors, both threads stopped', () => {
+  test('the decoding side fails to open: its error, and the pusher never connects', async () => {
+    const error = await rejection(pipeline({ input: '/nonexistent/clip.mp4', output: rtmp.liveUrl('none'), server: fast }));
+    expect(error.code).toBe('ERR_NOT_FOUND');
+    expect(error.stack).toMatch(/pipeline\.test/); // the caller's stack, not the worker's
+    expect(connectionsTo(rtmp.port)).toBe(0);
+  });
+
+  test('the pushing side fails to open (nothing listens): its error, and the decoder stops', async () => {
+    const port = await freePort();
+    const started = performance.now();
+    const error = await rejection(pipeline({ input, output: `rtmp://127.0.0.1:${port}/live/x`, server: { ...fast, timeoutMs: 3000 }, loop: true }));
+    expect(error.code).toBe('ERR_CONNECTION_REFUSED');
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  test('the pushing side rejects an option (unknown codec) while the decoder is running', async () => {
+    const error = await rejection(pipeline({ input, output: rtmp.liveUrl('codec'), server: { codec: 'no-such-codec' }, loop: true }));
+    expect(error.code).toBe('ERR_CODEC_NOT_FOUND');
+  });
+
+  test('the decoding side rejects an option: its error', async () => {
+    const error = await rejection(pipeline({ input, output: rtmp.liveUrl('opt'), server: fast, decoder: { codecOptions: { 'no-such-option': 1 } } }));
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+  });
+
+  test('the server dies in the middle: the pusher\'s error, the decoder stopped, no connection left', async () => {
+    const own = await startRtmpServer();
+    try {
+      const frames: number[] = [];
+      const running = pipeline({
+        input,
+        output: own.liveUrl('dies'),
+        server: { ...fast, timeoutMs: 3000 },
+        loop: true,
+        onProgress: (p) => {
+          frames.push(p.frames);
+          if (p.frames >= 10 && frames.length === 2) own.kill();
+        },
+      });
+      const error = await rejection(running);
+      expect(['ERR_CONNECTION_LOST', 'ERR_IO']).toContain(error.code);
+      expect(frames.at(-1)).toBeGreaterThan(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('abort in the middle: ERR_ABORTED, no thread and no connection left', async () => {
+    const controller = new AbortController();
+    let connected = -1;
+    const running = pipeline({
+      input,
+      output: rtmp.liveUrl('abort'),
+      server: fast,
+      loop: true,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.frames > 5 && connected < 0) {
+          connected = connectionsTo(rtmp.port);
+          controller.abort();
+        }
+      },
+    });
+    const started = performance.now();
+    const error = await rejection(running);
+    expect(error.code).toBe('ERR_ABORTED');
+    expect(connected).toBe(1); // it was publishing when aborted
+    expect(performance.now() - started).toBeLessThan(15_000);
+    // The promise settles only once both threads have exited; their connection went with them.
+    expect(connectionsTo(rtmp.port)).toBe(0);
+  });
+
+  test('bad options, before any thread starts', async () => {
+    const good: PipelineOptions = { input, output: rtmp.liveUrl('bad') };
+    const cases: [Partial<PipelineOptions> | null, string][] = [
+      [null, 'ERR_INVALID_ARGUMENT'],
+      [{ input: '' }, 'ERR_INVALID_ARGUMENT'],
+      [{ output: 42 as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ slots: 1 }, 'ERR_INVALID_ARGUMENT'],
+      [{ slots: 4096 }, 'ERR_INVALID_ARGUMENT'],
+      [{ realtime: 'yes' as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ loop: 1 as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ maxFrames: -1 }, 'ERR_INVALID_ARGUMENT'],
+      [{ signal: {} as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ onProgress: 'x' as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ server: { width: 640 } as never }, 'ERR_INVALID_ARGUMENT'],
+      [{ decoder: { pixelFormat: 'rgb24' }, server: { pixelFormat: 'bgr24' } }, 'ERR_INVALID_ARGUMENT'],
+      [{ decoder: { pixelFormat: 'nv12' as never } }, 'ERR_INVALID_ARGUMENT'],
+      [{ signal: AbortSignal.abort() }, 'ERR_ABORTED'],
+    ];
+    for (const [change, code] of cases) {
+      const options = change === null ? null : { ...good, ...change };
+      const error = await rejection(pipeline(options as PipelineOptions));
+      expect(error.code, JSON.stringify(change)).toBe(code);
+    }
+    expect(connectionsTo(rtmp.port)).toBe(0);
+  });
+});
