@@ -2,7 +2,7 @@
 // is the worker entry point (dist/pipeline-worker.js); it does nothing when imported elsewhere.
 //
 // Messages to the parent: { type: 'ready', buffer, info } (decode side, once the ring exists),
-// { type: 'done', ... } (finished normally), { type: 'stopped' } (the other side or the caller
+// { type: 'stats', server } (push side, twice a second), { type: 'done', ... } (finished normally), { type: 'stopped' } (the other side or the caller
 // ended the ring), { type: 'error', error } (this side failed: it has already aborted the ring
 // with the same error, so the other side stops too).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -44,6 +44,9 @@ export function serializeError(error: unknown): SerializedError {
   }
   return { code: 'ERR_INTERNAL', message: String(error) };
 }
+
+/** How often the push side reports the server's counters (bit rate, late frames) for progress. */
+const STATS_INTERVAL_MS = 500;
 
 function post(message: object): void {
   parentPort!.postMessage(message);
@@ -107,7 +110,12 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
     let frames = 0;
     let busy = 0;
     let first = 0;
+    let reported = performance.now();
     for (;;) {
+      if (performance.now() - reported >= STATS_INTERVAL_MS) {
+        reported = performance.now();
+        post({ type: 'stats', server: srv.stats });
+      }
       let slot;
       try {
         slot = ring.acquireRead();

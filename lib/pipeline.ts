@@ -45,6 +45,10 @@ export interface PipelineProgress {
   depth: number;
   /** Seconds since the call. */
   seconds: number;
+  /** The Server's counters as last reported by the pushing thread (null before it opened). */
+  server: WriterStats | null;
+  /** The input as the decoding thread opened it (null before that). */
+  input: StreamInfo | null;
 }
 
 export interface PipelineStats {
@@ -122,6 +126,7 @@ function normalise(options: PipelineOptions) {
 type WorkerMessage =
   | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
   | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats }
+  | { type: 'stats'; server: WriterStats }
   | { type: 'stopped'; frames: number }
   | { type: 'error'; error: SerializedError };
 
@@ -170,12 +175,14 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     let pushDone: Extract<WorkerMessage, { type: 'done' }> | null = null;
     let running = 2;
     let grace: NodeJS.Timeout | null = null;
+    let serverStats: WriterStats | null = null;
+    let inputInfo: StreamInfo | null = null;
 
     const progress = (): void => {
       if (!onProgress || !ring) return;
       const s = ring.stats;
       try {
-        onProgress({ frames: s.read, decoded: s.written, depth: s.depth, seconds: (performance.now() - started) / 1000 });
+        onProgress({ frames: s.read, decoded: s.written, depth: s.depth, seconds: (performance.now() - started) / 1000, server: serverStats, input: inputInfo });
       } catch (error) {
         fail(error);
       }
@@ -208,6 +215,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     const onMessage = (side: 'decode' | 'push') => (message: WorkerMessage): void => {
       switch (message.type) {
         case 'ready':
+          inputInfo = message.info;
           ring = FrameRing.attach(message.buffer);
           if (failure !== null) {
             ring.abort(failure);
@@ -216,9 +224,15 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
             pushWorker.postMessage({ type: 'start', buffer: message.buffer, info: message.info });
           }
           break;
+        case 'stats':
+          serverStats = message.server;
+          break;
         case 'done':
           if (side === 'decode') decodeDone = message;
-          else pushDone = message;
+          else {
+            pushDone = message;
+            serverStats = message.server ?? serverStats;
+          }
           break;
         case 'error':
           fail(fromWorker(message.error));

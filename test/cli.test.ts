@@ -1,8 +1,13 @@
 // The streamcoder command line as users run it: a child process, its output and exit codes.
-import { execFileSync } from 'node:child_process';
-import { describe, expect, test } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fixture } from './helpers/fixtures';
-import { runCli } from './helpers/cli';
+import { probeFrameCount } from './helpers/ffmpeg-cli';
+import { runCli, startCli } from './helpers/cli';
+import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 
 function ffprobeStream(file: string): Record<string, string> {
   const out = String(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,pix_fmt,avg_frame_rate,time_base', '-of', 'default=nw=1', file]));
@@ -67,5 +72,79 @@ describe('arguments', () => {
     const probe = await runCli(['probe', '--help']);
     expect(probe.code).toBe(0);
     expect(probe.stdout).toContain('--timeout');
+  });
+});
+
+describe('push and record against nginx-rtmp', () => {
+  let rtmp: RtmpServer;
+  beforeAll(async () => {
+    rtmp = await startRtmpServer();
+  });
+  afterAll(() => rtmp?.stop());
+
+  test('push: every frame arrives (nginx recording, ffprobe); the non-TTY progress is parseable key=value lines', async () => {
+    const file = fixture('h264-bframes.mp4');
+    const result = await runCli(['push', file, rtmp.recordUrl('cli'), '--gop', '25', '--bitrate', '1M']);
+    expect(result.code, result.stderr).toBe(0);
+    const recorded = await settledFile(rtmp.recordingOf('cli'));
+    expect(probeFrameCount(recorded)).toBe(probeFrameCount(file));
+    const lines = result.stdout.trim().split('\n').filter((line) => line.startsWith('time='));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const last = Object.fromEntries(lines.at(-1)!.split(' ').map((pair) => pair.split('=')));
+    // Late frames depend on how busy the machine is; they must be a count.
+    expect(last).toMatchObject({ frames: '75', drops: '0', depth: '0/8' });
+    expect(last.late).toMatch(/^\d+$/);
+    expect(last.time).toBe('00:00:03.00');
+    expect(Number.parseFloat(last.speed)).toBeGreaterThan(0.8);
+    expect(result.stdout).toContain('pushed 75 frames');
+  });
+
+  test('push --json: one JSON object per report', async () => {
+    const result = await runCli(['push', fixture('h264-bframes.mp4'), rtmp.liveUrl('json'), '--json', '--no-realtime']);
+    expect(result.code, result.stderr).toBe(0);
+    const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(reports.at(-1)).toMatchObject({ frames: 75, lateFrames: 0, droppedFrames: 0 });
+  });
+
+  test('Ctrl-C (SIGINT) mid-push: the stream is flushed and closed, exit code 130', async () => {
+    const { child, done } = startCli(['push', fixture('h264-bframes.mp4'), rtmp.recordUrl('interrupted'), '--loop']);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(130);
+    // A clean stop: nginx has a complete recording with what was pushed before the signal.
+    const recorded = await settledFile(rtmp.recordingOf('interrupted'));
+    const count = probeFrameCount(recorded);
+    expect(count).toBeGreaterThan(20);
+    expect(count).toBeLessThan(150);
+  });
+
+  test('record: a live stream into a playable file with the right frame count', async () => {
+    // ffmpeg publishes the clip (4 s of it, looped once) in real time; record takes 2 s of it.
+    const publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '1', '-i', fixture('h264-bframes.mp4'), '-c', 'copy', '-f', 'flv', rtmp.liveUrl('rec')]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const out = path.join(os.tmpdir(), `streamcoder-record-${process.pid}.mp4`);
+      const result = await runCli(['record', rtmp.liveUrl('rec'), out, '--duration', '2', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(probeFrameCount(out)).toBe(50);
+      fs.rmSync(out, { force: true });
+    } finally {
+      publisher.kill('SIGKILL');
+    }
+  });
+
+  test('bad values for push: exit 2 with a message', async () => {
+    for (const [args, message] of [
+      [['push', 'a.mp4', 'rtmp://x', '--bitrate', 'lots'], /--bitrate expects a bit rate/],
+      [['push', 'a.mp4', 'rtmp://x', '--size', '1280'], /--size expects a size such as 1280x720/],
+      [['push', 'a.mp4', 'rtmp://x', '--transport', 'sctp'], /--transport expects one of tcp, udp/],
+      [['push', 'a.mp4', 'rtmp://x', '--fps', '-3'], /--fps expects a number > 0/],
+      [['push', 'a.mp4'], /'push' expects <input> <url>/],
+    ] as const) {
+      const result = await runCli([...args]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
   });
 });

@@ -7,9 +7,11 @@ import { redactUrl } from '../redact';
 import { helpText, parse, UsageError, type CommandSpec } from './args';
 import type { CommandRun } from './common';
 import { probe, probeSpec } from './probe';
+import { push, pushSpec } from './push';
 import { record, recordSpec } from './record';
 
 const COMMANDS: Record<string, { spec: CommandSpec; run: CommandRun }> = {
+  push: { spec: pushSpec, run: async (context) => void (await push(context)) },
   probe: { spec: probeSpec, run: probe },
   record: { spec: recordSpec, run: record },
 };
