@@ -81,6 +81,38 @@ export interface NativeWriter {
   close(): Promise<void>;
 }
 
+export interface NativeClientOptions extends Omit<NativeDecoderOptions, 'startTime'> {
+  cacheSize: number;
+  frameRate: number;
+  retries: number;
+  backoffMs: number;
+}
+
+export interface NativeClientStats {
+  received: number;
+  decoded: number;
+  dropped: number;
+  reconnects: number;
+  cached: number;
+  latencyMs: number;
+  fps: number;
+  bitRate: number;
+}
+
+export interface NativeClient {
+  openSync(): void;
+  open(): Promise<void>;
+  readonly info: StreamInfo;
+  start(): void;
+  stop(): void;
+  newest(n: number): Frame[];
+  next(timeoutMs: number): Frame | null;
+  nextAsync(timeoutMs: number): Promise<Frame | null>;
+  readonly stats: NativeClientStats;
+  readonly running: boolean;
+  close(): void;
+}
+
 export interface Binding {
   setErrorClass(errorClass: new (message: string, code: string, averror?: number) => Error): void;
   setLogLevel(level: number): void;
@@ -88,4 +120,5 @@ export interface Binding {
   versions(): Record<'libavformat' | 'libavcodec' | 'libavutil' | 'libswscale' | 'ffmpeg', string>;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions) => NativeWriter;
+  Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;
 }

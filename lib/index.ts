@@ -1,6 +1,7 @@
 export { Decoder, type DecoderOptions } from './decoder';
 export { Server } from './server';
 export { Encoder } from './encoder';
+export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
 export type { WriterOptions } from './writer-options';
 export type { WriterStats, FrameInput } from './frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';

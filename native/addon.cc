@@ -1,5 +1,6 @@
 #include "addon.h"
 
+#include "client.h"
 #include "decoder.h"
 #include "writer.h"
 #include "ffmpeg.h"
@@ -35,6 +36,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("versions", &Addon::Versions),
                            InstanceValue("Decoder", Decoder::Define(env)),
                            InstanceValue("Writer", Writer::Define(env)),
+                           InstanceValue("Client", Client::Define(env)),
                        });
 }
 

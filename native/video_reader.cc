@@ -208,6 +208,7 @@ void VideoReader::FeedPacket() {
       av_packet_unref(packet_.get());
       continue;
     }
+    bytesRead_.fetch_add(packet_->size, std::memory_order_relaxed);
     ret = avcodec_send_packet(codec_.get(), packet_.get());
     av_packet_unref(packet_.get());
     if (ret < 0 && ret != AVERROR(EAGAIN)) {
@@ -222,6 +223,10 @@ void VideoReader::FeedPacket() {
 }
 
 bool VideoReader::PendingIsKey() const { return pending_ && SC_FRAME_IS_KEY(frame_.get()); }
+
+double VideoReader::PendingTime() const {
+  return pending_ ? Seconds(frame_->best_effort_timestamp, stream_->time_base) : NAN;
+}
 
 void VideoReader::FillMeta(FrameMeta* meta) {
   const AVFrame* frame = frame_.get();

@@ -7,6 +7,7 @@
 // that B-frames and frame threading hold back are never lost.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -83,6 +84,8 @@ class VideoReader {
   bool Peek();
   // Whether the pending frame (Peek() returned true) is a keyframe.
   bool PendingIsKey() const;
+  // Time in seconds of the pending frame (NAN without a timestamp).
+  double PendingTime() const;
   // Converts the pending frame into dst (frameBytes() long) and moves past it.
   void Take(uint8_t* dst, FrameMeta* meta);
   // Moves past the pending frame without converting it (decimation).
@@ -96,6 +99,8 @@ class VideoReader {
 
   // Frames or packets the decoder rejected as corrupt and skipped so far.
   int64_t corruptPackets() const { return corruptPackets_; }
+  // Bytes of video packets read so far (any thread).
+  int64_t bytesRead() const { return bytesRead_.load(std::memory_order_relaxed); }
 
  private:
   void FeedPacket();
@@ -121,6 +126,7 @@ class VideoReader {
   int64_t lastIndex_ = -1;
   int64_t lastPts_ = AV_NOPTS_VALUE;
   int64_t corruptPackets_ = 0;
+  std::atomic<int64_t> bytesRead_{0};
   int consecutiveErrors_ = 0;
 };
 

@@ -1,0 +1,181 @@
+import { EventEmitter } from 'node:events';
+import type { NativeClient, NativeClientOptions, NativeClientStats } from '../binding';
+import { native } from './binding';
+import { DEFAULT_NETWORK_TIMEOUT_MS } from './decoder';
+import { StreamcoderError, withCallerStack } from './errors';
+import { PIXEL_FORMATS, type Frame, type PixelFormat, type StreamInfo } from './types';
+import * as check from './validate';
+
+export interface ClientOptions {
+  /** Frames kept for JS (default 8); when full, the oldest is dropped and counted. */
+  cacheSize?: number;
+  pixelFormat?: PixelFormat;
+  width?: number;
+  height?: number;
+  /** Keep at most this many frames per second (by stream time); default: every frame. */
+  frameRate?: number;
+  /** For rtsp:// sources. */
+  transport?: 'tcp' | 'udp';
+  /** Bound on connecting and on a stalled read, in ms (default 10000). */
+  timeoutMs?: number;
+  /** After a drop, reconnect with backoff and keep going. Off by default. */
+  reconnect?: { retries?: number; backoffMs?: number };
+  /** No probing delay: `fflags nobuffer`, small probesize and analyzeduration. */
+  lowLatency?: boolean;
+  threads?: number;
+  formatOptions?: Record<string, string | number | boolean>;
+  codecOptions?: Record<string, string | number | boolean>;
+}
+
+export interface ClientStats extends NativeClientStats {}
+
+export interface ClientEvents {
+  error: [error: StreamcoderError];
+  end: [];
+  reconnect: [attempt: number, cause: StreamcoderError];
+}
+
+function normalise(url: unknown, options: ClientOptions | undefined): NativeClientOptions {
+  check.string(url, 'url');
+  const o = check.optionsObject(options);
+  const formatOptions = check.dictionary(o.formatOptions, 'formatOptions');
+  if (o.transport !== undefined) {
+    check.oneOf(o.transport, 'transport', ['tcp', 'udp'] as const);
+    if (!/^rtsps?:\/\//i.test(url as string)) throw check.invalid('transport', 'an rtsp:// source', url);
+    formatOptions.rtsp_transport = o.transport;
+  }
+  if (o.lowLatency !== undefined && check.boolean(o.lowLatency, 'lowLatency')) {
+    formatOptions.fflags ??= 'nobuffer';
+    formatOptions.probesize ??= '32768';
+    formatOptions.analyzeduration ??= '0';
+  }
+  const reconnect = o.reconnect === undefined ? {} : check.optionsObject(o.reconnect, 'reconnect');
+  return {
+    source: url as string,
+    pixelFormat: o.pixelFormat === undefined ? 'rgb24' : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
+    width: o.width === undefined ? 0 : check.dimension(o.width, 'width'),
+    height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
+    timeoutMs: o.timeoutMs === undefined ? DEFAULT_NETWORK_TIMEOUT_MS : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    formatOptions,
+    codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+    cacheSize: o.cacheSize === undefined ? 8 : check.integer(o.cacheSize, 'cacheSize', 1, 1024),
+    frameRate: o.frameRate === undefined ? 0 : check.number(o.frameRate, 'frameRate', 0.001, 1000),
+    retries: reconnect.retries === undefined ? (o.reconnect ? 5 : 0) : check.integer(reconnect.retries, 'reconnect.retries', 0, 1_000_000),
+    backoffMs: reconnect.backoffMs === undefined ? 1000 : check.integer(reconnect.backoffMs, 'reconnect.backoffMs', 0, 600_000),
+  };
+}
+
+/**
+ * Reads a live stream (`rtsp://`, `rtmp://`, `http(s)://`, `udp://`, `srt://`...) on a native
+ * thread into a bounded cache of decoded frames. Take the newest frames whenever you want
+ * (`extractFrame(n)`, mpegCoder's semantics) or every frame in order (`next`, `read`, async
+ * iteration); when JS falls behind, the oldest frames are dropped and counted in `stats.dropped`.
+ *
+ * @example
+ * const cli = await Client.open('rtsp://127.0.0.1:8554/cam', { transport: 'tcp', lowLatency: true });
+ * cli.on('error', (e) => console.error(e.code, e.message));
+ * cli.start();
+ * for await (const frame of cli) console.log(frame.index, cli.stats.latencyMs);
+ */
+export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<Frame>, Disposable {
+  readonly #native: NativeClient;
+  readonly #timeoutMs: number;
+  readonly #cacheSize: number;
+
+  private constructor(url: string, options: NativeClientOptions) {
+    super();
+    this.#timeoutMs = options.timeoutMs;
+    this.#cacheSize = options.cacheSize;
+    this.#native = new native.Client(options, (type, error, attempt) => {
+      if (type === 'error') {
+        // An 'error' event nobody listens to would throw from nowhere: the failure is also
+        // what next()/read() report, so it is only emitted to listeners.
+        if (this.listenerCount('error') > 0) this.emit('error', error as StreamcoderError);
+      } else if (type === 'end') this.emit('end');
+      else this.emit('reconnect', attempt, error as StreamcoderError);
+    });
+  }
+
+  /** Connects off the event loop (bounded by `timeoutMs`). */
+  static async open(url: string, options?: ClientOptions): Promise<Client> {
+    const client = new Client(url, normalise(url, options));
+    try {
+      await withCallerStack(() => client.#native.open());
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** `open` on this thread (blocking), for worker_threads and scripts. */
+  static openSync(url: string, options?: ClientOptions): Client {
+    const client = new Client(url, normalise(url, options));
+    try {
+      client.#native.openSync();
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  get info(): StreamInfo {
+    return this.#native.info;
+  }
+
+  get stats(): ClientStats {
+    return this.#native.stats;
+  }
+
+  /** Whether the reading thread runs. */
+  get running(): boolean {
+    return this.#native.running;
+  }
+
+  /** Starts the reading thread; idempotent. After stop() (or the end), connects again. */
+  start(): this {
+    this.#native.start();
+    return this;
+  }
+
+  /** Stops the reading thread (interrupting a blocked read); idempotent. */
+  stop(): this {
+    this.#native.stop();
+    return this;
+  }
+
+  /** The newest `n` frames, oldest first (fewer if fewer are cached). They stay cached. */
+  extractFrame(n = 1): Frame[] {
+    return this.#native.newest(check.integer(n, 'n', 1, Number.MAX_SAFE_INTEGER));
+  }
+
+  /** The next frame in order, waiting up to `timeoutMs`; null at the end of the stream. Blocking. */
+  next(timeoutMs = this.#timeoutMs): Frame | null {
+    return this.#native.next(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000));
+  }
+
+  /** `next` off the event loop. */
+  read(timeoutMs = this.#timeoutMs): Promise<Frame | null> {
+    return withCallerStack(() => this.#native.nextAsync(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000)));
+  }
+
+  /** Frames the cache holds at most. */
+  get cacheSize(): number {
+    return this.#cacheSize;
+  }
+
+  /** Stops the thread and frees everything; returns promptly even during a blocked read. */
+  close(): void {
+    this.#native.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
+    for (let frame = await this.read(); frame !== null; frame = await this.read()) yield frame;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
