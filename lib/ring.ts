@@ -70,7 +70,13 @@ export const MAX_SLOTS = 1024;
 /** Largest slot: 1 GiB (a 16384x16384 rgba picture is exactly that). */
 export const MAX_SLOT_BYTES = 2 ** 30;
 
-/** Bytes of one tightly packed picture, as the Decoder delivers and the Server takes them. */
+/**
+ * Bytes of one tightly packed picture, as the Decoder delivers and the Server takes them.
+ *
+ * @example
+ * frameBytes(1920, 1080, 'rgb24')   // 6220800
+ * FrameRing.create({ slots: 8, slotBytes: frameBytes(1280, 720, 'yuv420p') })
+ */
 export function frameBytes(width: number, height: number, pixelFormat: PixelFormat | string = 'rgb24'): number {
   check.dimension(width, 'width');
   check.dimension(height, 'height');

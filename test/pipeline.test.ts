@@ -2,9 +2,12 @@
 // nginx-rtmp on loopback, and judged by what nginx itself recorded (read by ffprobe). Then the
 // failures of either side, abort, and the memory bound.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { StreamcoderError, pipeline, type PipelineOptions, type PipelineProgress } from '../lib';
-import { fixture } from './helpers/fixtures';
+import { fixture, tempDir } from './helpers/fixtures';
 import { probeFrameCount } from './helpers/ffmpeg-cli';
 import { freePort, settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 
@@ -93,6 +96,41 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
   test('the decoding side rejects an option: its error', async () => {
     const error = await rejection(pipeline({ input, output: rtmp.liveUrl('opt'), server: fast, decoder: { codecOptions: { 'no-such-option': 1 } } }));
     expect(error.code).toBe('ERR_INVALID_OPTION');
+  });
+
+  test('the decoding side fails in the middle (its source stalls): its error, the pusher stopped, no connection left', async () => {
+    // A real HTTP source that sends the first half of an MPEG-TS file, then nothing: the decoder
+    // opens, frames flow, then its read times out.
+    const { dir, cleanup } = tempDir();
+    const ts = path.join(dir, 'clip.ts');
+    execFileSync('ffmpeg', ['-v', 'error', '-i', fixture('bench-1080p.mp4'), '-c', 'copy', '-f', 'mpegts', ts]);
+    const bytes = fs.readFileSync(ts);
+    const held: http.ServerResponse[] = [];
+    const source = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': bytes.length });
+      res.write(bytes.subarray(0, bytes.length >> 1));
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = source.address() as { port: number };
+      let pushed = 0;
+      const error = await rejection(pipeline({
+        input: `http://127.0.0.1:${port}/clip.ts`,
+        output: rtmp.liveUrl('stall'),
+        decoder: { width: 320, timeoutMs: 1500 },
+        server: fast,
+        realtime: false,
+        onProgress: (p) => (pushed = p.frames),
+      }));
+      expect(error.code).toBe('ERR_TIMEOUT');
+      expect(pushed).toBeGreaterThan(0); // it failed in the middle, not at the start
+      expect(connectionsTo(rtmp.port)).toBe(0);
+    } finally {
+      for (const res of held) res.destroy();
+      await new Promise((resolve) => source.close(resolve));
+      cleanup();
+    }
   });
 
   test('the server dies in the middle: the pusher\'s error, the decoder stopped, no connection left', async () => {
