@@ -20,7 +20,7 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** After a drop, reconnect with backoff and keep going. Off by default. */
   reconnect?: { retries?: number; backoffMs?: number };
-  /** No probing delay: `fflags nobuffer`, small probesize and analyzeduration. */
+  /** No probing delay (`fflags nobuffer`, small probesize and analyzeduration) and slice threads. */
   lowLatency?: boolean;
   threads?: number;
   formatOptions?: Record<string, string | number | boolean>;
@@ -47,8 +47,12 @@ function normalise(url: unknown, options: ClientOptions | undefined): NativeClie
   if (o.lowLatency !== undefined && check.boolean(o.lowLatency, 'lowLatency')) {
     formatOptions.fflags ??= 'nobuffer';
     formatOptions.probesize ??= '32768';
-    formatOptions.analyzeduration ??= '0';
+    // 0 would mean FFmpeg's default (5 s): 0.2 s is enough to find the video's parameters.
+    formatOptions.analyzeduration ??= '200000';
   }
+  const codecOptions = check.dictionary(o.codecOptions, 'codecOptions');
+  // Frame threading holds back (threads - 1) frames; slices add no delay.
+  if (o.lowLatency) codecOptions.thread_type ??= 'slice';
   const reconnect = o.reconnect === undefined ? {} : check.optionsObject(o.reconnect, 'reconnect');
   return {
     source: url as string,
@@ -58,7 +62,7 @@ function normalise(url: unknown, options: ClientOptions | undefined): NativeClie
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
     timeoutMs: o.timeoutMs === undefined ? DEFAULT_NETWORK_TIMEOUT_MS : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
     formatOptions,
-    codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+    codecOptions,
     cacheSize: o.cacheSize === undefined ? 8 : check.integer(o.cacheSize, 'cacheSize', 1, 1024),
     frameRate: o.frameRate === undefined ? 0 : check.number(o.frameRate, 'frameRate', 0.001, 1000),
     retries: reconnect.retries === undefined ? (o.reconnect ? 5 : 0) : check.integer(reconnect.retries, 'reconnect.retries', 0, 1_000_000),
@@ -85,7 +89,9 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
 
   private constructor(url: string, options: NativeClientOptions) {
     super();
-    this.#timeoutMs = options.timeoutMs;
+    // A read waits a little longer than the reading thread's own stall detection, so that a
+    // stall is reported as the thread saw it, after the frames it drained.
+    this.#timeoutMs = options.timeoutMs + 1000;
     this.#cacheSize = options.cacheSize;
     this.#native = new native.Client(options, (type, error, attempt) => {
       if (type === 'error') {
@@ -151,7 +157,10 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
     return this.#native.newest(check.integer(n, 'n', 1, Number.MAX_SAFE_INTEGER));
   }
 
-  /** The next frame in order, waiting up to `timeoutMs`; null at the end of the stream. Blocking. */
+  /**
+   * The next frame in order, waiting up to `timeoutMs` (default: the client's `timeoutMs` + 1 s);
+   * null at the end of the stream. Blocking.
+   */
   next(timeoutMs = this.#timeoutMs): Frame | null {
     return this.#native.next(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000));
   }

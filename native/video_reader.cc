@@ -179,7 +179,14 @@ bool VideoReader::Peek() {
       pending_ = true;
       return true;
     }
-    if (ret == AVERROR_EOF) return false;
+    if (ret == AVERROR_EOF) {
+      if (deferredFailure_) {
+        Failure failure = *deferredFailure_;
+        deferredFailure_.reset();
+        throw failure;
+      }
+      return false;
+    }
     if (ret != AVERROR(EAGAIN)) {
       // A frame the decoder could not rebuild: counted, skipped, decoding goes on.
       ++corruptPackets_;
@@ -203,7 +210,19 @@ void VideoReader::FeedPacket() {
       }
       return;
     }
-    if (ret < 0) ThrowIo(ret, "Cannot read from " + label_);
+    if (ret < 0) {
+      // A live source that stalls or drops sends no EOF: the frames the decoder still holds
+      // (frame threading, B-frames) are drained and delivered first, then the failure.
+      try {
+        ThrowIo(ret, "Cannot read from " + label_);
+      } catch (const Failure& failure) {
+        if (interrupter_.aborted() || draining_) throw;
+        deferredFailure_.emplace(failure);
+        draining_ = true;
+        avcodec_send_packet(codec_.get(), nullptr);
+        return;
+      }
+    }
     if (packet_->stream_index != stream_->index) {
       av_packet_unref(packet_.get());
       continue;
@@ -291,6 +310,7 @@ void VideoReader::Seek(double seconds) {
   av_frame_unref(frame_.get());
   pending_ = false;
   draining_ = false;
+  deferredFailure_.reset();
   seekTarget_ = target;
   lastIndex_ = -1;
   lastPts_ = AV_NOPTS_VALUE;

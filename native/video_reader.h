@@ -11,9 +11,11 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dictionary.h"
+#include "failure.h"
 #include "handles.h"
 #include "interrupter.h"
 #include "scaler.h"
@@ -126,6 +128,8 @@ class VideoReader {
   int64_t lastIndex_ = -1;
   int64_t lastPts_ = AV_NOPTS_VALUE;
   int64_t corruptPackets_ = 0;
+  // A read failure waiting for the decoder to give up the frames it still holds.
+  std::optional<Failure> deferredFailure_;
   std::atomic<int64_t> bytesRead_{0};
   int consecutiveErrors_ = 0;
 };
