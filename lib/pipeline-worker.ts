@@ -136,7 +136,7 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
     const closing = performance.now();
     server.closeSync();
     busy += performance.now() - closing;
-    post({ type: 'done', frames, busySeconds: busy / 1000, streamSeconds: frames > 0 ? seconds(first) : 0, server: server.stats });
+    post({ type: 'done', frames, busySeconds: busy / 1000, streamSeconds: frames > 0 ? seconds(first) : 0, server: server.stats, firstFrameAt: frames > 0 ? performance.timeOrigin + first : null });
     server = null;
   } catch (error) {
     ring.abort(error);

@@ -69,6 +69,11 @@ export interface PipelineStats {
   consumerWaits: number;
   /** The Server's own `stats` at close. */
   server: WriterStats | null;
+  /**
+   * When the first frame was pushed, in ms since the epoch (`performance.timeOrigin + now()`,
+   * comparable across threads); with `realtime`, frame k is due `k / frameRate` s later.
+   */
+  firstFrameAt: number | null;
 }
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
@@ -125,7 +130,7 @@ function normalise(options: PipelineOptions) {
 
 type WorkerMessage =
   | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
-  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats }
+  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats; firstFrameAt?: number | null }
   | { type: 'stats'; server: WriterStats }
   | { type: 'stopped'; frames: number }
   | { type: 'error'; error: SerializedError };
@@ -274,6 +279,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
         producerWaits: stats.producerWaits,
         consumerWaits: stats.consumerWaits,
         server: p.server ?? null,
+        firstFrameAt: p.firstFrameAt ?? null,
       });
     };
     decodeWorker.on('exit', onExit('decode'));

@@ -1,0 +1,133 @@
+// npm run demo [-- <input> <url>]: the main job, end to end, on an embedded default.
+//
+// With no arguments: makes a 12 s sample clip (with the library's Encoder; each picture carries
+// its frame number as black/white blocks), starts a real RTMP server (nginx-rtmp on a free
+// loopback port), pushes the clip through the two-worker pipeline paced to real time, reads the
+// stream back with Client, and reports frames sent and received, fps, pacing drift, latency and
+// bit rate. It stops the server it started. Exit code 1 if a frame was lost.
+// With <input> <url>: pushes your file to your server instead (and reads it back from there).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Encoder, pipeline, redactUrl, StreamcoderError } from '../lib';
+import { ProgressReporter } from '../lib/cli/progress';
+import { readStamp, stampedFrame } from '../test/helpers/stamp';
+import { startRtmpServer } from '../test/helpers/servers';
+
+const FPS = 25;
+const SECONDS = 12;
+const WIDTH = 640;
+const HEIGHT = 360;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+async function sampleClip(): Promise<string> {
+  const file = path.join(os.tmpdir(), 'streamcoder-demo-sample-v1.mp4');
+  if (fs.existsSync(file)) return file;
+  const partial = `${file}.${process.pid}.mp4`;
+  const encoder = await Encoder.open(partial, { width: WIDTH, height: HEIGHT, frameRate: FPS, pixelFormat: 'gray', preset: 'veryfast', gopSize: FPS });
+  for (let n = 0; n < FPS * SECONDS; n++) encoder.encodeFrame(stampedFrame(n, WIDTH, HEIGHT));
+  await encoder.close();
+  fs.renameSync(partial, file);
+  return file;
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function main(): Promise<number> {
+  const [inputArg, urlArg] = process.argv.slice(2);
+  if ((inputArg === undefined) !== (urlArg === undefined)) {
+    console.error('usage: npm run demo [-- <input> <url>]');
+    return 2;
+  }
+  const stamped = inputArg === undefined;
+  const input = inputArg ?? (await sampleClip());
+  const server = urlArg === undefined ? await startRtmpServer() : null;
+  const url = urlArg ?? server!.liveUrl('demo');
+  try {
+    console.log(`streamcoder demo: ${input} -> ${redactUrl(url)}${server ? ' (a local nginx-rtmp started for the demo)' : ''}`);
+    console.log('decoding in one worker, pushing from another, paced to real time; reading it back with Client\n');
+
+    // The reader: connects while the push starts, records which frame arrived when.
+    const received: { n: number; at: number }[] = [];
+    let reader: Client | null = null;
+    let pushing = true;
+    const reading = (async () => {
+      const deadline = Date.now() + 15_000;
+      while (!reader) {
+        try {
+          reader = await Client.open(url, { pixelFormat: 'gray', lowLatency: true, cacheSize: 512, timeoutMs: 5000 });
+        } catch (error) {
+          if (!pushing || Date.now() > deadline) throw error;
+          await sleep(200);
+        }
+      }
+      reader.start();
+      for (;;) {
+        const frame = await reader.read(2000).catch((error: StreamcoderError) => {
+          // After the push, a quiet stream is the end; while pushing, it is a failure.
+          if (!pushing && (error.code === 'ERR_TIMEOUT' || error.code === 'ERR_CLOSED')) return null;
+          throw error;
+        });
+        if (!frame) return;
+        received.push({ n: stamped ? readStamp(frame.data, frame.width) : frame.index, at: now() });
+      }
+    })();
+
+    const progress = new ProgressReporter(ProgressReporter.modeFor({}));
+    const stats = await pipeline({
+      input,
+      output: url,
+      server: { preset: 'veryfast', tune: 'zerolatency', maxBFrames: 0, gopSize: FPS, bitRate: '1M' },
+      realtime: true,
+      onProgress: (p) => {
+        const time = p.frames / FPS;
+        progress.update({ time, frames: p.frames, fps: p.frames / Math.max(0.001, p.seconds), speed: time / Math.max(0.001, p.seconds), bitRate: p.server?.bitRate || null, depth: p.depth, slots: 8, lateFrames: p.server?.lateFrames ?? 0, droppedFrames: 0 });
+      },
+    });
+    pushing = false;
+    progress.finish();
+    await reading;
+    const readerStats = reader!.stats;
+    reader!.close();
+
+    // Frames the reader could have seen: from the first it got to the last sent.
+    const first = received[0]?.n ?? 0;
+    const expected = stamped ? stats.frames - first : received.length;
+    const inOrder = received.every((r, i) => i === 0 || r.n === received[i - 1].n + 1);
+    const lost = Math.max(0, expected - received.length) + (inOrder ? 0 : 1);
+    const lines = [
+      `frames sent        ${stats.frames} (${(stats.frames / FPS).toFixed(1)} s of video)`,
+      `frames received    ${received.length}${stamped ? ` (the reader joined at frame ${first}; from there ${expected} were sent)` : ''}`,
+      `lost               ${stamped ? `${lost}${inOrder ? '' : ' (out of order!)'}` : 'n/a (frame numbers are stamped only into the sample clip)'}`,
+      `push fps           ${stats.fps.toFixed(2)} (target ${FPS}); late frames ${stats.server?.lateFrames ?? 0}; reader dropped ${readerStats.dropped}`,
+      `bit rate           ${((stats.server?.bitRate ?? 0) / 1e6).toFixed(2)} Mbit/s`,
+    ];
+    if (stamped && stats.firstFrameAt !== null && received.length > 0) {
+      // Frame n was due (and pushed) at firstFrameAt + n / FPS: latency is arrival minus that.
+      const latencies = received.map((r) => r.at - (stats.firstFrameAt! + (r.n * 1000) / FPS));
+      const sorted = [...latencies].sort((a, b) => a - b);
+      lines.push(`latency            p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p95 ${percentile(sorted, 0.95).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (pushed -> decoded by Client)`);
+      lines.push(`pacing drift       ${(latencies.at(-1)! - latencies[0]).toFixed(1)} ms over ${(received.length / FPS).toFixed(1)} s (last frame's latency minus the first's)`);
+    }
+    console.log(`\n${lines.join('\n')}`);
+    if (stamped && (lost > 0 || received.length === 0)) {
+      console.error('\ndemo: frames were lost');
+      return 1;
+    }
+    return 0;
+  } finally {
+    await server?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`demo: ${error instanceof Error ? redactUrl(error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

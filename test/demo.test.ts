@@ -1,0 +1,23 @@
+// `npm run demo` itself, on its embedded default: the whole product end to end (sample clip,
+// nginx-rtmp, the two-worker pipeline paced to real time, Client reading back). It must report
+// zero lost frames and leave no server running.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+
+test('npm run demo reports every frame received, none lost, and stops its server', () => {
+  const root = path.join(__dirname, '..');
+  const nginxBefore = spawnSync('pgrep', ['-c', 'nginx'], { encoding: 'utf8' }).stdout.trim();
+  const result = spawnSync('npm', ['run', 'demo', '--silent'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(result.status, result.stderr).toBe(0);
+  const report = result.stdout;
+  expect(report).toMatch(/^lost\s+0$/m);
+  const sent = Number(/^frames sent\s+(\d+)/m.exec(report)![1]);
+  const received = /^frames received\s+(\d+) \(the reader joined at frame (\d+); from there (\d+) were sent\)/m.exec(report)!;
+  expect(sent).toBe(300);
+  expect(Number(received[1])).toBe(Number(received[3]));
+  expect(Number(received[1])).toBeGreaterThan(150);
+  expect(report).toMatch(/^latency\s+p50 \d+ ms/m);
+  // No nginx of the demo's left behind.
+  expect(spawnSync('pgrep', ['-c', 'nginx'], { encoding: 'utf8' }).stdout.trim()).toBe(nginxBefore);
+}, 150_000);
