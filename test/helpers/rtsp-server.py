@@ -22,6 +22,9 @@ server.set_service(port)
 factory = GstRtspServer.RTSPMediaFactory()
 if mode == 'record':
     factory.set_transport_mode(GstRtspServer.RTSPTransportMode.RECORD)
+    # A generous jitter buffer: on a busy machine, packets held up by the scheduler must not be
+    # dropped as late (the default 200 ms lost a frame now and then under load).
+    factory.set_latency(2000)
     factory.set_launch(f'( rtph264depay name=depay0 ! h264parse ! matroskamux streamable=true ! filesink location={arg} )')
 elif mode == 'play':
     factory.set_launch(
