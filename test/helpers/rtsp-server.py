@@ -3,6 +3,8 @@
 #   rtsp-server.py record <port> <file>  accepts a publish (ANNOUNCE/RECORD, over TCP or UDP) of
 #                                        H.264 at rtsp://127.0.0.1:<port>/live, into <file> (MKV)
 #   rtsp-server.py play <port> <fps>     serves a live 320x240 H.264 test picture at /live
+#   rtsp-server.py relay <port> <udp>    serves at /live the H.264 in MPEG-TS arriving on UDP port
+#                                        <udp> of 127.0.0.1 (a relay fed by the project's Server)
 # Prints "ready" once it listens. Run with the system python3, which has gi.
 import signal
 import sys
@@ -31,6 +33,12 @@ elif mode == 'play':
         f'( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate={arg}/1 '
         f'! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={arg} ! rtph264pay name=pay0 pt=96 )')
     factory.set_shared(True)
+elif mode == 'relay':
+    factory.set_launch(
+        f'( udpsrc address=127.0.0.1 port={arg} buffer-size=4194304 caps=video/mpegts,systemstream=true '
+        f'! tsdemux latency=0 ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+    factory.set_shared(True)
+    factory.set_latency(0)
 else:
     sys.exit(f'unknown mode {mode}')
 server.get_mount_points().add_factory('/live', factory)

@@ -100,7 +100,7 @@ rtmp {
   };
 }
 
-async function startGstRtsp(mode: 'record' | 'play', arg: string, port?: number): Promise<{ port: number; child: ChildProcess; log: () => string }> {
+async function startGstRtsp(mode: 'record' | 'play' | 'relay', arg: string, port?: number): Promise<{ port: number; child: ChildProcess; log: () => string }> {
   const listen = port ?? (await freePort());
   const child = spawn('/usr/bin/python3', [path.join(__dirname, 'rtsp-server.py'), mode, String(listen), arg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -148,4 +148,18 @@ export async function settledFile(file: string, timeoutMs = 10_000): Promise<str
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   throw new Error(`${file} did not settle within ${timeoutMs} ms`);
+}
+
+export interface RtspRelay extends RunningServer {
+  /** udp://127.0.0.1:<udp>: push H.264 in MPEG-TS here (a Server with this URL does). */
+  feedUrl: string;
+  /** rtsp://127.0.0.1:<port>/live: what arrives there, served live to RTSP readers. */
+  url: string;
+}
+
+/** GStreamer's RTSP server as a relay: MPEG-TS arriving on a UDP port is served at /live. */
+export async function startRtspRelay(): Promise<RtspRelay> {
+  const udp = await freePort();
+  const { port, child } = await startGstRtsp('relay', String(udp));
+  return { port, dir: '', feedUrl: `udp://127.0.0.1:${udp}?pkt_size=1316`, url: `rtsp://127.0.0.1:${port}/live`, stop: stopper(child, null) };
 }
