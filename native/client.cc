@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "async_task.h"
+#include "open_once.h"
 #include "errors.h"
 #include "js_values.h"
 
@@ -240,30 +241,11 @@ void Client::StopThread() {
 }
 
 Napi::Value Client::OpenSync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    gate_.CheckIdle();
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The client is already open");
-    opened_ = true;
-    std::lock_guard<std::mutex> lock(gate_.mutex());
-    OpenReader();
-    return info.Env().Undefined();
-  });
+  return OpenOnce(info, gate_, opened_, false, [this] { OpenReader(); });
 }
 
 Napi::Value Client::OpenAsync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The client is already open");
-    auto settled = gate_.BeginAsync();
-    opened_ = true;
-    return AsyncTask<bool>::Run(
-        info.Env(),
-        [this] {
-          std::lock_guard<std::mutex> lock(gate_.mutex());
-          OpenReader();
-          return true;
-        },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()}, settled);
-  });
+  return OpenOnce(info, gate_, opened_, true, [this] { OpenReader(); });
 }
 
 Napi::Value Client::GetInfo(const Napi::CallbackInfo& info) {

@@ -1,6 +1,7 @@
 #include "decoder.h"
 
 #include "async_task.h"
+#include "open_once.h"
 #include "errors.h"
 
 namespace streamcoder {
@@ -114,31 +115,16 @@ Napi::Value Decoder::FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8
 }
 
 Napi::Value Decoder::OpenSync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    gate_.CheckIdle();
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    std::lock_guard<std::mutex> lock(gate_.mutex());
-    opened_ = true;
-    reader_->Open();
-    return info.Env().Undefined();
-  });
+  return OpenOnce(info, gate_, opened_, false, [this] { OpenUnderLock(); });
 }
 
 Napi::Value Decoder::OpenAsync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The decoder is already open");
-    auto settled = gate_.BeginAsync();
-    opened_ = true;
-    return AsyncTask<bool>::Run(
-        info.Env(),
-        [this] {
-          std::lock_guard<std::mutex> lock(gate_.mutex());
-          if (!reader_) throw Failure("ERR_CLOSED", "The decoder was closed while opening");
-          reader_->Open();
-          return true;
-        },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()}, settled);
-  });
+  return OpenOnce(info, gate_, opened_, true, [this] { OpenUnderLock(); });
+}
+
+void Decoder::OpenUnderLock() {
+  if (!reader_) throw Failure("ERR_CLOSED", "The decoder was closed while opening");
+  reader_->Open();
 }
 
 Napi::Value Decoder::GetInfo(const Napi::CallbackInfo& info) {

@@ -1,6 +1,7 @@
 #include "writer.h"
 
 #include "async_task.h"
+#include "open_once.h"
 #include "errors.h"
 #include "js_values.h"
 
@@ -126,31 +127,16 @@ void Writer::Finish() {
 }
 
 Napi::Value Writer::OpenSync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    gate_.CheckIdle();
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The stream is already open");
-    opened_ = true;
-    std::lock_guard<std::mutex> lock(gate_.mutex());
-    writer_->Open();
-    return info.Env().Undefined();
-  });
+  return OpenOnce(info, gate_, opened_, false, [this] { OpenUnderLock(); });
 }
 
 Napi::Value Writer::OpenAsync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (opened_) throw Failure("ERR_INVALID_STATE", "The stream is already open");
-    auto settled = gate_.BeginAsync();
-    opened_ = true;
-    return AsyncTask<bool>::Run(
-        info.Env(),
-        [this] {
-          std::lock_guard<std::mutex> lock(gate_.mutex());
-          if (!writer_) throw Failure("ERR_CLOSED", "The stream was closed while opening");
-          writer_->Open();
-          return true;
-        },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()}, settled);
-  });
+  return OpenOnce(info, gate_, opened_, true, [this] { OpenUnderLock(); });
+}
+
+void Writer::OpenUnderLock() {
+  if (!writer_) throw Failure("ERR_CLOSED", "The stream was closed while opening");
+  writer_->Open();
 }
 
 Napi::Value Writer::GetFrameBytes(const Napi::CallbackInfo& info) {

@@ -37,6 +37,7 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
 
   // With the gate's mutex held, on whichever thread does the work.
   VideoWriter& OpenWriter();
+  void OpenUnderLock();
   double WriteFrame(const uint8_t* data, size_t size, int64_t pts, bool block);
   void Finish();   // flush + trailer, then Release; throws what went wrong
   void Release();  // frees the writer, keeping its last counters readable
