@@ -3,6 +3,7 @@ import type { NativeClient, NativeClientOptions, NativeClientStats } from '../bi
 import { native } from './binding';
 import { DEFAULT_NETWORK_TIMEOUT_MS } from './decoder';
 import { StreamcoderError, withCallerStack } from './errors';
+import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type Frame, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -106,24 +107,14 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
   /** Connects off the event loop (bounded by `timeoutMs`). */
   static async open(url: string, options?: ClientOptions): Promise<Client> {
     const client = new Client(url, normalise(url, options));
-    try {
-      await withCallerStack(() => client.#native.open());
-    } catch (error) {
-      client.close();
-      throw error;
-    }
+    await openHandle(client.#native, (h) => h.close());
     return client;
   }
 
   /** `open` on this thread (blocking), for worker_threads and scripts. */
   static openSync(url: string, options?: ClientOptions): Client {
     const client = new Client(url, normalise(url, options));
-    try {
-      client.#native.openSync();
-    } catch (error) {
-      client.close();
-      throw error;
-    }
+    openHandleSync(client.#native, (h) => h.close());
     return client;
   }
 

@@ -1,6 +1,7 @@
 import type { NativeDecoder, NativeDecoderOptions } from '../binding';
 import { native } from './binding';
-import { StreamcoderError, withCallerStack } from './errors';
+import { withCallerStack } from './errors';
+import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type Frame, type FrameInfo, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -80,26 +81,12 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
 
   /** Opens `source` (a path or URL) off the event loop. */
   static async open(source: string, options?: DecoderOptions): Promise<Decoder> {
-    const handle = new native.Decoder(normalise(source, options));
-    try {
-      await withCallerStack(() => handle.open());
-    } catch (error) {
-      handle.close();
-      throw error;
-    }
-    return new Decoder(handle);
+    return new Decoder(await openHandle(new native.Decoder(normalise(source, options)), (h) => h.close()));
   }
 
   /** Opens `source` on this thread (blocking): for worker_threads and scripts. */
   static openSync(source: string, options?: DecoderOptions): Decoder {
-    const handle = new native.Decoder(normalise(source, options));
-    try {
-      handle.openSync();
-    } catch (error) {
-      handle.close();
-      throw error;
-    }
-    return new Decoder(handle);
+    return new Decoder(openHandleSync(new native.Decoder(normalise(source, options)), (h) => h.close()));
   }
 
   /** What is known about the video; `width`/`height`/`pixelFormat` describe delivered frames. */

@@ -1,6 +1,7 @@
 import type { NativeWriter, NativeWriterOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
+import { openHandle, openHandleSync } from './open-handle';
 import type { Frame, Rational } from './types';
 import * as check from './validate';
 
@@ -48,26 +49,12 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     this.frameRate = { num: options.frameRateNum, den: options.frameRateDen };
   }
 
-  protected static async openHandle(options: NativeWriterOptions): Promise<NativeWriter> {
-    const handle = new native.Writer(options);
-    try {
-      await withCallerStack(() => handle.open());
-    } catch (error) {
-      handle.closeSync();
-      throw error;
-    }
-    return handle;
+  protected static openHandle(options: NativeWriterOptions): Promise<NativeWriter> {
+    return openHandle(new native.Writer(options), (h) => h.closeSync());
   }
 
   protected static openHandleSync(options: NativeWriterOptions): NativeWriter {
-    const handle = new native.Writer(options);
-    try {
-      handle.openSync();
-    } catch (error) {
-      handle.closeSync();
-      throw error;
-    }
-    return handle;
+    return openHandleSync(new native.Writer(options), (h) => h.closeSync());
   }
 
   /** Bytes of one packed picture in the declared size and pixel format. */
