@@ -2,6 +2,7 @@
 import { pipeline, type PipelineProgress, type PipelineStats } from '../pipeline';
 import { redactUrl } from '../redact';
 import type { StreamInfo } from '../types';
+import { isNetworkUrl } from '../validate';
 import type { CommandSpec } from './args';
 import { COMMON_OPTIONS, type CommandContext } from './common';
 import { ProgressReporter, type Status } from './progress';
@@ -73,12 +74,12 @@ export async function push({ positionals, options, signal, out }: CommandContext
     const stats = await pipeline({
       input,
       output: url,
-      decoder: { ...(size ?? {}), threads, ...(/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('file:') ? { timeoutMs } : {}) },
+      decoder: { ...(size ?? {}), threads, ...(isNetworkUrl(input) ? { timeoutMs } : {}) },
       server: {
         codec: options.codec as string,
         preset: options.preset as string,
         threads,
-        timeoutMs: /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? timeoutMs : undefined,
+        timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
         ...(fps !== undefined ? { frameRate: fps } : {}),
         ...(options.bitrate !== undefined ? { bitRate: options.bitrate as number } : {}),
         ...(options.tune !== undefined ? { tune: options.tune as string } : {}),
