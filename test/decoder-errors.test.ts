@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Decoder, StreamcoderError } from '../lib';
+import { freePort } from './helpers/servers';
 import { fixture, tempDir } from './helpers/fixtures';
 
 const { dir, cleanup } = tempDir();
@@ -52,14 +53,6 @@ async function silentServer(): Promise<{ port: number; close: () => Promise<void
       server.close(() => resolve());
     }),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('sources that are not usable video', () => {

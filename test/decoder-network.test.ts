@@ -2,9 +2,9 @@
 // sender is frozen (SIGSTOP) mid-stream: a read must end with ERR_TIMEOUT within timeoutMs, and
 // close() must interrupt a read that is blocked waiting for data.
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { Decoder, StreamcoderError } from '../lib';
+import { freePort } from './helpers/servers';
 import { fixture } from './helpers/fixtures';
 import { probeFrameCount } from './helpers/ffmpeg-cli';
 
@@ -15,14 +15,6 @@ afterEach(() => {
     child.kill('SIGKILL');
   }
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** ffmpeg listening on a loopback TCP port, to send `file` as MPEG-TS to its one client. */
 async function serveOverTcp(file: string, realtime: boolean): Promise<{ url: string; child: ChildProcess }> {
