@@ -3,8 +3,8 @@
 #   rtsp-server.py record <port> <file>  accepts a publish (ANNOUNCE/RECORD, over TCP or UDP) of
 #                                        H.264 at rtsp://127.0.0.1:<port>/live, into <file> (MKV)
 #   rtsp-server.py play <port> <fps>     serves a live 320x240 H.264 test picture at /live
-#   rtsp-server.py relay <port> <udp>    serves at /live the H.264 in MPEG-TS arriving on UDP port
-#                                        <udp> of 127.0.0.1 (a relay fed by the project's Server)
+#   rtsp-server.py relay <port> <udp>    serves at /live the H.264 in RTP (payload 96) arriving on
+#                                        UDP port <udp> of 127.0.0.1 (a relay fed by the project's Server)
 # Prints "ready" once it listens. Run with the system python3, which has gi.
 import signal
 import sys
@@ -35,8 +35,9 @@ elif mode == 'play':
     factory.set_shared(True)
 elif mode == 'relay':
     factory.set_launch(
-        f'( udpsrc address=127.0.0.1 port={arg} buffer-size=4194304 caps=video/mpegts,systemstream=true '
-        f'! tsdemux latency=0 ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+        f'( udpsrc address=127.0.0.1 port={arg} buffer-size=4194304 '
+        f'caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" '
+        f'! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
     factory.set_shared(True)
     factory.set_latency(0)
 else:

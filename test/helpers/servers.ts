@@ -151,15 +151,15 @@ export async function settledFile(file: string, timeoutMs = 10_000): Promise<str
 }
 
 export interface RtspRelay extends RunningServer {
-  /** udp://127.0.0.1:<udp>: push H.264 in MPEG-TS here (a Server with this URL does). */
+  /** rtp://127.0.0.1:<udp>: push H.264 in RTP here (a Server with this URL and format 'rtp'). */
   feedUrl: string;
   /** rtsp://127.0.0.1:<port>/live: what arrives there, served live to RTSP readers. */
   url: string;
 }
 
-/** GStreamer's RTSP server as a relay: MPEG-TS arriving on a UDP port is served at /live. */
+/** GStreamer's RTSP server as a relay: H.264 in RTP arriving on a UDP port is served at /live. */
 export async function startRtspRelay(): Promise<RtspRelay> {
   const udp = await freePort();
   const { port, child } = await startGstRtsp('relay', String(udp));
-  return { port, dir: '', feedUrl: `udp://127.0.0.1:${udp}?pkt_size=1316`, url: `rtsp://127.0.0.1:${port}/live`, stop: stopper(child, null) };
+  return { port, dir: '', feedUrl: `rtp://127.0.0.1:${udp}`, url: `rtsp://127.0.0.1:${port}/live`, stop: stopper(child, null) };
 }
