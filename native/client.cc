@@ -18,22 +18,11 @@ ClientOptions ParseOptions(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] {
     Napi::Object options = GetOptionsObject(info, 0);
     ClientOptions client;
-    ReaderOptions& reader = client.reader;
-    reader.source = GetString(options, "source");
-    if (reader.source.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a stream URL");
-    reader.pixelFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
-    reader.width = GetInt(options, "width", 0);
-    reader.height = GetInt(options, "height", 0);
-    reader.threads = GetInt(options, "threads", 0);
-    reader.timeoutMs = int64_t(GetNumber(options, "timeoutMs", 10000));
-    reader.inputFormat = GetString(options, "inputFormat");
-    reader.formatOptions = GetOptionList(options, "formatOptions");
-    reader.codecOptions = GetOptionList(options, "codecOptions");
+    client.reader = GetReaderOptions(options, 10000);
     client.cacheSize = size_t(std::max(1, GetInt(options, "cacheSize", 8)));
     client.frameRate = GetNumber(options, "frameRate", 0);
     client.retries = GetInt(options, "retries", 0);
     client.backoffMs = GetInt(options, "backoffMs", 1000);
-    if (reader.width < 0 || reader.height < 0) throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");
     return client;
   });
 }

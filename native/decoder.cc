@@ -29,21 +29,7 @@ Napi::Function Decoder::Define(Napi::Env env) {
 Decoder::Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(info) {
   Guarded(info.Env(), [&] {
     Napi::Object options = GetOptionsObject(info, 0);
-    ReaderOptions reader;
-    reader.source = GetString(options, "source");
-    if (reader.source.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a source path or URL");
-    reader.pixelFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
-    reader.width = GetInt(options, "width", 0);
-    reader.height = GetInt(options, "height", 0);
-    reader.startTime = GetNumber(options, "startTime", 0);
-    reader.threads = GetInt(options, "threads", 0);
-    reader.timeoutMs = static_cast<int64_t>(GetNumber(options, "timeoutMs", 0));
-    reader.inputFormat = GetString(options, "inputFormat");
-    reader.formatOptions = GetOptionList(options, "formatOptions");
-    reader.codecOptions = GetOptionList(options, "codecOptions");
-    if (reader.width < 0 || reader.height < 0) {
-      throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");
-    }
+    ReaderOptions reader = GetReaderOptions(options, 0);
     pixelFormat_ = av_get_pix_fmt_name(reader.pixelFormat);
     reader_ = std::make_unique<VideoReader>(std::move(reader));
   });

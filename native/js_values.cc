@@ -87,6 +87,23 @@ Napi::Object GetOptionsObject(const Napi::CallbackInfo& info, size_t index) {
   return info[index].As<Napi::Object>();
 }
 
+ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeoutMs) {
+  ReaderOptions reader;
+  reader.source = GetString(options, "source");
+  if (reader.source.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a source path or URL");
+  reader.pixelFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
+  reader.width = GetInt(options, "width", 0);
+  reader.height = GetInt(options, "height", 0);
+  reader.startTime = GetNumber(options, "startTime", 0);
+  reader.threads = GetInt(options, "threads", 0);
+  reader.timeoutMs = int64_t(GetNumber(options, "timeoutMs", double(defaultTimeoutMs)));
+  reader.inputFormat = GetString(options, "inputFormat");
+  reader.formatOptions = GetOptionList(options, "formatOptions");
+  reader.codecOptions = GetOptionList(options, "codecOptions");
+  if (reader.width < 0 || reader.height < 0) throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");
+  return reader;
+}
+
 ByteView GetBytes(const Napi::Value& value, const char* what) {
   if (!value.IsTypedArray()) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);

@@ -20,6 +20,10 @@ OptionList GetOptionList(const Napi::Object& object, const char* key);
 AVPixelFormat GetPixelFormat(const Napi::Object& object, const char* key, AVPixelFormat fallback);
 Napi::Object GetOptionsObject(const Napi::CallbackInfo& info, size_t index);
 
+// The options of a VideoReader, as Decoder and Client take them from lib/ (`timeoutMs` when the
+// object has none: lib/ always sets it).
+ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeoutMs);
+
 // The bytes behind a Uint8Array, whether its buffer is an ArrayBuffer or a SharedArrayBuffer.
 struct ByteView {
   uint8_t* data = nullptr;
