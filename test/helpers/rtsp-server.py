@@ -27,6 +27,10 @@ if mode == 'record':
     # A generous jitter buffer: on a busy machine, packets held up by the scheduler must not be
     # dropped as late (the default 200 ms lost a frame now and then under load).
     factory.set_latency(2000)
+    # At TEARDOWN, push an EOS through the pipeline and wait for it to reach the file before
+    # stopping: without it, frames still queued in the jitter buffer or the parser are thrown away
+    # (CI lost the last frame of a TCP publish this way; a pipeline slowed down on purpose lost 45 of 75).
+    factory.set_eos_shutdown(True)
     factory.set_launch(f'( rtph264depay name=depay0 ! h264parse ! matroskamux streamable=true ! filesink location={arg} )')
 elif mode == 'play':
     factory.set_launch(
