@@ -52,13 +52,16 @@ describe('RTMP through nginx', () => {
 
   test('a live reader (ffmpeg on the relay) decodes the stream while it is pushed, paced, async', async () => {
     const srv = await Server.open(rtmp.liveUrl('watch'), { from: info, ...quality, tune: 'zerolatency' });
-    // Reads 25 frames of the live relay as raw 320x240 rgb24, then stops by itself.
-    const reader = spawn('ffmpeg', ['-v', 'error', '-rw_timeout', '10000000', '-i', rtmp.liveUrl('watch'), '-frames:v', '25', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    // Reads 25 frames of the live relay as raw 320x240 rgb24, then stops by itself. A short probe:
+    // with ffmpeg's default 5 s, the 3 s stream ends before probing does and nothing is decoded live.
+    const reader = spawn('ffmpeg', ['-v', 'error', '-rw_timeout', '10000000', '-probesize', '32768', '-analyzeduration', '500000', '-i', rtmp.liveUrl('watch'), '-frames:v', '25', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
     let bytes = 0;
     reader.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
     const exited = new Promise<number | null>((resolve) => reader.once('exit', resolve));
     for (const frame of frames) await srv.serveBlock(frame);
+    const bytesWhilePushing = bytes;
     expect(await exited).toBe(0);
+    expect(bytesWhilePushing).toBeGreaterThan(0);
     await srv.close();
     expect(bytes).toBe(25 * 320 * 240 * 3);
   });
