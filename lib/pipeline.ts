@@ -211,11 +211,11 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     const onAbort = (): void => fail(new StreamcoderError('The pipeline was aborted', 'ERR_ABORTED'));
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const fromWorker = (error: SerializedError): StreamcoderError => {
-      const e = new StreamcoderError(error.message, error.code, error.averror);
+    const atCaller = (e: StreamcoderError): StreamcoderError => {
       e.stack = `${e.name}: ${e.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
       return e;
     };
+    const fromWorker = (error: SerializedError): StreamcoderError => atCaller(new StreamcoderError(error.message, error.code, error.averror));
 
     const onMessage = (side: 'decode' | 'push') => (message: WorkerMessage): void => {
       switch (message.type) {
@@ -253,9 +253,12 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       if (code !== 0 && failure === null) {
         fail(new StreamcoderError(`The ${side} thread of the pipeline exited with code ${code}`, 'ERR_INTERNAL'));
       }
-      // A thread that ended without reporting (it cannot while the other is sane) fails the run.
+      // A thread that stopped because the other aborted the ring: the ring carries the cause,
+      // whose own report, on another port, may not have arrived yet (messages from two workers
+      // are not ordered). Without a cause, a thread that ended without finishing fails the run.
       if (failure === null && (side === 'decode' ? !decodeDone : !pushDone)) {
-        fail(new StreamcoderError(`The ${side} thread of the pipeline ended without finishing`, 'ERR_INTERNAL'));
+        const carried = ring?.error;
+        fail(carried ? atCaller(carried) : new StreamcoderError(`The ${side} thread of the pipeline ended without finishing`, 'ERR_INTERNAL'));
       }
       if (--running > 0) return;
       clearInterval(timer);

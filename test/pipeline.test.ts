@@ -123,7 +123,7 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
         realtime: false,
         onProgress: (p) => (pushed = p.frames),
       }));
-      expect(error.code).toBe('ERR_TIMEOUT');
+      expect(error.code, error.message).toBe('ERR_TIMEOUT');
       expect(pushed).toBeGreaterThan(0); // it failed in the middle, not at the start
       expect(connectionsTo(rtmp.port)).toBe(0);
     } finally {
