@@ -51,7 +51,6 @@ export interface NativeWriterOptions {
   preset?: string;
   tune?: string;
   crf: number;
-  transport?: string;
   timeoutMs: number;
   codecOptions: Record<string, string>;
   formatOptions: Record<string, string>;

@@ -1,6 +1,7 @@
 import type { NativeDecoder, NativeDecoderOptions } from '../binding';
 import { native } from './binding';
 import { withCallerStack } from './errors';
+import { formatOptionsFor, timeoutFor } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type Frame, type FrameInfo, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
@@ -27,19 +28,10 @@ export interface DecoderOptions {
   timeoutMs?: number;
 }
 
-/** Default bound on each network operation when the caller sets none. */
-export const DEFAULT_NETWORK_TIMEOUT_MS = 10_000;
-
 function normalise(source: unknown, options: DecoderOptions | undefined): NativeDecoderOptions {
   check.string(source, 'source');
   const o = check.optionsObject(options);
   const url = source as string;
-  const formatOptions = check.dictionary(o.formatOptions, 'formatOptions');
-  if (o.transport !== undefined) {
-    check.oneOf(o.transport, 'transport', ['tcp', 'udp'] as const);
-    if (!/^rtsps?:\/\//i.test(url)) throw check.invalid('transport', 'an rtsp:// source', url);
-    formatOptions.rtsp_transport = o.transport;
-  }
   return {
     source: url,
     pixelFormat: o.pixelFormat === undefined ? 'rgb24' : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
@@ -47,12 +39,9 @@ function normalise(source: unknown, options: DecoderOptions | undefined): Native
     height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
     startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
-    timeoutMs:
-      o.timeoutMs === undefined
-        ? check.isNetworkUrl(url) ? DEFAULT_NETWORK_TIMEOUT_MS : 0
-        : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    timeoutMs: timeoutFor(url, o.timeoutMs),
     inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
-    formatOptions,
+    formatOptions: formatOptionsFor(url, o, 'source'),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
   };
 }

@@ -1,5 +1,5 @@
 import type { NativeWriterOptions } from '../binding';
-import { DEFAULT_NETWORK_TIMEOUT_MS } from './decoder';
+import { formatOptionsFor, timeoutFor } from './network-options';
 import { PIXEL_FORMATS, type PixelFormat, type Rational, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -65,10 +65,6 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
   const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
   const frameRate = rational(o.frameRate ?? (from?.frameRate && from.frameRate.num > 0 ? from.frameRate : 30), 'frameRate');
-  if (o.transport !== undefined) {
-    check.oneOf(o.transport, 'transport', ['tcp', 'udp'] as const);
-    if (!/^rtsps?:\/\//i.test(url as string)) throw check.invalid('transport', 'an rtsp:// output', url);
-  }
   return {
     url: url as string,
     format: o.format === undefined ? undefined : check.string(o.format, 'format'),
@@ -87,12 +83,8 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     preset: o.preset === undefined ? undefined : check.string(o.preset, 'preset'),
     tune: o.tune === undefined ? undefined : check.string(o.tune, 'tune'),
     crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, 63),
-    transport: o.transport,
-    timeoutMs:
-      o.timeoutMs === undefined
-        ? check.isNetworkUrl(url as string) ? DEFAULT_NETWORK_TIMEOUT_MS : 0
-        : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    timeoutMs: timeoutFor(url as string, o.timeoutMs),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
-    formatOptions: check.dictionary(o.formatOptions, 'formatOptions'),
+    formatOptions: formatOptionsFor(url as string, o, 'output'),
   };
 }

@@ -148,7 +148,6 @@ void VideoWriter::OpenOutput() {
   stream_->avg_frame_rate = options_.frameRate;
 
   Dictionary formatOptions(options_.formatOptions);
-  if (!options_.transport.empty()) formatOptions.Set("rtsp_transport", options_.transport);
   // Muxers that do their own networking (RTSP) connect in write_header, not through avio.
   if (!(format_->oformat->flags & AVFMT_NOFILE)) {
     interrupter_.Arm();

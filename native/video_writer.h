@@ -43,7 +43,6 @@ struct WriterOptions {
   std::string preset;
   std::string tune;
   double crf = -1;          // < 0: not set
-  std::string transport;    // "tcp" / "udp" for rtsp
   int64_t timeoutMs = 0;
   OptionList codecOptions;
   OptionList formatOptions;

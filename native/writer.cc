@@ -28,7 +28,6 @@ WriterOptions ParseOptions(const Napi::Object& options) {
   writer.preset = GetString(options, "preset");
   writer.tune = GetString(options, "tune");
   writer.crf = GetNumber(options, "crf", -1);
-  writer.transport = GetString(options, "transport");
   writer.timeoutMs = int64_t(GetNumber(options, "timeoutMs", 0));
   writer.codecOptions = GetOptionList(options, "codecOptions");
   writer.formatOptions = GetOptionList(options, "formatOptions");

@@ -15,20 +15,21 @@ afterAll(() => rtmp?.stop());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Publishes stamped 320x240 frames 0..count-1 at 25 fps with Server, in the background. */
-async function publishStamped(url: string, count: number): Promise<{ done: Promise<void> }> {
+/** Publishes stamped 320x240 frames 0..count-1 at 25 fps (a keyframe every 25) with Server, in the background. */
+async function publishStamped(url: string, count: number): Promise<{ done: Promise<void>; served: () => number }> {
   const srv = await Server.open(url, { width: 320, height: 240, frameRate: 25, pixelFormat: 'gray', preset: 'ultrafast', tune: 'zerolatency', gopSize: 25 });
+  let served = 0;
   const done = (async () => {
-    for (let n = 0; n < count; n++) await srv.serveBlock(stampedFrame(n, 320, 240));
+    for (; served < count; served++) await srv.serveBlock(stampedFrame(served, 320, 240));
     await srv.close();
   })();
-  return { done };
+  return { done, served: () => served };
 }
 
 describe('RTMP through nginx', () => {
   test('frames published by Server arrive in order (numbers read back from the pictures), the right size, at the live rate', async () => {
-    // Opening an nginx-rtmp stream takes ~4 s here; with lowLatency the reader then starts at the
-    // live edge. 10 s of frames leave plenty to read.
+    // The reader joins at the next keyframe (up to 1 s) and probes 0.2 s; 10 s of frames leave
+    // plenty to read.
     const publisher = await publishStamped(rtmp.liveUrl('stamped'), 250);
     await sleep(300);
     const cli = await Client.open(rtmp.liveUrl('stamped'), { pixelFormat: 'gray', cacheSize: 64, timeoutMs: 3000, lowLatency: true });
@@ -53,6 +54,19 @@ describe('RTMP through nginx', () => {
     const span = (arrivals[59] - arrivals[19]) / 1000;
     expect(span).toBeGreaterThan(1.6 * 0.6);
     expect(span).toBeLessThan(1.6 * 1.6);
+  });
+
+  test('lowLatency keeps what probing read: the first picture is the first keyframe after joining, not the one after', async () => {
+    const publisher = await publishStamped(rtmp.liveUrl('join'), 150);
+    // Join just after keyframe 25 went out: the next one, 50, is 0.9 s away.
+    while (publisher.served() < 27) await sleep(5);
+    const cli = await Client.open(rtmp.liveUrl('join'), { pixelFormat: 'gray', timeoutMs: 5000, lowLatency: true });
+    cli.start();
+    const first = await cli.read();
+    cli.close();
+    await publisher.done;
+    // With `fflags nobuffer` (no longer set), probing threw frame 50 away and the first was 75.
+    expect(first && readStamp(first.data, 320)).toBe(50);
   });
 
   test('a stream published by the ffmpeg CLI; extractFrame(n) gives the newest, oldest first', async () => {
