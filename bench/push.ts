@@ -1,7 +1,8 @@
 // npm run bench:push
 // (1) Throughput: the 1080p fixture (300 frames) decoded and pushed unpaced with libx264
 //     veryfast, GOP 60, to a local nginx-rtmp, against `ffmpeg -i X -c:v libx264 -preset veryfast
-//     -g 60 -f flv rtmp://...` doing the same, in the same run, same thread counts (0: auto).
+//     -g 60 -tcp_nodelay 1 -f flv rtmp://...` doing the same, in the same run, same thread counts
+//     (0: auto) and the same socket option (the library sets TCP_NODELAY for rtmp://).
 //     Frames stay yuv420p end to end on both sides (no colour conversion), so the work is the
 //     same; the rgb24 path (what most users feed) is printed for information.
 // (2) Pacing: 30 s at 30 fps with serveFrameBlock (640x360): lateness of each frame against its
@@ -33,7 +34,7 @@ try {
     return n;
   };
   const results = await rounds(3, [
-    () => measureCommand('ffmpeg CLI (decode + libx264 + flv push)', frames, 'ffmpeg', ['-v', 'error', '-threads', '0', '-i', file, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-threads', '0', '-f', 'flv', rtmp.liveUrl(`cli${run++}`)]),
+    () => measureCommand('ffmpeg CLI (decode + libx264 + flv push)', frames, 'ffmpeg', ['-v', 'error', '-threads', '0', '-i', file, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-threads', '0', '-tcp_nodelay', '1', '-f', 'flv', rtmp.liveUrl(`cli${run++}`)]),
     () => measure('Decoder -> Server.serveFrame (yuv420p)', push('yuv420p')),
     () => measure('Decoder -> Server.serveFrame (rgb24)', push('rgb24')),
   ]);
