@@ -1,5 +1,8 @@
 #include "scaler.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "failure.h"
 
 namespace streamcoder {
@@ -8,6 +11,12 @@ namespace {
 
 // Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives.
 constexpr int kSwsFlags = SWS_BICUBIC;
+
+// swscale's input readers fetch whole SIMD words, and for odd widths a pixel pair, past the end
+// of a row (valgrind saw 16-byte loads end 4 bytes past a 160x120 rgb24 picture). Inside a
+// picture that lands in the next row; past the last row of a caller's packed picture it lands
+// outside the caller's buffer, which may be the end of a mapped page.
+constexpr size_t kReadOverrun = 64;
 
 bool IsYuv(AVPixelFormat format) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
@@ -82,7 +91,32 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     return;
   }
   SwsContext* ctx = ContextFor(srcWidth, srcHeight, srcFormat, SWS_CS_DEFAULT, false);
-  sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
+  // Two slices: all but the last rows straight from the caller's memory, the last rows from a
+  // padded copy (see kReadOverrun). The split keeps whole chroma rows on both sides.
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(srcFormat);
+  const int tail = std::min(srcHeight, srcHeight % 2 == 0 ? 2 : 1);
+  const int head = srcHeight - tail;
+  if (head > 0) sws_scale(ctx, planes, strides, 0, head, dst->data, dst->linesize);
+  const int planeCount = av_pix_fmt_count_planes(srcFormat);
+  size_t offsets[4] = {};
+  size_t bytes = 0;
+  for (int p = 0; p < planeCount; p++) {
+    const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
+    const int firstRow = head >> shift;
+    const int rows = AV_CEIL_RSHIFT(srcHeight, shift) - firstRow;
+    offsets[p] = bytes;
+    bytes += size_t(rows) * strides[p];
+  }
+  tail_.resize(bytes + kReadOverrun);
+  const uint8_t* tailPlanes[4] = {};
+  for (int p = 0; p < planeCount; p++) {
+    const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
+    const uint8_t* from = planes[p] + size_t(head >> shift) * strides[p];
+    const size_t length = (p + 1 < planeCount ? offsets[p + 1] : bytes) - offsets[p];
+    std::memcpy(tail_.data() + offsets[p], from, length);
+    tailPlanes[p] = tail_.data() + offsets[p];
+  }
+  sws_scale(ctx, tailPlanes, strides, head, tail, dst->data, dst->linesize);
 }
 
 }  // namespace streamcoder

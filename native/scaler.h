@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "handles.h"
 
@@ -39,6 +40,7 @@ class Scaler {
   const AVPixelFormat format_;
   const size_t packedSize_;
   SwsContextPtr sws_;
+  std::vector<uint8_t> tail_;  // the last rows of a packed input, padded (see PackedToFrame)
   int lastColorspace_ = -1;
   int lastFullRange_ = -1;
 };

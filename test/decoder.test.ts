@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { Decoder, type Frame } from '../lib';
 import { fixture, type FixtureName } from './helpers/fixtures';
+import { bufferAtMemoryEnd } from './helpers/guarded-memory';
 import { probeFrameCount, probeFrames, psnr, rawFrames } from './helpers/ffmpeg-cli';
 
 const CODEC_FIXTURES: { name: FixtureName; codec: string; width: number; height: number; options?: object }[] = [
@@ -147,6 +148,16 @@ describe('zero-copy and async paths', () => {
       expect(Buffer.compare(shared, frame.data)).toBe(0);
     }
     expect(dec.extractFrameInto(shared)).toBeNull();
+  });
+
+  test.each(['rgb24', 'bgr24', 'rgba', 'bgra', 'gray', 'yuv420p'] as const)('extractFrameInto %s, odd size, into a buffer that ends where memory ends', (pixelFormat) => {
+    using reference = Decoder.openSync(fixture('odd-853x479.mp4'), { pixelFormat });
+    using dec = Decoder.openSync(fixture('odd-853x479.mp4'), { pixelFormat });
+    const guarded = bufferAtMemoryEnd(dec.frameBytes);
+    for (let i = 0; i < 3; i++) {
+      dec.extractFrameInto(guarded);
+      expect(Buffer.compare(guarded, reference.extractFrame()!.data)).toBe(0);
+    }
   });
 
   test('read, readInto, readGOP and async iteration deliver every frame once', async () => {
