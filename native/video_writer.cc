@@ -126,7 +126,19 @@ void VideoWriter::OpenEncoder() {
   if (!options_.tune.empty()) codecOptions.Set("tune", options_.tune);
   if (options_.crf >= 0) codecOptions.Set("crf", std::to_string(options_.crf));
   int ret = avcodec_open2(c, encoder, codecOptions.get());
-  if (ret < 0) throw Failure::FromAv(ret, "Cannot open the " + options_.codec + " encoder for " + label_);
+  if (ret < 0) {
+    Failure failure = Failure::FromAv(ret, "Cannot open the " + options_.codec + " encoder for " + label_);
+    // Encoders differ on odd sizes with subsampled chroma (mpeg4 takes 853x479 in yuv420p,
+    // libx264 refuses it with a generic error): when the size is the likely cause, say so.
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(c->pix_fmt);
+    if (desc != nullptr && ((c->width & ((1 << desc->log2_chroma_w) - 1)) || (c->height & ((1 << desc->log2_chroma_h) - 1)))) {
+      throw Failure("ERR_DIMENSIONS", failure.message() + "; " + av_get_pix_fmt_name(c->pix_fmt) + " subsamples chroma, and " +
+                                          std::to_string(c->width) + "x" + std::to_string(c->height) + " is not a multiple of " +
+                                          std::to_string(1 << desc->log2_chroma_w) + "x" + std::to_string(1 << desc->log2_chroma_h),
+                    failure.averror());
+    }
+    throw failure;
+  }
   codecOptions.RejectUnused("the " + options_.codec + " encoder");
 
   frame_.reset(av_frame_alloc());

@@ -161,6 +161,13 @@ describe('bad inputs', () => {
     expectCode(() => Encoder.openSync(path.join(dir, 'clip.mp4'), { ...base, format: 'nosuchmuxer' }), 'ERR_FORMAT_NOT_FOUND');
   });
 
+  test('an odd size the encoder refuses (libx264, yuv420p): ERR_DIMENSIONS saying why; mpeg4 takes it', () => {
+    const odd = { width: 853, height: 479, frameRate: 25 };
+    const error = expectCode(() => Encoder.openSync(path.join(dir, 'odd.mp4'), { ...odd, codec: 'libx264' }), 'ERR_DIMENSIONS');
+    expect(error.message).toContain('853x479 is not a multiple of 2x2');
+    Encoder.openSync(path.join(dir, 'odd.avi'), { ...odd, codec: 'mpeg4' }).closeSync();
+  });
+
   test('invalid option values', () => {
     const out = path.join(dir, 'opts.mp4');
     expectCode(() => Encoder.openSync(out, { ...base, gopSize: -1 }), 'ERR_INVALID_ARGUMENT');
