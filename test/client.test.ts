@@ -124,6 +124,47 @@ describe('RTMP through nginx', () => {
   });
 });
 
+describe('MPEG-TS over UDP', () => {
+  test('a udp:// source sent by the ffmpeg CLI: frames in order at the right size; when the sender stops, ERR_TIMEOUT within timeoutMs', async () => {
+    const port = await freePort();
+    // A live sender that neither knows nor cares whether anyone listens, as cameras and encoders
+    // on a LAN do: 8 s of frames numbered by the test pattern's own counter.
+    const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`]);
+    const exited = new Promise((resolve) => sender.once('exit', resolve));
+    try {
+      const cli = await Client.open(`udp://127.0.0.1:${port}`, { lowLatency: true, timeoutMs: 2000, cacheSize: 64 });
+      expect(cli.info).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+      const events: string[] = [];
+      cli.on('error', (e) => events.push(e.code)).on('end', () => events.push('end'));
+      cli.start();
+      const indices: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const frame = await cli.read(3000);
+        expect(frame?.data.length).toBe(320 * 240 * 3);
+        indices.push(frame!.index);
+      }
+      // In order; not necessarily gap-free: UDP may drop a datagram on a loaded machine.
+      for (let i = 1; i < indices.length; i++) expect(indices[i]).toBeGreaterThan(indices[i - 1]);
+      await exited;
+      const stopped = performance.now();
+      let failure: unknown = null;
+      try {
+        while ((await cli.read(6000)) !== null);
+      } catch (error) {
+        failure = error;
+      }
+      // Nothing says "end" on UDP: silence for timeoutMs is the end, reported as ERR_TIMEOUT.
+      expect(failure).toBeInstanceOf(StreamcoderError);
+      expect((failure as StreamcoderError).code).toBe('ERR_TIMEOUT');
+      expect(performance.now() - stopped).toBeLessThan(2000 + 3000);
+      expect(events).toEqual(['ERR_TIMEOUT']);
+      cli.close();
+    } finally {
+      sender.kill('SIGKILL');
+    }
+  });
+});
+
 describe('RTSP from GStreamer (play mode)', () => {
   test.each(['tcp', 'udp'] as const)('over %s: frames in order, right size', async (transport) => {
     const play = await startRtspPlayServer();
