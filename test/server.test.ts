@@ -184,6 +184,44 @@ describe('failures', () => {
     }
   });
 
+  test('a server that stops reading mid-push (frozen): ERR_TIMEOUT within timeoutMs, and close() is bounded too', async () => {
+    const frozen = await startRtmpServer();
+    try {
+      const srv = await Server.open(frozen.liveUrl('stall'), { width: 640, height: 480, pixelFormat: 'gray', preset: 'ultrafast', crf: 0, timeoutMs: 1500 });
+      // Noise, losslessly: ~300 KB a frame, so the socket buffers fill within a few dozen frames.
+      const noise = new Uint8Array(640 * 480);
+      const serveNoise = () => {
+        for (let i = 0; i < noise.length; i += 4096) noise.set(crypto.getRandomValues(new Uint8Array(Math.min(4096, noise.length - i))), i);
+        srv.serveFrame(noise);
+      };
+      for (let i = 0; i < 5; i++) serveNoise();
+      frozen.pause();
+      let error: unknown = null;
+      let blockedFor = 0;
+      const started = performance.now();
+      for (let i = 0; i < 1000 && error === null && performance.now() - started < 30_000; i++) {
+        const before = performance.now();
+        try {
+          serveNoise();
+        } catch (e) {
+          error = e;
+          blockedFor = performance.now() - before;
+        }
+      }
+      expect(error).toBeInstanceOf(StreamcoderError);
+      expect((error as StreamcoderError).code, (error as Error).message).toBe('ERR_TIMEOUT');
+      expect(blockedFor).toBeGreaterThan(1500 - 100);
+      expect(blockedFor).toBeLessThan(1500 + 2000);
+      const closing = performance.now();
+      await srv.close().catch(() => undefined);
+      expect(srv.closed).toBe(true);
+      expect(performance.now() - closing).toBeLessThan(1500 + 2000);
+    } finally {
+      frozen.resume();
+      await frozen.stop();
+    }
+  }, 60_000);
+
   test('serving after close, and overlapping async serves', async () => {
     const srv = await Server.open(rtmp.liveUrl('closed'), { from: info, preset: 'ultrafast' });
     const first = srv.serve(frames[0]);

@@ -62,6 +62,10 @@ export interface RtmpServer extends RunningServer {
   recordingOf(name: string): string;
   /** Kills nginx at once, as a crash would (SIGKILL). */
   kill(): void;
+  /** Freezes nginx (SIGSTOP): connections stay open, nothing is read or answered. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
 }
 
 /** nginx + libnginx-mod-rtmp: applications `live` (relay) and `rec` (relay + record). */
@@ -96,6 +100,8 @@ rtmp {
     recordUrl: (name) => `rtmp://127.0.0.1:${listen}/rec/${name}`,
     recordingOf: (name) => path.join(dir, `${name}.flv`),
     kill: () => child.kill('SIGKILL'),
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     stop: stopper(child, dir),
   };
 }
