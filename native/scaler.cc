@@ -98,23 +98,21 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
   const int head = srcHeight - tail;
   if (head > 0) sws_scale(ctx, planes, strides, 0, head, dst->data, dst->linesize);
   const int planeCount = av_pix_fmt_count_planes(srcFormat);
-  size_t offsets[4] = {};
+  const uint8_t* tailPlanes[4] = {};
+  size_t tailBytes[4] = {};
   size_t bytes = 0;
   for (int p = 0; p < planeCount; p++) {
     const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
-    const int firstRow = head >> shift;
-    const int rows = AV_CEIL_RSHIFT(srcHeight, shift) - firstRow;
-    offsets[p] = bytes;
-    bytes += size_t(rows) * strides[p];
+    tailPlanes[p] = planes[p] + size_t(head >> shift) * strides[p];
+    tailBytes[p] = size_t(AV_CEIL_RSHIFT(srcHeight, shift) - (head >> shift)) * strides[p];
+    bytes += tailBytes[p];
   }
   tail_.resize(bytes + kReadOverrun);
-  const uint8_t* tailPlanes[4] = {};
+  uint8_t* to = tail_.data();
   for (int p = 0; p < planeCount; p++) {
-    const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
-    const uint8_t* from = planes[p] + size_t(head >> shift) * strides[p];
-    const size_t length = (p + 1 < planeCount ? offsets[p + 1] : bytes) - offsets[p];
-    std::memcpy(tail_.data() + offsets[p], from, length);
-    tailPlanes[p] = tail_.data() + offsets[p];
+    std::memcpy(to, tailPlanes[p], tailBytes[p]);
+    tailPlanes[p] = to;
+    to += tailBytes[p];
   }
   sws_scale(ctx, tailPlanes, strides, head, tail, dst->data, dst->linesize);
 }

@@ -56,6 +56,17 @@ AVPixelFormat EncoderPixelFormat(const AVCodec* codec, AVPixelFormat input) {
   return avcodec_find_best_pix_fmt_of_list(formats, input, 0, nullptr);
 }
 
+// "yuv420p subsamples chroma, and 853x479 is not a multiple of 2x2", or "" when the size fits.
+std::string ChromaMisfit(int width, int height, AVPixelFormat format) {
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
+  if (desc == nullptr) return "";
+  const int w = 1 << desc->log2_chroma_w;
+  const int h = 1 << desc->log2_chroma_h;
+  if (width % w == 0 && height % h == 0) return "";
+  return std::string(desc->name) + " subsamples chroma, and " + std::to_string(width) + "x" +
+         std::to_string(height) + " is not a multiple of " + std::to_string(w) + "x" + std::to_string(h);
+}
+
 }  // namespace
 
 VideoWriter::VideoWriter(WriterOptions options)
@@ -130,13 +141,8 @@ void VideoWriter::OpenEncoder() {
     Failure failure = Failure::FromAv(ret, "Cannot open the " + options_.codec + " encoder for " + label_);
     // Encoders differ on odd sizes with subsampled chroma (mpeg4 takes 853x479 in yuv420p,
     // libx264 refuses it with a generic error): when the size is the likely cause, say so.
-    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(c->pix_fmt);
-    if (desc != nullptr && ((c->width & ((1 << desc->log2_chroma_w) - 1)) || (c->height & ((1 << desc->log2_chroma_h) - 1)))) {
-      throw Failure("ERR_DIMENSIONS", failure.message() + "; " + av_get_pix_fmt_name(c->pix_fmt) + " subsamples chroma, and " +
-                                          std::to_string(c->width) + "x" + std::to_string(c->height) + " is not a multiple of " +
-                                          std::to_string(1 << desc->log2_chroma_w) + "x" + std::to_string(1 << desc->log2_chroma_h),
-                    failure.averror());
-    }
+    std::string misfit = ChromaMisfit(c->width, c->height, c->pix_fmt);
+    if (!misfit.empty()) throw Failure("ERR_DIMENSIONS", failure.message() + "; " + misfit, failure.averror());
     throw failure;
   }
   codecOptions.RejectUnused("the " + options_.codec + " encoder");
