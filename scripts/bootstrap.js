@@ -14,7 +14,8 @@ const quiet = process.argv.includes('--quiet');
 
 // What each package is for: the FFmpeg development libraries the addon links, the ffmpeg CLI the
 // tests use as an independent judge, the compiler toolchain, nginx-rtmp (RTMP server) and
-// GStreamer's RTSP server (RTSP publish/play) for the streaming tests.
+// GStreamer's RTSP server (RTSP publish/play) for the streaming tests, valgrind for the memcheck
+// test of the native code.
 const APT_PACKAGES = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavutil-dev', 'libswscale-dev', 'libswresample-dev',
@@ -22,6 +23,7 @@ const APT_PACKAGES = [
   'nginx-light', 'libnginx-mod-rtmp',
   'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-rtsp', 'gstreamer1.0-plugins-base',
   'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly',
+  'valgrind',
 ];
 
 function log(message) {
