@@ -56,6 +56,20 @@ function rational(value: unknown, name: string): Rational {
   throw check.invalid(name, 'a number or { num, den }', value);
 }
 
+/**
+ * The caller's codec options, and for libx265 a log level: x265 prints its banner and statistics
+ * to stderr itself, whatever FFmpeg's log level, so it is kept to errors unless the caller's
+ * `x265-params` choose a `log-level`.
+ */
+function encoderOptions(codec: string, value: unknown): Record<string, string> {
+  const options = check.dictionary(value, 'codecOptions');
+  const params = options['x265-params'];
+  if (codec === 'libx265' && !/(^|:)log-level=/.test(params ?? '')) {
+    options['x265-params'] = params ? `${params}:log-level=error` : 'log-level=error';
+  }
+  return options;
+}
+
 export function normaliseWriterOptions(url: unknown, options: WriterOptions | undefined): NativeWriterOptions {
   check.string(url, 'url');
   const o = check.optionsObject(options);
@@ -64,6 +78,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   const height = o.height ?? from?.height;
   if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
   const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
+  const codec = o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec');
   const frameRate = rational(o.frameRate ?? (from?.frameRate && from.frameRate.num > 0 ? from.frameRate : 30), 'frameRate');
   return {
     url: url as string,
@@ -73,7 +88,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     frameRateNum: frameRate.num,
     frameRateDen: frameRate.den,
     pixelFormat: o.pixelFormat === undefined ? (fromFormat ?? 'rgb24') : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
-    codec: o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec'),
+    codec,
     bitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'bitRate'),
     maxBitRate: o.maxBitRate === undefined ? 0 : check.bitRate(o.maxBitRate, 'maxBitRate'),
     bufSize: o.bufSize === undefined ? 0 : check.bitRate(o.bufSize, 'bufSize'),
@@ -84,7 +99,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     tune: o.tune === undefined ? undefined : check.string(o.tune, 'tune'),
     crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, 63),
     timeoutMs: timeoutFor(url as string, o.timeoutMs),
-    codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+    codecOptions: encoderOptions(codec, o.codecOptions),
     formatOptions: formatOptionsFor(url as string, o, 'output'),
   };
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "failure.h"
@@ -80,6 +81,39 @@ VideoWriter::~VideoWriter() {
   } catch (...) {
     // Nobody left to tell; Finish() has freed what it could.
   }
+  ReleaseEncoder();
+}
+
+// libsvtav1 (SVT-AV1 1.4, FFmpeg 5.1) waits forever, when it is flushed and again when it is
+// freed, for a packet it cannot make if it never got a frame: closing an unused encoder, or one
+// whose output failed to open, hung the process. Such an encoder gets one blank frame, whose
+// packets are thrown away, before it is freed.
+void VideoWriter::ReleaseEncoder() {
+  AVCodecContext* c = codec_.get();
+  bool fed;
+  {
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    fed = stats_.frames > 0;
+  }
+  if (c != nullptr && !fed && avcodec_is_open(c) && std::strcmp(c->codec->name, "libsvtav1") == 0) {
+    FramePtr blank(av_frame_alloc());
+    PacketPtr packet(av_packet_alloc());
+    if (blank && packet) {
+      blank->format = c->pix_fmt;
+      blank->width = c->width;
+      blank->height = c->height;
+      blank->pts = 0;
+      int ret = av_frame_get_buffer(blank.get(), 0);
+      if (ret >= 0) {
+        const ptrdiff_t linesizes[4] = {blank->linesize[0], blank->linesize[1], blank->linesize[2], blank->linesize[3]};
+        ret = av_image_fill_black(blank->data, linesizes, c->pix_fmt, AVCOL_RANGE_MPEG, c->width, c->height);
+      }
+      if (ret >= 0 && avcodec_send_frame(c, blank.get()) >= 0 && avcodec_send_frame(c, nullptr) >= 0) {
+        while (avcodec_receive_packet(c, packet.get()) >= 0) av_packet_unref(packet.get());
+      }
+    }
+  }
+  codec_.reset();
 }
 
 void VideoWriter::ThrowIo(int averror, const std::string& what) {
@@ -282,8 +316,15 @@ void VideoWriter::Finish() {
   finished_ = true;
   std::optional<Failure> failure;
   if (header_) {
+    bool anyFrame;
+    {
+      std::lock_guard<std::mutex> lock(statsMutex_);
+      anyFrame = stats_.frames > 0;
+    }
     try {
-      if (!failed_) {
+      // An encoder that never got a frame has nothing to flush, and libsvtav1 (SVT-AV1 1.4,
+      // FFmpeg 5.1) never returns from a flush without one.
+      if (!failed_ && anyFrame) {
         Check(avcodec_send_frame(codec_.get(), nullptr), "Cannot flush the encoder");
         Drain(paced_);
         // A paced stream ends as it went: the last frame gets its frame time before the

@@ -93,6 +93,7 @@ class VideoWriter {
   // Writes every packet the encoder has ready; `paced` spaces them one frame apart (the flush
   // of a paced stream: its lookahead would otherwise leave in one burst at the end).
   void Drain(bool paced = false);
+  void ReleaseEncoder();
   void SleepFor(double seconds);
   [[noreturn]] void ThrowIo(int averror, const std::string& what);
 

@@ -7,7 +7,7 @@ import { Decoder, Encoder, StreamcoderError, type Frame } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
 import { bufferAtMemoryEnd } from './helpers/guarded-memory';
 import { probeFrameCount, probeFrames, psnr, rawFrames } from './helpers/ffmpeg-cli';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
@@ -35,6 +35,33 @@ function expectCode(call: () => unknown, code: string): StreamcoderError {
   expect((error as StreamcoderError).code, (error as Error).message).toBe(code);
   return error as StreamcoderError;
 }
+
+describe('encoders with habits of their own', () => {
+  test('libx265 writes nothing to stderr by itself (its banner and statistics bypass FFmpeg\'s log)', () => {
+    const script = `
+      const { Encoder } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+      const enc = Encoder.openSync(${JSON.stringify(path.join(dir, 'quiet.mkv'))}, { width: 64, height: 64, codec: 'libx265', preset: 'ultrafast' });
+      for (let i = 0; i < 3; i++) enc.encodeFrame(new Uint8Array(64 * 64 * 3));
+      enc.closeSync();`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(probeFrameCount(path.join(dir, 'quiet.mkv'))).toBe(3);
+  });
+
+  test('libsvtav1 closes without a frame, and after a failed open (SVT-AV1 waited forever for a packet)', async () => {
+    process.env.SVT_LOG = '1'; // SVT-AV1 prints its banner to stdout unless told otherwise
+    const base = { width: 320, height: 240, codec: 'libsvtav1' };
+    const unused = await Encoder.open(path.join(dir, 'unused.mkv'), base);
+    await unused.close();
+    expect(unused.stats.frames).toBe(0);
+    await expect(Encoder.open(path.join(dir, 'bad.mkv'), { ...base, formatOptions: { bogus: 1 } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    const used = await Encoder.open(path.join(dir, 'used.mkv'), base);
+    for (let i = 0; i < 3; i++) await used.encode(new Uint8Array(320 * 240 * 3));
+    await used.close();
+    expect(probeFrameCount(path.join(dir, 'used.mkv'))).toBe(3);
+  }, 60_000);
+});
 
 describe('input pictures that end where memory ends', () => {
   // swscale reads a little past the end of each row; for the last row of a caller's picture that
