@@ -90,12 +90,7 @@ VideoWriter::~VideoWriter() {
 // packets are thrown away, before it is freed.
 void VideoWriter::ReleaseEncoder() {
   AVCodecContext* c = codec_.get();
-  bool fed;
-  {
-    std::lock_guard<std::mutex> lock(statsMutex_);
-    fed = stats_.frames > 0;
-  }
-  if (c != nullptr && !fed && avcodec_is_open(c) && std::strcmp(c->codec->name, "libsvtav1") == 0) {
+  if (c != nullptr && !AnyFrameSent() && avcodec_is_open(c) && std::strcmp(c->codec->name, "libsvtav1") == 0) {
     FramePtr blank(av_frame_alloc());
     PacketPtr packet(av_packet_alloc());
     if (blank && packet) {
@@ -316,15 +311,10 @@ void VideoWriter::Finish() {
   finished_ = true;
   std::optional<Failure> failure;
   if (header_) {
-    bool anyFrame;
-    {
-      std::lock_guard<std::mutex> lock(statsMutex_);
-      anyFrame = stats_.frames > 0;
-    }
     try {
       // An encoder that never got a frame has nothing to flush, and libsvtav1 (SVT-AV1 1.4,
       // FFmpeg 5.1) never returns from a flush without one.
-      if (!failed_ && anyFrame) {
+      if (!failed_ && AnyFrameSent()) {
         Check(avcodec_send_frame(codec_.get(), nullptr), "Cannot flush the encoder");
         Drain(paced_);
         // A paced stream ends as it went: the last frame gets its frame time before the
@@ -351,6 +341,11 @@ void VideoWriter::Finish() {
     ownsIo_ = false;
   }
   if (failure) throw *failure;
+}
+
+bool VideoWriter::AnyFrameSent() const {
+  std::lock_guard<std::mutex> lock(statsMutex_);
+  return stats_.frames > 0;
 }
 
 WriterStats VideoWriter::stats() const {

@@ -94,6 +94,7 @@ class VideoWriter {
   // of a paced stream: its lookahead would otherwise leave in one burst at the end).
   void Drain(bool paced = false);
   void ReleaseEncoder();
+  bool AnyFrameSent() const;
   void SleepFor(double seconds);
   [[noreturn]] void ThrowIo(int averror, const std::string& what);
 

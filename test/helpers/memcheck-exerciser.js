@@ -31,9 +31,9 @@ async function main() {
       dec.extractGOP();
       dec.seek(1);
       await dec.read();
+      const { width, height } = dec.info;
       dec.close();
       // Encoding from them: sizes the encoder takes (mpeg4 takes odd ones).
-      const { width, height } = Decoder.openSync(fixture('odd-853x479.mp4'), { pixelFormat, ...size }).info;
       const enc = Encoder.openSync(path.join(out, `${pixelFormat}-${width}.avi`), { width, height, frameRate: 25, pixelFormat, codec: 'mpeg4' });
       enc.encodeFrame(picture);
       enc.encodeFrame(second);
