@@ -12,11 +12,28 @@ namespace {
 // Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives.
 constexpr int kSwsFlags = SWS_BICUBIC;
 
-// swscale's input readers fetch whole SIMD words, and for odd widths a pixel pair, past the end
-// of a row (valgrind saw 16-byte loads end 4 bytes past a 160x120 rgb24 picture). Inside a
-// picture that lands in the next row; past the last row of a caller's packed picture it lands
-// outside the caller's buffer, which may be the end of a mapped page.
-constexpr size_t kReadOverrun = 64;
+// swscale reads and writes whole SIMD words, and for odd widths a pixel pair, past the end of a
+// row: valgrind saw 16-byte loads end 4 bytes past a 160x120 rgb24 picture, and a 1080-wide
+// rgb24 row is written 24 bytes too long. swscale is made for frames whose rows are padded
+// (av_frame_get_buffer), where that slack is ours; a caller's tightly packed picture has none,
+// and past its last row lies memory that is not ours at all (possibly the end of a mapped page).
+// Generous: it only decides how many rows go through a padded copy.
+constexpr size_t kOverrun = 512;
+
+// Rows at the bottom of a packed picture that must go through a padded copy so that no access
+// of swscale's, a row's worth of SIMD slack past any row above them, leaves the picture: enough
+// for kOverrun bytes in every plane, whole chroma rows, at most the whole picture.
+int TailRows(AVPixelFormat format, int height, const int strides[4]) {
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
+  const int align = 1 << desc->log2_chroma_h;
+  int tail = align;
+  for (int p = 0; p < 4 && strides[p] > 0; p++) {
+    const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
+    const int rows = int((kOverrun + size_t(strides[p]) - 1) / size_t(strides[p])) << shift;
+    tail = std::max(tail, (rows + align - 1) / align * align);
+  }
+  return std::min(tail, height);
+}
 
 bool IsYuv(AVPixelFormat format) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
@@ -76,7 +93,26 @@ void Scaler::FrameToPacked(const AVFrame* src, uint8_t* dst) {
   int colorspace = src->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : src->colorspace;
   SwsContext* ctx = ContextFor(src->width, src->height, srcFormat, colorspace,
                                src->color_range == AVCOL_RANGE_JPEG);
-  sws_scale(ctx, src->data, src->linesize, 0, src->height, planes, strides);
+  // Into a padded frame of ours, then copied row by row at its exact width (see kOverrun).
+  // Writing straight into the caller's picture overran its end, and within the picture a
+  // writer that spills a row's slack over rows it has already written (the C yuv2rgb writes two
+  // rows at a time) would leave wrong pixels. The copy costs far less than the conversion.
+  AVFrame* padded = PaddedFrame();
+  sws_scale(ctx, src->data, src->linesize, 0, src->height, padded->data, padded->linesize);
+  av_image_copy(planes, strides, const_cast<const uint8_t**>(padded->data), padded->linesize, format_,
+                width_, height_);
+}
+
+AVFrame* Scaler::PaddedFrame() {
+  if (!padded_) {
+    padded_.reset(av_frame_alloc());
+    if (!padded_) throw Failure("ERR_NO_MEMORY", "Cannot allocate a frame");
+    padded_->width = width_;
+    padded_->height = height_;
+    padded_->format = format_;
+    Check(av_frame_get_buffer(padded_.get(), 0), "Cannot allocate a frame");
+  }
+  return padded_.get();
 }
 
 void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPixelFormat srcFormat,
@@ -92,9 +128,9 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
   }
   SwsContext* ctx = ContextFor(srcWidth, srcHeight, srcFormat, SWS_CS_DEFAULT, false);
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
-  // padded copy (see kReadOverrun). The split keeps whole chroma rows on both sides.
+  // padded copy (see kOverrun). The split keeps whole chroma rows on both sides.
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(srcFormat);
-  const int tail = std::min(srcHeight, srcHeight % 2 == 0 ? 2 : 1);
+  const int tail = TailRows(srcFormat, srcHeight, strides);
   const int head = srcHeight - tail;
   if (head > 0) sws_scale(ctx, planes, strides, 0, head, dst->data, dst->linesize);
   const int planeCount = av_pix_fmt_count_planes(srcFormat);
@@ -107,7 +143,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     tailBytes[p] = size_t(AV_CEIL_RSHIFT(srcHeight, shift) - (head >> shift)) * strides[p];
     bytes += tailBytes[p];
   }
-  tail_.resize(bytes + kReadOverrun);
+  tail_.resize(bytes + kOverrun);
   uint8_t* to = tail_.data();
   for (int p = 0; p < planeCount; p++) {
     std::memcpy(to, tailPlanes[p], tailBytes[p]);

@@ -32,6 +32,7 @@ class Scaler {
                      AVFrame* dst);
 
  private:
+  AVFrame* PaddedFrame();
   SwsContext* ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFormat, int colorspace,
                          bool fullRange);
 
@@ -40,6 +41,7 @@ class Scaler {
   const AVPixelFormat format_;
   const size_t packedSize_;
   SwsContextPtr sws_;
+  FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
   std::vector<uint8_t> tail_;  // the last rows of a packed input, padded (see PackedToFrame)
   int lastColorspace_ = -1;
   int lastFullRange_ = -1;
