@@ -1,5 +1,7 @@
 #include "decoder.h"
 
+#include <cstring>
+
 #include "async_task.h"
 #include "open_once.h"
 #include "errors.h"
@@ -184,7 +186,9 @@ Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     ByteView destination = GetBytes(info[0], "the destination");
+    if (destination.movable) return ReadFrameIntoMovable(info);
     auto settled = gate_.BeginAsync();
+    // A SharedArrayBuffer's memory stays where it is (kept alive below): decoded into in place.
     return AsyncTask<std::optional<FrameMeta>>::Run(
         info.Env(),
         [this, destination] {
@@ -196,6 +200,44 @@ Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
         },
         {info.This(), info[0]}, settled);
   });
+}
+
+Napi::Value Decoder::ReadFrameIntoMovable(const Napi::CallbackInfo& info) {
+  // An ArrayBuffer may be detached, resized or freed while the pool thread works, so the frame
+  // is decoded into memory of ours and copied into the caller's buffer back on the JS thread,
+  // where the buffer is looked at again: a detached or shrunk one gets an error, never a write.
+  auto settled = gate_.BeginAsync();
+  auto target = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(info[0]));
+  return AsyncTask<std::optional<Decoded>>::Run(
+      info.Env(),
+      [this]() -> std::optional<Decoded> {
+        std::lock_guard<std::mutex> lock(gate_.mutex());
+        Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
+        std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
+        if (!meta) return std::nullopt;
+        decoded.meta = *meta;
+        return decoded;
+      },
+      [this, target](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
+        if (!decoded) return env.Null();
+        ByteView destination;
+        try {
+          destination = GetBytes(target->Value(), "the destination");
+        } catch (const Failure& failure) {
+          if (failure.code() != "ERR_DETACHED") throw;
+          throw Failure("ERR_DETACHED", "The destination was detached while frame " +
+                                            std::to_string(decoded->meta.index) +
+                                            " was decoded into it; that frame is lost");
+        }
+        if (destination.length < decoded->pixels.size()) {
+          throw Failure("ERR_BUFFER_SIZE", "The destination shrank to " + std::to_string(destination.length) +
+                                               " bytes while frame " + std::to_string(decoded->meta.index) +
+                                               " was decoded; it needs " + std::to_string(decoded->pixels.size()));
+        }
+        std::memcpy(destination.data, decoded->pixels.data(), decoded->pixels.size());
+        return MetaToJs(env, decoded->meta, pixelFormat_);
+      },
+      {info.This()}, settled);
 }
 
 Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {

@@ -46,6 +46,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Value ReadFrameAsync(const Napi::CallbackInfo& info);
   Napi::Value ReadFrameInto(const Napi::CallbackInfo& info);
   Napi::Value ReadFrameIntoAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameIntoMovable(const Napi::CallbackInfo& info);
   Napi::Value ReadGop(const Napi::CallbackInfo& info);
   Napi::Value ReadGopAsync(const Napi::CallbackInfo& info);
   Napi::Value Seek(const Napi::CallbackInfo& info);

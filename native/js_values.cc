@@ -108,19 +108,30 @@ ByteView GetBytes(const Napi::Value& value, const char* what) {
   if (!value.IsTypedArray()) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
   }
+  napi_env env = value.Env();
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
   napi_value arrayBuffer;
   size_t offset = 0;
-  // Raw call: Napi::TypedArray::ArrayBuffer() refuses SharedArrayBuffer-backed views.
-  if (napi_get_typedarray_info(value.Env(), value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok) {
+  // Raw calls: Napi::TypedArray::ArrayBuffer() refuses SharedArrayBuffer-backed views.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
   }
   if (type != napi_uint8_array && type != napi_uint8_clamped_array) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
   }
-  return ByteView{static_cast<uint8_t*>(data), length};
+  bool isArrayBuffer = false;  // false for a SharedArrayBuffer
+  bool detached = false;
+  if (napi_is_arraybuffer(env, arrayBuffer, &isArrayBuffer) != napi_ok ||
+      (isArrayBuffer && napi_is_detached_arraybuffer(env, arrayBuffer, &detached) != napi_ok)) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
+  }
+  if (detached) {
+    throw Failure("ERR_DETACHED", std::string("The buffer given for ") + what +
+                                      " is detached (its memory was transferred elsewhere)");
+  }
+  return ByteView{static_cast<uint8_t*>(data), length, isArrayBuffer};
 }
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info) {

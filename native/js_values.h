@@ -28,7 +28,12 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
 struct ByteView {
   uint8_t* data = nullptr;
   size_t length = 0;
+  // The memory of an ArrayBuffer, which JS may detach (transfer), resize or let be freed while
+  // another thread still uses it; a SharedArrayBuffer's memory never moves or shrinks. Only
+  // immovable memory may be used by the thread pool in place: async calls copy the rest.
+  bool movable = true;
 };
+// Refuses anything but a Uint8Array (or Uint8ClampedArray) and a detached buffer.
 ByteView GetBytes(const Napi::Value& value, const char* what);
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info);

@@ -1,5 +1,7 @@
 #include "writer.h"
 
+#include <cstring>
+
 #include "async_task.h"
 #include "open_once.h"
 #include "errors.h"
@@ -89,6 +91,7 @@ void Writer::Close() {
   if (writer_) writer_->Abort();
   std::lock_guard<std::mutex> lock(gate_.mutex());
   Release();  // the writer's destructor frees everything, swallowing errors
+  pool_->Drain();
 }
 
 void Writer::Release() {
@@ -175,10 +178,20 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
     ByteView bytes = GetBytes(info[0], "the frame");
     int64_t pts = GetPts(info[1]);
     bool block = info[2].ToBoolean().Value();
+    gate_.CheckIdle();
+    // An ArrayBuffer may be detached, resized or freed while the pool thread reads it: its bytes
+    // are copied now, into memory of ours reused from frame to frame. A SharedArrayBuffer's
+    // memory never moves (and is kept alive below): read in place, no copy.
+    std::shared_ptr<PooledBuffer> staged;
+    if (bytes.movable) {
+      staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
+      std::memcpy(staged->data(), bytes.data, bytes.length);
+      bytes.data = staged->data();
+    }
     auto settled = gate_.BeginAsync();
     return AsyncTask<double>::Run(
         info.Env(),
-        [this, bytes, pts, block] {
+        [this, bytes, pts, block, staged] {
           std::lock_guard<std::mutex> lock(gate_.mutex());
           return WriteFrame(bytes.data, bytes.length, pts, block);
         },

@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include "addon.h"
+#include "buffer_pool.h"
 #include "operation_gate.h"
 #include "video_writer.h"
 
@@ -46,6 +47,9 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   OperationGate gate_{"stream"};
   bool opened_ = false;
   std::shared_ptr<OpenObjects> registry_;
+  // Copies of async writes' frames from movable memory (see WriteAsync); two frames' worth is
+  // enough, since one write runs at a time.
+  std::shared_ptr<BufferPool> pool_ = BufferPool::Create(size_t(2) * 4096 * 2160 * 4);
   std::mutex statsMutex_;
   WriterStats lastStats_;
 };
