@@ -11,9 +11,12 @@ export interface NativeDecoderOptions {
   startTime: number;
   threads: number;
   timeoutMs: number;
+  maxPixels: number;
   inputFormat?: string;
   formatOptions: Record<string, string>;
   codecOptions: Record<string, string>;
+  /** Decoder only: what one readGop may hold. */
+  maxGopBytes?: number;
 }
 
 export interface NativeDecoder {
@@ -82,6 +85,7 @@ export interface NativeWriter {
 
 export interface NativeClientOptions extends Omit<NativeDecoderOptions, 'startTime'> {
   cacheSize: number;
+  maxCacheBytes: number;
   frameRate: number;
   retries: number;
   backoffMs: number;

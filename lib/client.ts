@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { NativeClient, NativeClientOptions, NativeClientStats } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
+import { DEFAULT_MAX_PIXELS, MAX_PIXELS } from './decoder';
 import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type Frame, type PixelFormat, type StreamInfo } from './types';
@@ -24,6 +25,13 @@ export interface ClientOptions {
   /** Little probing (small probesize and analyzeduration) and slice threads: no frame held back. */
   lowLatency?: boolean;
   threads?: number;
+  /** The largest picture decoded, in pixels, as for {@link DecoderOptions.maxPixels}. */
+  maxPixels?: number;
+  /**
+   * Bytes of pictures the cache may hold (default 1 GiB): past it, as past `cacheSize`, the
+   * oldest frames are dropped and counted in `stats.dropped`.
+   */
+  maxCacheBytes?: number;
   formatOptions?: Record<string, string | number | boolean>;
   codecOptions?: Record<string, string | number | boolean>;
 }
@@ -59,6 +67,8 @@ function normalise(url: unknown, options: ClientOptions | undefined): NativeClie
     height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
     timeoutMs: o.timeoutMs === undefined ? DEFAULT_NETWORK_TIMEOUT_MS : check.integer(o.timeoutMs, 'timeoutMs', 1, 86_400_000),
+    maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
+    maxCacheBytes: o.maxCacheBytes === undefined ? 2 ** 30 : check.integer(o.maxCacheBytes, 'maxCacheBytes', 1, Number.MAX_SAFE_INTEGER),
     formatOptions,
     codecOptions,
     cacheSize: o.cacheSize === undefined ? 8 : check.integer(o.cacheSize, 'cacheSize', 1, 1024),

@@ -26,7 +26,25 @@ export interface DecoderOptions {
   codecOptions?: Record<string, string | number | boolean>;
   /** Bound on each blocking open or read, in ms. Default 10000 for URLs, none for files. */
   timeoutMs?: number;
+  /**
+   * The largest picture decoded or delivered, in pixels: a source (or a requested size) beyond
+   * it is refused with `ERR_LIMIT` before anything large is allocated, and a larger picture met
+   * mid-stream is skipped and counted in `corruptPackets`. Default 35389440 (8192x4320, DCI 8K),
+   * at most 134217728 (2^27), so a small crafted file cannot make the decoder take gigabytes.
+   */
+  maxPixels?: number;
+  /**
+   * What one `extractGOP()`/`readGOP()` may hold, in bytes, before it fails with `ERR_LIMIT`
+   * (a stream without further keyframes would otherwise grow it without end). Default 2 GiB:
+   * a 250-frame GOP of 1080p rgb24 is 1.55 GB. Larger GOPs: raise it, or read frame by frame.
+   */
+  maxGopBytes?: number;
 }
+
+/** See {@link DecoderOptions.maxPixels}. */
+export const DEFAULT_MAX_PIXELS = 8192 * 4320;
+/** The hard bound on any picture: 2^27 pixels (and 16384 on a side). */
+export const MAX_PIXELS = 2 ** 27;
 
 function normalise(source: unknown, options: DecoderOptions | undefined): NativeDecoderOptions {
   check.string(source, 'source');
@@ -40,6 +58,8 @@ function normalise(source: unknown, options: DecoderOptions | undefined): Native
     startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
     timeoutMs: timeoutFor(url, o.timeoutMs),
+    maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
+    maxGopBytes: o.maxGopBytes === undefined ? 2 ** 31 : check.integer(o.maxGopBytes, 'maxGopBytes', 1, Number.MAX_SAFE_INTEGER),
     inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
     formatOptions: formatOptionsFor(url, o, 'source'),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ERR_INVALID_OPTION' // a libav option name that no component recognised
   | 'ERR_DIMENSIONS' // a width/height that is negative, zero, absurdly large, or one the encoder refuses (odd, with subsampled chroma)
   | 'ERR_BUFFER_SIZE' // a buffer of the wrong size for the frame
+  | 'ERR_LIMIT' // a bound the caller controls was exceeded (maxPixels, maxGopBytes)
   | 'ERR_DETACHED' // a buffer that was detached (transferred) before or during the call that used it
   | 'ERR_PIXEL_FORMAT' // a conversion swscale cannot do
   | 'ERR_NOT_FOUND' // no such file (or HTTP 404)

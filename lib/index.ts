@@ -1,4 +1,4 @@
-export { Decoder, type DecoderOptions } from './decoder';
+export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
 export { Server } from './server';
 export { Encoder } from './encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';

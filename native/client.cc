@@ -20,6 +20,7 @@ ClientOptions ParseOptions(const Napi::CallbackInfo& info) {
     ClientOptions client;
     client.reader = GetReaderOptions(options, 10000);
     client.cacheSize = size_t(std::max(1, GetInt(options, "cacheSize", 8)));
+    client.maxCacheBytes = size_t(std::max(1.0, GetNumber(options, "maxCacheBytes", double(size_t(1) << 30))));
     client.frameRate = GetNumber(options, "frameRate", 0);
     client.retries = GetInt(options, "retries", 0);
     client.backoffMs = GetInt(options, "backoffMs", 1000);
@@ -53,7 +54,7 @@ Napi::Function Client::Define(Napi::Env env) {
 }
 
 Client::Client(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Client>(info), options_(ParseOptions(info)), cache_(options_.cacheSize) {
+    : Napi::ObjectWrap<Client>(info), options_(ParseOptions(info)), cache_(options_.cacheSize, options_.maxCacheBytes) {
   Napi::Env env = info.Env();
   pixelFormat_ = av_get_pix_fmt_name(options_.reader.pixelFormat);
   if (info[1].IsFunction()) {

@@ -22,6 +22,7 @@ namespace streamcoder {
 struct ClientOptions {
   ReaderOptions reader;
   size_t cacheSize = 8;
+  size_t maxCacheBytes = size_t(1) << 30;  // the cache drops its oldest frames beyond this
   double frameRate = 0;  // keep at most this many frames per second of stream time; 0: all
   int retries = 0;       // reconnect attempts after a drop; 0: none
   int backoffMs = 1000;  // wait before the first attempt, doubled each time (at most 30 s)

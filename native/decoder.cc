@@ -32,6 +32,8 @@ Decoder::Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(inf
   Guarded(info.Env(), [&] {
     Napi::Object options = GetOptionsObject(info, 0);
     ReaderOptions reader = GetReaderOptions(options, 0);
+    maxGopBytes_ = GetNumber(options, "maxGopBytes", double(kDefaultMaxGopBytes));
+    if (!(maxGopBytes_ >= 1)) throw Failure("ERR_INVALID_ARGUMENT", "Expected maxGopBytes of at least 1");
     pixelFormat_ = av_get_pix_fmt_name(reader.pixelFormat);
     reader_ = std::make_unique<VideoReader>(std::move(reader));
   });
@@ -87,12 +89,22 @@ void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                         const std::function<void(const FrameMeta&)>& taken) {
   VideoReader& reader = OpenReader();
   // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
-  bool first = true;
-  while (reader.Peek() && !(reader.PendingIsKey() && !first)) {
+  // A stream that never sends another keyframe would grow it without end: maxGopBytes bounds it.
+  double bytes = 0;
+  int64_t first = -1, count = 0;
+  while (reader.Peek() && !(reader.PendingIsKey() && count > 0)) {
+    bytes += double(reader.frameBytes());
+    if (bytes > maxGopBytes_) {
+      throw Failure("ERR_LIMIT", "The GOP from frame " + std::to_string(first) + " outgrew maxGopBytes (" +
+                                     std::to_string(int64_t(maxGopBytes_)) + " bytes) after " +
+                                     std::to_string(count) + " frames without reaching the next keyframe; "
+                                     "those frames are discarded and reading goes on with the next one. "
+                                     "Raise maxGopBytes, or read frames one at a time");
+    }
     FrameMeta meta;
     reader.Take(allocate(reader.frameBytes()), &meta);
+    if (count++ == 0) first = meta.index;
     taken(meta);
-    first = false;
   }
 }
 

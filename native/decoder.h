@@ -66,6 +66,11 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
   Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
+  // What one GOP may hold (readGop); 2 GiB by default: a 250-frame GOP (x264's default) of
+  // 1080p rgb24 is 1.55 GB.
+  static constexpr double kDefaultMaxGopBytes = double(int64_t(2) << 30);
+  double maxGopBytes_ = kDefaultMaxGopBytes;
+
   std::unique_ptr<VideoReader> reader_;
   OperationGate gate_{"decoder"};
   bool opened_ = false;

@@ -6,7 +6,9 @@ namespace streamcoder {
 
 void FrameCache::Push(CachedFrame& frame) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (frames_.size() >= capacity_) {
+  // Full by count, or by bytes (a cacheSize of large pictures could take the machine's memory):
+  // the oldest frames go, counted.
+  while (!frames_.empty() && (frames_.size() >= capacity_ || (frames_.size() + 1) * frame.data.size() > maxBytes_)) {
     spare_.push_back(std::move(frames_.front().data));
     frames_.pop_front();
     ++dropped_;

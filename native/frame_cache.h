@@ -24,7 +24,8 @@ struct CachedFrame {
 
 class FrameCache {
  public:
-  explicit FrameCache(size_t capacity) : capacity_(capacity) {}
+  // At most `capacity` frames and `maxBytes` of pictures (always at least one frame).
+  FrameCache(size_t capacity, size_t maxBytes) : capacity_(capacity), maxBytes_(maxBytes) {}
   FrameCache(const FrameCache&) = delete;
   FrameCache& operator=(const FrameCache&) = delete;
 
@@ -54,6 +55,7 @@ class FrameCache {
 
  private:
   const size_t capacity_;
+  const size_t maxBytes_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<CachedFrame> frames_;

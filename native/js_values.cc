@@ -97,6 +97,10 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
   reader.startTime = GetNumber(options, "startTime", 0);
   reader.threads = GetInt(options, "threads", 0);
   reader.timeoutMs = int64_t(GetNumber(options, "timeoutMs", double(defaultTimeoutMs)));
+  reader.maxPixels = int64_t(GetNumber(options, "maxPixels", double(kDefaultMaxPixels)));
+  if (reader.maxPixels < 1 || reader.maxPixels > kMaxPixels) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected maxPixels from 1 to " + std::to_string(kMaxPixels));
+  }
   reader.inputFormat = GetString(options, "inputFormat");
   reader.formatOptions = GetOptionList(options, "formatOptions");
   reader.codecOptions = GetOptionList(options, "codecOptions");

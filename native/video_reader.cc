@@ -1,6 +1,7 @@
 #include "video_reader.h"
 
 #include <utility>
+#include <vector>
 
 #include "failure.h"
 #include "log.h"
@@ -71,7 +72,7 @@ void VideoReader::Open() {
   formatOptions.RejectUnused("input " + label_);
 
   interrupter_.Arm();
-  ret = avformat_find_stream_info(format_.get(), nullptr);
+  ret = FindStreamInfo();
   if (ret < 0) ThrowIo(ret, "Cannot read stream information of " + label_);
 
   const AVCodec* decoder = nullptr;
@@ -89,14 +90,16 @@ void VideoReader::Open() {
   }
   const AVCodecParameters* par = stream_->codecpar;
   CheckDimensions(par->width, par->height, "The video of " + label_);
+  CheckPixelBound(par->width, par->height, "The video of " + label_);
 
   codec_.reset(avcodec_alloc_context3(decoder));
   if (!codec_) throw Failure("ERR_NO_MEMORY", "Cannot allocate a decoder for " + label_);
   Check(avcodec_parameters_to_context(codec_.get(), par), "Cannot configure the decoder of " + label_);
   codec_->pkt_timebase = stream_->time_base;
   codec_->thread_count = options_.threads;
-  // Bounds what a damaged or hostile stream can make the decoder allocate mid-stream.
-  codec_->max_pixels = kMaxPixels;
+  // Bounds what a damaged or hostile stream can make the decoder allocate mid-stream: a larger
+  // picture fails to decode and is counted as corrupt.
+  codec_->max_pixels = options_.maxPixels;
   Dictionary codecOptions(options_.codecOptions);
   ret = avcodec_open2(codec_.get(), decoder, codecOptions.get());
   if (ret < 0) {
@@ -115,6 +118,7 @@ void VideoReader::Open() {
     width = DerivedSide(height, par->height, par->width);
   }
   CheckDimensions(width, height, "The requested output size");
+  CheckPixelBound(width, height, "The requested output size");
   scaler_ = std::make_unique<Scaler>(width, height, options_.pixelFormat);
   frame_.reset(av_frame_alloc());
   packet_.reset(av_packet_alloc());
@@ -126,6 +130,25 @@ void VideoReader::Open() {
   // stream is readable before open() reports success. It stays pending for the first read.
   if (Peek()) firstPts_ = frame_->best_effort_timestamp;
   if (options_.startTime > 0) Seek(options_.startTime);
+}
+
+int VideoReader::FindStreamInfo() {
+  // Probing decodes a few frames with decoders of its own: they get the same bound, or a header
+  // that claims a huge picture would make them allocate it before any check of ours could run.
+  const unsigned count = format_->nb_streams;
+  std::vector<AVDictionary*> perStream(count, nullptr);
+  const std::string bound = std::to_string(options_.maxPixels);
+  for (unsigned i = 0; i < count; ++i) av_dict_set(&perStream[i], "max_pixels", bound.c_str(), 0);
+  int ret = avformat_find_stream_info(format_.get(), count > 0 ? perStream.data() : nullptr);
+  for (AVDictionary*& dict : perStream) av_dict_free(&dict);
+  return ret;
+}
+
+void VideoReader::CheckPixelBound(int width, int height, const std::string& what) const {
+  if (int64_t(width) * height <= options_.maxPixels) return;
+  throw Failure("ERR_LIMIT", what + " is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
+                                 std::to_string(int64_t(width) * height) + " pixels), more than maxPixels (" +
+                                 std::to_string(options_.maxPixels) + "); raise maxPixels to decode it");
 }
 
 void VideoReader::BuildInfo(const AVCodec* decoder) {

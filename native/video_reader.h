@@ -22,6 +22,15 @@
 
 namespace streamcoder {
 
+// Largest picture the library accepts from a source or as an output size: 16384 on a side and
+// 2^27 pixels (8K x 8K is 2^26), so a crafted header cannot make it allocate gigabytes per frame.
+constexpr int kMaxDimension = 16384;
+constexpr int64_t kMaxPixels = int64_t(1) << 27;
+// What a reader decodes unless told otherwise: DCI 8K (8192x4320). A frame at the hard bound
+// above makes the decoder hold over 2 GB (a 16384x8192 H.264 file of 400 KB: 2.2 GB resident);
+// at this bound a crafted small file costs a quarter of that, and any real camera's video fits.
+constexpr int64_t kDefaultMaxPixels = int64_t(8192) * 4320;
+
 struct ReaderOptions {
   std::string source;
   AVPixelFormat pixelFormat = AV_PIX_FMT_RGB24;
@@ -30,6 +39,7 @@ struct ReaderOptions {
   double startTime = 0;
   int threads = 0;  // 0: as many as FFmpeg thinks useful
   int64_t timeoutMs = 0;  // bounds each blocking open/read; 0: no bound
+  int64_t maxPixels = kDefaultMaxPixels;  // the largest picture decoded or delivered
   std::string inputFormat;  // force a demuxer ("" = probe)
   OptionList formatOptions;
   OptionList codecOptions;
@@ -63,10 +73,6 @@ struct FrameMeta {
   char pictType = '?';
 };
 
-// Largest picture the library accepts from a source or as an output size: 16384 on a side and
-// 2^27 pixels (8K x 8K is 2^26), so a crafted header cannot make it allocate gigabytes per frame.
-constexpr int kMaxDimension = 16384;
-constexpr int64_t kMaxPixels = int64_t(1) << 27;
 void CheckDimensions(int width, int height, const std::string& what);
 
 class VideoReader {
@@ -105,6 +111,8 @@ class VideoReader {
   int64_t bytesRead() const { return bytesRead_.load(std::memory_order_relaxed); }
 
  private:
+  int FindStreamInfo();
+  void CheckPixelBound(int width, int height, const std::string& what) const;
   void FeedPacket();
   void FillMeta(FrameMeta* meta);
   [[noreturn]] void ThrowIo(int averror, const std::string& what);

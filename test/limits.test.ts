@@ -1,0 +1,135 @@
+// Bounds the caller controls, with defaults that keep a small crafted file from taking the
+// machine: maxPixels (decoder, probing included), maxGopBytes (extractGOP), maxCacheBytes
+// (Client). Exceeding one is ERR_LIMIT with a message that names the option.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { Client, DEFAULT_MAX_PIXELS, Decoder, MAX_PIXELS, StreamcoderError } from '../lib';
+import { fixture, tempDir } from './helpers/fixtures';
+
+const { dir, cleanup } = tempDir();
+afterAll(cleanup);
+
+function make(name: string, args: string[]): string {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) execFileSync('ffmpeg', ['-v', 'error', '-y', ...args, file]);
+  return file;
+}
+
+// 8192x4352: 35651584 pixels, just past the default bound (DCI 8K, 8192x4320). Black frames
+// compress to a few KB each, like the crafted files that made decoders allocate gigabytes.
+const bigCommand = ['-f', 'lavfi', '-i', 'color=black:size=8192x4352:rate=1', '-frames:v', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
+
+function errorOf(call: () => unknown): StreamcoderError {
+  try {
+    call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(StreamcoderError);
+    return error as StreamcoderError;
+  }
+  throw new Error('expected a StreamcoderError');
+}
+
+describe('maxPixels', () => {
+  test('a source past the default bound is refused at open, before anything large is allocated', () => {
+    const big = make('big.mp4', bigCommand);
+    expect(DEFAULT_MAX_PIXELS).toBe(8192 * 4320);
+    // In a child process, so its peak memory is the refused open's alone.
+    const script = `const { Decoder } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+      try { Decoder.openSync(${JSON.stringify(big)}); console.log('opened'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, rssMB: process.resourceUsage().maxRSS / 1024 })); }`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const outcome = JSON.parse(child.stdout.trim());
+    expect(outcome.code).toBe('ERR_LIMIT');
+    expect(outcome.message).toContain('8192x4352 (35651584 pixels), more than maxPixels (35389440)');
+    // One 8192x4352 yuv420p picture alone is 53 MB; the decoder with its references, far more.
+    expect(outcome.rssMB).toBeLessThan(200);
+  });
+
+  test('raised, the same source decodes', () => {
+    using dec = Decoder.openSync(make('big.mp4', bigCommand), { maxPixels: 8192 * 4352, pixelFormat: 'gray' });
+    expect(dec.extractFrame()).toMatchObject({ width: 8192, height: 4352 });
+  });
+
+  test('a lowered bound refuses an ordinary source and a requested output size alike', () => {
+    const source = fixture('h264-bframes.mp4'); // 320x240
+    expect(errorOf(() => Decoder.openSync(source, { maxPixels: 320 * 240 - 1 })).code).toBe('ERR_LIMIT');
+    using exact = Decoder.openSync(source, { maxPixels: 320 * 240 });
+    expect(exact.extractFrame()!.width).toBe(320);
+    const error = errorOf(() => Decoder.openSync(source, { maxPixels: 320 * 240, width: 640 }));
+    expect(error.code).toBe('ERR_LIMIT');
+    expect(error.message).toMatch(/requested output size is 640x480/);
+  });
+
+  test('a picture past the bound in mid-stream is skipped and counted, never allocated', () => {
+    // 320x240 for 1 s, then 640x480: MPEG-TS carries a size change mid-stream.
+    const small = make('small.ts', ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5']);
+    const large = make('large.ts', ['-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '5', '-output_ts_offset', '1']);
+    const both = path.join(dir, 'both.ts');
+    fs.writeFileSync(both, Buffer.concat([fs.readFileSync(small), fs.readFileSync(large)]));
+    using dec = Decoder.openSync(both, { maxPixels: 320 * 240, pixelFormat: 'gray' });
+    let frames = 0;
+    let failure: StreamcoderError | null = null;
+    try {
+      while (dec.extractFrame()) frames++;
+    } catch (error) {
+      failure = error as StreamcoderError;
+    }
+    expect(frames).toBe(25);
+    // Either the end, or (once too many packets in a row failed) ERR_INVALID_DATA: never a crash.
+    if (failure) expect(failure.code).toBe('ERR_INVALID_DATA');
+    else expect(dec.corruptPackets).toBeGreaterThan(0);
+  });
+
+  test('out of range is ERR_INVALID_ARGUMENT', () => {
+    const source = fixture('h264-bframes.mp4');
+    for (const maxPixels of [0, -1, 1.5, MAX_PIXELS + 1, Number.NaN, Infinity, '1000' as unknown as number]) {
+      expect(errorOf(() => Decoder.openSync(source, { maxPixels })).code).toBe('ERR_INVALID_ARGUMENT');
+    }
+  });
+});
+
+describe('maxGopBytes', () => {
+  const source = fixture('h264-bframes.mp4'); // GOPs of 25 frames, 320x240
+
+  test('a GOP past the bound fails with ERR_LIMIT, and reading goes on after the frames it took', async () => {
+    const frameBytes = 320 * 240 * 3;
+    using dec = Decoder.openSync(source, { maxGopBytes: 10 * frameBytes });
+    const error = errorOf(() => dec.extractGOP());
+    expect(error.code).toBe('ERR_LIMIT');
+    expect(error.message).toContain('outgrew maxGopBytes (2304000 bytes) after 10 frames');
+    expect(dec.extractFrame()!.index).toBe(10);
+    // The async form alike.
+    using again = await Decoder.open(source, { maxGopBytes: 10 * frameBytes });
+    await expect(again.readGOP()).rejects.toMatchObject({ code: 'ERR_LIMIT' });
+  });
+
+  test('a GOP that fits is whole', () => {
+    using dec = Decoder.openSync(source, { maxGopBytes: 25 * 320 * 240 * 3 });
+    expect(dec.extractGOP()!.length).toBe(25);
+    expect(dec.extractGOP()!.length).toBe(25);
+  });
+
+  test('out of range is ERR_INVALID_ARGUMENT', () => {
+    for (const maxGopBytes of [0, -5, 2.5, Number.NaN]) {
+      expect(errorOf(() => Decoder.openSync(source, { maxGopBytes })).code).toBe('ERR_INVALID_ARGUMENT');
+    }
+  });
+});
+
+test('Client: past maxCacheBytes the oldest frames are dropped and counted, as past cacheSize', async () => {
+  const frameBytes = 320 * 240 * 3;
+  const cli = await Client.open(fixture('h264-bframes.mp4'), { cacheSize: 64, maxCacheBytes: 3 * frameBytes });
+  try {
+    cli.start();
+    const deadline = Date.now() + 20_000;
+    while (cli.stats.received < 75 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const stats = cli.stats;
+    expect(stats.received).toBe(75);
+    expect(stats.cached).toBe(3);
+    expect(stats.dropped).toBe(72);
+  } finally {
+    await cli.close();
+  }
+});
