@@ -73,12 +73,13 @@ VideoReader& Decoder::OpenReader() {
   return *reader_;
 }
 
-std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination) {
+std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnly) {
   VideoReader& reader = OpenReader();
   if (destination.length < reader.frameBytes()) {
     throw Failure("ERR_BUFFER_SIZE", "The buffer holds " + std::to_string(destination.length) +
                                          " bytes but a frame needs " + std::to_string(reader.frameBytes()));
   }
+  if (checkOnly) return std::nullopt;
   if (!reader.Peek()) return std::nullopt;
   FrameMeta meta;
   reader.Take(destination.data, &meta);
@@ -218,6 +219,12 @@ Napi::Value Decoder::ReadFrameIntoMovable(const Napi::CallbackInfo& info) {
   // An ArrayBuffer may be detached, resized or freed while the pool thread works, so the frame
   // is decoded into memory of ours and copied into the caller's buffer back on the JS thread,
   // where the buffer is looked at again: a detached or shrunk one gets an error, never a write.
+  // One too small from the start is refused now, before a frame is consumed.
+  gate_.CheckIdle();
+  {
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    DecodeInto(GetBytes(info[0], "the destination"), /*checkOnly=*/true);
+  }
   auto settled = gate_.BeginAsync();
   auto target = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(info[0]));
   return AsyncTask<std::optional<Decoded>>::Run(

@@ -55,7 +55,8 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   // These run with gate_.mutex() held, on whichever thread does the work.
   VideoReader& OpenReader();
   void OpenUnderLock();
-  std::optional<FrameMeta> DecodeInto(ByteView destination);
+  // checkOnly: the checks alone (open, big enough), nothing decoded.
+  std::optional<FrameMeta> DecodeInto(ByteView destination, bool checkOnly = false);
   // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
   void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                  const std::function<void(const FrameMeta&)>& taken);
