@@ -1,0 +1,102 @@
+// The project's own fuzzer (issue 9, "memory safety first"): mutants of tiny files in every codec
+// and container the field crashes came from, with the fields that declare the picture size
+// rewritten to small, odd, huge and zero values, decoded through the public Decoder API in child
+// processes. Zero crashes, zero hangs, no unbounded memory, nothing thrown but StreamcoderError.
+// The regression corpus (every crash ever found) replays first. The campaign seed is the date
+// (same mutants all day; STREAMCODER_FUZZ_SEED overrides it); a failure prints the command that
+// rebuilds and re-runs each offending mutant, which also adds it to the corpus.
+// Long runs: `npm run fuzz -- --count 100000`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { defaultWorkDir, mallocCheckAvailable, runJobs, type Job, type JobResult, type RunOptions } from './helpers/fuzz/batches';
+import { runCampaign } from './helpers/fuzz/campaign';
+import { CORPUS_DIR, corpusJobs, loadCorpus, saveFindings } from './helpers/fuzz/corpus';
+import { describePass } from './helpers/fuzz/plan';
+import { formatPerSeed, formatSummary } from './helpers/fuzz/report';
+import { loadSeeds, type Seed } from './helpers/fuzz/seeds';
+import { distModule } from './helpers/workers';
+
+const ROOT = path.join(__dirname, '..');
+const today = new Date();
+const SEED = Number(process.env.STREAMCODER_FUZZ_SEED ?? today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate());
+const COUNT = Number(process.env.STREAMCODER_FUZZ_COUNT ?? 2500);
+// The time box: about a minute of fuzzing on two cores, whatever the count.
+const MAX_SECONDS = 50;
+const MAX_RSS_MB = 1536;
+
+let seeds: Seed[];
+let workDir: string;
+let options: RunOptions;
+
+beforeAll(async () => {
+  distModule('index'); // the runner decodes with dist/: refuse a stale build
+  seeds = await loadSeeds();
+  workDir = defaultWorkDir();
+  options = { root: ROOT, workDir, hangMs: 10_000, maxRssBytes: MAX_RSS_MB * 2 ** 20, mallocCheck: mallocCheckAvailable() };
+}, 120_000);
+
+afterAll(() => {
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+function describeBad(r: JobResult, name: string): string {
+  const v = r.verdict;
+  if ('detail' in v) return `${name}: ${v.kind}: ${v.detail}`;
+  return `${name}: ${v.kind}`;
+}
+
+test('every seed is made and declares its size where the structure-aware mutations look for it', () => {
+  expect(seeds.length).toBeGreaterThanOrEqual(15);
+  for (const seed of seeds) expect(seed.fields.map((f) => f.name), seed.name).not.toEqual([]);
+  const codecs = new Set(seeds.map((s) => s.codec));
+  for (const codec of ['h264', 'hevc', 'mpeg4', 'vp9']) expect(codecs).toContain(codec);
+  // The parameter sets themselves, not only the containers' copies of the size.
+  for (const name of ['h264.mp4', 'h264.ts', 'h264.flv', 'h264-annexb.h264', 'hevc.mp4', 'hevc-odd-41x25.mkv']) {
+    expect(seeds.find((s) => s.name === name)!.fields.some((f) => f.name.includes('-sps')), name).toBe(true);
+  }
+});
+
+test('the harness pins crashes, hangs, memory and foreign errors on the job that caused them', async () => {
+  const file = path.join(workDir, 'clean.mp4');
+  fs.writeFileSync(file, seeds.find((s) => s.name === 'h264.mp4')!.bytes);
+  const clean = { file, passes: [{ api: 'frame' as const, pixelFormat: 'rgb24' as const }] };
+  const jobs: Job[] = [
+    { id: 1, ...clean },
+    { id: 2, ...clean, fault: 'crash-later' },
+    { id: 3, ...clean },
+    { id: 4, ...clean, fault: 'segv' },
+    { id: 5, ...clean, passes: [{ api: 'no-such-api' as never, pixelFormat: 'gray' }] },
+    { id: 6, ...clean, fault: 'hang' },
+    { id: 7, ...clean, fault: 'memory' },
+    { id: 8, ...clean, fault: 'abort' },
+    { id: 9, ...clean },
+  ];
+  const results = await runJobs(jobs, { ...options, hangMs: 1000, maxRssBytes: 512 * 2 ** 20 });
+  const kinds = results.map((r) => `${r.job.id}:${r.verdict.kind}`);
+  expect(kinds).toEqual(['1:ok', '2:crash', '3:ok', '4:crash', '5:failure', '6:hang', '7:memory', '8:crash', '9:ok']);
+  expect(results.filter((r) => r.verdict.kind === 'crash').map((r) => 'detail' in r.verdict && r.verdict.detail.split(/[ :]/)[0])).toEqual(['SIGSEGV', 'SIGSEGV', 'SIGABRT']);
+}, 120_000);
+
+test('the regression corpus replays clean through every pixel format and read method', async () => {
+  const entries = loadCorpus();
+  expect(entries.length, `${CORPUS_DIR}/index.json lists the crashes found so far`).toBeGreaterThan(0);
+  for (const e of entries) expect(fs.existsSync(path.join(CORPUS_DIR, e.file)), e.file).toBe(true);
+  const jobs = corpusJobs(entries);
+  const results = await runJobs(jobs, options);
+  const bad = results.filter((r) => r.verdict.kind !== 'ok' && r.verdict.kind !== 'error');
+  expect(bad.map((r) => describeBad(r, `${entries[r.job.id].file} (${entries[r.job.id].steps.join('; ')}; passes: ${r.job.passes.map(describePass).join(', ')})`)), `replay with: npm run fuzz -- --replay`).toEqual([]);
+}, 300_000);
+
+test(`${COUNT} mutants of campaign seed ${SEED}: no crash, no hang, no unbounded memory, only StreamcoderErrors`, async () => {
+  const summary = await runCampaign({ ...options, seed: SEED, count: COUNT, jobs: 2, batch: 25, seeds, maxSeconds: MAX_SECONDS });
+  const report = formatSummary(summary, { jobs: 2, maxRssMb: MAX_RSS_MB, hangMs: options.hangMs, root: ROOT, mallocCheck: options.mallocCheck }, ROOT);
+  console.log(`${report}\n${formatPerSeed(summary)}`);
+  if (summary.findings.length > 0 && process.env.STREAMCODER_FUZZ_SAVE === '1') saveFindings(summary, ROOT);
+  // Enough mutants to mean something, even on a loaded machine; and most of them decode (a
+  // mutator that only makes garbage would test the demuxers' first checks and nothing else).
+  expect(summary.mutants).toBeGreaterThanOrEqual(Math.min(COUNT, 500));
+  expect(summary.ok + summary.errored + summary.findings.length).toBe(summary.mutants);
+  expect(summary.frames).toBeGreaterThan(summary.mutants);
+  expect(summary.findings.map((f) => `${f.kind} mutant ${f.id} (${f.seedName}): ${f.detail}`), report).toEqual([]);
+}, 240_000);

@@ -1,0 +1,223 @@
+// Runs decode jobs in child processes (runner.js), many per child for speed, and turns whatever
+// happens to a child into a verdict per job. A child that dies takes its batch with it: the job
+// it was decoding is re-run alone, and if that one survives alone, the jobs it had finished
+// before are re-run one per child, since a heap overrun can crash a later, innocent decode. A
+// child that stops making progress is killed and its job re-run alone with a longer limit before
+// it counts as a hang (the machine is shared; a slow decode is not a hang). A child whose
+// resident memory passes the bound is killed: "unbounded memory".
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pass } from './plan';
+
+export const RUNNER = path.join(__dirname, 'runner.js');
+// glibc's checking malloc (a preloaded library since glibc 2.34): a heap overrun is caught at
+// the next free or malloc that touches the damaged chunk, instead of maybe much later.
+const MALLOC_DEBUG = '/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0';
+
+export interface Job {
+  id: number;
+  file: string;
+  passes: Pass[];
+  /** Only for the harness's own test: a fault the runner causes on purpose (see runner.js). */
+  fault?: 'segv' | 'abort' | 'hang' | 'memory' | 'crash-later';
+}
+
+export interface PassResult {
+  frames: number;
+  errors: string[];
+  /** `CODE: message` of the first error of each code. */
+  messages: string[];
+  failure?: string;
+}
+
+export type Verdict =
+  | { kind: 'ok'; passes: PassResult[]; slow?: boolean }
+  | { kind: 'error'; passes: PassResult[]; slow?: boolean }
+  | { kind: 'failure'; passes: PassResult[]; detail: string }
+  | { kind: 'crash' | 'hang' | 'memory'; detail: string; reproduced: boolean };
+
+export interface JobResult {
+  job: Job;
+  verdict: Verdict;
+}
+
+export interface RunOptions {
+  /** The package root whose dist/ and native build are run (another checkout works too). */
+  root: string;
+  /** Where batch files go (a temp dir). */
+  workDir: string;
+  /** A job that shows no progress for this long is killed (then confirmed alone with 3x). */
+  hangMs: number;
+  maxRssBytes: number;
+  mallocCheck: boolean;
+  /** Extra Decoder options for every pass (e.g. maxPixels). */
+  decoderOptions?: Record<string, unknown>;
+  maxFrames?: number;
+}
+
+interface ChildRun {
+  done: Map<number, PassResult[]>;
+  /** The job that was running when the child ended, if it ended early. */
+  current: number | null;
+  lastStarted: number | null;
+  ended: 'clean' | 'crash' | 'hang' | 'memory' | 'runner-error';
+  detail: string;
+}
+
+let batchCounter = 0;
+
+export function mallocCheckAvailable(): boolean {
+  return fs.existsSync(MALLOC_DEBUG);
+}
+
+function rssBytes(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+function tail(text: string, lines = 6): string {
+  return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promise<ChildRun> {
+  const jobFile = path.join(o.workDir, `batch-${process.pid}-${batchCounter++}.json`);
+  fs.writeFileSync(jobFile, JSON.stringify({ root: o.root, maxRss: o.maxRssBytes, maxFrames: o.maxFrames, decoderOptions: o.decoderOptions ?? {}, jobs }));
+  const env = { ...process.env };
+  if (o.mallocCheck) {
+    env.LD_PRELOAD = [env.LD_PRELOAD, MALLOC_DEBUG].filter(Boolean).join(':');
+    env.GLIBC_TUNABLES = 'glibc.malloc.check=3';
+  }
+  const child = spawn(process.execPath, ['--expose-gc', RUNNER, jobFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const run: ChildRun = { done: new Map(), current: null, lastStarted: null, ended: 'clean', detail: '' };
+  let killedFor: 'hang' | 'memory' | null = null;
+  let memoryLine = '';
+  let runnerError = '';
+  let sawEnd = false;
+  let stderr = '';
+  let pending = '';
+  const kill = (why: 'hang' | 'memory') => {
+    killedFor ??= why;
+    child.kill('SIGKILL');
+  };
+  let timer = setTimeout(() => kill('hang'), hangMs);
+  const poll = setInterval(() => {
+    if (child.pid !== undefined && rssBytes(child.pid) > o.maxRssBytes) kill('memory');
+  }, 100);
+  child.stdout.on('data', (chunk: Buffer) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => kill('hang'), hangMs);
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const [tag, id, ...rest] = line.split(' ');
+      if (tag === 'S') {
+        run.current = Number(id);
+        run.lastStarted = run.current;
+      } else if (tag === 'D') {
+        run.done.set(Number(id), (JSON.parse(rest.join(' ')) as { passes: PassResult[] }).passes);
+        run.current = null;
+      } else if (tag === 'M') {
+        memoryLine = `resident memory ${Math.round(Number(rest[0]) / 2 ** 20)} MB`;
+      } else if (tag === 'E') {
+        sawEnd = true;
+      } else if (tag === 'X') {
+        runnerError = [id, ...rest].join(' ');
+      }
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      fs.rmSync(jobFile, { force: true });
+      const how = signal ?? `exit code ${code}`;
+      if (killedFor === 'hang') {
+        run.ended = 'hang';
+        run.detail = `no progress for ${hangMs} ms`;
+      } else if (killedFor === 'memory' || memoryLine) {
+        run.ended = 'memory';
+        run.detail = `${memoryLine || `resident memory over ${Math.round(o.maxRssBytes / 2 ** 20)} MB`} (unbounded memory)`;
+      } else if (runnerError) {
+        run.ended = 'runner-error';
+        run.detail = `runner: ${runnerError}`;
+      } else if (code !== 0 || signal !== null || !sawEnd) {
+        run.ended = 'crash';
+        run.detail = `${how}${run.current === null ? ' (after the last job finished)' : ''}${stderr.trim() ? `: ${tail(stderr)}` : ''}`;
+      }
+      resolve(run);
+    });
+  });
+}
+
+function verdictOf(passes: PassResult[]): Verdict {
+  const failure = passes.find((p) => p.failure);
+  if (failure) return { kind: 'failure', passes, detail: failure.failure! };
+  return { kind: passes.some((p) => p.errors.length > 0) ? 'error' : 'ok', passes };
+}
+
+/** Re-runs one job alone: what it does by itself. */
+async function alone(job: Job, o: RunOptions, hangMs = o.hangMs): Promise<ChildRun> {
+  return runChild([job], o, hangMs);
+}
+
+/** The verdict of each job, in order; a child's death is pinned on the job that caused it. */
+export async function runJobs(jobs: readonly Job[], o: RunOptions): Promise<JobResult[]> {
+  const results = new Map<number, JobResult>();
+  let pending = [...jobs];
+  while (pending.length > 0) {
+    const run = await runChild(pending, o);
+    for (const job of pending) {
+      const passes = run.done.get(job.id);
+      if (passes) results.set(job.id, { job, verdict: verdictOf(passes) });
+    }
+    if (run.ended === 'clean') break;
+    // The job in progress, or the last one started if the child died between jobs or at exit.
+    const suspectId = run.current ?? run.lastStarted ?? pending[0].id;
+    const at = pending.findIndex((j) => j.id === suspectId);
+    const suspect = pending[at];
+    const before = pending.slice(0, at).filter((j) => results.has(j.id));
+    pending = pending.slice(at + 1);
+    for (const result of await isolate(suspect, before, run, o)) results.set(result.job.id, result);
+  }
+  return jobs.map((job) => results.get(job.id)!);
+}
+
+async function isolate(suspect: Job, before: Job[], run: ChildRun, o: RunOptions): Promise<JobResult[]> {
+  if (run.ended === 'runner-error') return [{ job: suspect, verdict: { kind: 'failure', passes: [], detail: run.detail } }];
+  const solo = await alone(suspect, o, run.ended === 'hang' ? o.hangMs * 3 : o.hangMs);
+  const soloPasses = solo.done.get(suspect.id);
+  if (solo.ended === run.ended || (solo.ended !== 'clean' && !soloPasses)) {
+    return [{ job: suspect, verdict: { kind: solo.ended === 'runner-error' ? 'crash' : solo.ended, detail: solo.detail, reproduced: true } as Verdict }];
+  }
+  if (run.ended === 'hang') {
+    // Finished alone with three times the time: slow (a loaded machine), not hung.
+    const verdict = verdictOf(soloPasses!);
+    return [{ job: suspect, verdict: verdict.kind === 'failure' ? verdict : { ...verdict, slow: true } as Verdict }];
+  }
+  if (run.ended === 'memory') {
+    // Within the bound alone, over it after the jobs before it in one process: memory that grows
+    // from decoder to decoder (a leak), which is unbounded memory too.
+    return [{ job: suspect, verdict: { kind: 'memory', detail: `${run.detail}, but not alone: memory grew across the ${before.length + 1} decodes of one process`, reproduced: false } }];
+  }
+  // A crash that the suspect does not cause alone: look for the job that damaged the heap.
+  const culprits: JobResult[] = [];
+  for (const job of before) {
+    const again = await alone(job, o);
+    if (again.ended === 'crash') culprits.push({ job, verdict: { kind: 'crash', detail: again.detail, reproduced: true } });
+  }
+  if (culprits.length > 0) return [...culprits, { job: suspect, verdict: verdictOf(soloPasses!) }];
+  return [{ job: suspect, verdict: { kind: 'crash', detail: `${run.detail} (in a batch of ${before.length + 1}; no job crashes alone: ${before.map((j) => j.id).concat(suspect.id).join(',')})`, reproduced: false } }];
+}
+
+export function defaultWorkDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-fuzz-'));
+}

@@ -1,0 +1,84 @@
+// The fuzzer's seeds: tiny files (16x16 to 64x48, 3 to 6 frames) in the codecs and containers
+// the field crashes came from, plus a few more that cost nothing. Small and odd sizes where the
+// codec allows them: the crashes were all about sizes. Each entry is the ffmpeg command (after
+// `ffmpeg -v error -y`) that makes it from testsrc2; files are made once per machine into a temp
+// dir and reused, like test/helpers/fixtures.ts.
+//
+// Mutant N of campaign S is a function of this table: changing an entry (or the order) changes
+// which mutants a seed number names. SEED_TABLE_VERSION goes into every report and corpus note.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Container } from './container-resize';
+import { locateDimensionFields, type Codec, type DimensionField } from './header-fields';
+
+export const SEED_TABLE_VERSION = 1;
+
+const run = promisify(execFile);
+const SRC = (size: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10:duration=${seconds}`];
+
+export interface SeedSpec {
+  name: string;
+  codec: Codec;
+  container: Container;
+  /** The size the file really has (after the -vf scale, if any). */
+  width: number;
+  height: number;
+  ffmpeg: readonly string[];
+}
+
+export const SEEDS: readonly SeedSpec[] = [
+  // H.264 with B-frames in MP4 (moov at the end, after mdat).
+  { name: 'h264.mp4', codec: 'h264', container: 'mp4', width: 48, height: 32, ffmpeg: [...SRC('48x32', 0.6), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '4', '-pix_fmt', 'yuv420p', '-f', 'mp4'] },
+  // Odd size: 4:4:4, since 4:2:0 H.264 needs even sides (testsrc2 makes even sizes only, hence the scale).
+  { name: 'h264-odd-33x17.mp4', codec: 'h264', container: 'mp4', width: 33, height: 17, ffmpeg: [...SRC('34x18', 0.5), '-vf', 'scale=33:17', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '3', '-pix_fmt', 'yuv444p', '-f', 'mp4'] },
+  // MPEG-TS: the SPS in band, before every keyframe.
+  { name: 'h264.ts', codec: 'h264', container: 'mpegts', width: 64, height: 48, ffmpeg: [...SRC('64x48', 0.5), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '1', '-g', '3', '-pix_fmt', 'yuv420p', '-f', 'mpegts'] },
+  { name: 'h264.flv', codec: 'h264', container: 'flv', width: 32, height: 32, ffmpeg: [...SRC('32x32', 0.5), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '3', '-pix_fmt', 'yuv420p', '-f', 'flv'] },
+  // Annex-B elementary stream: nothing around the NAL units.
+  { name: 'h264-annexb.h264', codec: 'h264', container: 'annexb', width: 48, height: 48, ffmpeg: [...SRC('48x48', 0.5), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '3', '-pix_fmt', 'yuv420p', '-f', 'h264'] },
+  // 10-bit 4:2:2 H.264 in Matroska: another decoder path and another swscale input.
+  { name: 'h264-422p10.mkv', codec: 'h264', container: 'matroska', width: 24, height: 16, ffmpeg: [...SRC('24x16', 0.5), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '3', '-pix_fmt', 'yuv422p10le', '-f', 'matroska'] },
+  { name: 'hevc.mp4', codec: 'hevc', container: 'mp4', width: 32, height: 16, ffmpeg: [...SRC('32x16', 0.5), '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=3:bframes=1', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-f', 'mp4'] },
+  { name: 'hevc-odd-41x25.mkv', codec: 'hevc', container: 'matroska', width: 41, height: 25, ffmpeg: [...SRC('42x26', 0.5), '-vf', 'scale=41:25', '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=3', '-pix_fmt', 'yuv444p', '-f', 'matroska'] },
+  { name: 'hevc-annexb.hevc', codec: 'hevc', container: 'annexb', width: 32, height: 32, ffmpeg: [...SRC('32x32', 0.5), '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=3', '-pix_fmt', 'yuv420p', '-f', 'hevc'] },
+  // MPEG-4 part 2 takes odd sizes in 4:2:0.
+  { name: 'mpeg4-odd-35x21.avi', codec: 'mpeg4', container: 'avi', width: 35, height: 21, ffmpeg: [...SRC('36x22', 0.5), '-vf', 'scale=35:21', '-c:v', 'mpeg4', '-q:v', '3', '-bf', '1', '-g', '3', '-f', 'avi'] },
+  { name: 'vp9.webm', codec: 'vp9', container: 'matroska', width: 24, height: 16, ffmpeg: [...SRC('24x16', 0.5), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '3', '-f', 'webm'] },
+  { name: 'vp9-odd-31x17.ivf', codec: 'vp9', container: 'ivf', width: 31, height: 17, ffmpeg: [...SRC('32x18', 0.5), '-vf', 'scale=31:17', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '3', '-f', 'ivf'] },
+  { name: 'vp8-odd-17x13.ivf', codec: 'vp8', container: 'ivf', width: 17, height: 13, ffmpeg: [...SRC('18x14', 0.5), '-vf', 'scale=17:13', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '3', '-f', 'ivf'] },
+  { name: 'av1.ivf', codec: 'av1', container: 'ivf', width: 24, height: 16, ffmpeg: [...SRC('24x16', 0.3), '-c:v', 'libaom-av1', '-cpu-used', '8', '-usage', 'realtime', '-g', '3', '-f', 'ivf'] },
+  { name: 'mjpeg-odd-23x15.avi', codec: 'mjpeg', container: 'avi', width: 23, height: 15, ffmpeg: [...SRC('24x16', 0.4), '-vf', 'scale=23:15', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-f', 'avi'] },
+  { name: 'mpeg2.mpg', codec: 'mpeg2video', container: 'mpeg-ps', width: 48, height: 32, ffmpeg: [...SRC('48x32', 0.5), '-c:v', 'mpeg2video', '-q:v', '4', '-bf', '1', '-g', '3', '-f', 'mpeg'] },
+  { name: 'flv1.flv', codec: 'flv1', container: 'flv', width: 32, height: 24, ffmpeg: [...SRC('32x24', 0.5), '-c:v', 'flv', '-g', '3', '-f', 'flv'] },
+  { name: 'prores-16x16.mov', codec: 'prores', container: 'mp4', width: 16, height: 16, ffmpeg: [...SRC('16x16', 0.3), '-c:v', 'prores_ks', '-profile:v', '0', '-f', 'mov'] },
+];
+
+export interface Seed extends SeedSpec {
+  bytes: Uint8Array;
+  /** Where it declares its size (see header-fields.ts). */
+  fields: DimensionField[];
+}
+
+export const SEED_DIR = process.env.STREAMCODER_FUZZ_SEEDS ?? path.join(os.tmpdir(), `streamcoder-fuzz-seeds-v${SEED_TABLE_VERSION}`);
+
+/** The seeds, made first where missing (two ffmpeg processes at a time: two cores). */
+export async function loadSeeds(): Promise<Seed[]> {
+  fs.mkdirSync(SEED_DIR, { recursive: true });
+  const missing = SEEDS.filter((s) => !fs.existsSync(path.join(SEED_DIR, s.name)));
+  for (let i = 0; i < missing.length; i += 2) {
+    await Promise.all(missing.slice(i, i + 2).map(async (spec) => {
+      const file = path.join(SEED_DIR, spec.name);
+      // A temp name, then a rename: a parallel run never sees half a file.
+      const partial = path.join(SEED_DIR, `.${process.pid}.${spec.name}`);
+      await run('ffmpeg', ['-v', 'error', '-y', ...spec.ffmpeg, partial]);
+      fs.renameSync(partial, file);
+    }));
+  }
+  return SEEDS.map((spec) => {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(SEED_DIR, spec.name)));
+    return { ...spec, bytes, fields: locateDimensionFields(bytes, spec.codec, spec.container, spec.width, spec.height) };
+  });
+}
