@@ -121,6 +121,8 @@ export interface Binding {
   setLogLevel(level: number): void;
   setLogCallback(callback: ((level: number, line: string) => void) | null): void;
   versions(): Record<'libavformat' | 'libavcodec' | 'libavutil' | 'libswscale' | 'ffmpeg', string>;
+  /** native/redact.cc RedactUrl: every URL in `text` with its secrets masked. */
+  redactUrl(text: string): string;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions) => NativeWriter;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;

@@ -12,7 +12,7 @@ export interface DecoderOptions {
   /** Output width; with only one of width/height set, the other keeps the aspect ratio. */
   width?: number;
   height?: number;
-  /** Seconds: the first frame delivered is the first at or after this time. */
+  /** Seconds: the first frame delivered is the first at or after this time (at most 10^9). */
   startTime?: number;
   /** Decoding threads; 0 (default) lets FFmpeg choose. */
   threads?: number;
@@ -55,7 +55,7 @@ function normalise(source: unknown, options: DecoderOptions | undefined): Native
     pixelFormat: o.pixelFormat === undefined ? 'rgb24' : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
     width: o.width === undefined ? 0 : check.dimension(o.width, 'width'),
     height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
-    startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER),
+    startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, check.MAX_TIMELINE_SECONDS),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
     timeoutMs: timeoutFor(url, o.timeoutMs),
     maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
@@ -153,9 +153,12 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
     return withCallerStack(() => this.#native.readGopAsync());
   }
 
-  /** After this, the next frame delivered is the first whose time is at or after `seconds`. */
+  /**
+   * After this, the next frame delivered is the first whose time is at or after `seconds` (from
+   * 0 to 10^9, `MAX_TIMELINE_SECONDS`).
+   */
   seek(seconds: number): void {
-    this.#native.seek(check.number(seconds, 'seconds', 0, Number.MAX_SAFE_INTEGER));
+    this.#native.seek(check.number(seconds, 'seconds', 0, check.MAX_TIMELINE_SECONDS));
   }
 
   /** Frees everything; stops and waits for a read in flight. Idempotent. */

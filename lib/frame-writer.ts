@@ -4,6 +4,7 @@ import { StreamcoderError, withCallerStack } from './errors';
 import { openHandle, openHandleSync } from './open-handle';
 import type { Frame, Rational } from './types';
 import * as check from './validate';
+import { MAX_TIMELINE_SECONDS } from './validate';
 
 /** Counters of a Server or Encoder; readable during and after the push. */
 export interface WriterStats {
@@ -40,6 +41,8 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   readonly frameRate: Rational;
   #indexBase: number | null = null;
   #lastPts = -1;
+  /** The largest pts: MAX_TIMELINE_SECONDS at this frame rate, rounded down (as natively). */
+  readonly #maxPts: number;
 
   protected constructor(handle: NativeWriter, options: NativeWriterOptions) {
     this.native = handle;
@@ -47,6 +50,8 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     this.height = options.height;
     this.pixelFormat = options.pixelFormat;
     this.frameRate = { num: options.frameRateNum, den: options.frameRateDen };
+    // In BigInt: 10^9 * num exceeds 2^53 for num above ~9 million.
+    this.#maxPts = Number((BigInt(MAX_TIMELINE_SECONDS) * BigInt(options.frameRateNum)) / BigInt(options.frameRateDen));
   }
 
   protected static openHandle(options: NativeWriterOptions): Promise<NativeWriter> {
@@ -70,9 +75,12 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     return this.native.closed;
   }
 
-  /** The bytes and pts of `frame`; the pts is committed only once the write succeeded. */
-  protected prepare(frame: FrameInput): { data: Uint8Array; pts: number } {
-    if (frame instanceof Uint8Array) return { data: frame, pts: this.#lastPts + 1 };
+  /**
+   * The bytes and pts of `frame`, and the index base it implies. Nothing is committed here: the
+   * pts and the base only once the write succeeded, so a refused frame leaves the writer as it was.
+   */
+  protected prepare(frame: FrameInput): { data: Uint8Array; pts: number; indexBase: number | null } {
+    if (frame instanceof Uint8Array) return { data: frame, pts: this.#checkPts(this.#lastPts + 1, null), indexBase: this.#indexBase };
     if (typeof frame !== 'object' || frame === null || !(frame.data instanceof Uint8Array)) {
       throw check.invalid('frame', 'a Frame or a Uint8Array', frame);
     }
@@ -82,23 +90,43 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     if (frame.pixelFormat !== this.pixelFormat) {
       throw new StreamcoderError(`Expected a ${this.pixelFormat} frame but received ${frame.pixelFormat}`, 'ERR_PIXEL_FORMAT');
     }
-    if (typeof frame.index !== 'number') return { data: frame.data, pts: this.#lastPts + 1 };
-    this.#indexBase ??= frame.index - (this.#lastPts + 1);
-    return { data: frame.data, pts: frame.index - this.#indexBase };
+    if (frame.index === undefined || frame.index === null) {
+      return { data: frame.data, pts: this.#checkPts(this.#lastPts + 1, null), indexBase: this.#indexBase };
+    }
+    // NaN, Infinity or a fraction would become the base of every later frame's pts.
+    if (!Number.isSafeInteger(frame.index)) throw check.invalid('frame.index', 'a safe integer', frame.index);
+    const indexBase = this.#indexBase ?? frame.index - (this.#lastPts + 1);
+    return { data: frame.data, pts: this.#checkPts(frame.index - indexBase, indexBase), indexBase };
+  }
+
+  /**
+   * Refuses a pts past MAX_TIMELINE_SECONDS, by the index it came from. (One that does not
+   * increase is the native layer's to refuse, after it checked the writer is open.)
+   */
+  #checkPts(pts: number, indexBase: number | null): number {
+    const name = indexBase === null ? 'the frame count' : 'frame.index';
+    const base = indexBase ?? 0;
+    if (pts > this.#maxPts) {
+      const rate = `${this.frameRate.num}/${this.frameRate.den} fps`;
+      throw check.invalid(name, `at most ${this.#maxPts + base} (${MAX_TIMELINE_SECONDS} s into the stream at ${rate})`, pts + base);
+    }
+    return pts;
   }
 
   /** Writes synchronously; `block` first waits for the frame's deadline. Returns the lateness (s). */
   protected writeSync(frame: FrameInput, block: boolean): number {
-    const { data, pts } = this.prepare(frame);
+    const { data, pts, indexBase } = this.prepare(frame);
     const late = this.native.write(data, pts, block);
     this.#lastPts = pts;
+    this.#indexBase = indexBase;
     return late;
   }
 
   protected async writeAsync(frame: FrameInput, block: boolean): Promise<number> {
-    const { data, pts } = this.prepare(frame);
+    const { data, pts, indexBase } = this.prepare(frame);
     const late = await withCallerStack(() => this.native.writeAsync(data, pts, block));
     this.#lastPts = pts;
+    this.#indexBase = indexBase;
     return late;
   }
 

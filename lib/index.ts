@@ -2,7 +2,8 @@ export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './
 export { Server } from './server';
 export { Encoder } from './encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
-export type { WriterOptions } from './writer-options';
+export { MIN_FRAME_RATE, MAX_FRAME_RATE, type WriterOptions } from './writer-options';
+export { MAX_TIMELINE_SECONDS } from './validate';
 export type { WriterStats, FrameInput } from './frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';
 export { setLogLevel, onLog, ffmpegVersions, LOG_LEVELS, type LogLevel } from './log';

@@ -1,10 +1,22 @@
+import { native } from './binding';
+
 /**
- * Masks the credentials in every URL of `text`: `rtsp://user:pass@host` -> `rtsp://***@host`.
- * The native layer does the same to everything it reports; this is for what JS prints itself.
+ * Masks the secrets of every URL in `text`, whatever else the text says:
+ * - credentials: `rtsp://user:pass@host` and `rtsp://user@host` -> `rtsp://***@host`;
+ * - every query parameter's value: `?token=abc&sig=x` -> `?token=***&sig=***` (srt's
+ *   `streamid=`/`passphrase=` included), and the fragment: `#key` -> `#***`;
+ * - for rtmp, rtmps, rtmpt, rtmpe, rtmpte and rtmpts URLs, the stream name (the stream key on
+ *   most platforms): every path segment after the application, `rtmp://host/live/<key>` ->
+ *   `rtmp://host/live/***`.
+ *
+ * A URL ends at whitespace, a quote or an angle bracket. This is the native layer's own function
+ * (one implementation for everything the library reports), which also masks the stream names
+ * and tokens of the URLs open at the time in its errors and in FFmpeg's log; this function is
+ * for what your code prints itself.
  *
  * @example
- * redactUrl('rtmp://bob:pw@example.com/live') // 'rtmp://***@example.com/live'
+ * redactUrl('rtmp://bob:pw@example.com/live/abcd-1234?token=x') // 'rtmp://***@example.com/live/***?token=***'
  */
 export function redactUrl(text: string): string {
-  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]+@/g, '$1***@');
+  return native.redactUrl(String(text));
 }

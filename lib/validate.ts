@@ -1,9 +1,20 @@
 // Argument checks with one message shape: "Expected <what> for <name> but received <value>".
 // Everything is checked here, before the native layer sees it.
 import { StreamcoderError, type ErrorCode } from './errors';
+import { redactUrl } from './redact';
+
+/** Control characters shown as escapes (`\0`, `\x1b`), so a message never carries them raw. */
+function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\0' ? '\\0' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
+  // Escaped first (a raw NUL or newline would end a URL early, leaving what follows unmasked),
+  // then the URL's secrets masked, then cut: no part of a key survives.
+  if (typeof value === 'string') {
+    const shown = redactUrl(escapeControls(value));
+    return `'${shown.length > 40 ? `${shown.slice(0, 40)}...` : shown}'`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
@@ -12,7 +23,12 @@ function describe(value: unknown): string {
 }
 
 export function invalid(name: string, expected: string, value: unknown, code: ErrorCode = 'ERR_INVALID_ARGUMENT'): StreamcoderError {
-  return new StreamcoderError(`Expected ${expected} for ${name} but received ${describe(value)}`, code);
+  return refused(name, expected, describe(value), code);
+}
+
+/** `invalid` with the received value already put in words (`'1/1000000'`, `a string of 12 characters`). */
+export function refused(name: string, expected: string, received: string, code: ErrorCode = 'ERR_INVALID_ARGUMENT'): StreamcoderError {
+  return new StreamcoderError(`Expected ${expected} for ${name} but received ${received}`, code);
 }
 
 export function optionsObject<T extends object>(value: T | undefined, name = 'options'): Partial<T> {
@@ -21,8 +37,14 @@ export function optionsObject<T extends object>(value: T | undefined, name = 'op
   return value;
 }
 
+/**
+ * A non-empty string for FFmpeg (a path, URL, codec, preset, format name...). FFmpeg reads C
+ * strings, so an embedded NUL would silently cut it (`'libx264\0evil'` would open libx264):
+ * refused. The native layer refuses the same.
+ */
 export function string(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(name, 'a non-empty string', value);
+  if (value.includes('\0')) throw invalid(name, 'a string without NUL characters', value);
   return value;
 }
 
@@ -52,7 +74,11 @@ export function oneOf<T extends string>(value: unknown, name: string, allowed: r
   return value as T;
 }
 
-/** libav option dictionaries: values may be strings, numbers or booleans; all become strings. */
+/**
+ * libav option dictionaries: values may be strings, numbers or booleans; all become strings.
+ * Names and values with an embedded NUL are refused (see {@link string}); a refused value is not
+ * echoed, as option values are often secrets (a passphrase, an Authorization header).
+ */
 export function dictionary(value: unknown, name: string): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -60,6 +86,10 @@ export function dictionary(value: unknown, name: string): Record<string, string>
   }
   const out: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value)) {
+    if (key.length === 0 || key.includes('\0')) throw invalid(`an option name of ${name}`, 'a non-empty name without NUL characters', key);
+    if (typeof entry === 'string' && entry.includes('\0')) {
+      throw refused(`${name}.${key}`, 'a value without NUL characters', `a string of ${entry.length} characters with a NUL at ${entry.indexOf('\0')}`);
+    }
     if (typeof entry === 'string') out[key] = entry;
     else if (typeof entry === 'number' && Number.isFinite(entry)) out[key] = String(entry);
     else if (typeof entry === 'boolean') out[key] = entry ? '1' : '0';
@@ -72,6 +102,14 @@ export function bytes(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw invalid(name, 'a Uint8Array', value);
   return value;
 }
+
+/**
+ * The latest time on any timeline, in seconds: 10^9 (about 31.7 years), beyond any stream's life,
+ * so that no deadline or timestamp arithmetic can overflow (in nanoseconds it stays below 10^18;
+ * int64 holds 9.2 x 10^18). A Frame whose `index` would put it later on a writer's timeline is
+ * refused, and so are a `startTime` or `seek` beyond it. The native layer enforces the same.
+ */
+export const MAX_TIMELINE_SECONDS = 1e9;
 
 /** Largest side the library accepts for any picture (the native layer enforces the same). */
 export const MAX_DIMENSION = 16384;

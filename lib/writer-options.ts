@@ -10,7 +10,11 @@ export interface WriterOptions {
   /** Size of the frames given (and of the stream). Required unless `from` gives it. */
   width?: number;
   height?: number;
-  /** Frames per second: a number or `{ num, den }` (e.g. 30000/1001). Default `from`'s, else 30. */
+  /**
+   * Frames per second: a number or `{ num, den }` (e.g. 30000/1001; integers up to 2^31 - 1).
+   * From 1/60 (one frame a minute) to 1000 ({@link MIN_FRAME_RATE}, {@link MAX_FRAME_RATE}).
+   * Default `from`'s, else 30.
+   */
   frameRate?: number | Rational;
   /** Pixel format of the frames given. Default `from`'s when it is one of these, else `rgb24`. */
   pixelFormat?: PixelFormat;
@@ -41,16 +45,29 @@ export interface WriterOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The slowest frame rate a Server or Encoder takes: one frame a minute. Slower, a paced stream
+ * would wait minutes per frame (`{ num: 1, den: 1e6 }` made `serveBlock` wait 11 days), and such
+ * a rate is almost always a num/den mix-up. The native layer enforces the same bounds.
+ */
+export const MIN_FRAME_RATE = 1 / 60;
+/** The fastest frame rate a Server or Encoder takes, in frames per second. */
+export const MAX_FRAME_RATE = 1000;
+
+const RATE_WORDS = 'a frame rate from 1/60 (one frame a minute) to 1000 frames per second';
+
 function rational(value: unknown, name: string): Rational {
   if (typeof value === 'number') {
-    check.number(value, name, 0.001, 10_000);
-    // Integers exactly; others to 1/1000 (29.97 -> 29970/1000).
+    if (!Number.isFinite(value) || value < MIN_FRAME_RATE || value > MAX_FRAME_RATE) throw check.invalid(name, RATE_WORDS, value);
+    // Integers exactly; others to 1/1000 (29.97 -> 29970/1000; 1/60 -> 17/1000, still in range).
     return Number.isInteger(value) ? { num: value, den: 1 } : { num: Math.round(value * 1000), den: 1000 };
   }
   if (typeof value === 'object' && value !== null) {
     const { num, den } = value as Rational;
-    check.integer(num, `${name}.num`, 1, 1_000_000);
-    check.integer(den, `${name}.den`, 1, 1_000_000);
+    check.integer(num, `${name}.num`, 1, 2 ** 31 - 1);
+    check.integer(den, `${name}.den`, 1, 2 ** 31 - 1);
+    // Exact in doubles (both products are below 2^53): 1/60 <= num/den <= 1000.
+    if (num * 60 < den || num > den * MAX_FRAME_RATE) throw check.refused(name, RATE_WORDS, `${num}/${den}`);
     return { num, den };
   }
   throw check.invalid(name, 'a number or { num, den }', value);
@@ -79,7 +96,9 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
   const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
   const codec = o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec');
-  const frameRate = rational(o.frameRate ?? (from?.frameRate && from.frameRate.num > 0 ? from.frameRate : 30), 'frameRate');
+  // A source whose rate is unknown (0/1) gives 30; one out of bounds is refused by its name.
+  const fromRate = o.frameRate === undefined && from?.frameRate && from.frameRate.num > 0 ? from.frameRate : undefined;
+  const frameRate = fromRate ? rational(fromRate, 'from.frameRate (set frameRate to override)') : rational(o.frameRate ?? 30, 'frameRate');
   return {
     url: url as string,
     format: o.format === undefined ? undefined : check.string(o.format, 'format'),

@@ -5,6 +5,7 @@
 #include "writer.h"
 #include "ffmpeg.h"
 #include "log.h"
+#include "redact.h"
 
 namespace streamcoder {
 
@@ -34,6 +35,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("setLogLevel", &Addon::SetLogLevel),
                            InstanceMethod("setLogCallback", &Addon::SetLogCallback),
                            InstanceMethod("versions", &Addon::Versions),
+                           InstanceMethod("redactUrl", &Addon::RedactUrlMethod),
                            InstanceValue("Decoder", Decoder::Define(env)),
                            InstanceValue("Writer", Writer::Define(env)),
                            InstanceValue("Client", Client::Define(env)),
@@ -105,6 +107,11 @@ Napi::Value Addon::Versions(const Napi::CallbackInfo& info) {
   versions.Set("libswscale", AV_STRINGIFY(LIBSWSCALE_VERSION));
   versions.Set("ffmpeg", av_version_info());
   return versions;
+}
+
+Napi::Value Addon::RedactUrlMethod(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "redactUrl expects a string");
+  return Napi::String::New(info.Env(), RedactUrl(info[0].As<Napi::String>().Utf8Value()));
 }
 
 }  // namespace streamcoder

@@ -20,12 +20,31 @@ ClientOptions ParseOptions(const Napi::CallbackInfo& info) {
     ClientOptions client;
     client.reader = GetReaderOptions(options, 10000);
     client.cacheSize = size_t(std::max(1, GetInt(options, "cacheSize", 8)));
-    client.maxCacheBytes = size_t(std::max(1.0, GetNumber(options, "maxCacheBytes", double(size_t(1) << 30))));
+    // Checked before the conversion: a double beyond size_t's range does not convert (UB).
+    double maxCacheBytes = GetNumber(options, "maxCacheBytes", double(size_t(1) << 30));
+    if (!(maxCacheBytes >= 1 && maxCacheBytes <= 9007199254740991.0)) {
+      throw Failure("ERR_INVALID_ARGUMENT", "Expected maxCacheBytes from 1 to 2^53 - 1");
+    }
+    client.maxCacheBytes = size_t(maxCacheBytes);
     client.frameRate = GetNumber(options, "frameRate", 0);
+    if (client.frameRate < 0 || client.frameRate > 1000) {
+      throw Failure("ERR_INVALID_ARGUMENT", "Expected frameRate from 0 to 1000");
+    }
     client.retries = GetInt(options, "retries", 0);
     client.backoffMs = GetInt(options, "backoffMs", 1000);
     return client;
   });
+}
+
+// A wait for the next frame: a whole number of ms up to a day (10 s when not given). Checked
+// before it becomes a duration, which a NaN or a huge double would overflow.
+std::chrono::milliseconds GetTimeout(const Napi::Value& value) {
+  if (value.IsUndefined()) return std::chrono::milliseconds(10000);
+  double ms = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(ms >= 0 && ms <= 86400000.0) || ms != std::floor(ms)) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected a timeout from 0 to 86400000 ms");
+  }
+  return std::chrono::milliseconds(int64_t(ms));
 }
 
 struct Event {
@@ -57,6 +76,7 @@ Client::Client(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Client>(info), options_(ParseOptions(info)), cache_(options_.cacheSize, options_.maxCacheBytes) {
   Napi::Env env = info.Env();
   pixelFormat_ = av_get_pix_fmt_name(options_.reader.pixelFormat);
+  secrets_ = std::make_unique<SecretScope>(options_.reader.source, options_.reader.formatOptions);
   if (info[1].IsFunction()) {
     events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-client", 64, 1);
     events_.Unref(env);  // events alone must not keep the process alive
@@ -87,6 +107,7 @@ void Client::Close() {
     std::lock_guard<std::mutex> lock(readerMutex_);
     reader_.reset();
   }
+  secrets_.reset();
   if (events_) {
     events_.Release();
     events_ = Napi::ThreadSafeFunction();
@@ -294,7 +315,7 @@ Napi::Value Client::Newest(const Napi::CallbackInfo& info) {
 Napi::Value Client::NextSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
-    auto timeout = std::chrono::milliseconds(int64_t(info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 10000));
+    auto timeout = GetTimeout(info[0]);
     bool timedOut = false;
     std::optional<CachedFrame> frame = cache_.Next(timeout, &timedOut);
     if (frame) return FrameToJs(info.Env(), *frame);
@@ -305,7 +326,7 @@ Napi::Value Client::NextSync(const Napi::CallbackInfo& info) {
 
 Napi::Value Client::NextAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    auto timeout = std::chrono::milliseconds(int64_t(info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 10000));
+    auto timeout = GetTimeout(info[0]);
     auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<CachedFrame>>::Run(
         info.Env(),

@@ -1,7 +1,6 @@
 #include "failure.h"
 
 #include <cerrno>
-#include <regex>
 
 #include "ffmpeg.h"
 #include "log.h"
@@ -54,7 +53,7 @@ const char* CodeFor(int averror) {
 }  // namespace
 
 Failure::Failure(std::string code, std::string message, int averror)
-    : code_(std::move(code)), message_(RedactUrl(message)), averror_(averror) {}
+    : code_(std::move(code)), message_(Redact(message)), averror_(averror) {}
 
 Failure Failure::FromAv(int averror, const std::string& what) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -64,13 +63,6 @@ Failure Failure::FromAv(int averror, const std::string& what) {
   std::string detail = TakeLastLogLine();
   if (!detail.empty()) message += " (" + detail + ")";
   return Failure(CodeFor(averror), message, averror);
-}
-
-std::string RedactUrl(const std::string& text) {
-  // scheme://userinfo@ -> scheme://***@ ; the userinfo may hold anything but '/', '@' and spaces.
-  static const std::regex kUserInfo(R"(([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s]+@)");
-  if (text.find('@') == std::string::npos) return text;
-  return std::regex_replace(text, kUserInfo, "$1***@");
 }
 
 }  // namespace streamcoder

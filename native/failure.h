@@ -1,11 +1,13 @@
 // Failure is the one exception type the media core throws. It carries a stable string code for
 // JavaScript (see lib/errors.ts), the FFmpeg error number when there is one, and a message that
-// names the source with any credentials removed. It never touches V8, so worker threads and the
+// names the source with its secrets masked (redact.h). It never touches V8, so worker threads and the
 // client's reading thread can create it freely; errors.cc turns it into a JS error.
 #pragma once
 
 #include <exception>
 #include <string>
+
+#include "redact.h"
 
 namespace streamcoder {
 
@@ -31,9 +33,5 @@ class Failure : public std::exception {
 inline void Check(int ret, const std::string& what) {
   if (ret < 0) throw Failure::FromAv(ret, what);
 }
-
-// "rtsp://user:pass@host/x" -> "rtsp://***@host/x": URLs pass through here before they reach any
-// message or log line.
-std::string RedactUrl(const std::string& text);
 
 }  // namespace streamcoder

@@ -12,6 +12,14 @@ Failure BadOption(const char* key, const char* expected) {
   return Failure("ERR_INVALID_ARGUMENT", std::string("Expected ") + expected + " for " + key);
 }
 
+// FFmpeg takes C strings: a NUL inside a JS string would silently cut it there ('libx264\0evil'
+// opening libx264, a URL losing its tail). This is the one place JS strings become C++ ones.
+std::string WithoutNul(const Napi::Value& value, const char* key, const char* expected) {
+  std::string text = value.As<Napi::String>().Utf8Value();
+  if (text.find('\0') != std::string::npos) throw BadOption(key, expected);
+  return text;
+}
+
 Napi::Value Rational(Napi::Env env, AVRational value) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("num", value.num);
@@ -29,7 +37,7 @@ std::string GetString(const Napi::Object& object, const char* key, const std::st
   Napi::Value value = object.Get(key);
   if (value.IsUndefined() || value.IsNull()) return fallback;
   if (!value.IsString()) throw BadOption(key, "a string");
-  return value.As<Napi::String>().Utf8Value();
+  return WithoutNul(value, key, "a string without NUL characters");
 }
 
 double GetNumber(const Napi::Object& object, const char* key, double fallback) {
@@ -67,7 +75,8 @@ OptionList GetOptionList(const Napi::Object& object, const char* key) {
     Napi::Value name = names.Get(i);
     Napi::Value entry = options.Get(name);
     if (!entry.IsString()) throw BadOption(key, "an object of strings");
-    list.emplace_back(name.ToString().Utf8Value(), entry.As<Napi::String>().Utf8Value());
+    const char* expected = "option names and values without NUL characters";
+    list.emplace_back(WithoutNul(name.ToString(), key, expected), WithoutNul(entry, key, expected));
   }
   return list;
 }

@@ -24,7 +24,7 @@ void OnLog(void* avcl, int level, const char* fmt, va_list args) {
   char line[1024];
   int printPrefix = 1;
   av_log_format_line2(avcl, level, fmt, args, line, sizeof(line), &printPrefix);
-  std::string text = RedactUrl(line);
+  std::string text = Redact(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (level <= AV_LOG_ERROR && !text.empty()) t_lastError = text;
   if (level > g_printLevel.load(std::memory_order_relaxed) || text.empty()) return;

@@ -68,11 +68,49 @@ std::string ChromaMisfit(int width, int height, AVPixelFormat format) {
          std::to_string(height) + " is not a multiple of " + std::to_string(w) + "x" + std::to_string(h);
 }
 
+Failure OutOfRange(const std::string& name, const std::string& expected, const std::string& received) {
+  return Failure("ERR_INVALID_ARGUMENT", "Expected " + expected + " for " + name + " but received " + received);
+}
+
+void CheckRange(int64_t value, int64_t min, int64_t max, const char* name) {
+  if (value < min || value > max) {
+    throw OutOfRange(name, "an integer from " + std::to_string(min) + " to " + std::to_string(max),
+                     std::to_string(value));
+  }
+}
+
+// Every number the writer later does arithmetic with, checked once, before any is used. lib/
+// checks the same (with the same messages), so this only guards the raw binding.
+WriterOptions Checked(WriterOptions options) {
+  const AVRational rate = options.frameRate;
+  // In 64 bits, exactly: 60 * num >= den (a frame a minute at least), num <= 1000 * den.
+  if (rate.num <= 0 || rate.den <= 0 || int64_t(rate.num) * 60 < int64_t(rate.den) * kMinFramesPerMinute ||
+      int64_t(rate.num) > int64_t(rate.den) * kMaxFrameRate) {
+    throw OutOfRange("frameRate", "a rate from 1/60 to " + std::to_string(kMaxFrameRate) + " frames per second",
+                     std::to_string(rate.num) + "/" + std::to_string(rate.den));
+  }
+  CheckRange(options.bitRate, 0, kMaxBitRate, "bitRate");
+  CheckRange(options.maxBitRate, 0, kMaxBitRate, "maxBitRate");
+  CheckRange(options.bufSize, 0, kMaxBitRate, "bufSize");
+  CheckRange(options.gopSize, -1, 100000, "gopSize");
+  CheckRange(options.maxBFrames, -1, 16, "maxBFrames");
+  CheckRange(options.threads, 0, 64, "threads");
+  CheckRange(options.timeoutMs, 0, kMaxTimeoutMs, "timeoutMs");
+  if (!std::isfinite(options.crf) || options.crf > 63) {
+    throw OutOfRange("crf", "a number from 0 to 63", std::to_string(options.crf));
+  }
+  if (options.crf == 0) options.crf = 0;  // -0 would reach the encoder as "-0.000000"
+  return options;
+}
+
 }  // namespace
 
 VideoWriter::VideoWriter(WriterOptions options)
-    : options_(std::move(options)),
+    : options_(Checked(std::move(options))),
+      secrets_(options_.url, options_.formatOptions),
       label_("'" + RedactUrl(options_.url) + "'"),
+      // Rounded down: a pts at maxPts_ is at most kMaxTimelineSeconds into the stream.
+      maxPts_(av_rescale_rnd(kMaxTimelineSeconds, options_.frameRate.num, options_.frameRate.den, AV_ROUND_DOWN)),
       interrupter_(options_.timeoutMs) {}
 
 VideoWriter::~VideoWriter() {
@@ -122,9 +160,6 @@ void VideoWriter::ThrowIo(int averror, const std::string& what) {
 void VideoWriter::Open() {
   ClearLastLogLine();
   CheckDimensions(options_.width, options_.height, "The frame size");
-  if (options_.frameRate.num <= 0 || options_.frameRate.den <= 0) {
-    throw Failure("ERR_INVALID_ARGUMENT", "The frame rate must be positive");
-  }
   const AVOutputFormat* muxer = MuxerFor(options_.url, options_.format, label_);
   AVFormatContext* raw = nullptr;
   Check(avformat_alloc_output_context2(&raw, muxer, nullptr, options_.url.c_str()),
@@ -210,7 +245,23 @@ void VideoWriter::OpenOutput() {
   formatOptions.RejectUnused("output " + label_);
 }
 
+void VideoWriter::CheckPts(int64_t pts) const {
+  if (pts < 0 || pts > maxPts_) {
+    throw OutOfRange("the pts",
+                     "an integer from 0 to " + std::to_string(maxPts_) + " (" + std::to_string(kMaxTimelineSeconds) +
+                         " s at " + std::to_string(options_.frameRate.num) + "/" +
+                         std::to_string(options_.frameRate.den) + " fps)",
+                     std::to_string(pts));
+  }
+  if (lastPts_ != AV_NOPTS_VALUE && pts <= lastPts_) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Frame timestamps must increase: pts " + std::to_string(pts) +
+                                              " after " + std::to_string(lastPts_));
+  }
+}
+
 double VideoWriter::WaitForDeadline(int64_t pts) {
+  // Before anything changes: a refused frame is neither waited for nor counted late.
+  CheckPts(pts);
   Clock::time_point start;
   int64_t firstPts;
   {
@@ -220,8 +271,11 @@ double VideoWriter::WaitForDeadline(int64_t pts) {
     start = start_;
     firstPts = firstPts_;
   }
-  double offset = double(pts - firstPts) * av_q2d(av_inv_q(options_.frameRate));
-  auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offset));
+  // In integer nanoseconds: 0 <= pts - firstPts <= maxPts_, so the offset is at most
+  // kMaxTimelineSeconds * 10^9 = 10^18 ns, within int64 and within steady_clock's range from
+  // any moment this century (a double offset cast to the clock's ticks overflowed for pts 1e15).
+  const int64_t offsetNs = av_rescale_q(pts - firstPts, av_inv_q(options_.frameRate), AVRational{1, 1000000000});
+  const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(offsetNs));
   // Sleep in slices so that close() from another thread is not kept waiting.
   for (auto now = Clock::now(); now < due; now = Clock::now()) {
     if (interrupter_.aborted() || waitCancelled_.load(std::memory_order_acquire)) {
@@ -248,10 +302,7 @@ void VideoWriter::Write(const uint8_t* data, size_t size, int64_t pts) {
                                          " " + av_get_pix_fmt_name(options_.inputFormat) + ") but got " +
                                          std::to_string(size));
   }
-  if (lastPts_ != AV_NOPTS_VALUE && pts <= lastPts_) {
-    throw Failure("ERR_INVALID_ARGUMENT", "Frame timestamps must increase: pts " + std::to_string(pts) +
-                                              " after " + std::to_string(lastPts_));
-  }
+  CheckPts(pts);
   Check(av_frame_make_writable(frame_.get()), "Cannot prepare a frame");
   scaler_->PackedToFrame(data, options_.width, options_.height, options_.inputFormat, frame_.get());
   frame_->pts = pts;
@@ -271,6 +322,12 @@ void VideoWriter::Write(const uint8_t* data, size_t size, int64_t pts) {
   Drain();
 }
 
+double VideoWriter::FlushSpacing() const {
+  // A frame time, but at most a second: at one frame a minute, spacing the lookahead's packets
+  // (tens of frames) a frame apart would make close() take most of an hour.
+  return std::min(1.0, av_q2d(av_inv_q(options_.frameRate)));
+}
+
 void VideoWriter::SleepFor(double seconds) {
   auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (Clock::now() < until && !interrupter_.aborted()) {
@@ -283,7 +340,7 @@ void VideoWriter::Drain(bool paced) {
     int ret = avcodec_receive_packet(codec_.get(), packet_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     if (ret < 0) throw Failure::FromAv(ret, "Cannot encode a frame for " + label_);
-    if (paced && !first) SleepFor(av_q2d(av_inv_q(options_.frameRate)));
+    if (paced && !first) SleepFor(FlushSpacing());
     {
       std::lock_guard<std::mutex> lock(statsMutex_);
       ++stats_.packets;
@@ -319,7 +376,7 @@ void VideoWriter::Finish() {
         Drain(paced_);
         // A paced stream ends as it went: the last frame gets its frame time before the
         // session is torn down (over UDP, datagrams still queued at the receiver are dropped).
-        if (paced_) SleepFor(av_q2d(av_inv_q(options_.frameRate)));
+        if (paced_) SleepFor(FlushSpacing());
       }
     } catch (const Failure& error) {
       failure = error;

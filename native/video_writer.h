@@ -9,6 +9,10 @@
 // the monotonic clock, t0 being the moment the first frame was served. Deadlines are absolute,
 // so sleeping never accumulates drift, and they depend on the frames served, not on the packets
 // the encoder has emitted (x264's lookahead holds back ~40 frames at first).
+//
+// Bounds: every option is range-checked when the writer is made, and every pts before it is
+// used, so no later arithmetic (deadlines in nanoseconds, rescaling to the muxer's time base)
+// can overflow, and a refused pts changes nothing.
 #pragma once
 
 #include <atomic>
@@ -22,9 +26,24 @@
 #include "dictionary.h"
 #include "handles.h"
 #include "interrupter.h"
+#include "redact.h"
 #include "scaler.h"
 
 namespace streamcoder {
+
+// Frame rates from one frame a minute to 1000 per second (the same bounds as lib/). Slower, and
+// a paced stream waits minutes between frames and at close; faster is no video anyone encodes,
+// and both usually mean a num/den mix-up ({num: 1, den: 1e6}).
+constexpr int kMinFramesPerMinute = 1;
+constexpr int kMaxFrameRate = 1000;
+// The latest time a frame may have on the timeline (pts / frameRate): 10^9 s, about 31.7 years,
+// far beyond any stream's life. With it, a deadline in nanoseconds stays below 10^18 (int64
+// holds 9.2 x 10^18) and a pts in any muxer time base down to 1 ns fits too.
+constexpr int64_t kMaxTimelineSeconds = 1000000000;
+// The largest bit rates and buffer sizes accepted: 100 Gbit/s (as lib/ checks).
+constexpr int64_t kMaxBitRate = 100000000000;
+// The longest timeoutMs: a day (as lib/ checks).
+constexpr int64_t kMaxTimeoutMs = 86400000;
 
 struct WriterOptions {
   std::string url;
@@ -74,7 +93,8 @@ class VideoWriter {
   AVRational frameRate() const { return options_.frameRate; }
 
   // Sleeps until the frame with this pts is due (no sleep for a late frame, which is counted).
-  // Returns how late the frame is against its deadline, in seconds (0 when on time).
+  // Returns how late the frame is against its deadline, in seconds (0 when on time). A pts that
+  // Write would refuse is refused here first, before anything changes.
   double WaitForDeadline(int64_t pts);
   // Encodes one packed picture and writes every packet that is ready. Never sleeps.
   void Write(const uint8_t* data, size_t size, int64_t pts);
@@ -90,18 +110,25 @@ class VideoWriter {
  private:
   void OpenEncoder();
   void OpenOutput();
-  // Writes every packet the encoder has ready; `paced` spaces them one frame apart (the flush
+  // Writes every packet the encoder has ready; `paced` spaces them a frame apart (the flush
   // of a paced stream: its lookahead would otherwise leave in one burst at the end).
   void Drain(bool paced = false);
   void ReleaseEncoder();
   bool AnyFrameSent() const;
   void SleepFor(double seconds);
+  double FlushSpacing() const;  // seconds between the packets of a paced flush
+  // Refuses (ERR_INVALID_ARGUMENT) a pts outside [0, maxPts_] or not after the last one written.
+  void CheckPts(int64_t pts) const;
   [[noreturn]] void ThrowIo(int averror, const std::string& what);
 
   using Clock = std::chrono::steady_clock;
 
   WriterOptions options_;
+  // The URL's secrets (stream name, tokens...) masked in every message and log line while this
+  // writer lives (redact.h).
+  SecretScope secrets_;
   std::string label_;
+  int64_t maxPts_ = 0;  // the largest pts accepted: kMaxTimelineSeconds at this frame rate
   Interrupter interrupter_;
   OutputContextPtr format_;
   CodecContextPtr codec_;

@@ -1,5 +1,6 @@
 #include "writer.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "async_task.h"
@@ -11,6 +12,16 @@ namespace streamcoder {
 
 namespace {
 
+// A whole number within int64 for VideoWriter to range-check: a double beyond int64's range (or
+// a fraction) is refused here, because converting it would be undefined behaviour.
+int64_t GetWhole(const Napi::Object& options, const char* key, int64_t fallback) {
+  double value = GetNumber(options, key, double(fallback));
+  if (value != std::floor(value) || !(std::fabs(value) < 9.2e18)) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer for ") + key + " but received " + std::to_string(value));
+  }
+  return int64_t(value);
+}
+
 WriterOptions ParseOptions(const Napi::Object& options) {
   WriterOptions writer;
   writer.url = GetString(options, "url");
@@ -21,16 +32,16 @@ WriterOptions ParseOptions(const Napi::Object& options) {
   writer.frameRate = AVRational{GetInt(options, "frameRateNum", 30), GetInt(options, "frameRateDen", 1)};
   writer.inputFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
   writer.codec = GetString(options, "codec", "libx264");
-  writer.bitRate = int64_t(GetNumber(options, "bitRate", 0));
-  writer.maxBitRate = int64_t(GetNumber(options, "maxBitRate", 0));
-  writer.bufSize = int64_t(GetNumber(options, "bufSize", 0));
+  writer.bitRate = GetWhole(options, "bitRate", 0);
+  writer.maxBitRate = GetWhole(options, "maxBitRate", 0);
+  writer.bufSize = GetWhole(options, "bufSize", 0);
   writer.gopSize = GetInt(options, "gopSize", -1);
   writer.maxBFrames = GetInt(options, "maxBFrames", -1);
   writer.threads = GetInt(options, "threads", 0);
   writer.preset = GetString(options, "preset");
   writer.tune = GetString(options, "tune");
   writer.crf = GetNumber(options, "crf", -1);
-  writer.timeoutMs = int64_t(GetNumber(options, "timeoutMs", 0));
+  writer.timeoutMs = GetWhole(options, "timeoutMs", 0);
   writer.codecOptions = GetOptionList(options, "codecOptions");
   writer.formatOptions = GetOptionList(options, "formatOptions");
   return writer;

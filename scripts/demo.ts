@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   const server = urlArg === undefined ? await startRtmpServer() : null;
   const url = urlArg ?? server!.liveUrl('demo');
   try {
-    console.log(`streamcoder demo: ${input} -> ${redactUrl(url)}${server ? ' (a local nginx-rtmp started for the demo)' : ''}`);
+    console.log(`streamcoder demo: ${redactUrl(input)} -> ${redactUrl(url)}${server ? ' (a local nginx-rtmp started for the demo)' : ''}`);
     console.log('decoding in one worker, pushing from another, paced to real time; reading it back with Client\n');
 
     // The reader: connects while the push starts, records which frame arrived when.
