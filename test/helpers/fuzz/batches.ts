@@ -41,6 +41,15 @@ export type Verdict =
 export interface JobResult {
   job: Job;
   verdict: Verdict;
+  /** Of the child while it decoded this job (sampled after each frame), and the job's time. */
+  peakRss?: number;
+  ms?: number;
+}
+
+interface Done {
+  passes: PassResult[];
+  peakRss: number;
+  ms: number;
 }
 
 export interface RunOptions {
@@ -58,7 +67,7 @@ export interface RunOptions {
 }
 
 interface ChildRun {
-  done: Map<number, PassResult[]>;
+  done: Map<number, Done>;
   /** The job that was running when the child ended, if it ended early. */
   current: number | null;
   lastStarted: number | null;
@@ -120,7 +129,7 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
         run.current = Number(id);
         run.lastStarted = run.current;
       } else if (tag === 'D') {
-        run.done.set(Number(id), (JSON.parse(rest.join(' ')) as { passes: PassResult[] }).passes);
+        run.done.set(Number(id), JSON.parse(rest.join(' ')) as Done);
         run.current = null;
       } else if (tag === 'M') {
         memoryLine = `resident memory ${Math.round(Number(rest[0]) / 2 ** 20)} MB`;
@@ -176,8 +185,8 @@ export async function runJobs(jobs: readonly Job[], o: RunOptions): Promise<JobR
   while (pending.length > 0) {
     const run = await runChild(pending, o);
     for (const job of pending) {
-      const passes = run.done.get(job.id);
-      if (passes) results.set(job.id, { job, verdict: verdictOf(passes) });
+      const done = run.done.get(job.id);
+      if (done) results.set(job.id, { job, verdict: verdictOf(done.passes), peakRss: done.peakRss, ms: done.ms });
     }
     if (run.ended === 'clean') break;
     // The job in progress, or the last one started if the child died between jobs or at exit.
@@ -194,7 +203,7 @@ export async function runJobs(jobs: readonly Job[], o: RunOptions): Promise<JobR
 async function isolate(suspect: Job, before: Job[], run: ChildRun, o: RunOptions): Promise<JobResult[]> {
   if (run.ended === 'runner-error') return [{ job: suspect, verdict: { kind: 'failure', passes: [], detail: run.detail } }];
   const solo = await alone(suspect, o, run.ended === 'hang' ? o.hangMs * 3 : o.hangMs);
-  const soloPasses = solo.done.get(suspect.id);
+  const soloPasses = solo.done.get(suspect.id)?.passes;
   if (solo.ended === run.ended || (solo.ended !== 'clean' && !soloPasses)) {
     return [{ job: suspect, verdict: { kind: solo.ended === 'runner-error' ? 'crash' : solo.ended, detail: solo.detail, reproduced: true } as Verdict }];
   }

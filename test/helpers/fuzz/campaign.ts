@@ -61,10 +61,13 @@ export interface Summary {
   perSeed: Record<string, { mutants: number; ok: number; errored: number; findings: number }>;
   /** Mutants of the requested range not run because maxSeconds ran out. */
   skipped: number;
+  /** The most resident memory a child had while decoding one mutant, and the slowest mutant. */
+  peakRss: { bytes: number; id: number };
+  slowest: { ms: number; id: number };
 }
 
 export function emptySummary(campaignSeed: number): Summary {
-  return { campaignSeed, seedTableVersion: SEED_TABLE_VERSION, mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0 };
+  return { campaignSeed, seedTableVersion: SEED_TABLE_VERSION, mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
 }
 
 function extensionOf(name: string): string {
@@ -77,6 +80,8 @@ export function tally(summary: Summary, result: JobResult, seedName: string, ste
   summary.mutants++;
   const seedStats = (summary.perSeed[seedName] ??= { mutants: 0, ok: 0, errored: 0, findings: 0 });
   seedStats.mutants++;
+  if ((result.peakRss ?? 0) > summary.peakRss.bytes) summary.peakRss = { bytes: result.peakRss!, id: job.id };
+  if ((result.ms ?? 0) > summary.slowest.ms) summary.slowest = { ms: result.ms!, id: job.id };
   if (verdict.kind === 'ok' || verdict.kind === 'error') {
     if (verdict.slow) summary.slow.push(job.id);
     summary.frames += verdict.passes.reduce((n, p) => n + p.frames, 0);

@@ -4,7 +4,7 @@
 // the mutant that was being decoded:
 //   S <id>          starting mutant <id>
 //   P <id>          a frame (or GOP) came out: progress, for the parent's hang timer
-//   D <id> <json>   mutant <id> done: per pass, frames, StreamcoderError codes, failure
+//   D <id> <json>   mutant <id> done: per pass, frames, StreamcoderError codes, failure; peak RSS, ms
 //   M <id> <rss>    resident memory passed the bound: the process exits (code 70)
 //   E               batch done
 // Anything but a StreamcoderError is a failure; so is a frame that does not match what the
@@ -58,8 +58,10 @@ function checkFrame(dec, frame, withData) {
   }
 }
 
+let peakRss = 0;
 function checkMemory(id) {
   const rss = process.memoryUsage.rss();
+  peakRss = Math.max(peakRss, rss);
   if (rss > job.maxRss) {
     say(`M ${id} ${rss}`);
     process.exit(70);
@@ -177,13 +179,15 @@ async function main() {
   for (const { id, file, passes, fault } of job.jobs) {
     say(`S ${id}`);
     if (crashLater) process.kill(process.pid, 'SIGSEGV');
+    const started = performance.now();
+    peakRss = 0;
     if (fault) await injectFault(fault, id);
     const results = [];
     for (const pass of passes) results.push(await runPass(id, file, pass));
     // Collect now, so that a corrupted heap shows while this mutant is still the one named.
     global.gc?.();
     checkMemory(id);
-    say(`D ${id} ${JSON.stringify({ passes: results, rss: process.memoryUsage.rss() })}`);
+    say(`D ${id} ${JSON.stringify({ passes: results, peakRss, ms: Math.round(performance.now() - started) })}`);
   }
   say('E');
 }
