@@ -20,6 +20,9 @@ export interface Pass {
   threads?: number;
   /** Seconds: seek there after the first frame. */
   seek?: number;
+  /** The Decoder's own bounds, small now and then: their refusals must be clean too. */
+  maxPixels?: number;
+  maxGopBytes?: number;
 }
 
 // Output sizes for scaled passes: tiny, odd, and the real-world widths swscale overran at.
@@ -40,6 +43,8 @@ function common(random: Random): Omit<Pass, 'api'> {
     ...scaled(random),
     ...(random.chance(0.3) ? { threads: random.pick([1, 2, 4]) } : {}),
     ...(random.chance(0.1) ? { seek: random.pick([0, 0.1, 0.25, 0.5, 10]) } : {}),
+    ...(random.chance(0.1) ? { maxPixels: random.pick([1, 64, 500, 1024, 4096, 100_000]) } : {}),
+    ...(random.chance(0.1) ? { maxGopBytes: random.pick([1, 1000, 5000, 100_000]) } : {}),
   };
 }
 
@@ -65,6 +70,11 @@ export function replayPlan(): Pass[] {
 
 export function describePass(pass: Pass): string {
   const size = pass.width || pass.height ? ` ${pass.width ?? '_'}x${pass.height ?? '_'}` : '';
-  const extra = `${pass.threads !== undefined ? ` threads=${pass.threads}` : ''}${pass.seek !== undefined ? ` seek=${pass.seek}` : ''}`;
+  const extra = [
+    pass.threads !== undefined ? ` threads=${pass.threads}` : '',
+    pass.seek !== undefined ? ` seek=${pass.seek}` : '',
+    pass.maxPixels !== undefined ? ` maxPixels=${pass.maxPixels}` : '',
+    pass.maxGopBytes !== undefined ? ` maxGopBytes=${pass.maxGopBytes}` : '',
+  ].join('');
   return `${pass.api} ${pass.pixelFormat}${size}${extra}`;
 }

@@ -44,6 +44,11 @@ function checkInfo(dec, pass) {
   if (pixelFormat !== pass.pixelFormat) throw new Invariant(`info.pixelFormat ${pixelFormat}, asked for ${pass.pixelFormat}`);
   if (pass.width && width !== pass.width) throw new Invariant(`info.width ${width}, asked for ${pass.width}`);
   if (pass.height && height !== pass.height) throw new Invariant(`info.height ${height}, asked for ${pass.height}`);
+  // maxPixels bounds the source and the requested size: an open that succeeds is within it.
+  const { sourceWidth, sourceHeight } = dec.info;
+  if (pass.maxPixels !== undefined && (sourceWidth * sourceHeight > pass.maxPixels || width * height > pass.maxPixels)) {
+    throw new Invariant(`opened a ${sourceWidth}x${sourceHeight} source into ${width}x${height} with maxPixels ${pass.maxPixels}`);
+  }
   const expected = packedBytes(pixelFormat, width, height);
   if (dec.frameBytes !== expected) throw new Invariant(`frameBytes ${dec.frameBytes} for ${width}x${height} ${pixelFormat}, expected ${expected}`);
 }
@@ -113,6 +118,8 @@ async function runPass(id, file, pass) {
   if (pass.width) options.width = pass.width;
   if (pass.height) options.height = pass.height;
   if (pass.threads !== undefined) options.threads = pass.threads;
+  if (pass.maxPixels !== undefined) options.maxPixels = pass.maxPixels;
+  if (pass.maxGopBytes !== undefined) options.maxGopBytes = pass.maxGopBytes;
   let dec = null;
   try {
     dec = pass.api.startsWith('read') ? await Decoder.open(file, options) : Decoder.openSync(file, options);
