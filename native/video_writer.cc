@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -86,7 +87,8 @@ WriterOptions Checked(WriterOptions options) {
   // In 64 bits, exactly: 60 * num >= den (a frame a minute at least), num <= 1000 * den.
   if (rate.num <= 0 || rate.den <= 0 || int64_t(rate.num) * 60 < int64_t(rate.den) * kMinFramesPerMinute ||
       int64_t(rate.num) > int64_t(rate.den) * kMaxFrameRate) {
-    throw OutOfRange("frameRate", "a rate from 1/60 to " + std::to_string(kMaxFrameRate) + " frames per second",
+    throw OutOfRange("frameRate",
+                     "a frame rate from 1/60 (one frame a minute) to " + std::to_string(kMaxFrameRate) + " frames per second",
                      std::to_string(rate.num) + "/" + std::to_string(rate.den));
   }
   CheckRange(options.bitRate, 0, kMaxBitRate, "bitRate");
@@ -97,7 +99,9 @@ WriterOptions Checked(WriterOptions options) {
   CheckRange(options.threads, 0, 64, "threads");
   CheckRange(options.timeoutMs, 0, kMaxTimeoutMs, "timeoutMs");
   if (!std::isfinite(options.crf) || options.crf > 63) {
-    throw OutOfRange("crf", "a number from 0 to 63", std::to_string(options.crf));
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", options.crf);
+    throw OutOfRange("crf", "a number from 0 to 63", text);
   }
   if (options.crf == 0) options.crf = 0;  // -0 would reach the encoder as "-0.000000"
   return options;

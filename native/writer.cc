@@ -1,6 +1,7 @@
 #include "writer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "async_task.h"
@@ -17,7 +18,9 @@ namespace {
 int64_t GetWhole(const Napi::Object& options, const char* key, int64_t fallback) {
   double value = GetNumber(options, key, double(fallback));
   if (value != std::floor(value) || !(std::fabs(value) < 9.2e18)) {
-    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer for ") + key + " but received " + std::to_string(value));
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", value);  // 1e+300, not 301 digits
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer for ") + key + " but received " + text);
   }
   return int64_t(value);
 }
