@@ -30,7 +30,9 @@ let workDir: string;
 let options: RunOptions;
 
 beforeAll(async () => {
-  distModule('index'); // the runner decodes with dist/: refuse a stale build
+  // The runner decodes with dist/: refuse a stale build.
+  distModule('index');
+  distModule('decoder');
   seeds = await loadSeeds();
   workDir = defaultWorkDir();
   options = { root: ROOT, workDir, hangMs: 10_000, maxRssBytes: MAX_RSS_MB * 2 ** 20, mallocCheck: mallocCheckAvailable() };

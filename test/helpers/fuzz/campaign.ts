@@ -8,7 +8,7 @@ import { runJobs, type Job, type JobResult, type RunOptions, type Verdict } from
 import { makeMutant } from './mutate';
 import { fuzzPlan, type Pass } from './plan';
 import { Random } from './prng';
-import { SEED_TABLE_VERSION, type Seed } from './seeds';
+import { SEED_TABLE_VERSION, seedsDigest, type Seed } from './seeds';
 
 export interface CampaignOptions extends RunOptions {
   seed: number;
@@ -48,6 +48,8 @@ export interface Finding {
 export interface Summary {
   campaignSeed: number;
   seedTableVersion: number;
+  /** Of the seed files' bytes (see seeds.ts); empty for a replay. */
+  seedsDigest: string;
   mutants: number;
   ok: number;
   /** Mutants where some pass ended in a StreamcoderError, and how often each code came. */
@@ -67,7 +69,7 @@ export interface Summary {
 }
 
 export function emptySummary(campaignSeed: number): Summary {
-  return { campaignSeed, seedTableVersion: SEED_TABLE_VERSION, mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
+  return { campaignSeed, seedTableVersion: SEED_TABLE_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
 }
 
 function extensionOf(name: string): string {
@@ -120,6 +122,7 @@ export function plannedMutant(seeds: readonly Seed[], seed: number, index: numbe
 export async function runCampaign(o: CampaignOptions): Promise<Summary> {
   const started = performance.now();
   const summary = emptySummary(o.seed);
+  summary.seedsDigest = seedsDigest(o.seeds);
   const start = o.start ?? 0;
   const indexes = o.only ?? Array.from({ length: o.count }, (_, i) => start + i);
   const batches: number[][] = [];

@@ -22,6 +22,8 @@ export interface CorpusEntry {
   campaignSeed: number;
   mutant: number;
   seedTableVersion: number;
+  /** Digest of the seed files the mutant was made from (seeds.ts): --only rebuilds it only where this matches. */
+  seedsDigest?: string;
   steps: string[];
   /** The passes of the run that found it; the replay adds every format and method. */
   passes: Pass[];
@@ -79,7 +81,7 @@ export function saveFindings(summary: Summary, root: string, o: { dir?: string; 
     fs.writeFileSync(path.join(dir, file), bytes);
     const entry: CorpusEntry = {
       file, kind: f.kind, detail: f.detail, seedName: f.seedName, campaignSeed: summary.campaignSeed, mutant: f.id,
-      seedTableVersion: summary.seedTableVersion, steps: f.steps, passes: f.passes, found: new Date().toISOString().slice(0, 10), build,
+      seedTableVersion: summary.seedTableVersion, seedsDigest: summary.seedsDigest, steps: f.steps, passes: f.passes, found: new Date().toISOString().slice(0, 10), build,
     };
     entries.push(entry);
     added.push(entry);

@@ -4,9 +4,12 @@
 // `ffmpeg -v error -y`) that makes it from testsrc2; files are made once per machine into a temp
 // dir and reused, like test/helpers/fixtures.ts.
 //
-// Mutant N of campaign S is a function of this table: changing an entry (or the order) changes
-// which mutants a seed number names. SEED_TABLE_VERSION goes into every report and corpus note.
+// Mutant N of campaign S is a function of this table and of the bytes the local encoders make:
+// changing an entry (or the order), or another x264/x265/libvpx/libaom, changes which mutants a
+// seed number names. Reports and corpus notes carry SEED_TABLE_VERSION and a digest of the seed
+// bytes; the corpus keeps the files themselves, which replay anywhere.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,4 +84,11 @@ export async function loadSeeds(): Promise<Seed[]> {
     const bytes = new Uint8Array(fs.readFileSync(path.join(SEED_DIR, spec.name)));
     return { ...spec, bytes, fields: locateDimensionFields(bytes, spec.codec, spec.container, spec.width, spec.height) };
   });
+}
+
+/** A short digest of the seeds' bytes: equal digests, equal mutants for equal (seed, index). */
+export function seedsDigest(seeds: readonly Seed[]): string {
+  const hash = createHash('sha256');
+  for (const seed of seeds) hash.update(seed.name).update(seed.bytes);
+  return hash.digest('hex').slice(0, 12);
 }
