@@ -29,7 +29,8 @@ function levelName(level: number): LogLevel {
 /**
  * Receives FFmpeg's log lines (those at or above the level set with {@link setLogLevel}) instead
  * of stderr; `null` restores stderr. Lines logged on FFmpeg's own threads arrive on this thread's
- * event loop. Credentials in URLs are already masked.
+ * event loop. The secrets of URLs are already masked (see `redactUrl`), and so are the stream names
+ * and tokens of the URLs a Server or Client has open, where FFmpeg prints them alone.
  *
  * @example
  * setLogLevel('info');
