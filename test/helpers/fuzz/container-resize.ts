@@ -4,11 +4,11 @@
 // raw Annex-B (nothing to fix), MP4 (box sizes and chunk offsets) and FLV (the tag's sizes).
 // Elsewhere (MPEG-TS, Matroska, AVI) the rewrite must fit in the original bytes.
 
-export type Container = 'mp4' | 'annexb' | 'flv' | 'mpegts' | 'matroska' | 'avi' | 'ivf' | 'mpeg-ps';
+export type Container = 'mp4' | 'annexb' | 'flv' | 'mpegts' | 'matroska' | 'avi' | 'ivf' | 'mpeg-ps' | 'gif' | 'ogg';
 
 const MP4_CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts', 'dinf', 'udta', 'mvex', 'moof', 'traf', 'mfra']);
 // Visual sample entries: 8-byte box header and 78 bytes of fields, then child boxes (avcC, ...).
-const MP4_SAMPLE_ENTRIES = new Set(['avc1', 'avc3', 'hvc1', 'hev1', 'mp4v', 'vp09', 'av01', 'jpeg', 'mjpa', 'apch', 'apcn', 'apcs', 'apco', 'ap4h']);
+const MP4_SAMPLE_ENTRIES = new Set(['avc1', 'avc3', 'hvc1', 'hev1', 'mp4v', 'vp09', 'av01', 'jpeg', 'mjpa', 'png ', 'apch', 'apcn', 'apcs', 'apco', 'ap4h']);
 
 export interface Mp4Box {
   type: string;

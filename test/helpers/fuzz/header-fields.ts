@@ -8,7 +8,7 @@ import { h264FieldsFor, parseH264Sps, rewriteH264Sps, type H264Sps } from './h26
 import { hevcFieldsFor, parseHevcSps, rewriteHevcSps, type HevcSps } from './hevc-sps';
 import type { Random } from './prng';
 
-export type Codec = 'h264' | 'hevc' | 'mpeg4' | 'mpeg2video' | 'vp9' | 'vp8' | 'av1' | 'mjpeg' | 'flv1' | 'prores';
+export type Codec = 'h264' | 'hevc' | 'mpeg4' | 'mpeg2video' | 'vp9' | 'vp8' | 'av1' | 'mjpeg' | 'flv1' | 'prores' | 'gif' | 'png' | 'ffv1' | 'rawvideo' | 'theora';
 
 export interface DimensionField {
   /** What and where, for the mutant's description, e.g. `h264-sps@612`. */
@@ -56,6 +56,8 @@ function scanBytePairs(buf: Uint8Array, width: number, height: number): Dimensio
     if (be32(buf, i) === width * 65536 && be32(buf, i + 4) === height * 65536) fields.push(bytePairField('tkhd-fixed', i, i, i + 4, 4, false, 0xffff, false, 16));
     // IVF header, VP8 key frames, AVI rcFrame: u16 LE.
     if (le16(buf, i) === width && le16(buf, i + 2) === height) fields.push(bytePairField('le16', i, i, i + 2, 2, true, 0xffff));
+    // PNG IHDR: u32 BE.
+    if (be32(buf, i) === width && be32(buf, i + 4) === height) fields.push(bytePairField('be32', i, i, i + 4, 4, false, 0x7fffffff));
     // AVI avih and the BITMAPINFOHEADER in strf: 32-bit LE (biHeight < 0 means top-down).
     if (le32(buf, i) === width && le32(buf, i + 4) === height) fields.push(bytePairField('le32', i, i, i + 4, 4, true, 0x7fffffff, true));
   }
@@ -208,6 +210,35 @@ function codecFields(codec: Codec, buf: Uint8Array, width: number, height: numbe
         if (bits && readBitsAt(buf, i * 8 + 33, bits) === width && readBitsAt(buf, i * 8 + 33 + bits, bits) === height) {
           fields.push(bitField('flv1-picture-size', i, i * 8 + 33, bits, i * 8 + 33 + bits, bits));
         }
+      }
+      return fields;
+    }
+    case 'theora': {
+      // Identification header: 0x80 "theora", version(24), FMBW(16) FMBH(16) in macroblocks,
+      // PICW(24) PICH(24) in pixels, PICX(8) PICY(8) offsets.
+      const fields: DimensionField[] = [];
+      const magic = Buffer.from('\x80theora', 'latin1');
+      for (let i = Buffer.from(buf).indexOf(magic); i >= 0; i = Buffer.from(buf).indexOf(magic, i + 1)) {
+        const at = i + 10;
+        if (at + 12 > buf.length || readBitsAt(buf, (at + 4) * 8, 24) !== width || readBitsAt(buf, (at + 7) * 8, 24) !== height) continue;
+        // The size as an encoder would declare it: macroblocks to hold the picture, offsets 0
+        // (Theora refuses a picture its macroblocks do not cover, so only this reaches the decoder).
+        fields.push({
+          name: `theora-size@${i}`, offset: i, max: 0xffff * 16,
+          write: (b, w, h) => edited(b, (out) => {
+            if (w !== null) {
+              writeBitsAt(out, at * 8, 16, Math.min(0xffff, Math.ceil(w / 16)));
+              writeBitsAt(out, (at + 4) * 8, 24, w);
+              out[at + 10] = 0;
+            }
+            if (h !== null) {
+              writeBitsAt(out, (at + 2) * 8, 16, Math.min(0xffff, Math.ceil(h / 16)));
+              writeBitsAt(out, (at + 7) * 8, 24, h);
+              out[at + 11] = 0;
+            }
+          }),
+        });
+        fields.push(bitField('theora-picture-size', i + 1, (at + 4) * 8, 24, (at + 7) * 8, 24));
       }
       return fields;
     }

@@ -2,6 +2,7 @@
 // changes (a header that declares another size, bits flipped inside the size fields, MP4 box
 // sizes) and blind ones (bit flips, interesting values, inserts, deletes, duplicated chunks,
 // truncation, splices of two seeds). Each step says what it did, so a finding can be read.
+import { fixChecksums } from './container-checksums';
 import { mp4Boxes, walkMp4 } from './container-resize';
 import type { DimensionField } from './header-fields';
 import type { Random } from './prng';
@@ -226,6 +227,11 @@ export function makeMutant(seeds: readonly Seed[], random: Random): Mutant {
     let n = 1;
     while (n < 6 && random.chance(0.45)) n++;
     for (let i = 0; i < n; i++) apply(blind(bytes, random, seed, seeds));
+  }
+  // Mostly with checksums made right, so the change reaches the decoder; now and then not.
+  if (random.chance(0.85)) {
+    const fixed = fixChecksums(seed.container, bytes);
+    if (fixed) apply([fixed, 'checksums recomputed']);
   }
   return { seed, bytes, steps };
 }

@@ -1,4 +1,4 @@
-// The fuzzer's seeds: tiny files (16x16 to 64x48, 3 to 6 frames) in the codecs and containers
+// The fuzzer's seeds: tiny files (11x7 to 64x48, 3 to 6 frames) in the codecs and containers
 // the field crashes came from, plus a few more that cost nothing. Small and odd sizes where the
 // codec allows them: the crashes were all about sizes. Each entry is the ffmpeg command (after
 // `ffmpeg -v error -y`) that makes it from testsrc2; files are made once per machine into a temp
@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import type { Container } from './container-resize';
 import { locateDimensionFields, type Codec, type DimensionField } from './header-fields';
 
-export const SEED_TABLE_VERSION = 1;
+export const SEED_TABLE_VERSION = 2;
 
 const run = promisify(execFile);
 const SRC = (size: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10:duration=${seconds}`];
@@ -57,6 +57,18 @@ export const SEEDS: readonly SeedSpec[] = [
   { name: 'mpeg2.mpg', codec: 'mpeg2video', container: 'mpeg-ps', width: 48, height: 32, ffmpeg: [...SRC('48x32', 0.5), '-c:v', 'mpeg2video', '-q:v', '4', '-bf', '1', '-g', '3', '-f', 'mpeg'] },
   { name: 'flv1.flv', codec: 'flv1', container: 'flv', width: 32, height: 24, ffmpeg: [...SRC('32x24', 0.5), '-c:v', 'flv', '-g', '3', '-f', 'flv'] },
   { name: 'prores-16x16.mov', codec: 'prores', container: 'mp4', width: 16, height: 16, ffmpeg: [...SRC('16x16', 0.3), '-c:v', 'prores_ks', '-profile:v', '0', '-f', 'mov'] },
+  // Other decoder outputs, so other swscale inputs: monochrome H.264 (4:0:0 crops by single
+  // pixels), 10-bit HEVC, 4:4:4 VP9, paletted GIF, RGBA PNG, 4:2:2 JPEG, Theora in Ogg.
+  { name: 'h264-gray-25x15.mkv', codec: 'h264', container: 'matroska', width: 25, height: 15, ffmpeg: [...SRC('26x16', 0.5), '-vf', 'scale=25:15', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '3', '-pix_fmt', 'gray', '-f', 'matroska'] },
+  { name: 'hevc-main10.mp4', codec: 'hevc', container: 'mp4', width: 24, height: 16, ffmpeg: [...SRC('24x16', 0.4), '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=3', '-pix_fmt', 'yuv420p10le', '-tag:v', 'hvc1', '-f', 'mp4'] },
+  { name: 'vp9-444-19x11.webm', codec: 'vp9', container: 'matroska', width: 19, height: 11, ffmpeg: [...SRC('20x12', 0.4), '-vf', 'scale=19:11', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '3', '-pix_fmt', 'yuv444p', '-f', 'webm'] },
+  { name: 'anim-19x11.gif', codec: 'gif', container: 'gif', width: 19, height: 11, ffmpeg: [...SRC('20x12', 0.4), '-vf', 'scale=19:11', '-f', 'gif'] },
+  { name: 'png-rgba-13x7.mov', codec: 'png', container: 'mp4', width: 13, height: 7, ffmpeg: [...SRC('14x8', 0.3), '-vf', 'scale=13:7,format=rgba', '-c:v', 'png', '-f', 'mov'] },
+  { name: 'mjpeg-422-21x13.mov', codec: 'mjpeg', container: 'mp4', width: 21, height: 13, ffmpeg: [...SRC('22x14', 0.3), '-vf', 'scale=21:13', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj422p', '-f', 'mov'] },
+  { name: 'theora-31x23.ogv', codec: 'theora', container: 'ogg', width: 31, height: 23, ffmpeg: [...SRC('32x24', 0.4), '-vf', 'scale=31:23', '-c:v', 'libtheora', '-q:v', '5', '-g', '3', '-f', 'ogg'] },
+  // Sizes only in the container, and a decoder that must check the packet against them.
+  { name: 'ffv1-17x9.mkv', codec: 'ffv1', container: 'matroska', width: 17, height: 9, ffmpeg: [...SRC('18x10', 0.3), '-vf', 'scale=17:9', '-c:v', 'ffv1', '-pix_fmt', 'yuv420p', '-f', 'matroska'] },
+  { name: 'raw-bgr24-11x7.avi', codec: 'rawvideo', container: 'avi', width: 11, height: 7, ffmpeg: [...SRC('12x8', 0.3), '-vf', 'scale=11:7', '-c:v', 'rawvideo', '-pix_fmt', 'bgr24', '-f', 'avi'] },
 ];
 
 export interface Seed extends SeedSpec {
