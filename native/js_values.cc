@@ -103,13 +103,19 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
   reader.pixelFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
   reader.width = GetInt(options, "width", 0);
   reader.height = GetInt(options, "height", 0);
+  // Ranges checked on the doubles, before any conversion (one out of range is undefined).
   reader.startTime = GetNumber(options, "startTime", 0);
+  if (reader.startTime < 0 || reader.startTime > 1e9) throw BadOption("startTime", "seconds from 0 to 1e9");
   reader.threads = GetInt(options, "threads", 0);
-  reader.timeoutMs = int64_t(GetNumber(options, "timeoutMs", double(defaultTimeoutMs)));
-  reader.maxPixels = int64_t(GetNumber(options, "maxPixels", double(kDefaultMaxPixels)));
-  if (reader.maxPixels < 1 || reader.maxPixels > kMaxPixels) {
+  if (reader.threads < 0 || reader.threads > 64) throw BadOption("threads", "an integer from 0 to 64");
+  const double timeoutMs = GetNumber(options, "timeoutMs", double(defaultTimeoutMs));
+  if (timeoutMs < 0 || timeoutMs > 86400000) throw BadOption("timeoutMs", "milliseconds from 0 to 86400000");
+  reader.timeoutMs = int64_t(timeoutMs);
+  const double maxPixels = GetNumber(options, "maxPixels", double(kDefaultMaxPixels));
+  if (maxPixels < 1 || maxPixels > double(kMaxPixels)) {
     throw Failure("ERR_INVALID_ARGUMENT", "Expected maxPixels from 1 to " + std::to_string(kMaxPixels));
   }
+  reader.maxPixels = int64_t(maxPixels);
   reader.inputFormat = GetString(options, "inputFormat");
   reader.formatOptions = GetOptionList(options, "formatOptions");
   reader.codecOptions = GetOptionList(options, "codecOptions");

@@ -37,6 +37,7 @@ void CheckDimensions(int width, int height, const std::string& what) {
 
 VideoReader::VideoReader(ReaderOptions options)
     : options_(std::move(options)),
+      secrets_(options_.source, options_.formatOptions),
       label_("'" + RedactUrl(options_.source) + "'"),
       interrupter_(options_.timeoutMs) {}
 
@@ -178,7 +179,8 @@ void VideoReader::BuildInfo(const AVCodec* decoder) {
   if (stream_->nb_frames > 0) {
     info_.frameCount = stream_->nb_frames;
   } else if (!std::isnan(info_.duration) && info_.frameRate.num > 0) {
-    info_.frameCount = std::llround(info_.duration * av_q2d(info_.frameRate));
+    const double frames = info_.duration * av_q2d(info_.frameRate);
+    if (frames < 9e15) info_.frameCount = std::llround(frames);  // else unknown: a crafted duration
   }
   info_.bitRate = par->bit_rate > 0 ? par->bit_rate : (format_->bit_rate > 0 ? format_->bit_rate : 0);
   info_.width = scaler_->width();
@@ -275,16 +277,21 @@ void VideoReader::FillMeta(FrameMeta* meta) {
   int64_t pts = frame->best_effort_timestamp;
   if (pts == AV_NOPTS_VALUE && lastPts_ != AV_NOPTS_VALUE) {
     int64_t step = SC_FRAME_DURATION(frame) > 0 ? SC_FRAME_DURATION(frame) : 1;
-    pts = lastPts_ + step;
+    // A crafted stream may put lastPts_ at the edge of int64: no overflow, just no timestamp.
+    pts = lastPts_ <= INT64_MAX - step ? lastPts_ + step : AV_NOPTS_VALUE;
   }
   if (firstPts_ == AV_NOPTS_VALUE) firstPts_ = pts;
   // The index is the frame's position on the timeline, so it stays right after a seek; a frame
   // that would land on an index already given (variable frame rate) takes the next one.
   int64_t index = lastIndex_ + 1;
   if (pts != AV_NOPTS_VALUE && firstPts_ != AV_NOPTS_VALUE && info_.frameRate.num > 0) {
-    double position = double(pts - firstPts_) * av_q2d(stream_->time_base) * av_q2d(info_.frameRate);
-    int64_t fromTime = std::llround(position);
-    if (fromTime > lastIndex_) index = fromTime;
+    // In double: crafted timestamps far apart would overflow int64 arithmetic, and a position
+    // past 2^53 frames is no position at all (then the index just counts on).
+    double position = (double(pts) - double(firstPts_)) * av_q2d(stream_->time_base) * av_q2d(info_.frameRate);
+    if (std::fabs(position) < 9e15) {
+      int64_t fromTime = std::llround(position);
+      if (fromTime > lastIndex_) index = fromTime;
+    }
   }
   meta->width = info_.width;
   meta->height = info_.height;
@@ -318,7 +325,11 @@ void VideoReader::Seek(double seconds) {
     throw Failure("ERR_INVALID_ARGUMENT", "Cannot seek to " + std::to_string(seconds) + " s");
   }
   AVRational base = stream_->time_base;
-  int64_t target = std::llround(seconds * base.den / base.num);
+  const double ticks = seconds * base.den / base.num;
+  if (!(ticks < 9e18)) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Cannot seek to " + std::to_string(seconds) + " s: beyond any timestamp of " + label_);
+  }
+  int64_t target = std::llround(ticks);
   interrupter_.Arm();
   int ret = av_seek_frame(format_.get(), stream_->index, target, AVSEEK_FLAG_BACKWARD);
   if (ret < 0) {

@@ -119,6 +119,9 @@ class VideoReader {
   void BuildInfo(const AVCodec* codec);
 
   ReaderOptions options_;
+  // While the reader lives, its URL's secrets are masked in every message and log line (FFmpeg
+  // logs an RTMP stream name on its own).
+  SecretScope secrets_;
   std::string label_;  // the source as it may appear in messages (credentials removed)
   Interrupter interrupter_;
   InputContextPtr format_;

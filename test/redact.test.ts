@@ -3,7 +3,7 @@
 // debug level while publishing and playing, validation messages, and the command line's output.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { native } from '../lib/binding';
-import { Client, Encoder, onLog, pipeline, redactUrl, Server, setLogLevel, StreamcoderError } from '../lib';
+import { Client, Decoder, Encoder, onLog, pipeline, redactUrl, Server, setLogLevel, StreamcoderError } from '../lib';
 import { runCli } from './helpers/cli';
 import { fixture } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
@@ -168,6 +168,9 @@ describe('against nginx-rtmp', () => {
           for (let i = 0; i < 60; i++) await srv.serveBlock(picture);
         })();
         const cli = await Client.open(url, { lowLatency: true, timeoutMs: 5000 });
+        // A Decoder reading the same stream: its reader's secrets are registered too.
+        const dec = await Decoder.open(url, { timeoutMs: 5000 });
+        dec.close();
         await pushing;
         return cli;
       })();
