@@ -15,7 +15,8 @@ const quiet = process.argv.includes('--quiet');
 // What each package is for: the FFmpeg development libraries the addon links, the ffmpeg CLI the
 // tests use as an independent judge, the compiler toolchain, nginx-rtmp (RTMP server) and
 // GStreamer's RTSP server (RTSP publish/play) for the streaming tests, valgrind for the memcheck
-// test of the native code.
+// test of the native code, the AddressSanitizer and UBSan runtimes for the ASan build
+// (test/asan.test.ts, npm run test:asan; g++-12 depends on both, named here to say so).
 const APT_PACKAGES = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavutil-dev', 'libswscale-dev', 'libswresample-dev',
@@ -23,7 +24,7 @@ const APT_PACKAGES = [
   'nginx-light', 'libnginx-mod-rtmp',
   'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-rtsp', 'gstreamer1.0-plugins-base',
   'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly',
-  'valgrind',
+  'valgrind', 'libasan8', 'libubsan1',
 ];
 
 function log(message) {
