@@ -8,7 +8,7 @@ import { runJobs, type Job, type JobResult, type RunOptions, type Verdict } from
 import { makeMutant } from './mutate';
 import { fuzzPlan, type Pass } from './plan';
 import { Random } from './prng';
-import { SEED_TABLE_VERSION, seedsDigest, type Seed } from './seeds';
+import { FUZZ_VERSION, seedsDigest, type Seed } from './seeds';
 
 export interface CampaignOptions extends RunOptions {
   seed: number;
@@ -47,7 +47,7 @@ export interface Finding {
 
 export interface Summary {
   campaignSeed: number;
-  seedTableVersion: number;
+  fuzzVersion: number;
   /** Of the seed files' bytes (see seeds.ts); empty for a replay. */
   seedsDigest: string;
   mutants: number;
@@ -69,7 +69,7 @@ export interface Summary {
 }
 
 export function emptySummary(campaignSeed: number): Summary {
-  return { campaignSeed, seedTableVersion: SEED_TABLE_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
+  return { campaignSeed, fuzzVersion: FUZZ_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
 }
 
 function extensionOf(name: string): string {

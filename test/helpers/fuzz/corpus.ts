@@ -21,7 +21,7 @@ export interface CorpusEntry {
   seedName: string;
   campaignSeed: number;
   mutant: number;
-  seedTableVersion: number;
+  fuzzVersion: number;
   /** Digest of the seed files the mutant was made from (seeds.ts): --only rebuilds it only where this matches. */
   seedsDigest?: string;
   steps: string[];
@@ -81,7 +81,7 @@ export function saveFindings(summary: Summary, root: string, o: { dir?: string; 
     fs.writeFileSync(path.join(dir, file), bytes);
     const entry: CorpusEntry = {
       file, kind: f.kind, detail: f.detail, seedName: f.seedName, campaignSeed: summary.campaignSeed, mutant: f.id,
-      seedTableVersion: summary.seedTableVersion, seedsDigest: summary.seedsDigest, steps: f.steps, passes: f.passes, found: new Date().toISOString().slice(0, 10), build,
+      fuzzVersion: summary.fuzzVersion, seedsDigest: summary.seedsDigest, steps: f.steps, passes: f.passes, found: new Date().toISOString().slice(0, 10), build,
     };
     entries.push(entry);
     added.push(entry);

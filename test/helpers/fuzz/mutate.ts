@@ -1,12 +1,13 @@
 // Mutant N of campaign S: a seed, picked and changed by Random.for(S, N). Structure-aware
-// changes (a header that declares another size, bits flipped inside the size fields, MP4 box
-// sizes) and blind ones (bit flips, interesting values, inserts, deletes, duplicated chunks,
+// changes (a header that declares another size, bits flipped inside the size fields, timestamps,
+// time bases and sample sizes set to edge values, MP4 box sizes) and blind ones (bit flips, interesting values, inserts, deletes, duplicated chunks,
 // truncation, splices of two seeds). Each step says what it did, so a finding can be read.
 import { fixChecksums } from './container-checksums';
 import { mp4Boxes, walkMp4 } from './container-resize';
 import type { DimensionField } from './header-fields';
 import type { Random } from './prng';
 import type { Seed } from './seeds';
+import { writeTiming } from './timing-fields';
 
 export interface Mutant {
   seed: Seed;
@@ -187,6 +188,23 @@ function flipSizeBits(buf: Uint8Array, random: Random, seed: Seed): [Uint8Array,
   return flips.length ? [out, `flip bits ${flips.join(',')} in ${field.name}`] : null;
 }
 
+/** Structure-aware: one to three timing or packet-size fields (or every one of a kind) set to edge values. */
+function setTiming(buf: Uint8Array, random: Random, seed: Seed): [Uint8Array, string] | null {
+  if (seed.timing.length === 0) return null;
+  const first = random.pick(seed.timing);
+  const kind = first.name.split('@')[0];
+  const chosen = random.chance(0.3) ? seed.timing.filter((f) => f.name.startsWith(`${kind}@`)) : [first, ...Array.from({ length: random.below(3) }, () => random.pick(seed.timing))];
+  let out = buf;
+  const done: string[] = [];
+  for (const f of chosen) {
+    const step = writeTiming(out, f, random);
+    if (step === null) continue;
+    out = step[0];
+    done.push(step[1]);
+  }
+  return done.length ? [out, done.join(', ')] : null;
+}
+
 /** Structure-aware: an MP4 box size set to a value that lies. */
 function setBoxSize(buf: Uint8Array, random: Random, seed: Seed): [Uint8Array, string] | null {
   if (seed.container !== 'mp4') return null;
@@ -213,9 +231,11 @@ export function makeMutant(seeds: readonly Seed[], random: Random): Mutant {
     bytes = step[0];
     steps.push(step[1]);
   };
-  const plan = random.weighted([['size', 40], ['size+blind', 20], ['sizebits', 8], ['box', 4], ['blind', 28]] as const);
+  const plan = random.weighted([['size', 36], ['size+blind', 16], ['sizebits', 8], ['timing', 10], ['size+timing', 4], ['box', 4], ['blind', 22]] as const);
   // Structure-aware steps first, on the seed's own layout; blind ones after, which may move it.
-  if (plan === 'size' || plan === 'size+blind') {
+  // Timing first: its fields keep their length, so the size fields' offsets stay valid after it.
+  if (plan === 'timing' || plan === 'size+timing') apply(setTiming(bytes, random, seed));
+  if (plan === 'size' || plan === 'size+blind' || plan === 'size+timing') {
     apply(setDimensions(bytes, random, seed));
     // A second size only while the layout is still the seed's (a grown SPS moves what follows).
     if (random.chance(0.2) && bytes.length === seed.bytes.length) apply(setDimensions(bytes, random, seed));

@@ -32,7 +32,7 @@ export function formatSummary(summary: Summary, ctx: ReportContext, defaultRoot:
   const codes = Object.entries(summary.errorCodes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
   const rate = summary.seconds > 0 ? (summary.mutants / summary.seconds).toFixed(1) : '-';
   const lines = [
-    `fuzz: campaign seed ${summary.campaignSeed} (seed table v${summary.seedTableVersion}, seeds ${summary.seedsDigest}), ${summary.mutants} mutants in ${summary.seconds.toFixed(1)} s (${rate}/s, ${ctx.jobs} jobs${ctx.mallocCheck ? ', glibc malloc checks' : ''})${summary.skipped ? `, ${summary.skipped} not run (time box)` : ''}`,
+    `fuzz: campaign seed ${summary.campaignSeed} (fuzz v${summary.fuzzVersion}, seeds ${summary.seedsDigest}), ${summary.mutants} mutants in ${summary.seconds.toFixed(1)} s (${rate}/s, ${ctx.jobs} jobs${ctx.mallocCheck ? ', glibc malloc checks' : ''})${summary.skipped ? `, ${summary.skipped} not run (time box)` : ''}`,
     `  decoded without error     ${summary.ok}`,
     `  StreamcoderError          ${summary.errored}${codes ? `  (mutants per code: ${codes})` : ''}`,
     `  crashes                   ${count('crash')}`,

@@ -4,10 +4,10 @@
 // `ffmpeg -v error -y`) that makes it from testsrc2; files are made once per machine into a temp
 // dir and reused, like test/helpers/fixtures.ts.
 //
-// Mutant N of campaign S is a function of this table and of the bytes the local encoders make:
-// changing an entry (or the order), or another x264/x265/libvpx/libaom, changes which mutants a
-// seed number names. Reports and corpus notes carry SEED_TABLE_VERSION and a digest of the seed
-// bytes; the corpus keeps the files themselves, which replay anywhere.
+// Mutant N of campaign S is a function of this table, of the mutators, and of the bytes the local
+// encoders make: FUZZ_VERSION is bumped whenever the table or the mutators change what a (seed,
+// index) names, and reports and corpus notes carry it with a digest of the seed bytes (another
+// x264/x265/libvpx/libaom makes other seeds). The corpus keeps the files, which replay anywhere.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,8 +16,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Container } from './container-resize';
 import { locateDimensionFields, type Codec, type DimensionField } from './header-fields';
+import { locateTimingFields, type TimingField } from './timing-fields';
 
-export const SEED_TABLE_VERSION = 2;
+export const FUZZ_VERSION = 3;
+// Of the seed files alone (their cache dir): bumped when an ffmpeg command changes.
+const SEEDS_VERSION = 2;
 
 const run = promisify(execFile);
 const SRC = (size: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10:duration=${seconds}`];
@@ -75,9 +78,11 @@ export interface Seed extends SeedSpec {
   bytes: Uint8Array;
   /** Where it declares its size (see header-fields.ts). */
   fields: DimensionField[];
+  /** Its timestamps, time bases and packet sizes (see timing-fields.ts). */
+  timing: TimingField[];
 }
 
-export const SEED_DIR = process.env.STREAMCODER_FUZZ_SEEDS ?? path.join(os.tmpdir(), `streamcoder-fuzz-seeds-v${SEED_TABLE_VERSION}`);
+export const SEED_DIR = process.env.STREAMCODER_FUZZ_SEEDS ?? path.join(os.tmpdir(), `streamcoder-fuzz-seeds-v${SEEDS_VERSION}`);
 
 /** The seeds, made first where missing (two ffmpeg processes at a time: two cores). */
 export async function loadSeeds(): Promise<Seed[]> {
@@ -94,7 +99,7 @@ export async function loadSeeds(): Promise<Seed[]> {
   }
   return SEEDS.map((spec) => {
     const bytes = new Uint8Array(fs.readFileSync(path.join(SEED_DIR, spec.name)));
-    return { ...spec, bytes, fields: locateDimensionFields(bytes, spec.codec, spec.container, spec.width, spec.height) };
+    return { ...spec, bytes, fields: locateDimensionFields(bytes, spec.codec, spec.container, spec.width, spec.height), timing: locateTimingFields(bytes, spec.container) };
   });
 }
 
