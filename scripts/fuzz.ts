@@ -12,7 +12,7 @@
 //   --jobs N          child processes at a time (default 2)
 //   --batch N         mutants per child (default 25)
 //   --hang-ms N       no progress for this long is a hang, once confirmed alone with 3x (default 10000)
-//   --max-rss-mb N    a child over this is unbounded memory (default 1536)
+//   --max-rss-mb N    a child over this is unbounded memory (default 1536; 4096 under ASan)
 //   --max-pixels N    passed to every Decoder as the maxPixels option
 //   --max-seconds N   stop starting batches after N seconds
 //   --root DIR        fuzz another checkout's build (its dist/ and native addon)
@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultWorkDir, mallocCheckAvailable, runJobs, type JobResult, type RunOptions } from '../test/helpers/fuzz/batches';
+import { defaultWorkDir, mallocCheckAvailable, runJobs, underSanitizer, type JobResult, type RunOptions } from '../test/helpers/fuzz/batches';
 import { emptySummary, runCampaign, tally } from '../test/helpers/fuzz/campaign';
 import { CORPUS_DIR, corpusJobs, loadCorpus, saveFindings } from '../test/helpers/fuzz/corpus';
 import { describePass, replayPlan } from '../test/helpers/fuzz/plan';
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '2' },
     batch: { type: 'string', default: '25' },
     'hang-ms': { type: 'string', default: '10000' },
-    'max-rss-mb': { type: 'string', default: '1536' },
+    'max-rss-mb': { type: 'string' },
     'max-pixels': { type: 'string' },
     'max-seconds': { type: 'string' },
     root: { type: 'string', default: ROOT },
@@ -70,14 +70,16 @@ async function main(): Promise<number> {
   const root = path.resolve(args.root!);
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error(`${root}/dist/index.js is missing: build first (npm run build)`);
   const mallocCheck = !args['no-malloc-check'] && mallocCheckAvailable();
+  // ASan's shadow memory and quarantine make every process larger (see test/fuzz.test.ts).
+  const maxRssMb = int('max-rss-mb', args['max-rss-mb'] ?? (underSanitizer() ? '4096' : '1536'));
   const workDir = defaultWorkDir();
   const run: RunOptions = {
     root, workDir, mallocCheck,
     hangMs: int('hang-ms', args['hang-ms']),
-    maxRssBytes: int('max-rss-mb', args['max-rss-mb']) * 2 ** 20,
+    maxRssBytes: maxRssMb * 2 ** 20,
     decoderOptions: args['max-pixels'] ? { maxPixels: int('max-pixels', args['max-pixels']) } : undefined,
   };
-  const ctx: ReportContext = { jobs: int('jobs', args.jobs), maxRssMb: int('max-rss-mb', args['max-rss-mb']), hangMs: run.hangMs, root, mallocCheck };
+  const ctx: ReportContext = { jobs: int('jobs', args.jobs), maxRssMb, hangMs: run.hangMs, root, mallocCheck };
 
   if (args.replay || args.file) {
     // Replay: the corpus, or the given files, through every format and method.

@@ -77,8 +77,14 @@ interface ChildRun {
 
 let batchCounter = 0;
 
+/** Whether this process (and so its children) runs under AddressSanitizer (npm run test:asan). */
+export function underSanitizer(): boolean {
+  return /asan/.test(process.env.LD_PRELOAD ?? '');
+}
+
+/** glibc's checking malloc is there, and no sanitizer has replaced malloc already. */
 export function mallocCheckAvailable(): boolean {
-  return fs.existsSync(MALLOC_DEBUG);
+  return fs.existsSync(MALLOC_DEBUG) && !underSanitizer();
 }
 
 function rssBytes(pid: number): number {
@@ -91,6 +97,17 @@ function rssBytes(pid: number): number {
 
 function tail(text: string, lines = 6): string {
   return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+/** What a dying child said that names the bug: a sanitizer's summary and our first frame, glibc's heap message, or the last lines. */
+export function crashSummary(stderr: string): string {
+  const ours = /#\d+ 0x[0-9a-f]+ in (streamcoder::[^\n]*?)(?: \/[^\n]*)?\n/.exec(stderr)?.[1];
+  const where = ours ? ` in ${ours}` : '';
+  const sanitizer = /SUMMARY: (\w+Sanitizer: [^\n]+)/.exec(stderr)?.[1] ?? /([^\n]*runtime error: [^\n]+)/.exec(stderr)?.[1];
+  if (sanitizer) return `${sanitizer.trim()}${where}`;
+  const glibc = /^((?:free|malloc|realloc|double free|corrupted|munmap_chunk|malloc_consolidate)[^\n]*)$/m.exec(stderr)?.[1];
+  if (glibc) return glibc;
+  return tail(stderr);
 }
 
 function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promise<ChildRun> {
@@ -141,7 +158,8 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
     }
   });
   child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+    // Enough for a sanitizer's whole report (its summary is at the end, our frame near the top).
+    stderr = (stderr + chunk.toString('utf8')).slice(-32000);
   });
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
@@ -160,7 +178,7 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
         run.detail = `runner: ${runnerError}`;
       } else if (code !== 0 || signal !== null || !sawEnd) {
         run.ended = 'crash';
-        run.detail = `${how}${run.current === null ? ' (after the last job finished)' : ''}${stderr.trim() ? `: ${tail(stderr)}` : ''}`;
+        run.detail = `${how}${run.current === null ? ' (after the last job finished)' : ''}${stderr.trim() ? `: ${crashSummary(stderr)}` : ''}`;
       }
       resolve(run);
     });
