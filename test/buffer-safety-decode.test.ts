@@ -96,7 +96,8 @@ async function sweep(name: string, cases: SweepCase[], cliRun: () => Promise<Map
 function cliMismatches(cases: SweepCase[], result: SweepResult, cli: Map<string, string[]>, keyOf: (c: SweepCase) => string): string[] {
   const out: string[] = [];
   cases.forEach((c, i) => {
-    if (!c.md5) return;
+    // A case that crashed or never ran is a failure already.
+    if (!c.md5 || !result.ended.has(i)) return;
     const ours = result.md5.get(i) ?? [];
     const theirs = cli.get(keyOf(c)) ?? [];
     if (ours.length === 0) out.push(`${c.id}: no md5 reported`);

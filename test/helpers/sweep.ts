@@ -26,14 +26,18 @@ export interface SweepResult {
   failures: string[];
   /** md5 per frame of the cases that asked for it: case index -> [frame 0's md5, ...]. */
   md5: Map<number, string[]>;
-  /** Cases that ran to their end (crashed ones excluded). */
+  /** Cases that ran to their end (crashed ones excluded), and their indices. */
   completed: number;
+  ended: Set<number>;
   crashes: number;
   children: number;
 }
 
-/** Most crashes one sweep investigates before it gives up on the rest (each costs a child). */
-const MAX_CRASHES = 24;
+/**
+ * Most crashes one sweep investigates before it gives up on the rest (each costs two children);
+ * STREAMCODER_SWEEP_MAX_CRASHES raises it, to list every crashing case of a broken build.
+ */
+const MAX_CRASHES = Number(process.env.STREAMCODER_SWEEP_MAX_CRASHES ?? 24);
 
 interface ChildRun {
   lines: string[];
@@ -81,8 +85,8 @@ export async function runSweep(cases: SweepCase[], dir: string, options: { gcEve
   const casesFile = path.join(dir, `cases-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(casesFile, JSON.stringify(cases));
   const failures = new Set<string>();
-  const ended = new Set<number>();
-  const result: SweepResult = { failures: [], md5: new Map(), completed: 0, crashes: 0, children: 0 };
+  const result: SweepResult = { failures: [], md5: new Map(), completed: 0, ended: new Set(), crashes: 0, children: 0 };
+  const ended = result.ended;
   // Where a child stopped: the case started and not ended (-1 if none), the first case after
   // the last clean collection, the last case ended.
   const absorb = (run: ChildRun, first: number, record: boolean) => {
