@@ -91,6 +91,10 @@ describe('the ASan set-up catches what it is there to catch', () => {
     expectReport(underAsan('c.signedOverflow()'), /runtime error: signed integer overflow/);
   });
 
+  test('so does a double out of an int\'s range made an int (a hostile option value)', () => {
+    expectReport(underAsan('c.doubleToInt(1e300)'), /runtime error: 1e\+300 is outside the range of representable values of type 'int'/);
+  });
+
   test('a write at a guard page is reported as such (ASan keeps SIGSEGV from V8), and wasm still traps', () => {
     // The guard-page tests' kind of buffer: a picture that ends where mapped memory ends.
     const run = underAsan(`

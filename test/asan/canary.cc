@@ -77,6 +77,18 @@ napi_value SignedOverflow(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// A double out of int's range made an int: what a hostile option value would do unchecked.
+napi_value DoubleToInt(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  double value = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc < 1) return nullptr;
+  napi_get_value_double(env, arg, &value);
+  napi_value result;
+  napi_create_int32(env, static_cast<int>(value), &result);
+  return result;
+}
+
 // A correct access at the very end, so a clean run has something to pass.
 napi_value WriteLast(napi_env env, napi_callback_info info) {
   uint8_t* data;
@@ -93,6 +105,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyPastEnd", nullptr, CopyPastEnd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"useAfterFree", nullptr, UseAfterFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"signedOverflow", nullptr, SignedOverflow, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"doubleToInt", nullptr, DoubleToInt, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"writeLast", nullptr, WriteLast, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
