@@ -22,7 +22,7 @@ constexpr size_t kOverrun = 512;
 
 // Rows at the bottom of a packed picture that must go through a padded copy so that no access
 // of swscale's, a row's worth of SIMD slack past any row above them, leaves the picture: enough
-// for kOverrun bytes in every plane, whole chroma rows, at most the whole picture.
+// for kOverrun bytes in every plane, at most the whole picture.
 int TailRows(AVPixelFormat format, int height, const int strides[4]) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
   const int align = 1 << desc->log2_chroma_h;
@@ -30,14 +30,32 @@ int TailRows(AVPixelFormat format, int height, const int strides[4]) {
   for (int p = 0; p < 4 && strides[p] > 0; p++) {
     const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
     const int rows = int((kOverrun + size_t(strides[p]) - 1) / size_t(strides[p])) << shift;
-    tail = std::max(tail, (rows + align - 1) / align * align);
+    tail = std::max(tail, rows);
   }
-  return std::min(tail, height);
+  // The head (what is converted in place) must hold whole chroma rows; the tail takes the rest,
+  // odd last row included.
+  const int head = std::max(0, (height - tail) / align * align);
+  return height - head;
 }
 
 bool IsYuv(AVPixelFormat format) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
   return desc != nullptr && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3;
+}
+
+// The deprecated "J" formats are their plain twins in full range. swscale would swap them for
+// the twin itself, and then its cached context never matches the format it is asked for again,
+// so it was rebuilt for every frame, and the range we set (from the frame's colour_range,
+// unspecified for most sources) overrode the J format's full range.
+AVPixelFormat WithoutJpegRange(AVPixelFormat format, bool* fullRange) {
+  switch (format) {
+    case AV_PIX_FMT_YUVJ420P: *fullRange = true; return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P: *fullRange = true; return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P: *fullRange = true; return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P: *fullRange = true; return AV_PIX_FMT_YUV440P;
+    case AV_PIX_FMT_YUVJ411P: *fullRange = true; return AV_PIX_FMT_YUV411P;
+    default: return format;
+  }
 }
 
 }  // namespace
@@ -53,9 +71,12 @@ size_t Scaler::PackedSize(int width, int height, AVPixelFormat format) {
 
 SwsContext* Scaler::ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFormat, int colorspace,
                                bool fullRange) {
+  bool dstFullRange = false;
+  const AVPixelFormat srcPlain = WithoutJpegRange(srcFormat, &fullRange);
+  const AVPixelFormat dstPlain = WithoutJpegRange(format_, &dstFullRange);
   SwsContext* previous = sws_.release();
-  SwsContext* ctx = sws_getCachedContext(previous, srcWidth, srcHeight, srcFormat, width_, height_,
-                                         format_, kSwsFlags, nullptr, nullptr, nullptr);
+  SwsContext* ctx = sws_getCachedContext(previous, srcWidth, srcHeight, srcPlain, width_, height_,
+                                         dstPlain, kSwsFlags, nullptr, nullptr, nullptr);
   if (ctx == nullptr) {
     throw Failure("ERR_PIXEL_FORMAT", std::string("Cannot convert ") +
                                           (av_get_pix_fmt_name(srcFormat) ?: "unknown") + " " +
@@ -71,8 +92,8 @@ SwsContext* Scaler::ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFor
     if (sws_getColorspaceDetails(ctx, &invTable, &srcRange, &table, &dstRange, &brightness,
                                  &contrast, &saturation) >= 0) {
       const int* coefficients = sws_getCoefficients(colorspace);
-      sws_setColorspaceDetails(ctx, coefficients, IsYuv(srcFormat) ? fullRange : srcRange,
-                               coefficients, dstRange, brightness, contrast, saturation);
+      sws_setColorspaceDetails(ctx, coefficients, IsYuv(srcPlain) ? fullRange : srcRange, coefficients,
+                               dstFullRange ? 1 : dstRange, brightness, contrast, saturation);
     }
     lastColorspace_ = colorspace;
     lastFullRange_ = fullRange;
