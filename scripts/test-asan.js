@@ -116,8 +116,10 @@ const ASAN_OPTIONS = [
   // it, instead of ASan aborting on a request it thinks too large (a test may ask for a huge
   // ring or picture on purpose).
   'allocator_may_return_null=1',
-  // Use the slow, complete unwinder for reports: the fast one (frame pointers) stops at the first
-  // FFmpeg frame, which has none.
+  // The report's stack by the unwind tables, not frame pointers: Debian's FFmpeg has none, and
+  // the fast unwinder stopped at libavutil's memcpy caller (seen: a stack of two frames, where
+  // this gives the addon's function and line). swscale's hand-written SIMD has no unwind tables
+  // either: a fault there shows one frame whatever this says.
   'fast_unwind_on_fatal=0',
   // Reports on a std::vector's size, not only its capacity (_GLIBCXX_SANITIZE_VECTOR, CMakeLists).
   'detect_container_overflow=1',
@@ -187,12 +189,13 @@ function ensureAsanBuild({ quiet = false, jobs = 0 } = {}) {
   if (!quiet) console.error(`[test-asan] ${command} ${commandArgs.join(' ')}`);
   const begun = new Date();
   const run = spawnSync(command, commandArgs, { cwd: root, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' });
-  // Stamped with the time the build began: a source saved during the build stays newer.
+  // Stamped with the time the build began.
   if (run.status === 0) {
     fs.writeFileSync(STAMP, `${begun.toISOString()}\n`);
     fs.utimesSync(STAMP, begun, begun);
   }
-  if (run.status !== 0 || !upToDate()) {
+  // A source saved while it built is newer than the stamp: the next run builds again.
+  if (run.status !== 0 || ![ADDON, CANARY].every((file) => fs.existsSync(file))) {
     throw new Error(`the ASan build failed (exit ${run.status})${quiet ? `\n${run.stdout}\n${run.stderr}` : ''}`);
   }
   return true;
