@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `npm run test:asan`: the native-heavy tests against an AddressSanitizer + UBSan build of the
-// addon. Builds build-asan/ (CMakeLists.txt, STREAMCODER_SANITIZE=address) when it is missing or
+// `npm run test:asan`: the tests against an AddressSanitizer + UBSan build of the addon. Builds build-asan/ (CMakeLists.txt, STREAMCODER_SANITIZE=address) when it is missing or
 // older than its sources, then runs vitest with test/asan/vitest.config.ts, which hands the test
 // processes the runtime and the options below and points lib/binding.ts at the ASan addon
 // (STREAMCODER_NATIVE).
@@ -60,11 +59,11 @@ function vitestArgs(files) {
 }
 
 // The subset that `npm test` also runs under ASan (test/asan.test.ts): the files that drive the
-// native code hardest and take seconds, not minutes, under ASan. Patterns, so that the fuzz
-// corpus replay and the size sweep join the day they land.
+// native code hardest and take seconds, not minutes, under ASan (the size sweeps take minutes:
+// test:asan only). Patterns: a fuzz-*.test.ts joins by its name.
 const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
-  /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/, /sweep/,
+  /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
 ];
 
 function testFiles() {
@@ -112,10 +111,9 @@ const ASAN_OPTIONS = [
   // A report ends the process with SIGABRT, which no test and no vitest worker mistakes for an
   // ordinary failure (exit code 1). No core file: disable_coredump stays at its default (on).
   'abort_on_error=1',
-  // Out of memory behaves as without ASan: malloc returns NULL and the code under test reports
-  // it, instead of ASan aborting on a request it thinks too large (a test may ask for a huge
-  // ring or picture on purpose).
-  'allocator_may_return_null=1',
+  // (allocator_may_return_null stays off: a request past ASan's maximum, such as a size
+  // computation that overflowed, is reported rather than answered with NULL. No test asks for
+  // that much on purpose: the fuzz and limits tests pass either way.)
   // The report's stack by the unwind tables, not frame pointers: Debian's FFmpeg has none, and
   // the fast unwinder stopped at libavutil's memcpy caller (seen: a stack of two frames, where
   // this gives the addon's function and line). swscale's hand-written SIMD has no unwind tables
@@ -123,9 +121,12 @@ const ASAN_OPTIONS = [
   'fast_unwind_on_fatal=0',
   // Reports on a std::vector's size, not only its capacity (_GLIBCXX_SANITIZE_VECTOR, CMakeLists).
   'detect_container_overflow=1',
-  // Use after return and stack overflows are checked in our own code's frames too.
+  // A pointer to a local used after its function returned (GCC 12 compiles the check in; it is
+  // off unless asked for).
   'detect_stack_use_after_return=1',
+  // String functions check that their arguments are NUL-terminated, not only the bytes they read.
   'strict_string_checks=1',
+  // A static initialiser that uses another file's global before that one is constructed.
   'check_initialization_order=1',
 ].join(':');
 
