@@ -1,7 +1,8 @@
 // The project's own fuzzer (issue 9, "memory safety first"): mutants of tiny files in every codec
 // and container the field crashes came from, with the fields that declare the picture size
-// rewritten to small, odd, huge and zero values, decoded through the public Decoder API in child
-// processes. Zero crashes, zero hangs, no unbounded memory, nothing thrown but StreamcoderError.
+// rewritten to small, odd, huge and zero values (and timestamps, time bases and sample sizes to
+// edge values), decoded through the public Decoder API in child processes. Zero crashes, zero
+// hangs, no unbounded memory, nothing thrown but StreamcoderError. RELIABILITY.md has the runs.
 // The regression corpus (every crash ever found) replays first. The campaign seed is the date
 // (same mutants all day; STREAMCODER_FUZZ_SEED overrides it); a failure prints the command that
 // rebuilds and re-runs each offending mutant, which also adds it to the corpus.
@@ -104,10 +105,12 @@ test(`${COUNT} mutants of campaign seed ${SEED}: no crash, no hang, no unbounded
   const report = formatSummary(summary, { jobs: 2, maxRssMb: MAX_RSS_MB, hangMs: options.hangMs, root: ROOT, mallocCheck: options.mallocCheck }, ROOT);
   console.log(`${report}\n${formatPerSeed(summary)}`);
   if (summary.findings.length > 0 && process.env.STREAMCODER_FUZZ_SAVE === '1') saveFindings(summary, ROOT);
-  // Enough mutants to mean something, even on a loaded machine; and most of them decode (a
-  // mutator that only makes garbage would test the demuxers' first checks and nothing else).
+  // Enough mutants to mean something, even on a loaded machine; and many of them decode to the
+  // end (a mutator that only made garbage would test the demuxers' first checks and nothing
+  // else; 60-70 % decode clean in long runs).
   expect(summary.mutants).toBeGreaterThanOrEqual(Math.min(COUNT, MIN_MUTANTS));
   expect(summary.ok + summary.errored + summary.findings.length).toBe(summary.mutants);
-  expect(summary.frames).toBeGreaterThan(summary.mutants);
+  expect(summary.ok).toBeGreaterThan(0.4 * summary.mutants);
+  expect(summary.frames).toBeGreaterThan(3 * summary.mutants);
   expect(summary.findings.map((f) => `${f.kind} mutant ${f.id} (${f.seedName}): ${f.detail}`), report).toEqual([]);
 }, 240_000);
