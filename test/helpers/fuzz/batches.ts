@@ -71,7 +71,7 @@ interface ChildRun {
   /** The job that was running when the child ended, if it ended early. */
   current: number | null;
   lastStarted: number | null;
-  ended: 'clean' | 'crash' | 'hang' | 'memory' | 'runner-error';
+  ended: 'clean' | 'crash' | 'hang' | 'memory' | 'runner-error' | 'not-loaded';
   detail: string;
 }
 
@@ -123,6 +123,7 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
   let killedFor: 'hang' | 'memory' | null = null;
   let memoryLine = '';
   let runnerError = '';
+  let loadError = '';
   let sawEnd = false;
   let stderr = '';
   let pending = '';
@@ -152,6 +153,8 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
         memoryLine = `resident memory ${Math.round(Number(rest[0]) / 2 ** 20)} MB`;
       } else if (tag === 'E') {
         sawEnd = true;
+      } else if (tag === 'L') {
+        loadError = [id, ...rest].join(' ');
       } else if (tag === 'X') {
         runnerError = [id, ...rest].join(' ');
       }
@@ -167,7 +170,10 @@ function runChild(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promi
       clearInterval(poll);
       fs.rmSync(jobFile, { force: true });
       const how = signal ?? `exit code ${code}`;
-      if (killedFor === 'hang') {
+      if (loadError) {
+        run.ended = 'not-loaded';
+        run.detail = `the library did not load: ${loadError}`;
+      } else if (killedFor === 'hang') {
         run.ended = 'hang';
         run.detail = `no progress for ${hangMs} ms`;
       } else if (killedFor === 'memory' || memoryLine) {
@@ -191,9 +197,24 @@ function verdictOf(passes: PassResult[]): Verdict {
   return { kind: passes.some((p) => p.errors.length > 0) ? 'error' : 'ok', passes };
 }
 
+// A library that does not load is retried for a while (a rebuild of the addon takes seconds),
+// then the run stops: it would otherwise blame a mutant for what no mutant did.
+const LOAD_RETRIES = 10;
+const LOAD_RETRY_MS = 3000;
+
+/** runChild, retried while the library does not load; throws if it never does. */
+async function runLoaded(jobs: readonly Job[], o: RunOptions, hangMs = o.hangMs): Promise<ChildRun> {
+  for (let attempt = 0; ; attempt++) {
+    const run = await runChild(jobs, o, hangMs);
+    if (run.ended !== 'not-loaded') return run;
+    if (attempt >= LOAD_RETRIES) throw new Error(`fuzz runner: ${run.detail} (${LOAD_RETRIES + 1} attempts in ${(LOAD_RETRIES * LOAD_RETRY_MS) / 1000} s)`);
+    await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS));
+  }
+}
+
 /** Re-runs one job alone: what it does by itself. */
 async function alone(job: Job, o: RunOptions, hangMs = o.hangMs): Promise<ChildRun> {
-  return runChild([job], o, hangMs);
+  return runLoaded([job], o, hangMs);
 }
 
 /** The verdict of each job, in order; a child's death is pinned on the job that caused it. */
@@ -201,7 +222,7 @@ export async function runJobs(jobs: readonly Job[], o: RunOptions): Promise<JobR
   const results = new Map<number, JobResult>();
   let pending = [...jobs];
   while (pending.length > 0) {
-    const run = await runChild(pending, o);
+    const run = await runLoaded(pending, o);
     for (const job of pending) {
       const done = run.done.get(job.id);
       if (done) results.set(job.id, { job, verdict: verdictOf(done.passes), peakRss: done.peakRss, ms: done.ms });

@@ -7,6 +7,7 @@
 //   D <id> <json>   mutant <id> done: per pass, frames, StreamcoderError codes, failure; peak RSS, ms
 //   M <id> <rss>    resident memory passed the bound: the process exits (code 70)
 //   E               batch done
+//   L <message>     the library did not load (exit code 72): no mutant ran
 // Anything but a StreamcoderError is a failure; so is a frame that does not match what the
 // decoder declared (size, format, buffer length). Plain JavaScript on dist/: starts fast, and runs
 // the library exactly as users get it.
@@ -14,10 +15,19 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const { Decoder, StreamcoderError, setLogLevel } = require(path.join(job.root, 'dist', 'index.js'));
-
 const say = (line) => fs.writeSync(1, `${line}\n`);
+
+const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+// A library that does not load (an addon being rebuilt by someone else right now) is no finding
+// about any mutant: say so, and the parent retries or stops.
+let library;
+try {
+  library = require(path.join(job.root, 'dist', 'index.js'));
+} catch (error) {
+  say(`L ${JSON.stringify(String(error && error.message).split('\n')[0])}`);
+  process.exit(72);
+}
+const { Decoder, StreamcoderError, setLogLevel } = library;
 // Frames beyond this are not decoded: seeds have 3 to 6, mutants rarely many more.
 const MAX_FRAMES = job.maxFrames ?? 40;
 // Huge declared sizes cost a second a frame: a few are enough to show they work.
