@@ -18,6 +18,13 @@ class Failure : public std::exception {
   // Maps an AVERROR to a code and builds "<what>: <FFmpeg's text> (<last FFmpeg log line>)".
   static Failure FromAv(int averror, const std::string& what);
 
+  // The same failure under another code (the message and averror kept).
+  Failure As(std::string code) const {
+    Failure copy(*this);
+    copy.code_ = std::move(code);
+    return copy;
+  }
+
   const char* what() const noexcept override { return message_.c_str(); }
   const std::string& code() const { return code_; }
   const std::string& message() const { return message_; }

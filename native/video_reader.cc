@@ -68,12 +68,19 @@ void VideoReader::Open() {
   Dictionary formatOptions(options_.formatOptions);
   interrupter_.Arm();
   int ret = avformat_open_input(&raw, options_.source.c_str(), forced, formatOptions.get());
+  // A header cut short is damaged data, whatever errno FFmpeg chose for it.
+  if (ret == AVERROR_EOF) throw Failure("ERR_INVALID_DATA", "Cannot open " + label_ + ": the data ends inside its header", ret);
   if (ret < 0) ThrowIo(ret, "Cannot open " + label_);  // avformat_open_input freed raw
   format_.reset(raw);
   formatOptions.RejectUnused("input " + label_);
 
   interrupter_.Arm();
   ret = FindStreamInfo();
+  if (ret == AVERROR_EOF || ret == AVERROR(EINVAL)) {
+    // Options are applied before this: here EOF and EINVAL come from the data (a header cut
+    // short, a field out of range).
+    throw Failure::FromAv(ret, "Cannot read stream information of " + label_).As("ERR_INVALID_DATA");
+  }
   if (ret < 0) ThrowIo(ret, "Cannot read stream information of " + label_);
 
   const AVCodec* decoder = nullptr;
@@ -129,7 +136,25 @@ void VideoReader::Open() {
   // Index 0 is the first frame the stream really decodes to: containers' start times are not
   // always that frame's (AVI with B-frames starts at pts 1). Decoding it now also proves the
   // stream is readable before open() reports success. It stays pending for the first read.
-  if (Peek()) firstPts_ = frame_->best_effort_timestamp;
+  bool any;
+  try {
+    any = Peek();
+  } catch (const Failure& failure) {
+    // The first frame of a file that opened: a decoder's EINVAL, EPERM (-1) or an early EOF
+    // here means damaged data.
+    const std::string& code = failure.code();
+    if (code != "ERR_END_OF_STREAM" && code != "ERR_INVALID_ARGUMENT" && code != "ERR_FFMPEG") throw;
+    throw Failure(failure).As("ERR_INVALID_DATA");
+  }
+  if (any) {
+    firstPts_ = frame_->best_effort_timestamp;
+  } else if (info_.frameCount > 0) {
+    // Not one frame out of a stream that declares some: say so, rather than look like an
+    // empty file (an MP4 whose sample table claims a 1.2 GB sample did).
+    throw Failure("ERR_INVALID_DATA", label_ + " declares " + std::to_string(info_.frameCount) +
+                                          " frames but none could be read or decoded (" +
+                                          std::to_string(corruptPackets_) + " corrupt)");
+  }
   if (options_.startTime > 0) Seek(options_.startTime);
 }
 

@@ -79,6 +79,17 @@ describe('sources that are not usable video', () => {
     expect(error.message).toContain('moov atom not found');
   });
 
+  test('an MP4 whose index is whole but whose frames are cut away: ERR_INVALID_DATA, not an empty stream', () => {
+    // Index first (faststart), then the file cut 100 bytes into its media data: an upload cut
+    // short. It used to open and deliver zero frames without a word.
+    const faststart = path.join(dir, 'faststart.mp4');
+    require('node:child_process').execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', good, '-c', 'copy', '-movflags', '+faststart', faststart]);
+    const bytes = fs.readFileSync(faststart);
+    const cut = write('faststart-cut.mp4', bytes.subarray(0, bytes.indexOf('mdat') + 108));
+    const error = expectCodeNow(() => Decoder.openSync(cut), 'ERR_INVALID_DATA');
+    expect(error.message).toMatch(/declares \d+ frames but none could be read or decoded/);
+  });
+
   test('a truncated MPEG-TS decodes the frames it holds and ends cleanly', () => {
     const ts = path.join(dir, 'clip.ts');
     require('node:child_process').execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', good, '-c', 'copy', ts]);
