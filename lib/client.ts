@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { NativeClient, NativeClientOptions, NativeClientStats } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
-import { DEFAULT_MAX_PIXELS, MAX_PIXELS } from './decoder';
+import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS } from './decoder';
 import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type Frame, type PixelFormat, type StreamInfo } from './types';
@@ -44,9 +44,16 @@ export interface ClientEvents {
   reconnect: [attempt: number, cause: StreamcoderError];
 }
 
-function normalise(url: unknown, options: ClientOptions | undefined): NativeClientOptions {
+/** The keys of {@link ClientOptions}: any other is refused. */
+const CLIENT_OPTION_KEYS = [
+  'cacheSize', 'pixelFormat', 'width', 'height', 'frameRate', 'transport', 'timeoutMs', 'reconnect',
+  'lowLatency', 'threads', 'maxPixels', 'maxCacheBytes', 'formatOptions', 'codecOptions',
+] as const satisfies readonly (keyof ClientOptions)[];
+
+function normalise(url: unknown, options: ClientOptions | undefined, where: string): NativeClientOptions {
   check.string(url, 'url');
   const o = check.optionsObject(options);
+  check.knownOptions(o, CLIENT_OPTION_KEYS, where, LIBAV_OPTIONS_HINT);
   const formatOptions = formatOptionsFor(url as string, o, 'source');
   if (o.lowLatency !== undefined && check.boolean(o.lowLatency, 'lowLatency')) {
     // Not `fflags nobuffer`: it throws away the packets read while probing, keyframe included,
@@ -60,6 +67,7 @@ function normalise(url: unknown, options: ClientOptions | undefined): NativeClie
   // Frame threading holds back (threads - 1) frames; slices add no delay.
   if (o.lowLatency) codecOptions.thread_type ??= 'slice';
   const reconnect = o.reconnect === undefined ? {} : check.optionsObject(o.reconnect, 'reconnect');
+  check.knownOptions(reconnect, ['retries', 'backoffMs'], `${where} reconnect`);
   return {
     source: url as string,
     pixelFormat: o.pixelFormat === undefined ? 'rgb24' : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
@@ -113,14 +121,14 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
 
   /** Connects off the event loop (bounded by `timeoutMs`). */
   static async open(url: string, options?: ClientOptions): Promise<Client> {
-    const client = new Client(url, normalise(url, options));
+    const client = new Client(url, normalise(url, options, 'Client.open'));
     await openHandle(client.#native, (h) => h.close());
     return client;
   }
 
   /** `open` on this thread (blocking), for worker_threads and scripts. */
   static openSync(url: string, options?: ClientOptions): Client {
-    const client = new Client(url, normalise(url, options));
+    const client = new Client(url, normalise(url, options, 'Client.openSync'));
     openHandleSync(client.#native, (h) => h.close());
     return client;
   }

@@ -46,9 +46,19 @@ export const DEFAULT_MAX_PIXELS = 8192 * 4320;
 /** The hard bound on any picture: 2^27 pixels (and 16384 on a side). */
 export const MAX_PIXELS = 2 ** 27;
 
-function normalise(source: unknown, options: DecoderOptions | undefined): NativeDecoderOptions {
+/** The keys of {@link DecoderOptions}: any other is refused. */
+export const DECODER_OPTION_KEYS = [
+  'pixelFormat', 'width', 'height', 'startTime', 'threads', 'transport', 'format', 'formatOptions',
+  'codecOptions', 'timeoutMs', 'maxPixels', 'maxGopBytes',
+] as const satisfies readonly (keyof DecoderOptions)[];
+
+/** What ends an unknown-option message when no known name is close. */
+export const LIBAV_OPTIONS_HINT = 'libav options go in codecOptions or formatOptions';
+
+function normalise(source: unknown, options: DecoderOptions | undefined, where: string): NativeDecoderOptions {
   check.string(source, 'source');
   const o = check.optionsObject(options);
+  check.knownOptions(o, DECODER_OPTION_KEYS, where, LIBAV_OPTIONS_HINT);
   const url = source as string;
   return {
     source: url,
@@ -90,12 +100,12 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
 
   /** Opens `source` (a path or URL) off the event loop. */
   static async open(source: string, options?: DecoderOptions): Promise<Decoder> {
-    return new Decoder(await openHandle(new native.Decoder(normalise(source, options)), (h) => h.close()));
+    return new Decoder(await openHandle(new native.Decoder(normalise(source, options, 'Decoder.open')), (h) => h.close()));
   }
 
   /** Opens `source` on this thread (blocking): for worker_threads and scripts. */
   static openSync(source: string, options?: DecoderOptions): Decoder {
-    return new Decoder(openHandleSync(new native.Decoder(normalise(source, options)), (h) => h.close()));
+    return new Decoder(openHandleSync(new native.Decoder(normalise(source, options, 'Decoder.openSync')), (h) => h.close()));
   }
 
   /** What is known about the video; `width`/`height`/`pixelFormat` describe delivered frames. */

@@ -13,12 +13,12 @@ import { normaliseWriterOptions, type WriterOptions } from './writer-options';
  */
 export class Encoder extends FrameWriter {
   static async open(path: string, options?: WriterOptions): Promise<Encoder> {
-    const normalised = normaliseWriterOptions(path, options);
+    const normalised = normaliseWriterOptions(path, options, 'Encoder.open');
     return new Encoder(await FrameWriter.openHandle(normalised), normalised);
   }
 
   static openSync(path: string, options?: WriterOptions): Encoder {
-    const normalised = normaliseWriterOptions(path, options);
+    const normalised = normaliseWriterOptions(path, options, 'Encoder.openSync');
     return new Encoder(FrameWriter.openHandleSync(normalised), normalised);
   }
 

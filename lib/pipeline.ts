@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { DecoderOptions } from './decoder';
+import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from './decoder';
 import { StreamcoderError } from './errors';
 import type { DecodeWorkerData, PushWorkerData, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
 import type { WriterStats } from './frame-writer';
-import type { WriterOptions } from './writer-options';
+import { WRITER_OPTION_KEYS, type WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -94,10 +94,19 @@ export function pipelineWorkerScript(): string {
   return file;
 }
 
+/** The keys of {@link PipelineOptions}: any other is refused. */
+const PIPELINE_OPTION_KEYS = [
+  'input', 'output', 'decoder', 'server', 'slots', 'realtime', 'loop', 'maxFrames', 'signal', 'onProgress',
+] as const satisfies readonly (keyof PipelineOptions)[];
+
 function normalise(options: PipelineOptions) {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
+  check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
   const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
   const server = check.optionsObject(options.server, 'server') as WriterOptions;
+  check.knownOptions(decoder, DECODER_OPTION_KEYS, 'pipeline decoder', LIBAV_OPTIONS_HINT);
+  // from, width and height are known, to be refused below with the reason.
+  check.knownOptions(server, WRITER_OPTION_KEYS, 'pipeline server', LIBAV_OPTIONS_HINT);
   // One pixel format on both sides. yuv420p when neither says: it is what encoders take, so no
   // thread spends time converting to RGB and back.
   const pixelFormat = decoder.pixelFormat ?? (server.pixelFormat as string | undefined) ?? 'yuv420p';

@@ -19,13 +19,13 @@ import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 export class Server extends FrameWriter {
   /** Connects and writes the header off the event loop. */
   static async open(url: string, options?: WriterOptions): Promise<Server> {
-    const normalised = normaliseWriterOptions(url, options);
+    const normalised = normaliseWriterOptions(url, options, 'Server.open');
     return new Server(await FrameWriter.openHandle(normalised), normalised);
   }
 
   /** `open` on this thread (blocking), for worker_threads and scripts. */
   static openSync(url: string, options?: WriterOptions): Server {
-    const normalised = normaliseWriterOptions(url, options);
+    const normalised = normaliseWriterOptions(url, options, 'Server.openSync');
     return new Server(FrameWriter.openHandleSync(normalised), normalised);
   }
 

@@ -140,3 +140,64 @@ export function bitRate(value: unknown, name: string): number {
   }
   return bits;
 }
+
+/** Names users reach for (FFmpeg's flags, the CLI's options) and the option they mean. */
+const OPTION_ALIASES: Record<string, string> = {
+  gop: 'gopSize', g: 'gopSize', keyint: 'gopSize',
+  fps: 'frameRate', r: 'frameRate', rate: 'frameRate', framerate: 'frameRate',
+  bframes: 'maxBFrames', bf: 'maxBFrames',
+  b: 'bitRate', bitrate: 'bitRate', 'b:v': 'bitRate',
+  maxrate: 'maxBitRate', bufsize: 'bufSize',
+  pix_fmt: 'pixelFormat', pixfmt: 'pixelFormat',
+  vcodec: 'codec', 'c:v': 'codec', encoder: 'codec',
+  timeout: 'timeoutMs', ss: 'startTime', start: 'startTime', seek: 'startTime',
+  w: 'width', h: 'height', cache: 'cacheSize', buffer: 'cacheSize',
+  frames: 'maxFrames', ring: 'slots', retry: 'retries', backoff: 'backoffMs',
+};
+
+/** Edits (insertion, deletion, substitution, swap of neighbours) from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known option `key` most likely stands for, or undefined. */
+export function suggestOption(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const sameCase = known.find((k) => k.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  const alias = OPTION_ALIASES[lower];
+  if (alias !== undefined && known.includes(alias)) return alias;
+  // A name cut short (`retry` for `retries`), when only one known name starts so.
+  const longer = lower.length >= 3 ? known.filter((k) => k.toLowerCase().startsWith(lower)) : [];
+  if (longer.length === 1) return longer[0];
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const distance = editDistance(lower, name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  // Close enough to be a typo: at most 2 edits, and fewer than a third of the name.
+  return bestDistance <= Math.min(2, Math.floor(lower.length / 3)) ? best : undefined;
+}
+
+/**
+ * Refuses keys of `options` that are not in `known` (a misspelt option would otherwise do nothing
+ * at all), naming the closest known one: "Unknown option 'bitrate' for Server.open; did you mean
+ * 'bitRate'?". `hint` ends the message when nothing is close.
+ */
+export function knownOptions(options: object, known: readonly string[], where: string, hint?: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const suggestion = suggestOption(key, known);
+    const shown = describe(key);
+    const tail = suggestion ? `; did you mean '${suggestion}'?` : hint ? ` (${hint})` : ` (known: ${known.join(', ')})`;
+    throw new StreamcoderError(`Unknown option ${shown} for ${where}${tail}`, 'ERR_INVALID_ARGUMENT');
+  }
+}

@@ -87,9 +87,18 @@ function encoderOptions(codec: string, value: unknown): Record<string, string> {
   return options;
 }
 
-export function normaliseWriterOptions(url: unknown, options: WriterOptions | undefined): NativeWriterOptions {
+/** The keys of {@link WriterOptions}: any other is refused. */
+export const WRITER_OPTION_KEYS = [
+  'from', 'width', 'height', 'frameRate', 'pixelFormat', 'codec', 'bitRate', 'maxBitRate', 'bufSize',
+  'gopSize', 'maxBFrames', 'preset', 'tune', 'crf', 'threads', 'transport', 'format', 'codecOptions',
+  'formatOptions', 'timeoutMs',
+] as const satisfies readonly (keyof WriterOptions)[];
+
+/** `where` names the call in messages (`Server.open`, `Encoder.openSync`). */
+export function normaliseWriterOptions(url: unknown, options: WriterOptions | undefined, where = 'Server.open'): NativeWriterOptions {
   check.string(url, 'url');
   const o = check.optionsObject(options);
+  check.knownOptions(o, WRITER_OPTION_KEYS, where, 'libav options go in codecOptions or formatOptions');
   const from = o.from === undefined ? undefined : check.optionsObject(o.from, 'from');
   const width = o.width ?? from?.width;
   const height = o.height ?? from?.height;
