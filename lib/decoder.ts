@@ -9,7 +9,10 @@ import * as check from './validate';
 export interface DecoderOptions {
   /** Pixel format of the frames delivered. Default `rgb24`. */
   pixelFormat?: PixelFormat;
-  /** Output width; with only one of width/height set, the other keeps the aspect ratio. */
+  /**
+   * Output width; with only one of width/height set, the other keeps the aspect ratio, rounded to
+   * an even number (at least 2) as ffmpeg's `scale=W:-2` does, so that 4:2:0 encoders take it.
+   */
   width?: number;
   height?: number;
   /** Seconds: the first frame delivered is the first at or after this time (at most 10^9). */

@@ -18,9 +18,13 @@ double Seconds(int64_t ts, AVRational base) {
   return ts == AV_NOPTS_VALUE ? NAN : double(ts) * base.num / base.den;
 }
 
+// The side not given, keeping the aspect ratio, rounded to an even number as ffmpeg's `scale=W:-2`
+// does (encoders of yuv420p refuse odd sizes: 1280x720 at width 500 gives 500x282, not 281), and
+// at least 2; only a source side of 1 pixel may give 1.
 int DerivedSide(int given, int sourceGiven, int sourceOther) {
-  double value = std::round(double(given) * sourceOther / sourceGiven);
-  return value < 1 ? 1 : int(value);
+  double value = std::round(double(given) * sourceOther / (2.0 * sourceGiven)) * 2;
+  if (value >= 2) return int(value);
+  return sourceOther == 1 ? 1 : 2;
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // Decoder against the ffmpeg CLI: frame counts, pixels, GOP boundaries, seeking, for every codec
 // fixture; then pixel formats, scaling, the zero-copy and async paths.
 import { describe, expect, test } from 'vitest';
-import { Decoder, type Frame } from '../lib';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Decoder, Encoder, type Frame } from '../lib';
 import { fixture, type FixtureName } from './helpers/fixtures';
 import { bufferAtMemoryEnd } from './helpers/guarded-memory';
 import { probeFrameCount, probeFrames, psnr, rawFrames } from './helpers/ffmpeg-cli';
@@ -124,6 +128,37 @@ describe('output formats and scaling', () => {
     expect([tall.info.width, tall.info.height]).toEqual([640, 480]);
     using odd = Decoder.openSync(file, { width: 101, height: 77, pixelFormat: 'yuv420p' });
     expect(odd.extractFrame()!.data.length).toBe(101 * 77 + 2 * 51 * 39);
+  });
+
+  // One side given: the other keeps the aspect ratio, rounded to an even number as ffmpeg's
+  // scale=W:-2 does, so that the frames can be encoded in 4:2:0 (500x281 could not).
+  test.each([
+    ['bench-1080p.mp4', { width: 500 }, [500, 282]],
+    ['odd-853x479.mp4', { width: 500 }, [500, 280]],
+    ['odd-853x479.mp4', { height: 77 }, [138, 77]],
+    ['h264-bframes.mp4', { height: 101 }, [134, 101]],
+    ['h264-bframes.mp4', { width: 3 }, [3, 2]],
+  ] as const)('%s scaled to %o: the derived side is even, as ffmpeg -2 makes it', (name, size, expected) => {
+    const source = fixture(name);
+    using dec = Decoder.openSync(source, { ...size, pixelFormat: 'yuv420p' });
+    expect([dec.info.width, dec.info.height]).toEqual(expected);
+    const filter = 'width' in size ? `scale=${size.width}:-2` : `scale=-2:${size.height}`;
+    const reference = String(execFileSync('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', `movie=${source},${filter}`, '-show_entries', 'stream=width,height', '-of', 'csv=p=0']));
+    expect(reference.trim()).toBe(expected.join(','));
+  });
+
+  test('a derived size encodes in yuv420p (1920x1080 at width 500)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-derived-'));
+    try {
+      using dec = Decoder.openSync(fixture('bench-1080p.mp4'), { width: 500, pixelFormat: 'yuv420p' });
+      const out = path.join(dir, 'out.mp4');
+      const enc = Encoder.openSync(out, { from: dec.info, preset: 'ultrafast' });
+      for (let i = 0; i < 3; i++) enc.encodeFrame(dec.extractFrame()!);
+      enc.closeSync();
+      expect(probeFrameCount(out)).toBe(3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('startTime skips to the first frame at or after it', () => {
