@@ -25,6 +25,9 @@ describe('probe', () => {
     expect(info.sourceWidth).toBe(Number(reference.width));
     expect(info.sourceHeight).toBe(Number(reference.height));
     expect(info.sourcePixelFormat).toBe(reference.pix_fmt);
+    // The source's, not the probing decoder's rgb24 (10-bit HEVC: yuv420p10le).
+    expect(info.pixelFormat).toBe(reference.pix_fmt);
+    expect([info.width, info.height]).toEqual([Number(reference.width), Number(reference.height)]);
     expect(`${info.frameRate.num}/${info.frameRate.den}`).toBe(reference.avg_frame_rate);
     expect(`${info.timeBase.num}/${info.timeBase.den}`).toBe(reference.time_base);
   });

@@ -21,7 +21,10 @@ export async function probe({ positionals, options, out }: CommandContext): Prom
   const info = decoder.info;
   decoder.close();
   if (options.json) {
-    out.write(`${JSON.stringify({ source: redactUrl(input), ...info }, null, 2)}\n`);
+    // What the source holds, as the table shows: the probing Decoder's own output (its default
+    // rgb24) is not the file's pixel format, and its size is the source's since it does not scale.
+    const json = { source: redactUrl(input), ...info, width: info.sourceWidth, height: info.sourceHeight, pixelFormat: info.sourcePixelFormat };
+    out.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
   const rows: [string, string][] = [
