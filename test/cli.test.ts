@@ -76,6 +76,35 @@ describe('arguments', () => {
     expect(probe.code).toBe(0);
     expect(probe.stdout).toContain('--timeout');
   });
+
+  test('--version prints the package version', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${version}\n`);
+  });
+
+  test.each([
+    [['help', 'push'], 'push'],
+    [['push', '--help'], 'push'],
+    [['help', 'probe'], 'probe'],
+    [['probe', '--help'], 'probe'],
+    [['help', 'record'], 'record'],
+  ])('%j prints that command\'s own help', async (args, command) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^Usage: streamcoder ${command} `));
+    const push = /--bitrate|--slots|--loop/;
+    const own = { push: ['--slots', '--loop', '--bframes'], probe: ['--timeout', '--json'], record: ['--duration', '--crf'] }[command]!;
+    for (const option of own) expect(result.stdout).toContain(option);
+    if (command === 'probe') expect(result.stdout).not.toMatch(push);
+  });
+
+  test('help for an unknown command: exit 2', async () => {
+    const result = await runCli(['help', 'frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
 });
 
 describe('push and record against nginx-rtmp', () => {

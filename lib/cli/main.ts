@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // streamcoder <command> ...: the command line. Exit codes: 0 done, 1 failed, 2 bad arguments,
 // 130 stopped by Ctrl-C (after a clean stop: encoder flushed, connection closed).
+import fs from 'node:fs';
+import path from 'node:path';
 import { StreamcoderError } from '../errors';
 import { onLog, setLogLevel, type LogLevel } from '../log';
 import { redactUrl } from '../redact';
@@ -16,6 +18,11 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: CommandRun }> = {
   record: { spec: recordSpec, run: record },
 };
 
+/** The package's version, from its package.json (two levels up from lib/cli and dist/cli). */
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function overview(): string {
   return [
     'Usage: streamcoder <command> [options]',
@@ -23,12 +30,27 @@ function overview(): string {
     'Commands:',
     ...Object.values(COMMANDS).map(({ spec }) => `  ${spec.name.padEnd(8)} ${spec.summary}`),
     '',
-    'Run `streamcoder <command> --help` for its options.',
+    'Run `streamcoder <command> --help` (or `streamcoder help <command>`) for its options,',
+    '`streamcoder --version` for the version.',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  // `streamcoder help push` is `streamcoder push --help`.
+  if (name === 'help' && rest.length > 0) {
+    const topic = COMMANDS[rest[0]];
+    if (!topic) {
+      process.stderr.write(`streamcoder: unknown command '${rest[0]}'\n${overview()}\n`);
+      return 2;
+    }
+    process.stdout.write(`${helpText(topic.spec)}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview()}\n`);
     return name === undefined ? 2 : 0;
