@@ -296,16 +296,19 @@ double VideoWriter::WaitForDeadline(int64_t pts) {
   return late;
 }
 
+void VideoWriter::CheckFrameSize(size_t size) const {
+  if (size == frameBytes_) return;
+  throw Failure("ERR_BUFFER_SIZE", "Expected a frame of " + std::to_string(frameBytes_) + " bytes (" +
+                                       std::to_string(options_.width) + "x" + std::to_string(options_.height) +
+                                       " " + av_get_pix_fmt_name(options_.inputFormat) + ") but got " +
+                                       std::to_string(size));
+}
+
 void VideoWriter::Write(const uint8_t* data, size_t size, int64_t pts) {
   if (!header_) throw Failure("ERR_NOT_OPEN", "The output " + label_ + " is not open");
   if (failed_) throw Failure("ERR_CONNECTION_LOST", "The output " + label_ + " failed earlier: " + failure_);
   if (finished_) throw Failure("ERR_CLOSED", "The output " + label_ + " is closed");
-  if (size != frameBytes_) {
-    throw Failure("ERR_BUFFER_SIZE", "Expected a frame of " + std::to_string(frameBytes_) + " bytes (" +
-                                         std::to_string(options_.width) + "x" + std::to_string(options_.height) +
-                                         " " + av_get_pix_fmt_name(options_.inputFormat) + ") but got " +
-                                         std::to_string(size));
-  }
+  CheckFrameSize(size);
   CheckPts(pts);
   Check(av_frame_make_writable(frame_.get()), "Cannot prepare a frame");
   scaler_->PackedToFrame(data, options_.width, options_.height, options_.inputFormat, frame_.get());

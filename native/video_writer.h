@@ -96,6 +96,8 @@ class VideoWriter {
   // Returns how late the frame is against its deadline, in seconds (0 when on time). A pts that
   // Write would refuse is refused here first, before anything changes.
   double WaitForDeadline(int64_t pts);
+  // Throws ERR_BUFFER_SIZE unless `size` is one packed picture of the declared size and format.
+  void CheckFrameSize(size_t size) const;
   // Encodes one packed picture and writes every packet that is ready. Never sleeps.
   void Write(const uint8_t* data, size_t size, int64_t pts);
   // Flushes the encoder, writes the trailer, closes the output. After a failure it only frees.

@@ -198,6 +198,11 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
     // memory never moves (and is kept alive below): read in place, no copy.
     std::shared_ptr<PooledBuffer> staged;
     if (bytes.movable) {
+      {
+        // A wrong size is refused before anything is copied (a huge wrong buffer, say).
+        std::lock_guard<std::mutex> lock(gate_.mutex());
+        OpenWriter().CheckFrameSize(bytes.length);
+      }
       staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
       std::memcpy(staged->data(), bytes.data, bytes.length);
       bytes.data = staged->data();
