@@ -38,10 +38,25 @@ export interface ClientOptions {
 
 export interface ClientStats extends NativeClientStats {}
 
+/** The events a Client emits and their listeners' arguments. Frames are read, not emitted. */
 export interface ClientEvents {
   error: [error: StreamcoderError];
   end: [];
   reconnect: [attempt: number, cause: StreamcoderError];
+}
+
+type ClientListener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) => void;
+
+// Node's typed EventEmitter takes any name (`K | keyof T`) and types an unknown one's listener
+// `never`; these signatures take only the names of ClientEvents, so a wrong one is the error.
+export interface Client {
+  on<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  once<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  addListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  prependListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  prependOnceListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  off<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
+  removeListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
 }
 
 /** The keys of {@link ClientOptions}: any other is refused. */

@@ -1,14 +1,18 @@
 import { native } from './binding';
 import * as check from './validate';
 
-export const LOG_LEVELS = ['quiet', 'error', 'warning', 'info', 'debug'] as const;
+/** FFmpeg's log levels, from silent to the most verbose. */
+export const LOG_LEVELS = ['quiet', 'panic', 'fatal', 'error', 'warning', 'info', 'verbose', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 // FFmpeg's AV_LOG_* numbers.
-const AV_LOG: Record<LogLevel, number> = { quiet: -8, error: 16, warning: 24, info: 32, debug: 48 };
+const AV_LOG: Record<LogLevel, number> = {
+  quiet: -8, panic: 0, fatal: 8, error: 16, warning: 24, info: 32, verbose: 40, debug: 48, trace: 56,
+};
 
 /**
- * How much of FFmpeg's own log is printed to stderr. Default `quiet`: errors reach you as
+ * How much of FFmpeg's own log is printed to stderr: `quiet`, `panic`, `fatal`, `error`, `warning`,
+ * `info`, `verbose`, `debug` or `trace` (FFmpeg's AV_LOG_* levels). Default `quiet`: errors reach you as
  * StreamcoderError messages (which quote FFmpeg's last error line) instead.
  *
  * @example
@@ -18,18 +22,23 @@ export function setLogLevel(level: LogLevel): void {
   native.setLogLevel(AV_LOG[check.oneOf(level, 'level', LOG_LEVELS)]);
 }
 
-const LEVEL_NAMES = new Map<number, LogLevel>(Object.entries(AV_LOG).map(([name, level]) => [level, name as LogLevel]));
+// The levels a line can have (all but quiet), most severe first.
+const REPORTED = LOG_LEVELS.filter((name) => name !== 'quiet');
 
-/** Names FFmpeg's numeric levels (panic and fatal count as error, verbose and trace as debug). */
-function levelName(level: number): LogLevel {
-  if (LEVEL_NAMES.has(level)) return LEVEL_NAMES.get(level)!;
-  return level <= AV_LOG.error ? 'error' : level <= AV_LOG.info ? 'info' : 'debug';
+/**
+ * Names FFmpeg's numeric level: each AV_LOG_* number is its own name (0 panic, 8 fatal, 16 error,
+ * 24 warning, 32 info, 40 verbose, 48 debug, 56 trace). A number between two is named by the
+ * first level that prints it (20: warning); the colour bits above the low byte are ignored.
+ */
+export function levelName(level: number): LogLevel {
+  const value = level < 0 ? 0 : level & 0xff;
+  return REPORTED.find((name) => value <= AV_LOG[name]) ?? 'trace';
 }
 
 /**
  * Receives FFmpeg's log lines (those at or above the level set with {@link setLogLevel}) instead
- * of stderr; `null` restores stderr. Lines logged on FFmpeg's own threads arrive on this thread's
- * event loop. The secrets of URLs are already masked (see `redactUrl`), and so are the stream names
+ * of stderr; `null` restores stderr. `level` names FFmpeg's level exactly (`panic` ... `trace`).
+ * Lines logged on FFmpeg's own threads arrive on this thread's event loop. The secrets of URLs are already masked (see `redactUrl`), and so are the stream names
  * and tokens of the URLs a Server or Client has open, where FFmpeg prints them alone.
  *
  * @example

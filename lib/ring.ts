@@ -152,7 +152,9 @@ export interface WriteSlot {
  *   slot.release();
  * }
  */
-export interface ReadSlot extends Frame {
+export interface ReadSlot extends Omit<Frame, 'pixelFormat'> {
+  /** The `pixelFormat` given to `commit` (any string; `''` if none was given). */
+  pixelFormat: string;
   readonly slot: number;
   /** Hands the slot back to the producer. `data` must not be used after this. */
   release(): void;

@@ -17,9 +17,9 @@ export interface StreamInfo {
   /** Size of the frames delivered (after scaling). */
   width: number;
   height: number;
-  /** Pixel format of the frames delivered. */
-  pixelFormat: string;
-  /** Size and pixel format of the video in the source. */
+  /** Pixel format of the frames delivered: always one of {@link PIXEL_FORMATS}. */
+  pixelFormat: PixelFormat;
+  /** Size and pixel format of the video in the source (any FFmpeg name, e.g. `yuvj420p`). */
   sourceWidth: number;
   sourceHeight: number;
   sourcePixelFormat: string;
@@ -43,7 +43,8 @@ export interface StreamInfo {
 export interface FrameInfo {
   width: number;
   height: number;
-  pixelFormat: string;
+  /** One of {@link PIXEL_FORMATS}: the format the Decoder or Client was opened with. */
+  pixelFormat: PixelFormat;
   /** Presentation timestamp in the stream's time base, or null if the source had none. */
   pts: number | null;
   /** Presentation time in seconds (`pts * timeBase`), or null. */

@@ -60,7 +60,7 @@ describe('arguments', () => {
     [['probe'], /'probe' expects <input>/],
     [['probe', 'a.mp4', '--bogus'], /unknown option --bogus/],
     [['probe', 'a.mp4', '--timeout', 'soon'], /--timeout expects an integer/],
-    [['probe', 'a.mp4', '--log-level', 'loud'], /--log-level expects one of quiet, error, warning, info, debug/],
+    [['probe', 'a.mp4', '--log-level', 'loud'], /--log-level expects one of quiet, panic, fatal, error, warning, info, verbose, debug, trace/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('%j: exit 2 with a message', async (args, message) => {
     const result = await runCli(args as string[]);

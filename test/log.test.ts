@@ -41,7 +41,7 @@ test('quiet delivers nothing; debug delivers more', async () => {
 });
 
 test('bad levels and callbacks are rejected', () => {
-  expect(() => setLogLevel('loud' as never)).toThrow(/Expected one of quiet, error, warning, info, debug for level/);
+  expect(() => setLogLevel('loud' as never)).toThrow(/Expected one of quiet, panic, fatal, error, warning, info, verbose, debug, trace for level/);
   expect(() => onLog('yes' as never)).toThrow(StreamcoderError);
 });
 
