@@ -27,7 +27,11 @@ export interface WriterOptions {
   /** Frames between keyframes. */
   gopSize?: number;
   maxBFrames?: number;
-  /** Encoder preset and tune (x264/x265: `veryfast`, `zerolatency`, ...). */
+  /**
+   * Encoder preset and tune (x264/x265: `veryfast`, `zerolatency`, ...). For libx264 and libx265
+   * they must be names those encoders know (x264 tunes may be joined by `,` or `+`): others are
+   * refused with ERR_INVALID_ARGUMENT listing the valid ones, before anything is opened.
+   */
   preset?: string;
   tune?: string;
   /** Constant rate factor (x264/x265). */
@@ -87,6 +91,41 @@ function encoderOptions(codec: string, value: unknown): Record<string, string> {
   return options;
 }
 
+const X26X_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'] as const;
+
+/**
+ * The presets and tunes x264 and x265 know. Given anything else, the encoder library prints its
+ * own complaint to stderr (`x264 [error]: invalid preset ...`) whatever FFmpeg's log level, so
+ * those names are checked here, before anything is opened. x264 takes one or more tunes joined
+ * by `,` or `+`, at most one of them a psy tune (film ... ssim); x265 takes one.
+ */
+const ENCODER_PRESETS: Record<string, { presets: readonly string[]; tunes: readonly string[]; psyTunes?: readonly string[] }> = {
+  libx264: {
+    presets: X26X_PRESETS,
+    tunes: ['film', 'animation', 'grain', 'stillimage', 'psnr', 'ssim', 'fastdecode', 'zerolatency'],
+    psyTunes: ['film', 'animation', 'grain', 'stillimage', 'psnr', 'ssim'],
+  },
+  libx265: { presets: X26X_PRESETS, tunes: ['psnr', 'ssim', 'grain', 'zerolatency', 'fastdecode', 'animation'] },
+};
+ENCODER_PRESETS.libx264rgb = ENCODER_PRESETS.libx264;
+
+/** `preset` and `tune` (as options or in codecOptions) checked against the codec's names. */
+function checkPresetAndTune(codec: string, preset: string | undefined, tune: string | undefined, codecOptions: Record<string, string>): void {
+  const known = ENCODER_PRESETS[codec];
+  if (!known) return;
+  const checkName = (name: string, value: string | undefined, allowed: readonly string[], list: boolean) => {
+    if (value === undefined) return;
+    const parts = list ? value.split(/[,+]/) : [value];
+    if (parts.some((part) => !allowed.includes(part))) throw check.invalid(name, `a ${codec} ${name.replace(/^codecOptions\./, '')}: one of ${allowed.join(', ')}`, value);
+    const psy = parts.filter((part) => known.psyTunes?.includes(part));
+    if (psy.length > 1) throw check.invalid(name, `at most one of ${known.psyTunes!.join(', ')} (${codec} takes one psy tune)`, value);
+  };
+  checkName('preset', preset, known.presets, false);
+  checkName('tune', tune, known.tunes, known.psyTunes !== undefined);
+  checkName('codecOptions.preset', codecOptions.preset, known.presets, false);
+  checkName('codecOptions.tune', codecOptions.tune, known.tunes, known.psyTunes !== undefined);
+}
+
 /** The keys of {@link WriterOptions}: any other is refused. */
 export const WRITER_OPTION_KEYS = [
   'from', 'width', 'height', 'frameRate', 'pixelFormat', 'codec', 'bitRate', 'maxBitRate', 'bufSize',
@@ -108,6 +147,10 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   // A source whose rate is unknown (0/1) gives 30; one out of bounds is refused by its name.
   const fromRate = o.frameRate === undefined && from?.frameRate && from.frameRate.num > 0 ? from.frameRate : undefined;
   const frameRate = fromRate ? rational(fromRate, 'from.frameRate (set frameRate to override)') : rational(o.frameRate ?? 30, 'frameRate');
+  const preset = o.preset === undefined ? undefined : check.string(o.preset, 'preset');
+  const tune = o.tune === undefined ? undefined : check.string(o.tune, 'tune');
+  const codecOptions = encoderOptions(codec, o.codecOptions);
+  checkPresetAndTune(codec, preset, tune, codecOptions);
   return {
     url: url as string,
     format: o.format === undefined ? undefined : check.string(o.format, 'format'),
@@ -123,11 +166,11 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     gopSize: o.gopSize === undefined ? -1 : check.integer(o.gopSize, 'gopSize', 0, 100_000),
     maxBFrames: o.maxBFrames === undefined ? -1 : check.integer(o.maxBFrames, 'maxBFrames', 0, 16),
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
-    preset: o.preset === undefined ? undefined : check.string(o.preset, 'preset'),
-    tune: o.tune === undefined ? undefined : check.string(o.tune, 'tune'),
+    preset,
+    tune,
     crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, 63),
     timeoutMs: timeoutFor(url as string, o.timeoutMs),
-    codecOptions: encoderOptions(codec, o.codecOptions),
+    codecOptions,
     formatOptions: formatOptionsFor(url as string, o, 'output'),
   };
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Decoder, Encoder, StreamcoderError, type Frame } from '../lib';
+import { Decoder, Encoder, Server, StreamcoderError, type Frame } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
 import { bufferAtMemoryEnd } from './helpers/guarded-memory';
 import { probeFrameCount, probeFrames, psnr, rawFrames } from './helpers/ffmpeg-cli';
@@ -47,6 +47,47 @@ describe('encoders with habits of their own', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
     expect(probeFrameCount(path.join(dir, 'quiet.mkv'))).toBe(3);
+  });
+
+  test('x264/x265 presets and tunes they do not know: ERR_INVALID_ARGUMENT listing the valid ones, nothing opened', async () => {
+    const base = { width: 64, height: 64 };
+    const out = path.join(dir, 'never.mkv');
+    let error = expectCode(() => Encoder.openSync(out, { ...base, preset: 'warp-speed' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toBe("Expected a libx264 preset: one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo for preset but received 'warp-speed'");
+    error = expectCode(() => Encoder.openSync(out, { ...base, tune: 'cartoon' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toContain('one of film, animation, grain, stillimage, psnr, ssim, fastdecode, zerolatency for tune');
+    error = expectCode(() => Encoder.openSync(out, { ...base, codec: 'libx265', preset: 'warp-speed' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toContain('libx265 preset: one of ultrafast,');
+    error = expectCode(() => Encoder.openSync(out, { ...base, codec: 'libx265', tune: 'film' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toContain('one of psnr, ssim, grain, zerolatency, fastdecode, animation for tune');
+    expectCode(() => Encoder.openSync(out, { ...base, codecOptions: { preset: 'warp-speed' } }), 'ERR_INVALID_ARGUMENT');
+    expectCode(() => Encoder.openSync(out, { ...base, tune: 'film,grain' }), 'ERR_INVALID_ARGUMENT');
+    await expect(Encoder.open(out, { ...base, preset: 'Warp' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(Server.open('rtmp://127.0.0.1:1/live/x', { ...base, preset: 'warp-speed' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(fs.existsSync(out)).toBe(false);
+    // The names they know still open: x264 tunes joined by ',' or '+', one psy tune at most.
+    for (const options of [{ preset: 'placebo', tune: 'film,fastdecode' }, { preset: 'ultrafast', tune: 'zerolatency+fastdecode' }, { codec: 'libx265', preset: 'ultrafast', tune: 'zerolatency' }]) {
+      Encoder.openSync(path.join(dir, 'named.mkv'), { ...base, ...options }).closeSync();
+    }
+    // Other codecs' presets are theirs to judge.
+    expect(expectCode(() => Encoder.openSync(path.join(dir, 'o.avi'), { ...base, codec: 'mpeg4', preset: 'warp-speed' }), 'ERR_INVALID_OPTION').message).toContain('preset');
+  });
+
+  test('an unknown x264 preset prints nothing to stderr (x264 would print its own error)', () => {
+    const script = `
+      const { Encoder, Server } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+      const codes = [];
+      for (const options of [{ preset: 'warp-speed' }, { tune: 'cartoon' }, { codec: 'libx265', preset: 'warp-speed' }, { codec: 'libx265', tune: 'film' }]) {
+        try { Encoder.openSync(${JSON.stringify(path.join(dir, 'silent.mkv'))}, { width: 64, height: 64, ...options }); } catch (e) { codes.push(e.code); }
+      }
+      Server.open('rtmp://127.0.0.1:1/live/x', { width: 64, height: 64, preset: 'warp-speed' }).catch((e) => {
+        codes.push(e.code);
+        console.log(codes.join(' '));
+      });`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(Array(5).fill('ERR_INVALID_ARGUMENT').join(' '));
+    expect(run.stderr).toBe('');
   });
 
   test('libsvtav1 closes without a frame, and after a failed open (SVT-AV1 waited forever for a packet)', async () => {
@@ -211,8 +252,8 @@ describe('bad inputs', () => {
     // Names the encoder does not know: a preset for mpeg4, a misspelt libav option.
     expect(expectCode(() => Encoder.openSync(path.join(dir, 'o.avi'), { ...base, codec: 'mpeg4', preset: 'fast' }), 'ERR_INVALID_OPTION').message).toContain('preset');
     expectCode(() => Encoder.openSync(out, { ...base, codecOptions: { no_such_thing: 1 } }), 'ERR_INVALID_OPTION');
-    // A value the encoder refuses when it opens.
-    expect(() => Encoder.openSync(out, { ...base, preset: 'warp-speed' })).toThrow(StreamcoderError);
+    // A preset x264 does not know: refused here (ERR_INVALID_ARGUMENT), before x264 prints its own error.
+    expectCode(() => Encoder.openSync(out, { ...base, preset: 'warp-speed' }), 'ERR_INVALID_ARGUMENT');
     // 4:2:0 H.264 needs even sides: the encoder says so, clearly.
     expect(() => Encoder.openSync(out, { ...base, width: 321 })).toThrow(StreamcoderError);
   });
