@@ -86,6 +86,15 @@ std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnl
   return meta;
 }
 
+std::optional<Decoder::Decoded> Decoder::DecodePooled() {
+  std::lock_guard<std::mutex> lock(gate_.mutex());
+  Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
+  std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
+  if (!meta) return std::nullopt;
+  decoded.meta = *meta;
+  return decoded;
+}
+
 void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                         const std::function<void(const FrameMeta&)>& taken) {
   VideoReader& reader = OpenReader();
@@ -171,14 +180,7 @@ Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
     auto settled = gate_.BeginAsync();
     return AsyncTask<std::optional<Decoded>>::Run(
         info.Env(),
-        [this]() -> std::optional<Decoded> {
-          std::lock_guard<std::mutex> lock(gate_.mutex());
-          Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
-          std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
-          if (!meta) return std::nullopt;
-          decoded.meta = *meta;
-          return decoded;
-        },
+        [this] { return DecodePooled(); },
         [this](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
           return decoded ? FrameToJs(env, decoded->meta, decoded->pixels.ToJs(env)) : env.Null();
         },
@@ -229,14 +231,7 @@ Napi::Value Decoder::ReadFrameIntoMovable(const Napi::CallbackInfo& info) {
   auto target = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(info[0]));
   return AsyncTask<std::optional<Decoded>>::Run(
       info.Env(),
-      [this]() -> std::optional<Decoded> {
-        std::lock_guard<std::mutex> lock(gate_.mutex());
-        Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
-        std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
-        if (!meta) return std::nullopt;
-        decoded.meta = *meta;
-        return decoded;
-      },
+      [this] { return DecodePooled(); },
       [this, target](Napi::Env env, std::optional<Decoded>& decoded) -> Napi::Value {
         if (!decoded) return env.Null();
         ByteView destination;

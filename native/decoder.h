@@ -61,6 +61,9 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                  const std::function<void(const FrameMeta&)>& taken);
 
+  // Pool thread, without the mutex (it takes it): the next frame into pooled memory.
+  std::optional<Decoded> DecodePooled();
+
   // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
   // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
   // event loop, as external buffers with Node-API finalisers would.
