@@ -26,6 +26,7 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { packedBytes } = require('./packed-bytes');
 
 const { Decoder, Encoder, Server } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
@@ -109,17 +110,6 @@ function makeTarget(kind, bytes, salt) {
   const headCopy = head.slice();
   const tailCopy = tail.slice();
   return { view, check: () => [changed(head, headCopy, 'before'), changed(tail, tailCopy, 'after')].filter(Boolean).join('; ') };
-}
-
-/** Bytes of a packed picture, computed here rather than asked of the library. */
-function packedBytes(pixelFormat, w, h) {
-  switch (pixelFormat) {
-    case 'rgb24': case 'bgr24': return 3 * w * h;
-    case 'rgba': case 'bgra': return 4 * w * h;
-    case 'gray': return w * h;
-    case 'yuv420p': return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
-    default: throw new Error(`no size rule for ${pixelFormat}`);
-  }
 }
 
 function md5(bytes) {

@@ -3,6 +3,7 @@
 // so nothing depends on timing. Plain JavaScript on the compiled library: valgrind runs node as is.
 const path = require('node:path');
 const { Client, Decoder, Encoder, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
+const { packedBytes } = require('./packed-bytes');
 
 const [fixtures, out] = process.argv.slice(2);
 const fixture = (name) => path.join(fixtures, name);
@@ -81,11 +82,6 @@ function sweepSizes() {
   const sizes = [];
   for (let w = 1; w <= 64; w++) for (const h of new Set([1, 2, ((w * 37) % 64) + 1])) sizes.push([w, h]);
   return [...sizes, [127, 129], [360, 640], [600, 400], [257, 255]];
-}
-
-function packedBytes(pixelFormat, w, h) {
-  if (pixelFormat === 'yuv420p' || pixelFormat === 'nv12') return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
-  return { rgb24: 3, bgr24: 3, rgba: 4, bgra: 4, gray: 1, yuv444p: 3 }[pixelFormat] * w * h;
 }
 
 /** Pseudo-random bytes (fixed seed) as a raw video file of at least `bytes`. */

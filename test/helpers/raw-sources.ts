@@ -25,16 +25,7 @@ export const RAW_FORMATS = {
 } as const;
 export type RawFormat = keyof typeof RAW_FORMATS;
 
-/** Bytes of a packed picture in one of the library's output formats. */
-export function packedBytes(pixelFormat: string, w: number, h: number): number {
-  switch (pixelFormat) {
-    case 'rgb24': case 'bgr24': return 3 * w * h;
-    case 'rgba': case 'bgra': return 4 * w * h;
-    case 'gray': return w * h;
-    case 'yuv420p': return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
-    default: throw new Error(`no size rule for ${pixelFormat}`);
-  }
-}
+export { packedBytes } from './packed-bytes';
 
 /**
  * Writes `bytes` pseudo-random bytes (a fixed seed: the same file every run) to `file`. For
