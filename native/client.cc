@@ -76,7 +76,6 @@ Client::Client(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Client>(info), options_(ParseOptions(info)), cache_(options_.cacheSize, options_.maxCacheBytes) {
   Napi::Env env = info.Env();
   pixelFormat_ = av_get_pix_fmt_name(options_.reader.pixelFormat);
-  secrets_ = std::make_unique<SecretScope>(options_.reader.source, options_.reader.formatOptions);
   if (info[1].IsFunction()) {
     events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-client", 64, 1);
     events_.Unref(env);  // events alone must not keep the process alive
@@ -107,7 +106,6 @@ void Client::Close() {
     std::lock_guard<std::mutex> lock(readerMutex_);
     reader_.reset();
   }
-  secrets_.reset();
   if (events_) {
     events_.Release();
     events_ = Napi::ThreadSafeFunction();

@@ -59,9 +59,6 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   Napi::Value FrameToJs(Napi::Env env, const CachedFrame& frame);
 
   ClientOptions options_;
-  // The secrets of the URL (its stream name, token...) masked in every message and log line
-  // until close() (redact.h).
-  std::unique_ptr<SecretScope> secrets_;
   std::string pixelFormat_;
   OperationGate gate_{"client"};
   std::mutex readerMutex_;             // guards reader_ (replaced on reconnect) and info_
