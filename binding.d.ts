@@ -2,6 +2,8 @@
 // users never import this. Options arrive here already validated and normalised by lib/.
 
 import type { FrameInfo, Frame, StreamInfo } from './lib/types';
+import type { ClientStats } from './lib/client';
+import type { FfmpegLibrary } from './lib/versions';
 
 export interface NativeDecoderOptions {
   source: string;
@@ -91,17 +93,6 @@ export interface NativeClientOptions extends Omit<NativeDecoderOptions, 'startTi
   backoffMs: number;
 }
 
-export interface NativeClientStats {
-  received: number;
-  decoded: number;
-  dropped: number;
-  reconnects: number;
-  cached: number;
-  latencyMs: number;
-  fps: number;
-  bitRate: number;
-}
-
 export interface NativeClient {
   openSync(): void;
   open(): Promise<void>;
@@ -111,7 +102,7 @@ export interface NativeClient {
   newest(n: number): Frame[];
   next(timeoutMs: number): Frame | null;
   nextAsync(timeoutMs: number): Promise<Frame | null>;
-  readonly stats: NativeClientStats;
+  readonly stats: ClientStats;
   readonly running: boolean;
   close(): void;
 }
@@ -120,7 +111,7 @@ export interface Binding {
   setErrorClass(errorClass: new (message: string, code: string, averror?: number) => Error): void;
   setLogLevel(level: number): void;
   setLogCallback(callback: ((level: number, line: string) => void) | null): void;
-  versions(): Record<'libavformat' | 'libavcodec' | 'libavutil' | 'libswscale' | 'ffmpeg', string>;
+  versions(): { ffmpeg: string; libraries: Record<FfmpegLibrary, { built: string; runtime: string }> };
   /** native/redact.cc RedactUrl: every URL in `text` with its secrets masked. */
   redactUrl(text: string): string;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;

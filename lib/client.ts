@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { NativeClient, NativeClientOptions, NativeClientStats } from '../binding';
+import type { NativeClient, NativeClientOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS } from './decoder';
@@ -36,7 +36,24 @@ export interface ClientOptions {
   codecOptions?: Record<string, string | number | boolean>;
 }
 
-export interface ClientStats extends NativeClientStats {}
+/** What a Client has read so far; a snapshot, taken when `stats` is read. */
+export interface ClientStats {
+  /** Frames decoded and put in the cache. */
+  received: number;
+  /** Frames the decoder produced, including ones skipped by `fps` thinning. */
+  decoded: number;
+  /** Frames dropped from a full cache (`cacheSize`, `maxCacheBytes`) before JS read them. */
+  dropped: number;
+  reconnects: number;
+  /** Frames waiting in the cache now. */
+  cached: number;
+  /** How far reading lags behind the live timeline, in ms. */
+  latencyMs: number;
+  /** Frames received per second of wall time since the first. */
+  fps: number;
+  /** Bits read per second of stream time. */
+  bitRate: number;
+}
 
 /** The events a Client emits and their listeners' arguments. Frames are read, not emitted. */
 export interface ClientEvents {

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'ERR_NO_MEMORY'
   | 'ERR_UNSUPPORTED'
   | 'ERR_FFMPEG' // any other FFmpeg error; see `averror`
+  | 'ERR_ADDON_LOAD' // the native addon could not be loaded (the message lists each file tried and the fix)
   | 'ERR_INTERNAL';
 
 export class StreamcoderError extends Error {

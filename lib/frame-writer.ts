@@ -33,6 +33,7 @@ export type FrameInput = Frame | Uint8Array;
  * `index`), so gaps in the input stay gaps in the output.
  */
 export abstract class FrameWriter implements Disposable, AsyncDisposable {
+  /** @internal */
   protected readonly native: NativeWriter;
   /** Size and pixel format of the frames this writer takes, and its frame rate. */
   readonly width: number;
@@ -44,6 +45,7 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   /** The largest pts: MAX_TIMELINE_SECONDS at this frame rate, rounded down (as natively). */
   readonly #maxPts: number;
 
+  /** @internal */
   protected constructor(handle: NativeWriter, options: NativeWriterOptions) {
     this.native = handle;
     this.width = options.width;
@@ -54,10 +56,12 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     this.#maxPts = Number((BigInt(MAX_TIMELINE_SECONDS) * BigInt(options.frameRateNum)) / BigInt(options.frameRateDen));
   }
 
+  /** @internal */
   protected static openHandle(options: NativeWriterOptions): Promise<NativeWriter> {
     return openHandle(new native.Writer(options), (h) => h.closeSync());
   }
 
+  /** @internal */
   protected static openHandleSync(options: NativeWriterOptions): NativeWriter {
     return openHandleSync(new native.Writer(options), (h) => h.closeSync());
   }

@@ -6,7 +6,9 @@ export { MIN_FRAME_RATE, MAX_FRAME_RATE, type WriterOptions } from './writer-opt
 export { MAX_TIMELINE_SECONDS } from './validate';
 export type { WriterStats, FrameInput } from './frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';
-export { setLogLevel, onLog, ffmpegVersions, LOG_LEVELS, type LogLevel } from './log';
+export { setLogLevel, onLog, LOG_LEVELS, type LogLevel } from './log';
+export { ffmpegVersions, type FfmpegVersions, type FfmpegLibrary } from './versions';
+export type { AddonKind } from './load-native';
 export { PIXEL_FORMATS, type PixelFormat, type Frame, type FrameInfo, type StreamInfo, type Rational } from './types';
 export { redactUrl } from './redact';
 export { FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot, type CommitInfo } from './ring';

@@ -49,8 +49,3 @@ export function onLog(callback: ((level: LogLevel, line: string) => void) | null
   if (callback !== null && typeof callback !== 'function') throw check.invalid('callback', 'a function or null', callback);
   native.setLogCallback(callback === null ? null : (level, line) => callback(levelName(level), line));
 }
-
-/** Versions of the FFmpeg libraries the addon runs with. */
-export function ffmpegVersions(): Record<string, string> {
-  return native.versions();
-}

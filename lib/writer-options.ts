@@ -22,6 +22,10 @@ export interface WriterOptions {
   codec?: string;
   /** Bits per second, or a string such as `'2M'`. */
   bitRate?: number | string;
+  /**
+   * Rate control's maximum bit rate and its buffer (VBV) size, in bits (or `'3M'`); for libx264
+   * and libx265 both or neither (they ignore one alone).
+   */
   maxBitRate?: number | string;
   bufSize?: number | string;
   /** Frames between keyframes. */
@@ -57,6 +61,10 @@ export interface WriterOptions {
 export const MIN_FRAME_RATE = 1 / 60;
 /** The fastest frame rate a Server or Encoder takes, in frames per second. */
 export const MAX_FRAME_RATE = 1000;
+/** Bounds of `gopSize`, `maxBFrames` and `crf` (the native layer enforces the same). */
+export const MAX_GOP_SIZE = 100_000;
+export const MAX_B_FRAMES = 16;
+export const MAX_CRF = 63;
 
 const RATE_WORDS = 'a frame rate from 1/60 (one frame a minute) to 1000 frames per second';
 
@@ -126,6 +134,17 @@ function checkPresetAndTune(codec: string, preset: string | undefined, tune: str
   checkName('codecOptions.tune', codecOptions.tune, known.tunes, known.psyTunes !== undefined);
 }
 
+/**
+ * x264 and x265 ignore a VBV max rate without a buffer size, and a buffer size without a max rate
+ * (on FFmpeg's log only, silent by default): one without the other is refused for them. Other
+ * encoders judge for themselves (mpeg4 refuses a max rate alone; nvenc takes it).
+ */
+function checkVbv(codec: string, maxBitRate: number, bufSize: number): void {
+  if (!ENCODER_PRESETS[codec] || (maxBitRate > 0) === (bufSize > 0)) return;
+  const [missing, given] = maxBitRate > 0 ? ['bufSize', 'maxBitRate'] : ['maxBitRate', 'bufSize'];
+  throw check.refused(missing, 'a bit rate', `nothing (${codec} ignores ${given} without ${missing})`);
+}
+
 /** The keys of {@link WriterOptions}: any other is refused. */
 export const WRITER_OPTION_KEYS = [
   'from', 'width', 'height', 'frameRate', 'pixelFormat', 'codec', 'bitRate', 'maxBitRate', 'bufSize',
@@ -133,7 +152,10 @@ export const WRITER_OPTION_KEYS = [
   'formatOptions', 'timeoutMs',
 ] as const satisfies readonly (keyof WriterOptions)[];
 
-/** `where` names the call in messages (`Server.open`, `Encoder.openSync`). */
+/**
+ * `where` names the call in messages (`Server.open`, `Encoder.openSync`).
+ * @internal
+ */
 export function normaliseWriterOptions(url: unknown, options: WriterOptions | undefined, where = 'Server.open'): NativeWriterOptions {
   check.string(url, 'url');
   const o = check.optionsObject(options);
@@ -151,6 +173,9 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   const tune = o.tune === undefined ? undefined : check.string(o.tune, 'tune');
   const codecOptions = encoderOptions(codec, o.codecOptions);
   checkPresetAndTune(codec, preset, tune, codecOptions);
+  const maxBitRate = o.maxBitRate === undefined ? 0 : check.bitRate(o.maxBitRate, 'maxBitRate');
+  const bufSize = o.bufSize === undefined ? 0 : check.bitRate(o.bufSize, 'bufSize');
+  checkVbv(codec, maxBitRate, bufSize);
   return {
     url: url as string,
     format: o.format === undefined ? undefined : check.string(o.format, 'format'),
@@ -161,14 +186,14 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     pixelFormat: o.pixelFormat === undefined ? (fromFormat ?? 'rgb24') : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
     codec,
     bitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'bitRate'),
-    maxBitRate: o.maxBitRate === undefined ? 0 : check.bitRate(o.maxBitRate, 'maxBitRate'),
-    bufSize: o.bufSize === undefined ? 0 : check.bitRate(o.bufSize, 'bufSize'),
-    gopSize: o.gopSize === undefined ? -1 : check.integer(o.gopSize, 'gopSize', 0, 100_000),
-    maxBFrames: o.maxBFrames === undefined ? -1 : check.integer(o.maxBFrames, 'maxBFrames', 0, 16),
-    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
+    maxBitRate,
+    bufSize,
+    gopSize: o.gopSize === undefined ? -1 : check.integer(o.gopSize, 'gopSize', 0, MAX_GOP_SIZE),
+    maxBFrames: o.maxBFrames === undefined ? -1 : check.integer(o.maxBFrames, 'maxBFrames', 0, MAX_B_FRAMES),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, check.MAX_THREADS),
     preset,
     tune,
-    crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, 63),
+    crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, MAX_CRF),
     timeoutMs: timeoutFor(url as string, o.timeoutMs),
     codecOptions,
     formatOptions: formatOptionsFor(url as string, o, 'output'),

@@ -4,6 +4,7 @@
 #include "decoder.h"
 #include "writer.h"
 #include "ffmpeg.h"
+#include "library_versions.h"
 #include "log.h"
 #include "redact.h"
 
@@ -29,6 +30,9 @@ void OpenObjects::CloseAll() {
 }
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
+  // Before anything touches an FFmpeg struct: require() fails with this message instead.
+  std::string mismatch = MajorMismatch(LinkedLibraries());
+  if (!mismatch.empty()) throw Napi::Error::New(env, mismatch);
   InstallLogCallback();
   DefineAddon(exports, {
                            InstanceMethod("setErrorClass", &Addon::SetErrorClass),
@@ -98,15 +102,20 @@ Napi::Value Addon::SetLogLevel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// { ffmpeg, libraries: { libavcodec: { built, runtime }, ... } }
 Napi::Value Addon::Versions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object versions = Napi::Object::New(env);
-  versions.Set("libavformat", AV_STRINGIFY(LIBAVFORMAT_VERSION));
-  versions.Set("libavcodec", AV_STRINGIFY(LIBAVCODEC_VERSION));
-  versions.Set("libavutil", AV_STRINGIFY(LIBAVUTIL_VERSION));
-  versions.Set("libswscale", AV_STRINGIFY(LIBSWSCALE_VERSION));
-  versions.Set("ffmpeg", av_version_info());
-  return versions;
+  Napi::Object libraries = Napi::Object::New(env);
+  for (const LibraryVersion& library : LinkedLibraries()) {
+    Napi::Object versions = Napi::Object::New(env);
+    versions.Set("built", FormatVersion(library.built));
+    versions.Set("runtime", FormatVersion(library.runtime));
+    libraries.Set(library.name, versions);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ffmpeg", av_version_info());
+  result.Set("libraries", libraries);
+  return result;
 }
 
 Napi::Value Addon::RedactUrlMethod(const Napi::CallbackInfo& info) {

@@ -100,12 +100,6 @@ function ensureNpmPackages() {
 
 function ensureNativeBuild() {
   const sources = newestMtime(['native', 'CMakeLists.txt']);
-  // node-gyp-build prefers prebuilds to the local build: one older than the sources would shadow it.
-  const prebuilds = `prebuilds/${process.platform}-${process.arch}`;
-  if (fs.existsSync(path.join(root, prebuilds)) && newestMtime([prebuilds]) < sources) {
-    log(`removing ${prebuilds}: older than native/`);
-    fs.rmSync(path.join(root, prebuilds), { recursive: true, force: true });
-  }
   const addon = 'build/Release/streamcoder.node';
   if (mtime(addon) >= sources) return;
   run(path.join(root, 'node_modules/.bin/cmake-js'), ['compile', '--log-level', 'warn']);

@@ -1,69 +1,277 @@
-// The addon as users get it: a prebuild loaded by node-gyp-build, and the per-environment
-// design under worker_threads (each worker loads its own instance; a worker that exits with
-// objects still open has them closed at teardown instead of crashing the process).
-import { execFileSync } from 'node:child_process';
+// streamcoder as users install it: `npm pack` (which runs prepack: a clean TypeScript build and
+// the prebuild), then the tarball installed into new projects with npm, its dependencies from
+// npm's cache. Everything is checked there, never in the repository. The pack runs in a copy of
+// the sources so that rebuilding dist/ cannot disturb the test files running beside this one.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { afterAll, expect, test } from 'vitest';
-import { fixture, tempDir } from './helpers/fixtures';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { fixture } from './helpers/fixtures';
 
 const root = path.join(__dirname, '..');
-const { dir, cleanup } = tempDir();
-afterAll(cleanup);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-package-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test('npm run prebuild makes a prebuild that node-gyp-build loads (PREBUILDS_ONLY=1)', () => {
-  execFileSync('node', [path.join(root, 'scripts/prebuild.js'), '--out', dir], { stdio: 'pipe' });
-  const script = `
-    const load = require('node-gyp-build');
-    const file = load.path(${JSON.stringify(dir)});
-    const binding = load(${JSON.stringify(dir)});
-    console.log(JSON.stringify({ file, ffmpeg: binding.versions().ffmpeg, hasDecoder: typeof binding.Decoder }));`;
-  const out = JSON.parse(String(execFileSync('node', ['-e', script], { cwd: root, env: { ...process.env, PREBUILDS_ONLY: '1' } })));
-  expect(out.file).toBe(path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'streamcoder.node'));
-  expect(out.ffmpeg).toMatch(/\d/);
-  expect(out.hasDecoder).toBe('function');
-}, 180_000);
+const TAG = `${process.platform}-${process.arch}-glibc`;
+const FIXTURE = () => fixture('h264-bframes.mp4');
 
-function runWorker(source: string, workerData: unknown): Promise<{ result: unknown; exitCode: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(source, { eval: true, workerData });
-    let result: unknown;
-    worker.on('message', (message) => (result = message));
-    worker.on('error', reject);
-    worker.on('exit', (exitCode) => resolve({ result, exitCode }));
-  });
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-const WORKER_DECODE = `
-  const { workerData, parentPort } = require('node:worker_threads');
-  const { Decoder, StreamcoderError } = require(workerData.lib);
-  const dec = Decoder.openSync(workerData.file);
-  let frames = 0;
-  while (dec.extractFrame()) frames++;
-  dec.close();
-  let code = null;
-  try { dec.extractFrame(); } catch (e) { code = e instanceof StreamcoderError ? e.code : 'not typed'; }
-  parentPort.postMessage({ frames, code });`;
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
+  const result: SpawnSyncReturns<string> = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    // The npm_* variables vitest was started with (npm test) would steer the npm run here.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_'))), ...env },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
 
-test('the sync API works in two worker_threads at once, with typed errors in each', async () => {
-  const data = { lib: path.join(root, 'dist/index.js'), file: fixture('h264-bframes.mp4') };
-  const [a, b] = await Promise.all([runWorker(WORKER_DECODE, data), runWorker(WORKER_DECODE, data)]);
-  expect(a).toEqual({ result: { frames: 75, code: 'ERR_CLOSED' }, exitCode: 0 });
-  expect(b).toEqual({ result: { frames: 75, code: 'ERR_CLOSED' }, exitCode: 0 });
+function ok(result: Run): Run {
+  expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+  return result;
+}
+
+const NPM_QUIET = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error'];
+
+let tarball = '';
+const typesNode = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
+
+/**
+ * A new project with the tarball (and @types/node, as a TypeScript user has) installed. npm 11
+ * runs a dependency's install script only when the project allows it (`allowScripts`).
+ */
+function project(name: string, installArgs: string[], allowScripts = false): { dir: string; install: Run } {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir);
+  const manifest = { name: `try-${name}`, version: '1.0.0', private: true, ...(allowScripts ? { allowScripts: { streamcoder: true } } : {}) };
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
+  const install = ok(run('npm', ['install', tarball, `@types/node@${typesNode}`, ...NPM_QUIET, ...installArgs], dir));
+  return { dir, install };
+}
+
+const installed = (dir: string, ...parts: string[]) => path.join(dir, 'node_modules', 'streamcoder', ...parts);
+
+/** Loads the installed package in a new process: which addon file, and a fixture decoded. */
+function loadAndDecode(dir: string): { kind: string; file: string; frames: number } {
+  const script = `
+    const { Decoder, ffmpegVersions } = require('streamcoder');
+    const dec = Decoder.openSync(${JSON.stringify(FIXTURE())});
+    let frames = 0;
+    while (dec.extractFrame()) frames++;
+    console.log(JSON.stringify({ ...ffmpegVersions().addon, frames }));`;
+  return JSON.parse(ok(run('node', ['-e', script], dir)).stdout);
+}
+
+beforeAll(() => {
+  const source = path.join(work, 'source');
+  // The files a clean clone has (tracked, plus new ones not ignored), with the repository's
+  // node_modules for the build tools.
+  const files = run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], root).stdout.split('\0').filter(Boolean);
+  for (const file of files) {
+    if (!fs.existsSync(path.join(root, file))) continue; // deleted in the working tree
+    fs.mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
+    fs.copyFileSync(path.join(root, file), path.join(source, file));
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(source, 'node_modules'));
+  // (prepack's build output shares npm's stdout, so the tarball is found in its directory.)
+  ok(run('npm', ['pack', '--pack-destination', work, '--loglevel', 'error'], source));
+  tarball = path.join(work, fs.readdirSync(work).find((file) => file.endsWith('.tgz'))!);
+}, 300_000);
+
+test('the tarball holds the prebuild, the built library and the sources for a fallback build; nothing test- or bench-only', () => {
+  const listing = ok(run('tar', ['-tzf', tarball], work)).stdout.trim().split('\n').map((line) => line.replace(/^package\//, ''));
+  expect(listing).toContain(`prebuilds/${TAG}/streamcoder.node`);
+  for (const file of ['package.json', 'README.md', 'index.mjs', 'index.d.mts', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/pipeline-worker.js', 'scripts/install.js', 'CMakeLists.txt', 'native/addon.cc']) {
+    expect(listing, file).toContain(file);
+  }
+  const unwanted = listing.filter((file) =>
+    /^(test|bench|examples|lib|build[^/]*|\.ci)\//.test(file) ||
+    (file.startsWith('scripts/') && file !== 'scripts/install.js') ||
+    (/\.ts$/.test(file) && !/\.d\.(m?)ts$/.test(file)),
+  );
+  expect(unwanted).toEqual([]);
+  // The published types are closed: none reaches for a file outside the package.
+  const declarations = listing.filter((file) => /\.d\.m?ts$/.test(file));
+  const unpacked = path.join(work, 'unpacked');
+  fs.mkdirSync(unpacked);
+  ok(run('tar', ['-xzf', tarball, '-C', unpacked], work));
+  for (const file of declarations) {
+    expect(fs.readFileSync(path.join(unpacked, 'package', file), 'utf8'), file).not.toMatch(/from '\.\.\/binding'|lib\/types/);
+  }
 });
 
-test('a worker that exits or is terminated with decoders still open does not take the process down', async () => {
-  const leaveOpen = `
-    const { workerData, parentPort } = require('node:worker_threads');
-    const { Decoder } = require(workerData.lib);
-    const open = [Decoder.openSync(workerData.file), Decoder.openSync(workerData.file)];
-    open[0].extractFrame();
-    open[1].read();  // async work in flight at exit
-    parentPort.postMessage('left open');`;
-  const data = { lib: path.join(root, 'dist/index.js'), file: fixture('h264-bframes.mp4') };
-  expect(await runWorker(leaveOpen, data)).toEqual({ result: 'left open', exitCode: 0 });
+describe('installed with npm, install scripts allowed', () => {
+  let dir = '';
+  beforeAll(() => {
+    const result = project('plain', ['--foreground-scripts'], true);
+    dir = result.dir;
+    // The install step ran, found that the prebuild loads here and kept it.
+    expect(result.install.stderr).toContain(`streamcoder: using the prebuild prebuilds/${TAG}/streamcoder.node`);
+  }, 300_000);
 
-  const worker = new Worker(`${leaveOpen}; setInterval(() => {}, 1000);`, { eval: true, workerData: data });
-  await new Promise((resolve) => worker.once('message', resolve));
-  expect(await worker.terminate()).toBe(1);
+  test('the prebuild is what loads: no build/ directory, and a fixture decodes', () => {
+    expect(fs.existsSync(installed(dir, 'build'))).toBe(false);
+    expect(loadAndDecode(dir)).toEqual({ kind: 'prebuild', file: installed(dir, 'prebuilds', TAG, 'streamcoder.node'), frames: 75 });
+  });
+
+  test('ESM named imports and CJS require give the same library', () => {
+    fs.writeFileSync(path.join(dir, 'esm.mjs'), `
+      import { Decoder, Server, pipeline, FrameRing, StreamcoderError } from 'streamcoder';
+      import * as namespace from 'streamcoder';
+      import { createRequire } from 'node:module';
+      const cjs = createRequire(import.meta.url)('streamcoder');
+      const same = Decoder === cjs.Decoder && Server === cjs.Server && pipeline === cjs.pipeline && FrameRing === cjs.FrameRing;
+      const names = Object.keys(namespace).filter((k) => k !== 'default').sort();
+      console.log(JSON.stringify({ same, names, cjsNames: Object.keys(cjs).sort(), typed: new StreamcoderError('x', 'ERR_IO') instanceof cjs.StreamcoderError }));`);
+    const out = JSON.parse(ok(run('node', ['esm.mjs'], dir)).stdout);
+    expect(out.same).toBe(true);
+    expect(out.typed).toBe(true);
+    expect(out.names).toEqual(out.cjsNames);
+    expect(out.names).toEqual(expect.arrayContaining(['Decoder', 'Server', 'Encoder', 'Client', 'pipeline', 'FrameRing', 'ffmpegVersions']));
+  });
+
+  test('ffmpegVersions() reports the FFmpeg built against and the one loaded, and they agree with ffmpeg -version', () => {
+    const script = `console.log(JSON.stringify(require('streamcoder').ffmpegVersions()))`;
+    const versions = JSON.parse(ok(run('node', ['-e', script], dir)).stdout);
+    const cli = ok(run('ffmpeg', ['-hide_banner', '-version'], dir)).stdout;
+    for (const name of ['libavformat', 'libavcodec', 'libavutil', 'libswscale', 'libswresample']) {
+      const { built, runtime } = versions.libraries[name];
+      expect(built.split('.')[0], name).toBe(runtime.split('.')[0]);
+      // `ffmpeg -version` prints e.g. "libavcodec     59. 37.100 / 59. 37.100".
+      const line = new RegExp(`^${name}\\s+[\\d. ]+/\\s*([\\d. ]+)$`, 'm').exec(cli);
+      expect(line, name).not.toBeNull();
+      expect(runtime).toBe(line![1].replace(/ /g, ''));
+    }
+    expect(cli).toContain(versions.ffmpeg);
+  });
+
+  test('npx streamcoder --help and probe --json work', () => {
+    const help = ok(run('npx', ['--no-install', 'streamcoder', '--help'], dir));
+    expect(help.stdout).toMatch(/^Usage: streamcoder <command>/m);
+    const probe = ok(run('npx', ['--no-install', 'streamcoder', 'probe', FIXTURE(), '--json'], dir));
+    const info = JSON.parse(probe.stdout);
+    expect([info.codec, info.width, info.height, info.pixelFormat]).toEqual(['h264', 320, 240, 'yuv420p']);
+  });
+
+  test('a strict TypeScript project type-checks against the installed types (node16, nodenext, bundler; CJS and ESM files)', () => {
+    const usage = `
+      import { Decoder, Server, pipeline, FrameRing, frameBytes, StreamcoderError, ffmpegVersions, type Frame, type PixelFormat, type StreamInfo } from 'streamcoder';
+      export async function relay(input: string, url: string): Promise<number> {
+        const dec = await Decoder.open(input, { width: 640 });
+        const info: StreamInfo = dec.info;
+        const format: PixelFormat = info.pixelFormat;
+        const srv = await Server.open(url, { from: info, pixelFormat: format, bitRate: '1M' });
+        let frames = 0;
+        for await (const frame of dec) {
+          const f: Frame = frame;
+          await srv.serveFrameBlock(f);
+          frames++;
+        }
+        await srv.close();
+        dec.close();
+        const ring = FrameRing.create({ slots: 4, slotBytes: frameBytes(64, 64, 'rgb24') });
+        void ring.slots;
+        const stats = await pipeline({ input, output: url, maxFrames: 1 });
+        const { libraries } = ffmpegVersions();
+        return frames + stats.frames + libraries.libavcodec.runtime.length;
+      }
+      export function isTyped(error: unknown): boolean {
+        return error instanceof StreamcoderError && error.code === 'ERR_NOT_FOUND';
+      }`;
+    fs.writeFileSync(path.join(dir, 'usage.ts'), usage);
+    fs.writeFileSync(path.join(dir, 'usage.mts'), usage);
+    fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
+    const settings: [string, Record<string, string>][] = [
+      ['node16', { module: 'node16', moduleResolution: 'node16' }],
+      ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
+      ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+    ];
+    for (const [name, resolution] of settings) {
+      const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
+      fs.writeFileSync(path.join(dir, `tsconfig.${name}.json`), JSON.stringify({
+        compilerOptions: { ...resolution, target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'], strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+        files,
+      }));
+      const result = run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${name}.json`], dir);
+      expect(`${result.stdout}${result.stderr}`, name).toBe('');
+      expect(result.status, name).toBe(0);
+    }
+  });
+
+  test('a forced source build (npm rebuild --build-from-source) compiles and is what loads', () => {
+    const rebuild = ok(run('npm', ['rebuild', 'streamcoder', '--build-from-source', '--foreground-scripts', '--loglevel', 'error'], dir));
+    expect(rebuild.stderr).toContain('building the addon with cmake-js');
+    expect(loadAndDecode(dir)).toEqual({ kind: 'source build', file: installed(dir, 'build', 'Release', 'streamcoder.node'), frames: 75 });
+  });
+});
+
+describe('installed with --ignore-scripts', () => {
+  let dir = '';
+  const prebuild = () => installed(dir, 'prebuilds', TAG, 'streamcoder.node');
+  beforeAll(() => {
+    dir = project('no-scripts', ['--ignore-scripts']).dir;
+  }, 300_000);
+
+  test('the prebuild loads with no install step at all', () => {
+    expect(fs.existsSync(installed(dir, 'build'))).toBe(false);
+    expect(loadAndDecode(dir)).toMatchObject({ kind: 'prebuild', frames: 75 });
+  });
+
+  test('a missing FFmpeg library: the error names the file, the loader message and the Debian package', () => {
+    // The prebuild as it would be on a machine without libavcodec.so.59: its DT_NEEDED entry
+    // renamed in place (same length), so the dynamic loader itself refuses it.
+    const bytes = fs.readFileSync(prebuild());
+    const needed = Buffer.from('libavcodec.so.59\0');
+    expect(bytes.indexOf(needed)).toBeGreaterThan(0);
+    const edited = Buffer.from(bytes);
+    Buffer.from('libavcodec.so.99\0').copy(edited, bytes.indexOf(needed));
+    fs.writeFileSync(prebuild(), edited);
+    try {
+      const result = run('node', ['-e', "require('streamcoder')"], dir);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('ERR_ADDON_LOAD');
+      expect(result.stderr).toContain(`1. source build: ${installed(dir, 'build', 'Release', 'streamcoder.node')}`);
+      expect(result.stderr).toContain(`2. prebuild: ${prebuild()}`);
+      expect(result.stderr).toContain('libavcodec.so.99: cannot open shared object file');
+      expect(result.stderr).toContain('sudo apt-get install -y libavcodec99');
+      expect(result.stderr).toContain('npm rebuild streamcoder --build-from-source');
+      expect(result.stderr).not.toMatch(/node-gyp-build|No native build was found/);
+    } finally {
+      fs.writeFileSync(prebuild(), bytes);
+    }
+  });
+
+  test('a corrupt prebuild: the install step falls back to a source build, which loads', () => {
+    fs.writeFileSync(prebuild(), 'not an ELF file, as a truncated download would be');
+    const before = run('node', ['-e', "require('streamcoder')"], dir);
+    expect(before.status).toBe(1);
+    expect(before.stderr).toMatch(/invalid ELF header|file too short/);
+    const rebuild = ok(run('npm', ['rebuild', 'streamcoder', '--foreground-scripts', '--loglevel', 'error'], dir));
+    expect(rebuild.stderr).toContain('the prebuild does not load here; building from source');
+    expect(loadAndDecode(dir)).toMatchObject({ kind: 'source build', frames: 75 });
+  });
+
+  test('both impossible (corrupt prebuild, no FFmpeg for pkg-config): the install fails naming each attempt and the remedies', () => {
+    fs.rmSync(installed(dir, 'build'), { recursive: true, force: true });
+    const rebuild = run('npm', ['rebuild', 'streamcoder', '--foreground-scripts', '--loglevel', 'error'], dir, { PKG_CONFIG_LIBDIR: path.join(work, 'no-pkgconfig'), PKG_CONFIG_PATH: '' });
+    expect(rebuild.status).not.toBe(0);
+    const message = rebuild.stderr.slice(rebuild.stderr.indexOf('streamcoder: the native addon could not be loaded'));
+    expect(message).toMatch(/^streamcoder: the native addon could not be loaded\. Tried:\n {2}1\. source build: .*\n {5}cmake-js compile failed/);
+    expect(message).toMatch(/libavformat.*not found|not found.*libavformat|required package was not found/i);
+    expect(message).toMatch(/2\. prebuild: .*\n {5}.*(invalid ELF header|file too short)/);
+    expect(message).toContain('sudo apt-get install -y pkg-config cmake g++ make libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev');
+    expect(message).toContain('npm rebuild streamcoder --build-from-source');
+    // And the library says the same when it is imported anyway.
+    const load = run('node', ['-e', "require('streamcoder')"], dir);
+    expect(load.stderr).toContain('1. source build');
+    expect(load.stderr).toContain('not built');
+    expect(load.stderr).toContain('sudo apt-get install -y pkg-config');
+  });
 });

@@ -79,7 +79,7 @@ function tsc(name: string, source: string): { status: number | null; output: str
       typeRoots: [path.join(root, 'node_modules', '@types')],
       skipLibCheck: true,
     },
-    files: [file, path.join(root, 'lib', 'node-gyp-build.d.ts')],
+    files: [file],
   }));
   const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', config], { encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
