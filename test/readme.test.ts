@@ -1,0 +1,155 @@
+// Every JavaScript/TypeScript snippet in README.md, as written:
+// - each parses on the Node that runs the tests (CI runs the oldest the package admits, see
+//   `engines`), after TypeScript's type annotations are stripped and nothing else (target ESNext,
+//   so syntax a newer Node needs, like `await using`, stays and fails here);
+// - each type-checks in strict mode against the library, with the free names that the reference
+//   snippets use (`dec`, `frame`, `url`...) declared with their real types, and the API imported
+//   where a snippet does not import it itself;
+// - the quick start and the pipeline() snippet run, with only the input file and the server URL
+//   swapped for a fixture and a local nginx-rtmp, and what they pushed is counted by ffprobe.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as api from '../lib/index';
+import { fixture } from './helpers/fixtures';
+import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
+
+const root = path.join(__dirname, '..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-readme-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+interface Snippet {
+  /** README line of the first line of code. */
+  line: number;
+  code: string;
+}
+
+function snippets(): Snippet[] {
+  const lines = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  const found: Snippet[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(ts|typescript|js|javascript|mjs)\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const end = lines.indexOf('```', i + 1);
+    expect(end, `README.md:${i + 1}: unclosed code block`).toBeGreaterThan(i);
+    found.push({ line: i + 2, code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return found;
+}
+
+const SNIPPETS = snippets();
+const API = JSON.stringify(path.join(root, 'lib', 'index'));
+
+test('the README has the snippets this test reads', () => {
+  expect(SNIPPETS.length).toBeGreaterThanOrEqual(7);
+});
+
+test.each(SNIPPETS.map((s) => [s.line, s] as const))('README.md:%i parses on this Node', (_line, snippet) => {
+  const { outputText, diagnostics } = ts.transpileModule(snippet.code, {
+    compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
+    reportDiagnostics: true,
+  });
+  expect(diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')) ?? []).toEqual([]);
+  const file = path.join(dir, `parse-${snippet.line}.mjs`);
+  fs.writeFileSync(file, outputText);
+  const result = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+  expect(result.stderr, `README.md:${snippet.line} on Node ${process.version}`).toBe('');
+  expect(result.status).toBe(0);
+});
+
+test('the Node running this is one the package admits', () => {
+  const engines = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).engines.node as string;
+  const oldest = Number(/^>=\s*(\d+)/.exec(engines)?.[1]);
+  expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(oldest);
+});
+
+// The free names of the reference snippets, as a reader would have them.
+const GLOBALS = `
+type Api = typeof import(${API});
+declare global {
+  const url: string;
+  const dec: import(${API}).Decoder;
+  const decoder: import(${API}).Decoder;
+  const frame: import(${API}).Frame;
+  const buffer: Uint8Array;
+  const server: import(${API}).Server;
+  const worker: import('node:worker_threads').Worker;
+  const timeoutMs: number;
+}
+export type { Api };
+`;
+
+test('every snippet type-checks in strict mode against the library', () => {
+  const exported = Object.keys(api).filter((name) => name !== '__esModule' && name !== 'default');
+  const files: string[] = [];
+  const offsets = new Map<string, { line: number; prelude: number }>();
+  for (const snippet of SNIPPETS) {
+    const imports = /from 'streamcoder'/.test(snippet.code) ? '' : `import { ${exported.join(', ')} } from 'streamcoder';\n`;
+    const file = path.join(dir, `check-${snippet.line}.ts`);
+    fs.writeFileSync(file, `${imports}${snippet.code}\nexport {};\n`);
+    files.push(file);
+    offsets.set(path.basename(file), { line: snippet.line, prelude: imports ? 1 : 0 });
+  }
+  const globals = path.join(dir, 'globals.d.ts');
+  fs.writeFileSync(globals, GLOBALS);
+  const config = path.join(dir, 'tsconfig.json');
+  fs.writeFileSync(config, JSON.stringify({
+    compilerOptions: {
+      strict: true, noEmit: true, target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable', 'DOM'],
+      module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true, types: ['node'],
+      typeRoots: [path.join(root, 'node_modules', '@types')],
+      paths: { streamcoder: [path.join(root, 'lib', 'index.ts')] },
+    },
+    files: [globals, ...files],
+  }));
+  const result = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', config], { encoding: 'utf8', timeout: 120_000 });
+  // Errors as README lines: "README.md:172: error TS2345: ..."
+  const errors = `${result.stdout}${result.stderr}`.split('\n').filter(Boolean).map((line) => {
+    const at = /check-(\d+)\.ts\((\d+),\d+\): (.*)$/.exec(line);
+    if (!at) return line;
+    const { line: start, prelude } = offsets.get(`check-${at[1]}.ts`)!;
+    return `README.md:${start + Number(at[2]) - 1 - prelude}: ${at[3]}`;
+  });
+  expect(errors).toEqual([]);
+  expect(result.status).toBe(0);
+});
+
+describe('the snippets that push run', () => {
+  let server: RtmpServer;
+  beforeAll(async () => {
+    server = await startRtmpServer();
+    // `import 'streamcoder'` from the scripts below resolves to this repository, as installed.
+    fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'streamcoder'));
+  });
+  afterAll(() => server?.stop());
+
+  /** Runs a snippet with the clip and the URL swapped; returns the frames the server recorded. */
+  async function runPushing(start: RegExp, name: string): Promise<number> {
+    const snippet = SNIPPETS.find((s) => start.test(s.code));
+    expect(snippet, `no README snippet matches ${start}`).toBeDefined();
+    const code = snippet!.code
+      .replaceAll("'clip.mp4'", JSON.stringify(fixture('h264-bframes.mp4')))
+      .replaceAll("'rtmp://127.0.0.1/live/cam'", JSON.stringify(server.recordUrl(name)));
+    expect(code).not.toContain('rtmp://127.0.0.1/live/cam');
+    const { outputText } = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext } });
+    const file = path.join(dir, `${name}.mjs`);
+    fs.writeFileSync(file, outputText);
+    execFileSync(process.execPath, [file], { cwd: dir, timeout: 60_000, stdio: 'pipe' });
+    const recording = await settledFile(server.recordingOf(name));
+    const count = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', recording]);
+    return Number(String(count).trim());
+  }
+
+  test('the quick start pushes every frame of the clip', async () => {
+    expect(await runPushing(/Decoder\.open\('clip\.mp4'\);/, 'quickstart')).toBe(75);
+  });
+
+  test('the pipeline() snippet pushes every frame of the clip', async () => {
+    expect(await runPushing(/await pipeline\(\{/, 'pipeline')).toBe(75);
+  });
+});
