@@ -289,3 +289,29 @@ describe('installed with --ignore-scripts', () => {
     expect(load.stderr).toContain('sudo apt-get install -y pkg-config');
   });
 });
+
+test('an addon built against another FFmpeg major refuses to load, naming the libraries, instead of crashing later', () => {
+  // The headers of this machine's FFmpeg with libavcodec's major changed to 60, as if they were
+  // FFmpeg 6's; pkg-config finds them first. The build links the real libavcodec.so.59.
+  const fake = path.join(work, 'ffmpeg6-headers');
+  fs.cpSync('/usr/include/x86_64-linux-gnu/libavcodec', path.join(fake, 'include', 'libavcodec'), { recursive: true });
+  const versionFile = path.join(fake, 'include', 'libavcodec', 'version_major.h');
+  const header = fs.readFileSync(versionFile, 'utf8');
+  expect(header).toMatch(/#define LIBAVCODEC_VERSION_MAJOR\s+59/);
+  fs.writeFileSync(versionFile, header.replace(/(#define LIBAVCODEC_VERSION_MAJOR\s+)59/, '$160'));
+  fs.mkdirSync(path.join(fake, 'pkgconfig'));
+  const pc = fs.readFileSync('/usr/lib/x86_64-linux-gnu/pkgconfig/libavcodec.pc', 'utf8');
+  fs.writeFileSync(path.join(fake, 'pkgconfig', 'libavcodec.pc'), pc.replace(/^includedir=.*$/m, `includedir=${path.join(fake, 'include')}`));
+
+  const out = path.join(work, 'mismatched-build');
+  ok(run(path.join(root, 'node_modules/.bin/cmake-js'), ['compile', '--out', out, '--log-level', 'warn'], root, { PKG_CONFIG_PATH: path.join(fake, 'pkgconfig') }));
+  const script = `
+    try { require(${JSON.stringify(path.join(root, 'dist', 'index.js'))}); console.log('loaded'); }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+  const result = ok(run('node', ['-e', script], root, { STREAMCODER_NATIVE: path.join(out, 'Release', 'streamcoder.node') }));
+  const error = JSON.parse(result.stdout);
+  expect(error.code).toBe('ERR_ADDON_LOAD');
+  expect(error.message).toMatch(/libavcodec 60\.\d+\.\d+ at build time but 59\.\d+\.\d+ at run time/);
+  expect(error.message).not.toMatch(/libavformat \d/);
+  expect(error.message).toContain('npm rebuild streamcoder --build-from-source');
+}, 180_000);
