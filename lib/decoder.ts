@@ -69,7 +69,7 @@ function normalise(source: unknown, options: DecoderOptions | undefined, where: 
     width: o.width === undefined ? 0 : check.dimension(o.width, 'width'),
     height: o.height === undefined ? 0 : check.dimension(o.height, 'height'),
     startTime: o.startTime === undefined ? 0 : check.number(o.startTime, 'startTime', 0, check.MAX_TIMELINE_SECONDS),
-    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, 64),
+    threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, check.MAX_THREADS),
     timeoutMs: timeoutFor(url, o.timeoutMs),
     maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
     maxGopBytes: o.maxGopBytes === undefined ? 2 ** 31 : check.integer(o.maxGopBytes, 'maxGopBytes', 1, Number.MAX_SAFE_INTEGER),

@@ -8,7 +8,7 @@ export const DEFAULT_NETWORK_TIMEOUT_MS = 10_000;
 /** The caller's `timeoutMs`, or the default for network URLs (0, none, for files). */
 export function timeoutFor(url: string, value: unknown): number {
   if (value === undefined) return check.isNetworkUrl(url) ? DEFAULT_NETWORK_TIMEOUT_MS : 0;
-  return check.integer(value, 'timeoutMs', 1, 86_400_000);
+  return check.integer(value, 'timeoutMs', 1, check.MAX_TIMEOUT_MS);
 }
 
 /**

@@ -114,6 +114,11 @@ export const MAX_TIMELINE_SECONDS = 1e9;
 /** Largest side the library accepts for any picture (the native layer enforces the same). */
 export const MAX_DIMENSION = 16384;
 
+/** Bounds of the numbers the native layer also enforces: bit rates (100 Gbit/s), threads, timeouts (a day). */
+export const MAX_BIT_RATE = 1e11;
+export const MAX_THREADS = 64;
+export const MAX_TIMEOUT_MS = 86_400_000;
+
 export function dimension(value: unknown, name: string): number {
   return integer(value, name, 1, MAX_DIMENSION, 'ERR_DIMENSIONS');
 }
@@ -135,7 +140,7 @@ export function parseBitRate(text: string): number | null {
 /** A bit rate as bits per second, or a string such as '2M' or '800k'. */
 export function bitRate(value: unknown, name: string): number {
   const bits = typeof value === 'string' ? parseBitRate(value) : value;
-  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 1e11) {
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > MAX_BIT_RATE) {
     throw invalid(name, "a bit rate in bits per second (or a string such as '2M')", value);
   }
   return bits;

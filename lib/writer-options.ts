@@ -137,7 +137,7 @@ function checkPresetAndTune(codec: string, preset: string | undefined, tune: str
 /**
  * x264 and x265 ignore a VBV max rate without a buffer size, and a buffer size without a max rate
  * (on FFmpeg's log only, silent by default): one without the other is refused for them. Other
- * encoders judge for themselves (mpeg4 refuses a max rate alone; nvenc takes it).
+ * encoders judge for themselves (mpeg4 refuses either alone when it opens).
  */
 function checkVbv(codec: string, maxBitRate: number, bufSize: number): void {
   if (!ENCODER_PRESETS[codec] || (maxBitRate > 0) === (bufSize > 0)) return;

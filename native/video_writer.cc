@@ -33,10 +33,12 @@ const AVOutputFormat* MuxerFor(const std::string& url, const std::string& forced
   }
   const AVOutputFormat* format = name.empty() ? av_guess_format(nullptr, url.c_str(), nullptr)
                                               : av_guess_format(name.c_str(), nullptr, nullptr);
+  if (format == nullptr && !name.empty()) throw Failure("ERR_FORMAT_NOT_FOUND", "Unknown output format '" + name + "'");
   if (format == nullptr) {
-    throw Failure("ERR_FORMAT_NOT_FOUND",
-                  name.empty() ? "Cannot tell the output format of " + label + " from its name; set `format`"
-                               : "Unknown output format '" + name + "'");
+    // Worded for the library and the command line alike: both reach this.
+    throw Failure("ERR_FORMAT_NOT_FOUND", "Cannot tell the output format of " + label +
+                                              " from its name: name one with the `format` option (--format "
+                                              "on the command line), e.g. mp4, mpegts, flv");
   }
   return format;
 }

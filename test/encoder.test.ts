@@ -73,6 +73,24 @@ describe('encoders with habits of their own', () => {
     expect(expectCode(() => Encoder.openSync(path.join(dir, 'o.avi'), { ...base, codec: 'mpeg4', preset: 'warp-speed' }), 'ERR_INVALID_OPTION').message).toContain('preset');
   });
 
+  test('x264/x265: maxBitRate without bufSize (or the reverse), which they would ignore, is refused; both reach the stream', () => {
+    const base = { width: 64, height: 64 };
+    const out = path.join(dir, 'vbv.mp4');
+    let error = expectCode(() => Encoder.openSync(out, { ...base, maxBitRate: '1M' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toBe('Expected a bit rate for bufSize but received nothing (libx264 ignores maxBitRate without bufSize)');
+    error = expectCode(() => Encoder.openSync(out, { ...base, codec: 'libx265', bufSize: 2_000_000 }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toBe('Expected a bit rate for maxBitRate but received nothing (libx265 ignores bufSize without maxBitRate)');
+    expect(fs.existsSync(out)).toBe(false);
+    using enc = Encoder.openSync(out, { ...base, pixelFormat: 'gray', maxBitRate: '300k', bufSize: '600k' });
+    enc.encodeFrame(new Uint8Array(64 * 64));
+    enc.closeSync();
+    // x264 writes its settings into the stream.
+    expect(fs.readFileSync(out).toString('latin1')).toMatch(/ vbv_maxrate=300 vbv_bufsize=600 /);
+    // Other encoders judge for themselves: mpeg4 refuses either alone, in its own words.
+    error = expectCode(() => Encoder.openSync(path.join(dir, 'vbv.avi'), { ...base, codec: 'mpeg4', bufSize: '600k' }), 'ERR_INVALID_ARGUMENT');
+    expect(error.message).toContain('Either both buffer size and max rate or neither must be specified');
+  });
+
   test('an unknown x264 preset prints nothing to stderr (x264 would print its own error)', () => {
     const script = `
       const { Encoder, Server } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
