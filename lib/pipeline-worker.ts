@@ -2,9 +2,11 @@
 // is the worker entry point (dist/pipeline-worker.js); it does nothing when imported elsewhere.
 //
 // Messages to the parent: { type: 'ready', buffer, info } (decode side, once the ring exists),
-// { type: 'stats', server } (push side, twice a second), { type: 'done', ... } (finished normally), { type: 'stopped' } (the other side or the caller
-// ended the ring), { type: 'error', error } (this side failed: it has already aborted the ring
-// with the same error, so the other side stops too).
+// { type: 'dropped', dropped } (decode side, when the count of corrupt packets skipped grows),
+// { type: 'stats', server, streamSeconds } (push side, twice a second), { type: 'done', ... }
+// (finished normally), { type: 'stopped', ... } (the other side or the caller ended the ring; the
+// push side closes its output first and reports as 'done' does), { type: 'error', error } (this
+// side failed: it has already aborted the ring with the same error, so the other side stops too).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Decoder, type DecoderOptions } from './decoder';
 import { FrameRing } from './ring';
@@ -52,10 +54,6 @@ function post(message: object): void {
   parentPort!.postMessage(message);
 }
 
-function seconds(since: number): number {
-  return (performance.now() - since) / 1000;
-}
-
 function runDecode(data: DecodeWorkerData): void {
   let decoder: Decoder | null = null;
   let ring: FrameRing | null = null;
@@ -66,6 +64,7 @@ function runDecode(data: DecodeWorkerData): void {
     let frames = 0;
     let framesThisPass = 0;
     let busy = 0;
+    let dropped = 0;
     for (;;) {
       if (data.maxFrames > 0 && frames >= data.maxFrames) break;
       let slot;
@@ -74,7 +73,7 @@ function runDecode(data: DecodeWorkerData): void {
       } catch {
         // The ring was aborted (or closed) by the other side or the caller: stop quietly; whoever
         // ended it reports why.
-        post({ type: 'stopped', frames });
+        post({ type: 'stopped', frames, busySeconds: busy / 1000 });
         return;
       }
       const started = performance.now();
@@ -85,6 +84,10 @@ function runDecode(data: DecodeWorkerData): void {
         info = decoder.extractFrameInto(slot.data);
       }
       busy += performance.now() - started;
+      if (decoder.corruptPackets !== dropped) {
+        dropped = decoder.corruptPackets;
+        post({ type: 'dropped', dropped });
+      }
       if (info === null) break;
       slot.commit(info);
       frames++;
@@ -109,34 +112,47 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
     const serve = data.realtime ? (bytes: Uint8Array) => srv.serveFrameBlock(bytes) : (bytes: Uint8Array) => srv.serveFrame(bytes);
     let frames = 0;
     let busy = 0;
+    // When the first frame's serve began and the last one's ended.
     let first = 0;
+    let last = 0;
+    const streamSeconds = () => (frames > 0 ? (last - first) / 1000 : 0);
+    let stopped = false;
     let reported = performance.now();
     for (;;) {
       if (performance.now() - reported >= STATS_INTERVAL_MS) {
         reported = performance.now();
-        post({ type: 'stats', server: srv.stats });
+        post({ type: 'stats', server: srv.stats, streamSeconds: streamSeconds() });
       }
       let slot;
       try {
         slot = ring.acquireRead();
       } catch {
-        post({ type: 'stopped', frames });
-        return;
+        // Aborted by the other side or the caller: the output is still closed cleanly below.
+        stopped = true;
+        break;
       }
       if (slot === null) break;
-      if (frames === 0) first = performance.now();
       const started = performance.now();
+      if (frames === 0) first = started;
       // The bytes, not the Frame: the server numbers the frames itself, so a looped input (whose
       // timestamps start again) still makes one increasing timeline.
       serve(slot.data);
-      busy += performance.now() - started;
+      last = performance.now();
+      busy += last - started;
       slot.release();
       frames++;
     }
     const closing = performance.now();
     server.closeSync();
     busy += performance.now() - closing;
-    post({ type: 'done', frames, busySeconds: busy / 1000, streamSeconds: frames > 0 ? seconds(first) : 0, server: server.stats, firstFrameAt: frames > 0 ? performance.timeOrigin + first : null });
+    post({
+      type: stopped ? 'stopped' : 'done',
+      frames,
+      busySeconds: busy / 1000,
+      streamSeconds: streamSeconds(),
+      server: server.stats,
+      firstFrameAt: frames > 0 ? performance.timeOrigin + first : null,
+    });
     server = null;
   } catch (error) {
     ring.abort(error);
@@ -157,7 +173,7 @@ if (!isMainThread && parentPort && typeof workerData === 'object' && workerData 
   } else if (data.streamcoderPipeline === 'push') {
     parentPort.once('message', (message: { type: 'start'; buffer: SharedArrayBuffer; info: StreamInfo } | { type: 'stop' }) => {
       if (message.type === 'start') runPush(data, message.buffer, message.info);
-      else post({ type: 'stopped', frames: 0 });
+      else post({ type: 'stopped', frames: 0, busySeconds: 0 });
       // No listener is left on parentPort now, so the thread ends by itself.
     });
   }

@@ -32,12 +32,15 @@ export interface PipelineOptions {
   maxFrames?: number;
   /** Aborting stops both threads; the promise then rejects with ERR_ABORTED. */
   signal?: AbortSignal;
-  /** Called at least once a second, and once at the end. */
+  /**
+   * Called at least once a second, and once at the end, after both threads stopped: also when the
+   * run failed or was aborted, with the figures of what was done (the Server's after its close).
+   */
   onProgress?: (progress: PipelineProgress) => void;
 }
 
 export interface PipelineProgress {
-  /** Frames pushed so far. */
+  /** Frames handed to the Server so far (`server.packets`: those that went out). */
   frames: number;
   /** Frames decoded so far (pushed + in the ring). */
   decoded: number;
@@ -45,6 +48,10 @@ export interface PipelineProgress {
   depth: number;
   /** Seconds since the call. */
   seconds: number;
+  /** Seconds from the first frame pushed to the last so far, as last reported by the pushing thread (0 before the first). */
+  streamSeconds: number;
+  /** Frames lost on the way (see {@link PipelineStats.dropped}). */
+  dropped: number;
   /** The Server's counters as last reported by the pushing thread (null before it opened). */
   server: WriterStats | null;
   /** The input as the decoding thread opened it (null before that). */
@@ -56,8 +63,20 @@ export interface PipelineStats {
   frames: number;
   /** Wall-clock seconds of the whole call, opening and closing included. */
   seconds: number;
-  /** Throughput: frames / seconds from the first frame pushed to the server closed. */
+  /**
+   * Seconds from the first frame pushed to the last: the streaming itself, without the opening
+   * before it or the close after it (whose encoder flush, paced, takes a frame time per frame
+   * the encoder held back).
+   */
+  streamSeconds: number;
+  /** Throughput: frames / streamSeconds. */
   fps: number;
+  /**
+   * Frames lost on the way: the packets or frames the decoder found corrupt and skipped. Nothing
+   * else drops: a full ring makes the decoder wait, and a late frame is served late, not skipped
+   * (it is counted in `server.lateFrames`).
+   */
+  dropped: number;
   /** What the decoding thread alone could do: frames / its seconds of decoding (ring waits excluded). */
   decodeFps: number;
   /** What the pushing thread alone could do: frames / its seconds in serve calls (ring waits excluded; pacing included when realtime). */
@@ -137,11 +156,17 @@ function normalise(options: PipelineOptions) {
   };
 }
 
+/** The pushing thread's figures: the Server's stats and the seconds from its first frame to its last. */
+type PushReport = { server: WriterStats; streamSeconds: number };
+
+/** A thread's last word ('done', or 'stopped' by the other side or the caller); the push side's with its PushReport. */
+type EndReport = { type: 'done' | 'stopped'; frames: number; busySeconds: number; firstFrameAt?: number | null } & Partial<PushReport>;
+
 type WorkerMessage =
   | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
-  | { type: 'done'; frames: number; busySeconds: number; streamSeconds?: number; server?: WriterStats; firstFrameAt?: number | null }
-  | { type: 'stats'; server: WriterStats }
-  | { type: 'stopped'; frames: number }
+  | EndReport
+  | ({ type: 'stats' } & PushReport)
+  | { type: 'dropped'; dropped: number }
   | { type: 'error'; error: SerializedError };
 
 /**
@@ -185,18 +210,28 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     let ring: FrameRing | null = null;
     let pushStarted = false;
     let failure: unknown = null;
-    let decodeDone: Extract<WorkerMessage, { type: 'done' }> | null = null;
-    let pushDone: Extract<WorkerMessage, { type: 'done' }> | null = null;
+    let decodeDone: EndReport | null = null;
+    let pushDone: EndReport | null = null;
     let running = 2;
     let grace: NodeJS.Timeout | null = null;
-    let serverStats: WriterStats | null = null;
+    let pushed: PushReport | null = null;
+    let dropped = 0;
     let inputInfo: StreamInfo | null = null;
 
     const progress = (): void => {
       if (!onProgress || !ring) return;
       const s = ring.stats;
       try {
-        onProgress({ frames: s.read, decoded: s.written, depth: s.depth, seconds: (performance.now() - started) / 1000, server: serverStats, input: inputInfo });
+        onProgress({
+          frames: s.read,
+          decoded: s.written,
+          depth: s.depth,
+          seconds: (performance.now() - started) / 1000,
+          streamSeconds: pushed?.streamSeconds ?? 0,
+          dropped,
+          server: pushed?.server ?? null,
+          input: inputInfo,
+        });
       } catch (error) {
         fail(error);
       }
@@ -239,19 +274,22 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
           }
           break;
         case 'stats':
-          serverStats = message.server;
+          pushed = message;
+          break;
+        case 'dropped':
+          dropped = message.dropped;
           break;
         case 'done':
-          if (side === 'decode') decodeDone = message;
-          else {
-            pushDone = message;
-            serverStats = message.server ?? serverStats;
+        case 'stopped':
+          if (side === 'decode' && message.type === 'done') decodeDone = message;
+          if (side === 'push') {
+            if (message.type === 'done') pushDone = message;
+            // Stopped too, the pushing thread closed its output first: its last figures.
+            if (message.server) pushed = { server: message.server, streamSeconds: message.streamSeconds ?? 0 };
           }
           break;
         case 'error':
           fail(fromWorker(message.error));
-          break;
-        case 'stopped':
           break;
       }
     };
@@ -271,20 +309,23 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       }
       if (--running > 0) return;
       clearInterval(timer);
-      if (grace) clearTimeout(grace);
       signal?.removeEventListener('abort', onAbort);
+      // The end's report, whatever the end (a throw from onProgress here fails the run).
+      progress();
+      if (grace) clearTimeout(grace);
       if (failure !== null) {
         reject(failure);
         return;
       }
-      progress();
       const stats = ring!.stats;
       const d = decodeDone!;
       const p = pushDone!;
       resolve({
         frames: p.frames,
         seconds: (performance.now() - started) / 1000,
+        streamSeconds: p.streamSeconds ?? 0,
         fps: p.streamSeconds ? p.frames / p.streamSeconds : 0,
+        dropped,
         decodeFps: d.busySeconds > 0 ? d.frames / d.busySeconds : 0,
         pushFps: p.busySeconds > 0 ? p.frames / p.busySeconds : 0,
         maxDepth: stats.maxDepth,

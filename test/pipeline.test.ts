@@ -55,9 +55,16 @@ describe('pipeline to nginx-rtmp', () => {
     expect(stats.frames).toBe(30);
     // 30 frames at 25 fps: the last is due 1.16 s after the first.
     expect(stats.seconds).toBeGreaterThan(1.1);
+    // The streaming alone: first frame to last, without the open before or the paced flush after.
+    expect(stats.streamSeconds).toBeGreaterThan(1.1);
+    expect(stats.streamSeconds).toBeLessThan(1.6);
+    expect(stats.seconds).toBeGreaterThan(stats.streamSeconds);
+    expect(stats.fps).toBeCloseTo(30 / stats.streamSeconds, 5);
+    expect(stats.dropped).toBe(0);
     expect(stats.consumerWaits + stats.producerWaits).toBeGreaterThan(0);
     expect(progress.length).toBeGreaterThanOrEqual(Math.floor(stats.seconds));
-    expect(progress.at(-1)).toMatchObject({ frames: 30, decoded: 30, depth: 0 });
+    // The last report comes after the close: the server's figures with every packet out.
+    expect(progress.at(-1)).toMatchObject({ frames: 30, decoded: 30, depth: 0, dropped: 0, streamSeconds: stats.streamSeconds, server: { frames: 30, packets: 30 } });
     for (let i = 1; i < progress.length; i++) expect(progress[i].frames).toBeGreaterThanOrEqual(progress[i - 1].frames);
   });
 
@@ -158,6 +165,7 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
   test('abort in the middle: ERR_ABORTED, no thread and no connection left', async () => {
     const controller = new AbortController();
     let connected = -1;
+    let last: PipelineProgress | null = null;
     const running = pipeline({
       input,
       output: rtmp.liveUrl('abort'),
@@ -165,6 +173,7 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
       loop: true,
       signal: controller.signal,
       onProgress: (p) => {
+        last = p;
         if (p.frames > 5 && connected < 0) {
           connected = connectionsTo(rtmp.port);
           controller.abort();
@@ -178,6 +187,11 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
     expect(performance.now() - started).toBeLessThan(15_000);
     // The promise settles only once both threads have exited; their connection went with them.
     expect(connectionsTo(rtmp.port)).toBe(0);
+    // One last report after both threads stopped: the output closed cleanly, every frame served went out.
+    const { server, streamSeconds } = last! as PipelineProgress;
+    expect(server!.frames).toBeGreaterThan(5);
+    expect(server!.packets).toBe(server!.frames);
+    expect(streamSeconds).toBeGreaterThan(0);
   });
 
   test('bad options, before any thread starts', async () => {
