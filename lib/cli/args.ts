@@ -1,13 +1,13 @@
 // A small, strict command-line parser: every option is declared with its type, unknown options
 // and bad values are usage errors (exit code 2) with one clear line.
 
+import { MAX_BIT_RATE, MAX_DIMENSION, parseBitRate } from '../validate';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-import { parseBitRate } from '../validate';
-
-export type OptionType = 'string' | 'integer' | 'number' | 'bitrate' | 'size' | 'flag';
+export type OptionType = 'string' | 'integer' | 'number' | 'time' | 'bitrate' | 'size' | 'flag';
 
 export interface OptionSpec {
   type: OptionType;
@@ -16,7 +16,16 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Shown in help; also the value when the option is absent (flags default to false). */
   default?: string | number | boolean;
+  /**
+   * Bounds of an integer, number or time, both included (`min` defaults to 0): a value out of
+   * them is a usage error here, not the library's error later.
+   */
   min?: number;
+  max?: number;
+  /** `min` itself is refused too (a duration must be more than 0). */
+  aboveMin?: boolean;
+  /** Another option without which this one would be ignored (--maxrate needs --bufsize). */
+  requires?: string;
 }
 
 export interface CommandSpec {
@@ -27,37 +36,67 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
 }
 
-export type ParsedValue = string | number | boolean | { width: number; height: number };
+/** A size from --size: a side left out (given as -1 or -2) keeps the aspect ratio. */
+export type Size = { width?: number; height?: number };
+export type ParsedValue = string | number | boolean | Size;
 export interface Parsed {
   positionals: string[];
   options: Record<string, ParsedValue | undefined>;
 }
 
+/** "from 0 to 64", ">= 1", "> 0 and <= 1000000000": the bounds of `spec` in words. */
+function rangeWords(spec: OptionSpec): string {
+  // 1/60 as 0.01667: short, and itself in range.
+  const show = (n: number) => String(Number(n.toPrecision(4)));
+  const min = spec.min ?? 0;
+  if (spec.max === undefined) return `${spec.aboveMin ? '>' : '>='} ${show(min)}`;
+  return spec.aboveMin ? `> ${show(min)} and <= ${show(spec.max)}` : `from ${show(min)} to ${show(spec.max)}`;
+}
+
+/** Seconds from "90", "90.5", "1:30" or "00:01:30.5" (minutes and seconds below 60 after a colon); null if none. */
+export function parseTime(text: string): number | null {
+  const parts = text.split(':');
+  if (parts.length > 3 || !/^\d+(\.\d+)?$/.test(parts.at(-1)!) || parts.slice(0, -1).some((p) => !/^\d+$/.test(p))) return null;
+  const values = parts.map(Number);
+  if (values.slice(1).some((v) => v >= 60)) return null;
+  return values.reduce((seconds, v) => seconds * 60 + v, 0);
+}
+
 function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
   const fail = (expected: string) => new UsageError(`--${name} expects ${expected}, got '${raw}'`);
+  const inRange = (value: number, what: string) => {
+    const min = spec.min ?? 0;
+    if (!Number.isFinite(value) || value < min || (spec.aboveMin && value === min) || value > (spec.max ?? Infinity)) {
+      throw fail(`${what} ${rangeWords(spec)}`);
+    }
+    return value;
+  };
   switch (spec.type) {
     case 'string':
       if (spec.choices && !spec.choices.includes(raw)) throw fail(`one of ${spec.choices.join(', ')}`);
       return raw;
-    case 'integer': {
-      const value = Number(raw);
-      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < (spec.min ?? 0)) throw fail(`an integer >= ${spec.min ?? 0}`);
-      return value;
-    }
-    case 'number': {
-      const value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value) || value <= (spec.min ?? 0)) throw fail(`a number > ${spec.min ?? 0}`);
-      return value;
-    }
+    case 'integer':
+      return inRange(/^-?\d+$/.test(raw) ? Number(raw) : NaN, 'an integer');
+    case 'number':
+      return inRange(raw.trim() === '' ? NaN : Number(raw), 'a number');
+    case 'time':
+      return inRange(parseTime(raw) ?? NaN, 'a time (seconds, or [hh:]mm:ss[.ms])');
     case 'bitrate': {
       const value = parseBitRate(raw);
-      if (value === null || value <= 0) throw fail('a bit rate such as 2M, 800k or 1500000');
+      if (value === null || value < 1 || value > MAX_BIT_RATE) throw fail('a bit rate such as 2M, 800k or 1500000 (at most 100G)');
       return value;
     }
     case 'size': {
-      const match = /^(\d+)x(\d+)$/.exec(raw);
-      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw fail('a size such as 1280x720');
-      return { width: Number(match[1]), height: Number(match[2]) };
+      // -1 and -2 (ffmpeg's "keep the aspect ratio", and "... even") both leave the side to the
+      // Decoder, which derives it from the other and rounds it to even, as -2 does.
+      const match = /^(-?\d+)x(-?\d+)$/.exec(raw);
+      const side = (text: string) => (text === '-1' || text === '-2' ? undefined : Number(text));
+      const [width, height] = match ? [side(match[1]), side(match[2])] : [NaN, NaN];
+      const bad = (v: number | undefined) => v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= MAX_DIMENSION);
+      if (bad(width) || bad(height) || (width === undefined && height === undefined)) {
+        throw fail(`a size such as 1280x720, or 640x-1 to keep the aspect ratio (sides up to ${MAX_DIMENSION})`);
+      }
+      return { width, height };
     }
     case 'flag':
       throw fail('no value');
@@ -96,6 +135,11 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
     const raw = inline ?? argv[++i];
     if (raw === undefined) throw new UsageError(`--${name} needs a value`);
     options[name] = convert(name, option, raw);
+  }
+  for (const [name, option] of Object.entries(spec.options)) {
+    if (option.requires && options[name] !== undefined && options[option.requires] === undefined) {
+      throw new UsageError(`--${name} needs --${option.requires} too`);
+    }
   }
   if (positionals.length !== spec.positionals.length) {
     throw new UsageError(`'${spec.name}' expects ${spec.positionals.map((p) => `<${p}>`).join(' ')} (see streamcoder ${spec.name} --help)`);

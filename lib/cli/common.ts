@@ -1,19 +1,60 @@
-// What every command shares: its options for output and logging, and the context it runs in.
-import type { OptionSpec, ParsedValue } from './args';
+// What every command shares: its options for output and logging, and the context it runs in;
+// and the input and encoder options of push and record, with how they map to the library's.
+import type { OptionSpec, ParsedValue, Size } from './args';
+import type { DecoderOptions } from '../decoder';
 import { LOG_LEVELS } from '../log';
+import { MAX_TIMELINE_SECONDS } from '../validate';
+import { MAX_GOP_SIZE, type WriterOptions } from '../writer-options';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   quiet: { type: 'flag', description: 'no progress output' },
-  json: { type: 'flag', description: 'machine-readable output (progress: one JSON object per second)' },
+  json: { type: 'flag', description: 'machine-readable output: one {"type":"progress"} object per second, then one {"type":"summary"}' },
   // quiet by default: errors already quote FFmpeg's own explanation.
   'log-level': { type: 'string', description: "FFmpeg's own log on stderr", choices: LOG_LEVELS, default: 'quiet' },
   verbose: { type: 'flag', description: 'stack traces with errors' },
   help: { type: 'flag', description: 'show this help' },
 };
 
+export type Options = Record<string, ParsedValue | undefined>;
+
+/** Where and how large the input is read (Decoder options). */
+export const INPUT_OPTIONS: Record<string, OptionSpec> = {
+  size: { type: 'size', description: 'scale to this size; -1 (or -2) for one side keeps the aspect ratio (even), e.g. 640x-1' },
+  start: { type: 'time', description: 'start the input at this time: seconds, or [hh:]mm:ss[.ms]', max: MAX_TIMELINE_SECONDS },
+};
+
+export function decoderOptions(options: Options): Pick<DecoderOptions, 'width' | 'height' | 'startTime'> {
+  const size = options.size as Size | undefined;
+  return { width: size?.width, height: size?.height, startTime: options.start as number | undefined };
+}
+
+/** How the output is encoded and muxed (Server and Encoder options). */
+export const OUTPUT_OPTIONS: Record<string, OptionSpec> = {
+  codec: { type: 'string', description: 'video encoder', default: 'libx264' },
+  bitrate: { type: 'bitrate', description: "video bit rate, e.g. 2M (default: the encoder's quality mode)" },
+  // x264 and x265 ignore either one without the other.
+  maxrate: { type: 'bitrate', description: 'rate control: the highest bit rate, e.g. 3M (with --bufsize)', requires: 'bufsize' },
+  bufsize: { type: 'bitrate', description: 'rate control: the buffer (VBV) size, in bits, e.g. 6M (with --maxrate)', requires: 'maxrate' },
+  preset: { type: 'string', description: 'encoder preset', default: 'veryfast' },
+  gop: { type: 'integer', description: 'frames between keyframes', min: 1, max: MAX_GOP_SIZE },
+  format: { type: 'string', description: 'output container, e.g. flv, mpegts, rtsp, mp4 (default: from the URL or file name)' },
+};
+
+export function writerOptions(options: Options): Pick<WriterOptions, 'codec' | 'preset' | 'bitRate' | 'maxBitRate' | 'bufSize' | 'gopSize' | 'format'> {
+  return {
+    codec: options.codec as string,
+    preset: options.preset as string,
+    bitRate: options.bitrate as number | undefined,
+    maxBitRate: options.maxrate as number | undefined,
+    bufSize: options.bufsize as number | undefined,
+    gopSize: options.gop as number | undefined,
+    format: options.format as string | undefined,
+  };
+}
+
 export interface CommandContext {
   positionals: string[];
-  options: Record<string, ParsedValue | undefined>;
+  options: Options;
   /** Aborted on Ctrl-C (SIGINT) or SIGTERM: stop, flush, close, then return. */
   signal: AbortSignal;
   out: NodeJS.WriteStream;

@@ -13,7 +13,7 @@ import { push, pushSpec } from './push';
 import { record, recordSpec } from './record';
 
 const COMMANDS: Record<string, { spec: CommandSpec; run: CommandRun }> = {
-  push: { spec: pushSpec, run: async (context) => void (await push(context)) },
+  push: { spec: pushSpec, run: push },
   probe: { spec: probeSpec, run: probe },
   record: { spec: recordSpec, run: record },
 };

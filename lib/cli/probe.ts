@@ -1,6 +1,7 @@
 // streamcoder probe <input|url>: what the Decoder sees in a source.
 import { Decoder } from '../decoder';
 import { redactUrl } from '../redact';
+import { MAX_TIMEOUT_MS } from '../validate';
 import type { CommandSpec } from './args';
 import { COMMON_OPTIONS, type CommandContext } from './common';
 
@@ -10,7 +11,7 @@ export const probeSpec: CommandSpec = {
   usage: 'streamcoder probe <input|url> [--json] [--timeout 10000]',
   positionals: ['input'],
   options: {
-    timeout: { type: 'integer', description: 'ms to wait for a network source', default: 10000, min: 1 },
+    timeout: { type: 'integer', description: 'ms to wait for a network source', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
     ...COMMON_OPTIONS,
   },
 };

@@ -1,21 +1,42 @@
 // The live status of a running command: one redrawn line on a terminal, plain key=value lines
-// when stdout is a pipe or a file, one JSON object per second with --json, nothing with --quiet.
+// when stdout is a pipe or a file, one JSON object per second with --json, nothing with --quiet;
+// and at the end, one summary (a line, or a {"type":"summary"} object).
+import type { WriterStats } from '../frame-writer';
 
 export interface Status {
-  /** Media time pushed/recorded so far, seconds. */
+  /** Media time that went out so far, seconds. */
   time: number;
+  /** Frames that went out: packets handed to the muxer, not frames handed to the encoder. */
   frames: number;
-  /** Frames per second over the last interval. */
+  /** Frames per second over the last second or more (at the end: over the whole streaming). */
   fps: number;
   /** Media time / wall time: 1.00 is real time. */
   speed: number;
-  /** Bits per second of the output, or null before it is known. */
+  /** Bits per second of what went out, or null before anything did. */
   bitRate: number | null;
   /** Frames waiting in the ring between the workers, and its size (push only). */
   depth?: number;
   slots?: number;
   lateFrames: number;
   droppedFrames: number;
+  /** When the end is known (a file, --frames, --duration): the share done (0-100), and the seconds left (null until a pace is known). */
+  percent?: number;
+  eta?: number | null;
+}
+
+/** How a run ended, for its summary. */
+export interface Ending {
+  /** What was done: `pushed`, `recorded`. */
+  action: string;
+  /** Where to: a URL (its secrets masked) or a file. */
+  output: string;
+  /** Wall-clock seconds of the streaming: first frame to last, opening and the flush at close excluded. */
+  seconds: number;
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM before the end. */
+  interrupted: boolean;
+  /** push: what each thread alone could do. */
+  decodeFps?: number;
+  pushFps?: number;
 }
 
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
@@ -42,7 +63,47 @@ export function formatStatus(status: Status): string {
   ];
   if (status.depth !== undefined) parts.push(`depth=${status.depth}/${status.slots ?? '?'}`);
   parts.push(`late=${status.lateFrames}`, `drops=${status.droppedFrames}`);
+  if (status.percent !== undefined) parts.push(`done=${status.percent.toFixed(1)}%`, `eta=${status.eta == null ? 'N/A' : clock(status.eta)}`);
   return parts.join(' ');
+}
+
+function formatSummary(s: Status, e: Ending): string {
+  const threads = e.decodeFps !== undefined && e.pushFps !== undefined ? ` (decode ${e.decodeFps.toFixed(1)} fps, push ${e.pushFps.toFixed(1)} fps)` : '';
+  return `${e.interrupted ? 'interrupted: ' : ''}${e.action} ${s.frames} frames (${clock(s.time)}) to ${e.output} in ${e.seconds.toFixed(1)} s: ` +
+    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.lateFrames} late, ${s.droppedFrames} dropped${threads}`;
+}
+
+/** What went out, from a Server's or Encoder's stats. */
+export function sent(stats: WriterStats | null, frameRate: number): Pick<Status, 'frames' | 'time' | 'bitRate'> {
+  // A video encoder makes one packet per frame, so packets count the frames that went out;
+  // `stats.frames` counts those handed to the encoder, which holds some back (x264's lookahead).
+  // For the same reason the bit rate is taken over the media time of the packets, not of the
+  // frames given, as the writer's own `bitRate` is.
+  const frames = stats?.packets ?? 0;
+  const time = frames / frameRate;
+  return { frames, time, bitRate: frames > 0 ? (stats!.bytes * 8) / time : null };
+}
+
+/** The share done and the seconds left, when `total` (in the unit of `done`) is known; `perSecond` is the pace. */
+export function completion(done: number, total: number | null, perSecond: number): Pick<Status, 'percent' | 'eta'> {
+  if (total === null || !(total > 0)) return {};
+  const left = Math.max(0, total - done);
+  return { percent: Math.min(100, (100 * done) / total), eta: left === 0 ? 0 : perSecond > 0 ? left / perSecond : null };
+}
+
+/** Frames per second over the last second or more: steadier than one report's interval. */
+export class FpsMeter {
+  #last = { frames: 0, at: 0 };
+  #fps = 0;
+
+  /** `frames` so far at `seconds` (on any clock that starts at 0). */
+  update(frames: number, seconds: number): number {
+    if (seconds - this.#last.at >= 1) {
+      this.#fps = (frames - this.#last.frames) / (seconds - this.#last.at);
+      this.#last = { frames, at: seconds };
+    }
+    return this.#fps;
+  }
 }
 
 export class ProgressReporter {
@@ -55,7 +116,7 @@ export class ProgressReporter {
     this.#intervalMs = mode === 'tty' ? 250 : mode === 'json' ? 1000 : 2000;
   }
 
-  static modeFor(options: { quiet?: boolean; json?: boolean }, out: NodeJS.WriteStream = process.stdout): ProgressMode {
+  static modeFor(options: { quiet?: unknown; json?: unknown }, out: NodeJS.WriteStream = process.stdout): ProgressMode {
     if (options.quiet) return 'quiet';
     if (options.json) return 'json';
     return out.isTTY ? 'tty' : 'plain';
@@ -66,12 +127,23 @@ export class ProgressReporter {
     const now = Date.now();
     if (this.mode === 'quiet' || (!force && now - this.#last < this.#intervalMs)) return;
     this.#last = now;
-    if (this.mode === 'json') this.out.write(`${JSON.stringify({ ...status, fps: round(status.fps), speed: round(status.speed) })}\n`);
+    if (this.mode === 'json') this.out.write(`${JSON.stringify(rounded({ type: 'progress', ...status }))}\n`);
     else if (this.mode === 'plain') this.out.write(`${formatStatus(status)}\n`);
     else {
       this.out.write(`\r\x1b[K${formatStatus(status)}`);
       this.#drawn = true;
     }
+  }
+
+  /** The final status, then the summary: one line, or with --json one {"type":"summary"} object. */
+  end(final: Status, ending: Ending): void {
+    this.update(final, true);
+    this.finish();
+    if (this.mode === 'json') {
+      // The final figures, without those of a live line only (ring depth, time left).
+      const { depth, slots, eta, ...figures } = final;
+      this.out.write(`${JSON.stringify(rounded({ type: 'summary', ...ending, ...figures }))}\n`);
+    } else if (this.mode !== 'quiet') this.out.write(`${formatSummary(final, ending)}\n`);
   }
 
   /** Ends the live line so that what follows starts on a line of its own. */
@@ -81,6 +153,7 @@ export class ProgressReporter {
   }
 }
 
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
+/** Numbers to two decimals: JSON lines that people read too. */
+function rounded<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, typeof value === 'number' ? Math.round(value * 100) / 100 : value])) as T;
 }

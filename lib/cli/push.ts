@@ -1,11 +1,14 @@
 // streamcoder push <input> <url>: decode in one worker, push from another, paced to real time.
+import { StreamcoderError } from '../errors';
 import { pipeline, type PipelineProgress, type PipelineStats } from '../pipeline';
 import { redactUrl } from '../redact';
+import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
-import { isNetworkUrl } from '../validate';
+import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
+import { MAX_B_FRAMES, MAX_FRAME_RATE, MIN_FRAME_RATE } from '../writer-options';
 import type { CommandSpec } from './args';
-import { COMMON_OPTIONS, type CommandContext } from './common';
-import { ProgressReporter, type Status } from './progress';
+import { COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
+import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
 
 export const pushSpec: CommandSpec = {
   name: 'push',
@@ -13,100 +16,118 @@ export const pushSpec: CommandSpec = {
   usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop]',
   positionals: ['input', 'url'],
   options: {
-    codec: { type: 'string', description: 'video encoder', default: 'libx264' },
-    bitrate: { type: 'bitrate', description: "video bit rate, e.g. 2M (default: the encoder's quality mode)" },
-    fps: { type: 'number', description: "output frame rate (default: the input's; frames are re-timed, not dropped)" },
-    size: { type: 'size', description: 'scale to this size' },
-    preset: { type: 'string', description: 'encoder preset', default: 'veryfast' },
+    ...OUTPUT_OPTIONS,
+    fps: { type: 'number', description: "output frame rate (default: the input's; frames are re-timed, not dropped)", min: MIN_FRAME_RATE, max: MAX_FRAME_RATE },
     tune: { type: 'string', description: 'encoder tune, e.g. zerolatency' },
-    gop: { type: 'integer', description: 'frames between keyframes', min: 1 },
-    bframes: { type: 'integer', description: 'maximum B-frames' },
+    bframes: { type: 'integer', description: 'maximum B-frames', max: MAX_B_FRAMES },
+    ...INPUT_OPTIONS,
     transport: { type: 'string', description: 'for rtsp:// outputs', choices: ['tcp', 'udp'] },
     realtime: { type: 'flag', description: 'pace to real time (--no-realtime: as fast as possible)', default: true },
     loop: { type: 'flag', description: 'restart the input at its end, forever (a 24/7 channel)' },
-    threads: { type: 'integer', description: 'decoder and encoder threads (0: automatic)', default: 0 },
-    slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2 },
-    frames: { type: 'integer', description: 'stop after this many frames' },
-    timeout: { type: 'integer', description: 'ms to wait on the network before giving up', default: 10000, min: 1 },
+    threads: { type: 'integer', description: 'decoder and encoder threads (0: automatic)', default: 0, max: MAX_THREADS },
+    slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2, max: MAX_SLOTS },
+    frames: { type: 'integer', description: 'stop after this many frames', min: 1 },
+    timeout: { type: 'integer', description: 'ms to wait on the network before giving up', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
     ...COMMON_OPTIONS,
   },
 };
 
-/** The status line's fields from the pipeline's progress; fps over the last second or more. */
-class PushStatus {
-  #last = { frames: 0, at: 0 };
-  #fps = 0;
+function frameRateOf(info: StreamInfo | null): number | null {
+  return info && info.frameRate.num > 0 ? info.frameRate.num / info.frameRate.den : null;
+}
 
-  constructor(private readonly slots: number, private readonly outputFps: number | undefined) {}
+/** The frames the push will take when that is known: --frames, or (without --loop) what the input holds after --start. */
+function totalFrames(info: StreamInfo, maxFrames: number | undefined, loop: boolean, start: number): number | null {
+  const rate = frameRateOf(info);
+  const skipped = rate === null ? 0 : Math.round(Math.max(0, start - (info.startTime ?? 0)) * rate);
+  const inFile = loop || info.frameCount === null ? null : Math.max(0, info.frameCount - skipped);
+  return maxFrames === undefined ? inFile : Math.min(maxFrames, inFile ?? Infinity);
+}
+
+/** The status line's fields from the pipeline's progress. */
+class PushStatus {
+  readonly #fps = new FpsMeter();
+
+  constructor(
+    private readonly slots: number,
+    private readonly outputFps: number | undefined,
+    private readonly total: (input: StreamInfo) => number | null,
+  ) {}
 
   status(p: PipelineProgress): Status {
-    if (p.seconds - this.#last.at >= 1) {
-      this.#fps = (p.frames - this.#last.frames) / (p.seconds - this.#last.at);
-      this.#last = { frames: p.frames, at: p.seconds };
-    }
-    const rate = this.outputFps ?? (p.input && p.input.frameRate.num > 0 ? p.input.frameRate.num / p.input.frameRate.den : 30);
-    const time = p.frames / rate;
+    // The Server's default when the input does not say: 30.
+    const out = sent(p.server, this.outputFps ?? frameRateOf(p.input) ?? 30);
+    const fps = this.#fps.update(out.frames, p.seconds);
     return {
-      time,
-      frames: p.frames,
-      fps: this.#fps,
-      speed: p.seconds > 0 ? time / p.seconds : 0,
-      bitRate: p.server?.bitRate || null,
+      ...out,
+      fps,
+      speed: p.streamSeconds > 0 ? out.time / p.streamSeconds : 0,
       depth: p.depth,
       slots: this.slots,
       lateFrames: p.server?.lateFrames ?? 0,
-      droppedFrames: 0,
+      droppedFrames: p.dropped,
+      ...completion(out.frames, p.input && this.total(p.input), fps),
     };
+  }
+
+  /** The end: the streaming's own averages (from the first frame pushed to the last, not the close). */
+  final(p: PipelineProgress): Status {
+    const status = this.status(p);
+    const fps = p.streamSeconds > 0 ? status.frames / p.streamSeconds : 0;
+    return { ...status, fps, ...completion(status.frames, p.input && this.total(p.input), fps) };
   }
 }
 
-export async function push({ positionals, options, signal, out }: CommandContext): Promise<PipelineStats> {
+export async function push({ positionals, options, signal, out }: CommandContext): Promise<void> {
   const [input, url] = positionals;
-  const size = options.size as { width: number; height: number } | undefined;
   const threads = options.threads as number;
   const timeoutMs = options.timeout as number;
-  const progress = new ProgressReporter(ProgressReporter.modeFor(options, out), out);
   const fps = options.fps as number | undefined;
-  const status = new PushStatus(options.slots as number, fps);
-  // Set from the progress callback, which TypeScript cannot see run.
-  let inputInfo = null as StreamInfo | null;
+  const maxFrames = options.frames as number | undefined;
+  const loop = options.loop as boolean;
+  const progress = new ProgressReporter(ProgressReporter.modeFor(options, out), out);
+  const status = new PushStatus(options.slots as number, fps, (info) => totalFrames(info, maxFrames, loop, (options.start as number | undefined) ?? 0));
+  // Set by the progress callback, whose last call comes after both threads stopped, the output closed.
+  let last = null as PipelineProgress | null;
+  let stats: PipelineStats | null = null;
   try {
-    const stats = await pipeline({
+    stats = await pipeline({
       input,
       output: url,
-      decoder: { ...(size ?? {}), threads, ...(isNetworkUrl(input) ? { timeoutMs } : {}) },
+      decoder: { ...decoderOptions(options), threads, timeoutMs: isNetworkUrl(input) ? timeoutMs : undefined },
       server: {
-        codec: options.codec as string,
-        preset: options.preset as string,
+        ...writerOptions(options),
         threads,
+        frameRate: fps,
+        tune: options.tune as string | undefined,
+        maxBFrames: options.bframes as number | undefined,
+        transport: options.transport as 'tcp' | 'udp' | undefined,
         timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
-        ...(fps !== undefined ? { frameRate: fps } : {}),
-        ...(options.bitrate !== undefined ? { bitRate: options.bitrate as number } : {}),
-        ...(options.tune !== undefined ? { tune: options.tune as string } : {}),
-        ...(options.gop !== undefined ? { gopSize: options.gop as number } : {}),
-        ...(options.bframes !== undefined ? { maxBFrames: options.bframes as number } : {}),
-        ...(options.transport !== undefined ? { transport: options.transport as 'tcp' | 'udp' } : {}),
       },
       slots: options.slots as number,
       realtime: options.realtime as boolean,
-      loop: options.loop as boolean,
-      maxFrames: (options.frames as number | undefined) ?? 0,
+      loop,
+      maxFrames: maxFrames ?? 0,
       signal,
       onProgress: (p) => {
-        inputInfo = p.input;
+        last = p;
         progress.update(status.status(p));
       },
     });
-    // The final line: averages over the streaming itself (from the first frame pushed to close).
-    const streaming = stats.fps > 0 ? stats.frames / stats.fps : stats.seconds;
-    const final = status.status({ frames: stats.frames, decoded: stats.frames, depth: 0, seconds: streaming, server: stats.server, input: inputInfo });
-    progress.update({ ...final, fps: stats.fps }, true);
+  } catch (error) {
     progress.finish();
-    if (!options.quiet && !options.json) {
-      out.write(`pushed ${stats.frames} frames to ${redactUrl(url)} in ${stats.seconds.toFixed(1)} s (${stats.fps.toFixed(1)} fps, decode ${stats.decodeFps.toFixed(1)} fps, push ${stats.pushFps.toFixed(1)} fps)\n`);
-    }
-    return stats;
-  } finally {
-    progress.finish();
+    // Ctrl-C: the pipeline stopped both threads after the output was closed cleanly (encoder
+    // flushed, trailer written); what went out is summed up below, and main exits with 130.
+    if (!(signal.aborted && error instanceof StreamcoderError && error.code === 'ERR_ABORTED')) throw error;
   }
+  // Stopped before the input was open, nothing was done: a summary of nothing.
+  const end = last ?? { frames: 0, decoded: 0, depth: 0, seconds: 0, streamSeconds: 0, dropped: 0, server: null, input: null };
+  progress.end(status.final(end), {
+    action: 'pushed',
+    output: redactUrl(url),
+    seconds: end.streamSeconds,
+    interrupted: stats === null,
+    decodeFps: stats?.decodeFps,
+    pushFps: stats?.pushFps,
+  });
 }

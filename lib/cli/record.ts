@@ -2,9 +2,11 @@
 import { Decoder } from '../decoder';
 import { Encoder } from '../encoder';
 import { StreamcoderError } from '../errors';
+import { MAX_TIMELINE_SECONDS, MAX_TIMEOUT_MS } from '../validate';
+import { MAX_CRF } from '../writer-options';
 import type { CommandSpec } from './args';
-import { COMMON_OPTIONS, type CommandContext } from './common';
-import { ProgressReporter } from './progress';
+import { COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
+import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
 
 export const recordSpec: CommandSpec = {
   name: 'record',
@@ -12,64 +14,60 @@ export const recordSpec: CommandSpec = {
   usage: 'streamcoder record <url> <file> [--duration 10] [--codec libx264] [--bitrate 2M] [--preset veryfast]',
   positionals: ['url', 'file'],
   options: {
-    duration: { type: 'number', description: 'seconds of media to record (default: until the source ends)' },
-    codec: { type: 'string', description: 'video encoder', default: 'libx264' },
-    bitrate: { type: 'bitrate', description: 'video bit rate, e.g. 2M (default: the encoder\'s quality mode)' },
-    preset: { type: 'string', description: 'encoder preset', default: 'veryfast' },
-    crf: { type: 'number', description: 'constant rate factor (x264/x265)' },
-    gop: { type: 'integer', description: 'frames between keyframes', min: 1 },
-    size: { type: 'size', description: 'scale to this size' },
+    duration: { type: 'number', description: 'seconds of media to record (default: until the source ends)', aboveMin: true, max: MAX_TIMELINE_SECONDS },
+    ...OUTPUT_OPTIONS,
+    crf: { type: 'number', description: 'constant rate factor (x264/x265)', max: MAX_CRF },
+    ...INPUT_OPTIONS,
     transport: { type: 'string', description: 'for rtsp:// sources', choices: ['tcp', 'udp'] },
-    timeout: { type: 'integer', description: 'ms to wait for the source before giving up', default: 10000, min: 1 },
+    timeout: { type: 'integer', description: 'ms to wait for the source before giving up', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
     ...COMMON_OPTIONS,
   },
 };
 
 export async function record({ positionals, options, signal, out }: CommandContext): Promise<void> {
   const [url, file] = positionals;
-  const size = options.size as { width: number; height: number } | undefined;
   const decoder = await Decoder.open(url, {
+    ...decoderOptions(options),
     pixelFormat: 'yuv420p',  // what the encoder takes: no colour conversion on the way
     timeoutMs: options.timeout as number,
     transport: options.transport as 'tcp' | 'udp' | undefined,
-    ...(size ?? {}),
   });
   const progress = new ProgressReporter(ProgressReporter.modeFor(options, out), out);
   let encoder: Encoder | null = null;
   try {
-    encoder = await Encoder.open(file, {
-      from: decoder.info,
-      codec: options.codec as string,
-      preset: options.preset as string,
-      ...(options.bitrate !== undefined ? { bitRate: options.bitrate as number } : {}),
-      ...(options.crf !== undefined ? { crf: options.crf as number } : {}),
-      ...(options.gop !== undefined ? { gopSize: options.gop as number } : {}),
-    });
+    const enc = (encoder = await Encoder.open(file, { ...writerOptions(options), from: decoder.info, crf: options.crf as number | undefined }));
+    const frameRate = enc.frameRate.num / enc.frameRate.den;
     const limit = options.duration as number | undefined;
-    const started = performance.now();
+    // The media seconds to record, when known: --duration, or what a file holds after --start.
+    const info = decoder.info;
+    const inSource = info.duration === null ? null : Math.max(0, info.duration - Math.max(0, ((options.start as number | undefined) ?? 0) - (info.startTime ?? 0)));
+    const total = limit === undefined ? inSource : Math.min(limit, inSource ?? Infinity);
+    const meter = new FpsMeter();
+    // Wall clock (ms) when the first frame was read and when the last was encoded: the streaming.
+    let began: number | null = null;
+    let ended = 0;
+    const status = (streaming: number): Status => {
+      const sofar = sent(enc.stats, frameRate);
+      const speed = streaming > 0 ? sofar.time / streaming : 0;
+      return { ...sofar, fps: meter.update(sofar.frames, streaming), speed, lateFrames: 0, droppedFrames: decoder.corruptPackets, ...completion(sofar.time, total, speed) };
+    };
     let first: number | null = null;
-    let time = 0;
-    let last = { frames: 0, at: started };
     for await (const frame of decoder) {
       if (signal.aborted) break;
       first ??= frame.time ?? 0;
-      const at = (frame.time ?? 0) - first;
-      if (limit !== undefined && at >= limit - 1e-9) break;
-      time = at;
-      await encoder.encode(frame);
-      const stats = encoder.stats;
-      const now = performance.now();
-      const fps = ((stats.frames - last.frames) * 1000) / Math.max(1, now - last.at);
-      if (now - last.at >= 1000) last = { frames: stats.frames, at: now };
-      progress.update({ time, frames: stats.frames, fps, speed: time / Math.max(1e-3, (now - started) / 1000), bitRate: stats.bitRate || null, lateFrames: 0, droppedFrames: decoder.corruptPackets });
+      if (limit !== undefined && (frame.time ?? 0) - first >= limit - 1e-9) break;
+      began ??= performance.now();
+      await enc.encode(frame);
+      ended = performance.now();
+      progress.update(status((ended - began) / 1000));
     }
-    await encoder.close();
-    const stats = encoder.stats;
-    const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
-    const frameTime = decoder.info.frameRate.num > 0 ? decoder.info.frameRate.den / decoder.info.frameRate.num : 0;
-    // The final line: the whole run's averages.
-    progress.update({ time: time + frameTime, frames: stats.frames, fps: stats.frames / seconds, speed: (time + frameTime) / seconds, bitRate: stats.bitRate || null, lateFrames: 0, droppedFrames: decoder.corruptPackets }, true);
-    if (stats.frames === 0 && !signal.aborted) throw new StreamcoderError(`No frame was read from the source`, 'ERR_END_OF_STREAM');
+    await enc.close();
+    if (enc.stats.frames === 0 && !signal.aborted) throw new StreamcoderError(`No frame was read from the source`, 'ERR_END_OF_STREAM');
+    // The end: the streaming's own averages (the flush at close excluded).
+    const seconds = began === null ? 0 : (ended - began) / 1000;
+    const final = status(seconds);
+    const fps = seconds > 0 ? final.frames / seconds : 0;
+    progress.end({ ...final, fps }, { action: 'recorded', output: file, seconds, interrupted: signal.aborted });
   } finally {
     progress.finish();
     if (encoder && !encoder.closed) await encoder.close().catch(() => undefined);
