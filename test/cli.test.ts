@@ -164,6 +164,7 @@ describe('arguments', () => {
     [['push', '--slots', '1'], "--slots expects an integer from 2 to 1024, got '1'"],
     [['push', '--slots', '2000'], "--slots expects an integer from 2 to 1024, got '2000'"],
     [['push', '--frames', '0'], "--frames expects an integer >= 1, got '0'"],
+    [['push', '--frames', '99999999999999999999'], "--frames expects an integer >= 1, got '99999999999999999999'"],
     [['push', '--timeout', '0'], "--timeout expects an integer from 1 to 86400000, got '0'"],
     [['push', '--fps', '-3'], "--fps expects a number from 0.01667 to 1000, got '-3'"],
     [['push', '--fps', '5000'], "--fps expects a number from 0.01667 to 1000, got '5000'"],

@@ -76,7 +76,7 @@ function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
       if (spec.choices && !spec.choices.includes(raw)) throw fail(`one of ${spec.choices.join(', ')}`);
       return raw;
     case 'integer':
-      return inRange(/^-?\d+$/.test(raw) ? Number(raw) : NaN, 'an integer');
+      return inRange(/^-?\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : NaN, 'an integer');
     case 'number':
       return inRange(raw.trim() === '' ? NaN : Number(raw), 'a number');
     case 'time':

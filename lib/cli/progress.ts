@@ -107,7 +107,8 @@ export class FpsMeter {
 }
 
 export class ProgressReporter {
-  #last = 0;
+  // The first report after one interval: a run that fails at once prints its error alone.
+  #last = Date.now();
   #drawn = false;
   readonly #intervalMs: number;
 
