@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Encoder, pipeline, redactUrl, StreamcoderError } from '../lib';
 import { ProgressReporter } from '../lib/cli/progress';
+import { PushStatus } from '../lib/cli/push';
 import { readStamp, stampedFrame } from '../test/helpers/stamp';
 import { startRtmpServer } from '../test/helpers/servers';
 
@@ -78,15 +79,14 @@ async function main(): Promise<number> {
     })();
 
     const progress = new ProgressReporter(ProgressReporter.modeFor({}));
+    const status = new PushStatus(8, FPS, (info) => info.frameCount);
     const stats = await pipeline({
       input,
       output: url,
       server: { preset: 'veryfast', tune: 'zerolatency', maxBFrames: 0, gopSize: FPS, bitRate: '1M' },
       realtime: true,
-      onProgress: (p) => {
-        const time = p.frames / FPS;
-        progress.update({ time, frames: p.frames, fps: p.frames / Math.max(0.001, p.seconds), speed: time / Math.max(0.001, p.seconds), bitRate: p.server?.bitRate || null, depth: p.depth, slots: 8, lateFrames: p.server?.lateFrames ?? 0, droppedFrames: 0 });
-      },
+      // The command line's status line: what went out, what the decoder dropped, how far along.
+      onProgress: (p) => progress.update(status.status(p)),
     });
     pushing = false;
     progress.finish();
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
       `frames sent        ${stats.frames} (${(stats.frames / FPS).toFixed(1)} s of video)`,
       `frames received    ${received.length}${stamped ? ` (the reader joined at frame ${first}; from there ${expected} were sent)` : ''}`,
       `lost               ${stamped ? `${lost}${inOrder ? '' : ' (out of order!)'}` : 'n/a (frame numbers are stamped only into the sample clip)'}`,
-      `push fps           ${stats.fps.toFixed(2)} (target ${FPS}); late frames ${stats.server?.lateFrames ?? 0}; reader dropped ${readerStats.dropped}`,
+      `push fps           ${stats.fps.toFixed(2)} (target ${FPS}); late frames ${stats.server?.lateFrames ?? 0}; corrupt frames skipped ${stats.dropped}; reader dropped ${readerStats.dropped}`,
       `bit rate           ${((stats.server?.bitRate ?? 0) / 1e6).toFixed(2)} Mbit/s`,
     ];
     if (stamped && stats.firstFrameAt !== null && received.length > 0) {

@@ -45,7 +45,7 @@ function totalFrames(info: StreamInfo, maxFrames: number | undefined, loop: bool
 }
 
 /** The status line's fields from the pipeline's progress. */
-class PushStatus {
+export class PushStatus {
   readonly #fps = new FpsMeter();
 
   constructor(
