@@ -31,11 +31,6 @@ const NOT_UNDER_ASAN = {
   'test/package.test.ts': 'packaging',
   // Starts ASan runs of its own.
   'test/asan.test.ts': 'itself',
-  // For now: their children (test/helpers/sweep.ts) put glibc's malloc checker before everything
-  // in LD_PRELOAD, and ASan refuses to start unless it comes first. Appended instead, as the
-  // fuzzer does, the checker is simply shadowed by ASan's malloc and these can run here.
-  'test/buffer-safety-decode.test.ts': 'preload order',
-  'test/buffer-safety-encode.test.ts': 'preload order',
 };
 
 // Tests that run everywhere but under ASan, by name (vitest -t, negated), and why.

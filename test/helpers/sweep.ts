@@ -50,7 +50,9 @@ interface ChildRun {
 function runChild(casesFile: string, first: number, gcEvery: number, last?: number): Promise<ChildRun> {
   const env = { ...process.env };
   if (MALLOC_DEBUG) {
-    env.LD_PRELOAD = [MALLOC_DEBUG, env.LD_PRELOAD].filter(Boolean).join(':');
+    // After whatever is preloaded already: under `npm run test:asan` that is ASan's runtime,
+    // which must come first (its malloc then shadows the checker's, and ASan checks instead).
+    env.LD_PRELOAD = [env.LD_PRELOAD, MALLOC_DEBUG].filter(Boolean).join(':');
     env.GLIBC_TUNABLES = [env.GLIBC_TUNABLES, 'glibc.malloc.check=3'].filter(Boolean).join(':');
   }
   const args = ['--expose-gc', '--single-threaded-gc', RUNNER, casesFile, String(first), String(gcEvery)];
