@@ -113,7 +113,7 @@ void Client::Close() {
 }
 
 void Client::OpenReader() {
-  auto reader = std::make_unique<VideoReader>(options_.reader);
+  auto reader = std::make_unique<MediaReader>(options_.reader);
   {
     std::lock_guard<std::mutex> lock(readerMutex_);
     if (closing_) throw Failure("ERR_CLOSED", "The client was closed");
@@ -161,7 +161,7 @@ void Client::Run() {
   int attempt = 0;
   while (!stopRequested_) {
     try {
-      VideoReader* reader;
+      MediaReader* reader;
       {
         std::lock_guard<std::mutex> lock(readerMutex_);
         reader = reader_.get();

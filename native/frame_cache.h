@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "failure.h"
-#include "video_reader.h"
+#include "media_reader.h"
 
 namespace streamcoder {
 
