@@ -363,8 +363,10 @@ Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
     if (kind == ItemKind::kNone) return env.Null();
     if (kind != ItemKind::kVideo) return TakeNonVideoItem(env, reader, kind);
     // Too small: refused with the frame still pending, so the next call with a good buffer gets it.
-    std::optional<FrameMeta> meta = DecodeInto(destination);
-    Napi::Object object = MetaToJs(env, *meta, pixelFormat_);
+    DecodeInto(destination, /*checkOnly=*/true);
+    FrameMeta meta;
+    reader.Take(destination.data, &meta);  // the pending frame: no video-only Peek, audio kept
+    Napi::Object object = MetaToJs(env, meta, pixelFormat_);
     object.Set("kind", "video");
     return object;
   });
