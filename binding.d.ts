@@ -122,8 +122,9 @@ export interface NativeClient {
   start(): void;
   stop(): void;
   newest(n: number): Frame[];
-  next(timeoutMs: number): Frame | null;
-  nextAsync(timeoutMs: number): Promise<Frame | null>;
+  /** Frames, and AudioFrames when opened with audio, in the order read. */
+  next(timeoutMs: number): Frame | AudioFrame | null;
+  nextAsync(timeoutMs: number): Promise<Frame | AudioFrame | null>;
   readonly stats: ClientStats;
   readonly running: boolean;
   close(): void;

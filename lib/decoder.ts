@@ -108,7 +108,8 @@ export const DECODER_OPTION_KEYS = [
 /** The keys of {@link DecoderAudioOptions}. */
 const AUDIO_OPTION_KEYS = ['stream', 'sampleRate', 'channels', 'sampleFormat', 'copy'] as const satisfies readonly (keyof DecoderAudioOptions)[];
 
-function normaliseAudio(value: unknown, where: string): NativeAudioOptions | undefined {
+/** @internal The audio options as the native layer takes them (Decoder and Client). */
+export function normaliseAudio(value: unknown, where: string): NativeAudioOptions | undefined {
   if (value === undefined || value === false) return undefined;
   const plain: NativeAudioOptions = { stream: -1, copy: false, sampleRate: 0, channels: 0, sampleFormat: 'f32' };
   if (value === true) return plain;

@@ -78,6 +78,7 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   // Counters, written by the reading thread.
   std::atomic<int64_t> received_{0};
   std::atomic<int64_t> decoded_{0};
+  std::atomic<int64_t> audioReceived_{0};
   std::atomic<int64_t> reconnects_{0};
   std::atomic<int64_t> bytes_{0};
   std::atomic<double> latencyMs_{0};
