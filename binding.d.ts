@@ -1,7 +1,7 @@
 // The raw native module (native/*.cc), declared by hand. lib/ builds the public API on top of it;
 // users never import this. Options arrive here already validated and normalised by lib/.
 
-import type { FrameInfo, Frame, StreamInfo } from './lib/types';
+import type { AudioFrame, FrameInfo, Frame, MediaItem, Packet, StreamInfo } from './lib/types';
 import type { ClientStats } from './lib/client';
 import type { FfmpegLibrary } from './lib/versions';
 
@@ -19,6 +19,21 @@ export interface NativeDecoderOptions {
   codecOptions: Record<string, string>;
   /** Decoder only: what one readGop may hold. */
   maxGopBytes?: number;
+  /** Deliver the video's compressed packets (no decoder). */
+  videoCopy?: boolean;
+  /** Absent: video only. */
+  audio?: NativeAudioOptions;
+}
+
+export interface NativeAudioOptions {
+  /** The nth audio stream; -1: FFmpeg's best. */
+  stream: number;
+  copy: boolean;
+  /** 0: the source's. */
+  sampleRate: number;
+  /** 0: the source's. */
+  channels: number;
+  sampleFormat: 'f32' | 's16';
 }
 
 export interface NativeDecoder {
@@ -27,7 +42,14 @@ export interface NativeDecoder {
   readonly info: StreamInfo;
   readonly frameBytes: number;
   readonly corruptPackets: number;
+  readonly audioCorruptPackets: number;
+  readonly audioSkipped: number;
   readonly closed: boolean;
+  /** The next item in time order (frames carry kind: 'video'). */
+  readItem(): MediaItem | null;
+  readItemAsync(): Promise<MediaItem | null>;
+  /** A video frame into `target` (its description returned); audio and packets as objects. */
+  readItemInto(target: Uint8Array): (FrameInfo & { kind: 'video' }) | AudioFrame | Packet | null;
   readFrame(): Frame | null;
   readFrameAsync(): Promise<Frame | null>;
   readFrameInto(target: Uint8Array): FrameInfo | null;
@@ -100,8 +122,9 @@ export interface NativeClient {
   start(): void;
   stop(): void;
   newest(n: number): Frame[];
-  next(timeoutMs: number): Frame | null;
-  nextAsync(timeoutMs: number): Promise<Frame | null>;
+  /** Frames, and AudioFrames when opened with audio, in the order read. */
+  next(timeoutMs: number): Frame | AudioFrame | null;
+  nextAsync(timeoutMs: number): Promise<Frame | AudioFrame | null>;
   readonly stats: ClientStats;
   readonly running: boolean;
   close(): void;

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { NativeClient, NativeClientOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
-import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS } from './decoder';
+import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS, normaliseAudio, type DecoderAudioOptions } from './decoder';
 import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
-import { PIXEL_FORMATS, type Frame, type PixelFormat, type StreamInfo } from './types';
+import { PIXEL_FORMATS, type AudioFrame, type Frame, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
 
 export interface ClientOptions {
@@ -34,7 +34,18 @@ export interface ClientOptions {
   maxCacheBytes?: number;
   formatOptions?: Record<string, string | number | boolean>;
   codecOptions?: Record<string, string | number | boolean>;
+  /**
+   * Keep the stream's sound too (default: pictures only), decoded and converted as for
+   * {@link DecoderOptions.audio} (no `copy`): AudioFrames come from `next`/`read`/async iteration
+   * in the order they were read, beside the frames, in the same cache under a bound of their own
+   * (256 chunks, about 5 s of AAC); when full, the oldest chunk is dropped and counted in
+   * `stats.audioDropped`. `extractFrame(n)` stays pictures only.
+   */
+  audio?: boolean | Omit<DecoderAudioOptions, 'copy'>;
 }
+
+/** What a Client yields for options of type `O`: `Frame`s, and `AudioFrame`s too when the options say `audio` (other than `false`). */
+export type ClientItem<O> = O extends { audio: true | object } ? Frame | AudioFrame : Frame;
 
 /** What a Client has read so far; a snapshot, taken when `stats` is read. */
 export interface ClientStats {
@@ -44,6 +55,10 @@ export interface ClientStats {
   decoded: number;
   /** Frames dropped from a full cache (`cacheSize`, `maxCacheBytes`) before JS read them. */
   dropped: number;
+  /** Audio chunks decoded and put in the cache (0 without `audio`). */
+  audioReceived: number;
+  /** Audio chunks dropped from a full cache before JS read them. */
+  audioDropped: number;
   reconnects: number;
   /** Frames waiting in the cache now. */
   cached: number;
@@ -66,7 +81,7 @@ type ClientListener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) =
 
 // Node's typed EventEmitter takes any name (`K | keyof T`) and types an unknown one's listener
 // `never`; these signatures take only the names of ClientEvents, so a wrong one is the error.
-export interface Client {
+export interface Client<T extends Frame | AudioFrame = Frame> {
   on<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
   once<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
   addListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
@@ -79,7 +94,7 @@ export interface Client {
 /** The keys of {@link ClientOptions}: any other is refused. */
 const CLIENT_OPTION_KEYS = [
   'cacheSize', 'pixelFormat', 'width', 'height', 'frameRate', 'transport', 'timeoutMs', 'reconnect',
-  'lowLatency', 'threads', 'maxPixels', 'maxCacheBytes', 'formatOptions', 'codecOptions',
+  'lowLatency', 'threads', 'maxPixels', 'maxCacheBytes', 'formatOptions', 'codecOptions', 'audio',
 ] as const satisfies readonly (keyof ClientOptions)[];
 
 function normalise(url: unknown, options: ClientOptions | undefined, where: string): NativeClientOptions {
@@ -115,7 +130,15 @@ function normalise(url: unknown, options: ClientOptions | undefined, where: stri
     frameRate: o.frameRate === undefined ? 0 : check.number(o.frameRate, 'frameRate', 0.001, 1000),
     retries: reconnect.retries === undefined ? (o.reconnect ? 5 : 0) : check.integer(reconnect.retries, 'reconnect.retries', 0, 1_000_000),
     backoffMs: reconnect.backoffMs === undefined ? 1000 : check.integer(reconnect.backoffMs, 'reconnect.backoffMs', 0, 600_000),
+    audio: clientAudio(o.audio, where),
   };
+}
+
+function clientAudio(value: unknown, where: string): NativeClientOptions['audio'] {
+  if (value === 'copy' || (typeof value === 'object' && value !== null && 'copy' in value)) {
+    throw new StreamcoderError(`${where}: a Client decodes what it keeps; stream copy ('copy') is for Decoder`, 'ERR_INVALID_ARGUMENT');
+  }
+  return normaliseAudio(value, where);
 }
 
 /**
@@ -130,7 +153,7 @@ function normalise(url: unknown, options: ClientOptions | undefined, where: stri
  * cli.start();
  * for await (const frame of cli) console.log(frame.index, cli.stats.latencyMs);
  */
-export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<Frame>, Disposable {
+export class Client<T extends Frame | AudioFrame = Frame> extends EventEmitter<ClientEvents> implements AsyncIterable<T>, Disposable {
   readonly #native: NativeClient;
   readonly #timeoutMs: number;
   readonly #cacheSize: number;
@@ -152,15 +175,15 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
   }
 
   /** Connects off the event loop (bounded by `timeoutMs`). */
-  static async open(url: string, options?: ClientOptions): Promise<Client> {
-    const client = new Client(url, normalise(url, options, 'Client.open'));
+  static async open<const O extends ClientOptions = {}>(url: string, options?: O): Promise<Client<ClientItem<O>>> {
+    const client = new Client<ClientItem<O>>(url, normalise(url, options, 'Client.open'));
     await openHandle(client.#native, (h) => h.close());
     return client;
   }
 
   /** `open` on this thread (blocking), for worker_threads and scripts. */
-  static openSync(url: string, options?: ClientOptions): Client {
-    const client = new Client(url, normalise(url, options, 'Client.openSync'));
+  static openSync<const O extends ClientOptions = {}>(url: string, options?: O): Client<ClientItem<O>> {
+    const client = new Client<ClientItem<O>>(url, normalise(url, options, 'Client.openSync'));
     openHandleSync(client.#native, (h) => h.close());
     return client;
   }
@@ -199,13 +222,13 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
    * The next frame in order, waiting up to `timeoutMs` (default: the client's `timeoutMs` + 1 s);
    * null at the end of the stream. Blocking.
    */
-  next(timeoutMs = this.#timeoutMs): Frame | null {
-    return this.#native.next(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000));
+  next(timeoutMs = this.#timeoutMs): T | null {
+    return <T | null>this.#native.next(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000));
   }
 
   /** `next` off the event loop. */
-  read(timeoutMs = this.#timeoutMs): Promise<Frame | null> {
-    return withCallerStack(() => this.#native.nextAsync(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000)));
+  read(timeoutMs = this.#timeoutMs): Promise<T | null> {
+    return withCallerStack(() => <Promise<T | null>>this.#native.nextAsync(check.integer(timeoutMs, 'timeoutMs', 0, 86_400_000)));
   }
 
   /** Frames the cache holds at most. */
@@ -218,7 +241,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncIterable<
     this.#native.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (let frame = await this.read(); frame !== null; frame = await this.read()) yield frame;
   }
 

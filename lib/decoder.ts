@@ -1,9 +1,12 @@
-import type { NativeDecoder, NativeDecoderOptions } from '../binding';
+import type { NativeAudioOptions, NativeDecoder, NativeDecoderOptions } from '../binding';
 import { native } from './binding';
-import { withCallerStack } from './errors';
+import { StreamcoderError, withCallerStack } from './errors';
 import { formatOptionsFor, timeoutFor } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
-import { PIXEL_FORMATS, type Frame, type FrameInfo, type PixelFormat, type StreamInfo } from './types';
+import {
+  PIXEL_FORMATS, SAMPLE_FORMATS, type AudioFrame, type Frame, type FrameInfo, type MediaItem, type Packet, type PixelFormat,
+  type SampleFormat, type StreamInfo,
+} from './types';
 import * as check from './validate';
 
 export interface DecoderOptions {
@@ -42,7 +45,54 @@ export interface DecoderOptions {
    * a 250-frame GOP of 1080p rgb24 is 1.55 GB. Larger GOPs: raise it, or read frame by frame.
    */
   maxGopBytes?: number;
+  /**
+   * The audio too (default: video only). `true` decodes FFmpeg's best audio stream to
+   * interleaved `f32` at the source's rate and channel count; an object picks the stream and
+   * converts (libswresample); `'copy'` delivers its compressed {@link Packet}s instead. The
+   * items then come from `extractItem`/`readItem`/async iteration, in time order. A source
+   * without audio gives `info.audio === null` (a source without video is `ERR_NO_VIDEO_STREAM`).
+   */
+  audio?: boolean | 'copy' | DecoderAudioOptions;
+  /**
+   * `'copy'`: deliver the video's compressed {@link Packet}s (no decoder opened, so the
+   * frame methods refuse with `ERR_INVALID_STATE`); `'decode'` (default) decodes it.
+   */
+  video?: 'decode' | 'copy';
 }
+
+/** How {@link DecoderOptions.audio} is read and delivered. */
+export interface DecoderAudioOptions {
+  /**
+   * The Nth audio stream of the source (0-based, among audio streams only); default FFmpeg's
+   * best (`av_find_best_stream`, normally the first). Out of range: `ERR_INVALID_ARGUMENT`
+   * naming the streams there are.
+   */
+  stream?: number;
+  /** Samples per second delivered, 8000 to 384000; default the source's. */
+  sampleRate?: number;
+  /** Channels delivered (FFmpeg's default layout for the count), 1 to 64; default the source's. */
+  channels?: number;
+  /** `f32` (default, a Float32Array) or `s16` (an Int16Array), interleaved. */
+  sampleFormat?: SampleFormat;
+  /** Deliver the stream's compressed packets (as `audio: 'copy'`); no conversion options then. */
+  copy?: boolean;
+}
+
+/** Whether options type `O` has `K` as a required (not optional) key. */
+type Given<O, K extends PropertyKey> = K extends keyof O ? ({} extends Pick<O, K> ? false : true) : false;
+type AudioItemFor<O> = Given<O, 'audio'> extends true ? (O extends { audio: false } ? Frame : MediaItem) : Frame;
+
+/**
+ * What the item methods yield for a Decoder opened with options of type `O`: `Frame`s unless the
+ * options say `audio` (other than `false`) or `video: 'copy'`, then any {@link MediaItem}. The
+ * type follows the options as written: options of the wide type `DecoderOptions` (built at run
+ * time) type the items as `Frame`; give such options a type that says `audio: true` (or
+ * `DecoderOptions & { audio: DecoderAudioOptions }`) to get `MediaItem`.
+ */
+export type DecoderItem<O> = Given<O, 'video'> extends true ? (O extends { video: 'decode' } ? AudioItemFor<O> : MediaItem) : AudioItemFor<O>;
+
+/** What `extractItemInto` returns: the description of a video frame decoded into the buffer, or an audio or packet item. */
+export type ItemInfo = (FrameInfo & { kind: 'video' }) | AudioFrame | Packet;
 
 /** See {@link DecoderOptions.maxPixels}. */
 export const DEFAULT_MAX_PIXELS = 8192 * 4320;
@@ -52,8 +102,35 @@ export const MAX_PIXELS = 2 ** 27;
 /** The keys of {@link DecoderOptions}: any other is refused. */
 export const DECODER_OPTION_KEYS = [
   'pixelFormat', 'width', 'height', 'startTime', 'threads', 'transport', 'format', 'formatOptions',
-  'codecOptions', 'timeoutMs', 'maxPixels', 'maxGopBytes',
+  'codecOptions', 'timeoutMs', 'maxPixels', 'maxGopBytes', 'audio', 'video',
 ] as const satisfies readonly (keyof DecoderOptions)[];
+
+/** The keys of {@link DecoderAudioOptions}. */
+const AUDIO_OPTION_KEYS = ['stream', 'sampleRate', 'channels', 'sampleFormat', 'copy'] as const satisfies readonly (keyof DecoderAudioOptions)[];
+
+/** @internal The audio options as the native layer takes them (Decoder and Client). */
+export function normaliseAudio(value: unknown, where: string): NativeAudioOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  const plain: NativeAudioOptions = { stream: -1, copy: false, sampleRate: 0, channels: 0, sampleFormat: 'f32' };
+  if (value === true) return plain;
+  if (value === 'copy') return { ...plain, copy: true };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw check.invalid('audio', "true, false, 'copy' or an object of audio options", value);
+  }
+  const o = value as DecoderAudioOptions;
+  check.knownOptions(o, AUDIO_OPTION_KEYS, `${where} audio`);
+  const copy = o.copy === undefined ? false : check.boolean(o.copy, 'audio.copy');
+  if (copy && (o.sampleRate !== undefined || o.channels !== undefined || o.sampleFormat !== undefined)) {
+    throw new StreamcoderError('audio.copy delivers the compressed packets: sampleRate, channels and sampleFormat do not apply', 'ERR_INVALID_ARGUMENT');
+  }
+  return {
+    stream: o.stream === undefined ? -1 : check.integer(o.stream, 'audio.stream', 0, 65535),
+    copy,
+    sampleRate: o.sampleRate === undefined ? 0 : check.integer(o.sampleRate, 'audio.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE),
+    channels: o.channels === undefined ? 0 : check.integer(o.channels, 'audio.channels', 1, check.MAX_CHANNELS),
+    sampleFormat: o.sampleFormat === undefined ? 'f32' : check.oneOf(o.sampleFormat, 'audio.sampleFormat', SAMPLE_FORMATS),
+  };
+}
 
 /** What ends an unknown-option message when no known name is close. */
 export const LIBAV_OPTIONS_HINT = 'libav options go in codecOptions or formatOptions';
@@ -76,23 +153,37 @@ function normalise(source: unknown, options: DecoderOptions | undefined, where: 
     inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
     formatOptions: formatOptionsFor(url, o, 'source'),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
+    audio: normaliseAudio(o.audio, where),
+    videoCopy: o.video === undefined ? false : check.oneOf(o.video, 'video', ['decode', 'copy'] as const) === 'copy',
   };
 }
 
 /**
  * Reads a video file or stream URL and delivers its frames, in presentation order, each exactly
- * once, as tightly packed pixels.
+ * once, as tightly packed pixels; with `audio` (or a stream copy) asked for, also its sound as
+ * {@link AudioFrame}s (or compressed {@link Packet}s), merged with the pictures in time order.
  *
  * Synchronous methods (`extract*`) block the calling thread: use them in worker_threads and
- * scripts. Their Promise forms (`read`, `readGOP`, `readInto`, async iteration) decode on the
- * libuv thread pool. One operation runs at a time per decoder; overlapping calls fail with
- * `ERR_BUSY`.
+ * scripts. Their Promise forms (`read`, `readGOP`, `readInto`, `readItem`, async iteration)
+ * decode on the libuv thread pool. One operation runs at a time per decoder; overlapping calls
+ * fail with `ERR_BUSY`.
+ *
+ * The frame methods (`extractFrame`, `extractGOP`, `extractFrameInto`, `read`, `readGOP`,
+ * `readInto`) deliver video only, also when audio is on: the audio they pass over is dropped,
+ * not kept for later, and counted in {@link Decoder.audioSkipped}. To get both, read items.
  *
  * @example
  * await using dec = await Decoder.open('clip.mp4', { pixelFormat: 'rgb24', width: 640 });
  * for await (const frame of dec) console.log(frame.index, frame.time, frame.data.length);
+ *
+ * @example
+ * await using show = await Decoder.open('show.mp4', { audio: { sampleRate: 48000, sampleFormat: 's16' } });
+ * for await (const item of show) {
+ *   if (item.kind === 'audio') console.log('audio', item.time, item.samples);
+ *   else if (item.kind !== 'video-packet' && item.kind !== 'audio-packet') console.log('video', item.time);
+ * }
  */
-export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposable {
+export class Decoder<T extends MediaItem = Frame> implements AsyncIterable<T>, Disposable, AsyncDisposable {
   readonly #native: NativeDecoder;
   #info: StreamInfo;
 
@@ -102,21 +193,24 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
   }
 
   /** Opens `source` (a path or URL) off the event loop. */
-  static async open(source: string, options?: DecoderOptions): Promise<Decoder> {
+  static async open<const O extends DecoderOptions = {}>(source: string, options?: O): Promise<Decoder<DecoderItem<O>>> {
     return new Decoder(await openHandle(new native.Decoder(normalise(source, options, 'Decoder.open')), (h) => h.close()));
   }
 
   /** Opens `source` on this thread (blocking): for worker_threads and scripts. */
-  static openSync(source: string, options?: DecoderOptions): Decoder {
+  static openSync<const O extends DecoderOptions = {}>(source: string, options?: O): Decoder<DecoderItem<O>> {
     return new Decoder(openHandleSync(new native.Decoder(normalise(source, options, 'Decoder.openSync')), (h) => h.close()));
   }
 
-  /** What is known about the video; `width`/`height`/`pixelFormat` describe delivered frames. */
+  /**
+   * What is known about the video (and `audio`, when asked for); `width`/`height`/`pixelFormat`
+   * describe delivered frames.
+   */
   get info(): StreamInfo {
     return this.#info;
   }
 
-  /** Bytes of one delivered frame: the size `extractFrameInto` needs. */
+  /** Bytes of one delivered frame: the size `extractFrameInto` needs (0 with `video: 'copy'`). */
   get frameBytes(): number {
     return this.#native.frameBytes;
   }
@@ -126,8 +220,48 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
     return this.#native.corruptPackets;
   }
 
+  /**
+   * Audio packets or frames the audio decoder found corrupt (or could not convert) and skipped
+   * so far; the video goes on regardless.
+   */
+  get audioCorruptPackets(): number {
+    return this.#native.audioCorruptPackets;
+  }
+
+  /**
+   * Audio packets (and decoded chunks) dropped unread: passed over by the frame methods, which
+   * deliver video only, or (rarely) audio muxed so far ahead of the first picture that it
+   * outgrew the reader's queue.
+   */
+  get audioSkipped(): number {
+    return this.#native.audioSkipped;
+  }
+
   get closed(): boolean {
     return this.#native.closed;
+  }
+
+  /**
+   * The next item in time order (a video Frame, an AudioFrame, or a Packet of a copied stream),
+   * or null at the end. Blocking. Without audio or copy, the same frames as `extractFrame`.
+   */
+  extractItem(): T | null {
+    return this.#native.readItem() as T | null;
+  }
+
+  /**
+   * `extractItem`, but a video frame is decoded straight into `target` (at least `frameBytes`
+   * long; a ring slot works) and only its description returned; audio and packets come back as
+   * objects and leave `target` untouched. A `target` too small is `ERR_BUFFER_SIZE` with the
+   * frame kept for the next call.
+   */
+  extractItemInto(target: Uint8Array): ItemInfo | null {
+    return this.#native.readItemInto(check.bytes(target, 'target'));
+  }
+
+  /** `extractItem` off the event loop. */
+  readItem(): Promise<T | null> {
+    return withCallerStack(() => this.#native.readItemAsync() as Promise<T | null>);
   }
 
   /** The next frame, or null at the end of the stream. Blocking. */
@@ -168,7 +302,8 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
 
   /**
    * After this, the next frame delivered is the first whose time is at or after `seconds` (from
-   * 0 to 10^9, `MAX_TIMELINE_SECONDS`).
+   * 0 to 10^9, `MAX_TIMELINE_SECONDS`); audio resumes at the same time (the chunk across it cut).
+   * A copied video stream resumes at the keyframe at or before it.
    */
   seek(seconds: number): void {
     this.#native.seek(check.number(seconds, 'seconds', 0, check.MAX_TIMELINE_SECONDS));
@@ -179,8 +314,9 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
     this.#native.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
-    for (let frame = await this.read(); frame !== null; frame = await this.read()) yield frame;
+  /** Every item in time order: video Frames, and AudioFrames or Packets when asked for. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (let item = await this.readItem(); item !== null; item = await this.readItem()) yield item;
   }
 
   [Symbol.dispose](): void {
@@ -191,5 +327,3 @@ export class Decoder implements AsyncIterable<Frame>, Disposable, AsyncDisposabl
     this.close();
   }
 }
-
-

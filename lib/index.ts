@@ -1,4 +1,7 @@
 export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
+export type { DecoderAudioOptions, DecoderItem, ItemInfo } from './decoder';
+export { MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS } from './validate';
+export { SAMPLE_FORMATS, type SampleFormat, type AudioInfo, type AudioFrame, type Packet, type CodecParameters, type MediaItem } from './types';
 export { Server } from './server';
 export { Encoder } from './encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';

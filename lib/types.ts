@@ -67,8 +67,11 @@ export interface AudioInfo {
   timeBase: Rational;
   /** Time of the first sample in seconds, or null. */
   startTime: number | null;
-  /** Rate, channels and format of the AudioFrames delivered (after libswresample). */
-  output: { sampleRate: number; channels: number; sampleFormat: SampleFormat };
+  /**
+   * Rate, channels and format of the AudioFrames delivered (after libswresample); null with
+   * `audio: 'copy'` (packets, not samples, are delivered).
+   */
+  output: { sampleRate: number; channels: number; sampleFormat: SampleFormat } | null;
   /** The stream as a stream copy needs it. */
   parameters: CodecParameters;
 }

@@ -119,6 +119,14 @@ export const MAX_BIT_RATE = 1e11;
 export const MAX_THREADS = 64;
 export const MAX_TIMEOUT_MS = 86_400_000;
 
+/**
+ * Bounds of audio the library delivers or takes (the native layer enforces the same): sample
+ * rates from 8 kHz to 384 kHz, 1 to 64 channels (libswresample's own limit).
+ */
+export const MIN_SAMPLE_RATE = 8000;
+export const MAX_SAMPLE_RATE = 384_000;
+export const MAX_CHANNELS = 64;
+
 export function dimension(value: unknown, name: string): number {
   return integer(value, name, 1, MAX_DIMENSION, 'ERR_DIMENSIONS');
 }

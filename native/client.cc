@@ -32,6 +32,10 @@ ClientOptions ParseOptions(const Napi::CallbackInfo& info) {
     }
     client.retries = GetInt(options, "retries", 0);
     client.backoffMs = GetInt(options, "backoffMs", 1000);
+    // Packets are not cached: a Client decodes what it keeps.
+    if (client.reader.audio.copy || client.reader.videoCopy) {
+      throw Failure("ERR_INVALID_ARGUMENT", "A Client decodes: stream copy (audio.copy, videoCopy) is for Decoder");
+    }
     return client;
   });
 }
@@ -113,7 +117,7 @@ void Client::Close() {
 }
 
 void Client::OpenReader() {
-  auto reader = std::make_unique<VideoReader>(options_.reader);
+  auto reader = std::make_unique<MediaReader>(options_.reader);
   {
     std::lock_guard<std::mutex> lock(readerMutex_);
     if (closing_) throw Failure("ERR_CLOSED", "The client was closed");
@@ -161,7 +165,7 @@ void Client::Run() {
   int attempt = 0;
   while (!stopRequested_) {
     try {
-      VideoReader* reader;
+      MediaReader* reader;
       {
         std::lock_guard<std::mutex> lock(readerMutex_);
         reader = reader_.get();
@@ -172,7 +176,16 @@ void Client::Run() {
         attempt = 0;
         continue;
       }
-      if (!reader->Peek()) {
+      const ItemKind kind = reader->PeekItem();
+      if (kind == ItemKind::kAudio) {
+        AudioItem chunk;
+        reader->TakeAudio(&chunk);
+        cache_.PushAudio(std::move(chunk), reader->info().audio->output);
+        ++audioReceived_;
+        attempt = 0;
+        continue;
+      }
+      if (kind == ItemKind::kNone) {
         // A live stream that ends is a drop when reconnecting was asked for.
         if (options_.retries > 0) throw Failure("ERR_END_OF_STREAM", "The stream ended");
         cache_.End();
@@ -292,7 +305,9 @@ Napi::Value Client::Stop(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Client::FrameToJs(Napi::Env env, const CachedFrame& frame) {
+  if (frame.audio) return AudioToJs(env, *frame.audio, frame.audioFormat);
   Napi::Object object = MetaToJs(env, frame.meta, pixelFormat_);
+  object.Set("kind", "video");
   object.Set("data", Napi::Buffer<uint8_t>::Copy(env, frame.data.data(), frame.data.size()));
   return object;
 }
@@ -355,6 +370,8 @@ Napi::Value Client::GetStats(const Napi::CallbackInfo& info) {
   stats.Set("received", double(received_));
   stats.Set("decoded", double(decoded_));
   stats.Set("dropped", double(cache_.dropped()));
+  stats.Set("audioReceived", double(audioReceived_));
+  stats.Set("audioDropped", double(cache_.audioDropped()));
   stats.Set("reconnects", double(reconnects_));
   stats.Set("cached", double(cache_.size()));
   stats.Set("latencyMs", double(latencyMs_));

@@ -1,4 +1,4 @@
-// Client: reads a live stream on a native thread (a VideoReader) into a FrameCache, so that JS
+// Client: reads a live stream on a native thread (a MediaReader) into a FrameCache, so that JS
 // takes the newest frames, or every frame in order, whenever it wants, without blocking the
 // event loop. Reconnects with backoff when asked to. Events (error, end, reconnect) reach JS
 // through a thread-safe function that does not keep the process alive.
@@ -15,7 +15,7 @@
 #include "addon.h"
 #include "frame_cache.h"
 #include "operation_gate.h"
-#include "video_reader.h"
+#include "media_reader.h"
 
 namespace streamcoder {
 
@@ -51,7 +51,7 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   Napi::Value GetRunning(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
-  void OpenReader();  // connects a new VideoReader (any thread)
+  void OpenReader();  // connects a new MediaReader (any thread)
   void Run();         // the reading thread
   void StopThread();
   bool Backoff(int attempt);  // false when stopped during the wait
@@ -62,8 +62,8 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   std::string pixelFormat_;
   OperationGate gate_{"client"};
   std::mutex readerMutex_;             // guards reader_ (replaced on reconnect) and info_
-  std::unique_ptr<VideoReader> reader_;
-  VideoReader* opening_ = nullptr;     // a reader being connected, so Close() can abort it
+  std::unique_ptr<MediaReader> reader_;
+  MediaReader* opening_ = nullptr;     // a reader being connected, so Close() can abort it
   StreamInfo info_;
   bool opened_ = false;
   FrameCache cache_;
@@ -78,6 +78,7 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   // Counters, written by the reading thread.
   std::atomic<int64_t> received_{0};
   std::atomic<int64_t> decoded_{0};
+  std::atomic<int64_t> audioReceived_{0};
   std::atomic<int64_t> reconnects_{0};
   std::atomic<int64_t> bytes_{0};
   std::atomic<double> latencyMs_{0};

@@ -16,6 +16,8 @@ Napi::Function Decoder::Define(Napi::Env env) {
                          InstanceAccessor("info", &Decoder::GetInfo, nullptr),
                          InstanceAccessor("frameBytes", &Decoder::GetFrameBytes, nullptr),
                          InstanceAccessor("corruptPackets", &Decoder::GetCorruptPackets, nullptr),
+                         InstanceAccessor("audioCorruptPackets", &Decoder::GetAudioCorruptPackets, nullptr),
+                         InstanceAccessor("audioSkipped", &Decoder::GetAudioSkipped, nullptr),
                          InstanceAccessor("closed", &Decoder::GetClosed, nullptr),
                          InstanceMethod("readFrame", &Decoder::ReadFrame),
                          InstanceMethod("readFrameAsync", &Decoder::ReadFrameAsync),
@@ -23,6 +25,9 @@ Napi::Function Decoder::Define(Napi::Env env) {
                          InstanceMethod("readFrameIntoAsync", &Decoder::ReadFrameIntoAsync),
                          InstanceMethod("readGop", &Decoder::ReadGop),
                          InstanceMethod("readGopAsync", &Decoder::ReadGopAsync),
+                         InstanceMethod("readItem", &Decoder::ReadItem),
+                         InstanceMethod("readItemInto", &Decoder::ReadItemInto),
+                         InstanceMethod("readItemAsync", &Decoder::ReadItemAsync),
                          InstanceMethod("seek", &Decoder::Seek),
                          InstanceMethod("close", &Decoder::CloseMethod),
                      });
@@ -35,7 +40,7 @@ Decoder::Decoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Decoder>(inf
     maxGopBytes_ = GetNumber(options, "maxGopBytes", double(kDefaultMaxGopBytes));
     if (!(maxGopBytes_ >= 1)) throw Failure("ERR_INVALID_ARGUMENT", "Expected maxGopBytes of at least 1");
     pixelFormat_ = av_get_pix_fmt_name(reader.pixelFormat);
-    reader_ = std::make_unique<VideoReader>(std::move(reader));
+    reader_ = std::make_unique<MediaReader>(std::move(reader));
   });
   registry_ = Addon::Of(info.Env()).openObjects();
   registry_->Add(this);
@@ -48,7 +53,7 @@ Decoder::~Decoder() {
 
 void Decoder::Close() {
   if (!gate_.MarkClosed()) return;
-  std::unique_ptr<VideoReader> reader;
+  std::unique_ptr<MediaReader> reader;
   {
     // Wake a read blocked on the network, then wait for it to let go of the reader.
     if (reader_) reader_->Abort();
@@ -67,14 +72,14 @@ Napi::Buffer<uint8_t> Decoder::NewFrameBuffer(Napi::Env env) {
   return Napi::Buffer<uint8_t>::New(env, bytes);
 }
 
-VideoReader& Decoder::OpenReader() {
+MediaReader& Decoder::OpenReader() {
   if (!reader_) throw Failure("ERR_CLOSED", "The decoder is closed");
   if (!reader_->isOpen()) throw Failure("ERR_NOT_OPEN", "The decoder is not open yet");
   return *reader_;
 }
 
 std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnly) {
-  VideoReader& reader = OpenReader();
+  MediaReader& reader = OpenReader();
   if (destination.length < reader.frameBytes()) {
     throw Failure("ERR_BUFFER_SIZE", "The buffer holds " + std::to_string(destination.length) +
                                          " bytes but a frame needs " + std::to_string(reader.frameBytes()));
@@ -97,7 +102,7 @@ std::optional<Decoder::Decoded> Decoder::DecodePooled() {
 
 void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                         const std::function<void(const FrameMeta&)>& taken) {
-  VideoReader& reader = OpenReader();
+  MediaReader& reader = OpenReader();
   // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
   // A stream that never sends another keyframe would grow it without end: maxGopBytes bounds it.
   double bytes = 0;
@@ -120,6 +125,7 @@ void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
 
 Napi::Value Decoder::FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data) {
   Napi::Object frame = MetaToJs(env, meta, pixelFormat_);
+  frame.Set("kind", "video");
   frame.Set("data", data);
   return frame;
 }
@@ -158,6 +164,22 @@ Napi::Value Decoder::GetCorruptPackets(const Napi::CallbackInfo& info) {
     gate_.CheckIdle();
     std::lock_guard<std::mutex> lock(gate_.mutex());
     return Napi::Number::New(info.Env(), double(OpenReader().corruptPackets()));
+  });
+}
+
+Napi::Value Decoder::GetAudioCorruptPackets(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    return Napi::Number::New(info.Env(), double(OpenReader().audioCorruptPackets()));
+  });
+}
+
+Napi::Value Decoder::GetAudioSkipped(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    return Napi::Number::New(info.Env(), double(OpenReader().audioSkipped()));
   });
 }
 
@@ -291,6 +313,104 @@ Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
             frames.Set(uint32_t(i), FrameToJs(env, gop[i].meta, gop[i].pixels.ToJs(env)));
           }
           return frames;
+        },
+        {info.This()}, settled);
+  });
+}
+
+Napi::Value Decoder::TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind) {
+  if (kind == ItemKind::kAudio) {
+    AudioItem item;
+    reader.TakeAudio(&item);
+    return AudioToJs(env, item, reader.info().audio->output);
+  }
+  PacketItem item;
+  reader.TakePacket(kind, &item);
+  return PacketToJs(env, item);
+}
+
+Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    Napi::Env env = info.Env();
+    size_t bytes;
+    {
+      std::lock_guard<std::mutex> lock(gate_.mutex());
+      MediaReader& reader = OpenReader();
+      ItemKind kind = reader.PeekItem();
+      if (kind == ItemKind::kNone) return env.Null();
+      if (kind != ItemKind::kVideo) return TakeNonVideoItem(env, reader, kind);
+      bytes = reader.frameBytes();
+    }
+    // The frame stays pending while its buffer is made outside the lock (as readFrame does):
+    // nothing else can run on this decoder meanwhile (sync, and CheckIdle refused async work).
+    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, bytes);
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    FrameMeta meta;
+    OpenReader().Take(data.Data(), &meta);
+    return FrameToJs(env, meta, data);
+  });
+}
+
+Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    Napi::Env env = info.Env();
+    ByteView destination = GetBytes(info[0], "the destination");
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    MediaReader& reader = OpenReader();
+    ItemKind kind = reader.PeekItem();
+    if (kind == ItemKind::kNone) return env.Null();
+    if (kind != ItemKind::kVideo) return TakeNonVideoItem(env, reader, kind);
+    // Too small: refused with the frame still pending, so the next call with a good buffer gets it.
+    DecodeInto(destination, /*checkOnly=*/true);
+    FrameMeta meta;
+    reader.Take(destination.data, &meta);  // the pending frame: no video-only Peek, audio kept
+    Napi::Object object = MetaToJs(env, meta, pixelFormat_);
+    object.Set("kind", "video");
+    return object;
+  });
+}
+
+std::optional<Decoder::Item> Decoder::NextItemPooled() {
+  std::lock_guard<std::mutex> lock(gate_.mutex());
+  MediaReader& reader = OpenReader();
+  Item item;
+  switch (ItemKind kind = reader.PeekItem()) {
+    case ItemKind::kNone:
+      return std::nullopt;
+    case ItemKind::kVideo:
+      item.video.emplace(Decoded{PooledBuffer(pool_, reader.frameBytes()), {}});
+      reader.Take(item.video->pixels.data(), &item.video->meta);
+      break;
+    case ItemKind::kAudio:
+      item.audio.emplace();
+      reader.TakeAudio(&*item.audio);
+      item.audioFormat = reader.info().audio->output;
+      break;
+    case ItemKind::kVideoPacket:
+    case ItemKind::kAudioPacket:
+      item.packet.emplace();
+      reader.TakePacket(kind, &*item.packet);
+      break;
+  }
+  return item;
+}
+
+Napi::Value Decoder::ItemToJs(Napi::Env env, Item& item) {
+  if (item.video) return FrameToJs(env, item.video->meta, item.video->pixels.ToJs(env));
+  if (item.packet) return PacketToJs(env, *item.packet);
+  return AudioToJs(env, *item.audio, item.audioFormat);
+}
+
+Napi::Value Decoder::ReadItemAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    auto settled = gate_.BeginAsync();
+    return AsyncTask<std::optional<Item>>::Run(
+        info.Env(),
+        [this] { return NextItemPooled(); },
+        [this](Napi::Env env, std::optional<Item>& item) -> Napi::Value {
+          return item ? ItemToJs(env, *item) : env.Null();
         },
         {info.This()}, settled);
   });

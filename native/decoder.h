@@ -1,4 +1,4 @@
-// Decoder: the JS binding of VideoReader. Sync methods run on the calling thread (scripts and
+// Decoder: the JS binding of MediaReader. Sync methods run on the calling thread (scripts and
 // worker_threads); the *Async methods run the same work on the libuv pool. One operation at a
 // time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
 #pragma once
@@ -15,7 +15,7 @@
 #include "buffer_pool.h"
 #include "js_values.h"
 #include "operation_gate.h"
-#include "video_reader.h"
+#include "media_reader.h"
 
 namespace streamcoder {
 
@@ -35,12 +35,21 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
     PooledBuffer pixels;
     FrameMeta meta;
   };
+  // One item of readItemAsync, made on the pool thread: exactly one of the three is set.
+  struct Item {
+    std::optional<Decoded> video;
+    std::optional<AudioItem> audio;
+    AudioFormat audioFormat;  // of `audio`
+    std::optional<PacketItem> packet;
+  };
 
   Napi::Value OpenSync(const Napi::CallbackInfo& info);
   Napi::Value OpenAsync(const Napi::CallbackInfo& info);
   Napi::Value GetInfo(const Napi::CallbackInfo& info);
   Napi::Value GetFrameBytes(const Napi::CallbackInfo& info);
   Napi::Value GetCorruptPackets(const Napi::CallbackInfo& info);
+  Napi::Value GetAudioCorruptPackets(const Napi::CallbackInfo& info);
+  Napi::Value GetAudioSkipped(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value ReadFrame(const Napi::CallbackInfo& info);
   Napi::Value ReadFrameAsync(const Napi::CallbackInfo& info);
@@ -49,11 +58,14 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Value ReadFrameIntoMovable(const Napi::CallbackInfo& info);
   Napi::Value ReadGop(const Napi::CallbackInfo& info);
   Napi::Value ReadGopAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadItem(const Napi::CallbackInfo& info);
+  Napi::Value ReadItemInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadItemAsync(const Napi::CallbackInfo& info);
   Napi::Value Seek(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
   // These run with gate_.mutex() held, on whichever thread does the work.
-  VideoReader& OpenReader();
+  MediaReader& OpenReader();
   void OpenUnderLock();
   // checkOnly: the checks alone (open, big enough), nothing decoded.
   std::optional<FrameMeta> DecodeInto(ByteView destination, bool checkOnly = false);
@@ -63,6 +75,12 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
   // Pool thread, without the mutex (it takes it): the next frame into pooled memory.
   std::optional<Decoded> DecodePooled();
+  // Pool thread, without the mutex: the next item, a video frame into pooled memory; nullopt at
+  // the end.
+  std::optional<Item> NextItemPooled();
+  // JS thread: an audio or packet item the reader has pending (PeekItem said `kind`), taken.
+  Napi::Value TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind);
+  Napi::Value ItemToJs(Napi::Env env, Item& item);
 
   // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
   // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
@@ -75,7 +93,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   static constexpr double kDefaultMaxGopBytes = double(int64_t(2) << 30);
   double maxGopBytes_ = kDefaultMaxGopBytes;
 
-  std::unique_ptr<VideoReader> reader_;
+  std::unique_ptr<MediaReader> reader_;
   OperationGate gate_{"decoder"};
   bool opened_ = false;
   std::string pixelFormat_;

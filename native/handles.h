@@ -27,6 +27,15 @@ struct PacketFree {
 struct SwsFree {
   void operator()(SwsContext* ctx) const { sws_freeContext(ctx); }
 };
+struct SwrFree {
+  void operator()(SwrContext* ctx) const { swr_free(&ctx); }
+};
+struct AudioFifoFree {
+  void operator()(AVAudioFifo* fifo) const { av_audio_fifo_free(fifo); }
+};
+struct CodecParametersFree {
+  void operator()(AVCodecParameters* par) const { avcodec_parameters_free(&par); }
+};
 struct DictionaryFree {
   void operator()(AVDictionary* dict) const { av_dict_free(&dict); }
 };
@@ -37,5 +46,8 @@ using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextFree>;
 using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 using SwsContextPtr = std::unique_ptr<SwsContext, SwsFree>;
+using SwrContextPtr = std::unique_ptr<SwrContext, SwrFree>;
+using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoFree>;
+using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersFree>;
 
 }  // namespace streamcoder

@@ -1,7 +1,9 @@
 #include "js_values.h"
 
 #include <cmath>
+#include <cstring>
 
+#include "codec_parameters.h"
 #include "failure.h"
 
 namespace streamcoder {
@@ -120,6 +122,26 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
   reader.formatOptions = GetOptionList(options, "formatOptions");
   reader.codecOptions = GetOptionList(options, "codecOptions");
   if (reader.width < 0 || reader.height < 0) throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");
+  reader.videoCopy = GetBool(options, "videoCopy", false);
+  Napi::Value audio = options.Get("audio");
+  if (!audio.IsUndefined() && !audio.IsNull()) {
+    if (!audio.IsObject()) throw BadOption("audio", "an object");
+    Napi::Object a = audio.As<Napi::Object>();
+    reader.audio.enabled = true;
+    reader.audio.copy = GetBool(a, "copy", false);
+    reader.audio.stream = GetInt(a, "stream", -1);
+    if (reader.audio.stream < -1 || reader.audio.stream > 65535) throw BadOption("audio.stream", "an integer from 0 to 65535, or -1");
+    // 0: the source's own rate or channel count.
+    reader.audio.sampleRate = GetInt(a, "sampleRate", 0);
+    if (reader.audio.sampleRate != 0 && (reader.audio.sampleRate < kMinSampleRate || reader.audio.sampleRate > kMaxSampleRate)) {
+      throw BadOption("audio.sampleRate", "an integer from 8000 to 384000 (or 0)");
+    }
+    reader.audio.channels = GetInt(a, "channels", 0);
+    if (reader.audio.channels < 0 || reader.audio.channels > kMaxChannels) throw BadOption("audio.channels", "an integer from 1 to 64 (or 0)");
+    const std::string format = GetString(a, "sampleFormat", "f32");
+    if (format != "f32" && format != "s16") throw BadOption("audio.sampleFormat", "'f32' or 's16'");
+    reader.audio.sampleFormat = format == "s16" ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLT;
+  }
   return reader;
 }
 
@@ -170,6 +192,71 @@ Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info) {
   object.Set("duration", NumberOrNull(env, info.duration));
   object.Set("frameCount", info.frameCount >= 0 ? Napi::Number::New(env, double(info.frameCount)) : env.Null());
   object.Set("bitRate", info.bitRate > 0 ? Napi::Number::New(env, double(info.bitRate)) : env.Null());
+  object.Set("videoParameters", info.videoParameters ? Napi::Value(CodecParametersToJs(env, *info.videoParameters, info.timeBase))
+                                                     : env.Null());
+  if (!info.audio) {
+    object.Set("audio", env.Null());
+    return object;
+  }
+  const AudioStreamInfo& a = *info.audio;
+  Napi::Object audio = Napi::Object::New(env);
+  audio.Set("codec", a.codec);
+  audio.Set("streamIndex", a.streamIndex);
+  audio.Set("sampleRate", a.sampleRate);
+  audio.Set("channels", a.channels);
+  audio.Set("channelLayout", a.channelLayout);
+  audio.Set("sampleFormat", a.sampleFormat);
+  audio.Set("bitRate", a.bitRate > 0 ? Napi::Number::New(env, double(a.bitRate)) : env.Null());
+  audio.Set("timeBase", Rational(env, a.timeBase));
+  audio.Set("startTime", NumberOrNull(env, a.startTime));
+  if (a.copy) {
+    audio.Set("output", env.Null());
+  } else {
+    Napi::Object output = Napi::Object::New(env);
+    output.Set("sampleRate", a.output.sampleRate);
+    output.Set("channels", a.output.channels);
+    output.Set("sampleFormat", a.output.sampleFormat == AV_SAMPLE_FMT_S16 ? "s16" : "f32");
+    audio.Set("output", output);
+  }
+  audio.Set("parameters", a.parameters ? Napi::Value(CodecParametersToJs(env, *a.parameters, a.timeBase)) : env.Null());
+  object.Set("audio", audio);
+  return object;
+}
+
+Napi::Object AudioToJs(Napi::Env env, const AudioItem& item, const AudioFormat& format) {
+  Napi::Object object = Napi::Object::New(env);
+  const AudioChunk& chunk = item.chunk;
+  const bool s16 = format.sampleFormat == AV_SAMPLE_FMT_S16;
+  // A fresh ArrayBuffer per chunk: it is small (a few KiB) and JS owns it outright.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, chunk.data.size());
+  if (!chunk.data.empty()) std::memcpy(buffer.Data(), chunk.data.data(), chunk.data.size());
+  const size_t values = size_t(chunk.samples) * size_t(format.channels);
+  object.Set("kind", "audio");
+  if (s16) {
+    object.Set("data", Napi::Int16Array::New(env, values, buffer, 0));
+  } else {
+    object.Set("data", Napi::Float32Array::New(env, values, buffer, 0));
+  }
+  object.Set("sampleFormat", s16 ? "s16" : "f32");
+  object.Set("sampleRate", format.sampleRate);
+  object.Set("channels", format.channels);
+  object.Set("samples", chunk.samples);
+  object.Set("pts", double(chunk.pts));
+  object.Set("time", item.time);
+  return object;
+}
+
+Napi::Object PacketToJs(Napi::Env env, const PacketItem& item) {
+  const AVPacket* packet = item.packet.get();
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("kind", item.video ? "video-packet" : "audio-packet");
+  object.Set("data", Napi::Buffer<uint8_t>::Copy(env, packet->data, size_t(packet->size)));
+  object.Set("pts", packet->pts == AV_NOPTS_VALUE ? env.Null() : Napi::Number::New(env, double(packet->pts)));
+  object.Set("dts", packet->dts == AV_NOPTS_VALUE ? env.Null() : Napi::Number::New(env, double(packet->dts)));
+  object.Set("duration", double(packet->duration > 0 ? packet->duration : 0));
+  object.Set("timeBase", Rational(env, item.timeBase));
+  object.Set("time", NumberOrNull(env, item.time));
+  object.Set("keyFrame", (packet->flags & AV_PKT_FLAG_KEY) != 0);
   return object;
 }
 

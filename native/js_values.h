@@ -8,7 +8,7 @@
 #include <napi.h>
 
 #include "dictionary.h"
-#include "video_reader.h"
+#include "media_reader.h"
 
 namespace streamcoder {
 
@@ -20,7 +20,7 @@ OptionList GetOptionList(const Napi::Object& object, const char* key);
 AVPixelFormat GetPixelFormat(const Napi::Object& object, const char* key, AVPixelFormat fallback);
 Napi::Object GetOptionsObject(const Napi::CallbackInfo& info, size_t index);
 
-// The options of a VideoReader, as Decoder and Client take them from lib/ (`timeoutMs` when the
+// The options of a MediaReader, as Decoder and Client take them from lib/ (`timeoutMs` when the
 // object has none: lib/ always sets it).
 ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeoutMs);
 
@@ -38,5 +38,9 @@ ByteView GetBytes(const Napi::Value& value, const char* what);
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info);
 Napi::Object MetaToJs(Napi::Env env, const FrameMeta& meta, const std::string& pixelFormat);
+// An AudioFrame (lib/types.ts): the chunk's samples copied into a Float32Array or Int16Array.
+Napi::Object AudioToJs(Napi::Env env, const AudioItem& item, const AudioFormat& format);
+// A Packet (lib/types.ts): the packet's bytes copied into a Buffer.
+Napi::Object PacketToJs(Napi::Env env, const PacketItem& item);
 
 }  // namespace streamcoder

@@ -9,6 +9,9 @@ import path from 'node:path';
 
 const SRC = (size: string, rate: number, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
 
+const SINE = (rate: number, seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`];
+const AV_CODECS = ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k'];
+
 export const FIXTURES = {
   // H.264, 3 B-frames, a keyframe every 25 frames (no scene-cut keyframes): 75 frames.
   'h264-bframes.mp4': [...SRC('320x240', 25, 3), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-g', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
@@ -27,6 +30,19 @@ export const FIXTURES = {
   'audio-first.mkv': ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', ...SRC('320x240', 25, 2), '-map', '0:a', '-map', '1:v', '-c:a', 'aac', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '10'],
   // No video at all.
   'audio-only.m4a': ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac'],
+  // Sound with the pictures (issue 11), each 2 s of 160x120 H.264 at 25 fps (50 frames, B-frames,
+  // a keyframe every 25) with an AAC track of a sine tone:
+  // 48 kHz stereo, starting with the video.
+  'av.mp4': [...SRC('160x120', 25, 2), ...SINE(48000, 2), '-ac', '2', ...AV_CODECS],
+  // The same sound starting 200 ms after the video (-itsoffset: an mp4 edit list).
+  'av-offset.mp4': [...SRC('160x120', 25, 2), '-itsoffset', '0.2', ...SINE(48000, 1.8), '-ac', '2', ...AV_CODECS],
+  // 44.1 kHz mono.
+  'av-44k-mono.mp4': [...SRC('160x120', 25, 2), ...SINE(44100, 2), '-ac', '1', ...AV_CODECS],
+  // Two audio tracks: 48 kHz stereo 440 Hz first, then 44.1 kHz mono 880 Hz.
+  'av-two-tracks.mp4': [...SRC('160x120', 25, 2), ...SINE(48000, 2), '-f', 'lavfi', '-i', 'sine=frequency=880:sample_rate=44100:duration=2',
+    '-map', '0:v', '-map', '1:a', '-map', '2:a', '-ac:a:0', '2', '-ac:a:1', '1', ...AV_CODECS],
+  // MPEG-TS: H.264 and ADTS AAC (video PID 0x100, audio PID 0x101: ffmpeg's defaults).
+  'av.ts': [...SRC('160x120', 25, 2), ...SINE(48000, 2), '-ac', '2', ...AV_CODECS],
   // A 1080p clip for benchmarks: 10 s at 30 fps, 300 frames.
   'bench-1080p.mp4': [...SRC('1920x1080', 30, 10), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-g', '60', '-pix_fmt', 'yuv420p'],
 } as const satisfies Record<string, readonly string[]>;
@@ -54,7 +70,7 @@ export function fixtureCommand(name: FixtureName): { args: string[]; partial: st
 
 function formatOf(name: string): string {
   const ext = path.extname(name).slice(1);
-  return ({ mp4: 'mp4', m4a: 'mp4', avi: 'avi', webm: 'webm', mkv: 'matroska' } as Record<string, string>)[ext] ?? ext;
+  return ({ mp4: 'mp4', m4a: 'mp4', avi: 'avi', webm: 'webm', mkv: 'matroska', ts: 'mpegts' } as Record<string, string>)[ext] ?? ext;
 }
 
 /** A fresh temp directory for one test file; removed by the returned cleanup. */
