@@ -2,14 +2,15 @@ export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './
 export { Server } from './server';
 export { Encoder } from './encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
-export { MIN_FRAME_RATE, MAX_FRAME_RATE, type WriterOptions } from './writer-options';
+export { MIN_FRAME_RATE, MAX_FRAME_RATE, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS, type WriterOptions, type AudioOptions } from './writer-options';
 export { MAX_TIMELINE_SECONDS } from './validate';
-export type { WriterStats, FrameInput } from './frame-writer';
+export type { WriterStats, FrameInput, WriterInput } from './frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';
 export { setLogLevel, onLog, LOG_LEVELS, type LogLevel } from './log';
 export { ffmpegVersions, type FfmpegVersions, type FfmpegLibrary } from './versions';
 export type { AddonKind } from './load-native';
 export { PIXEL_FORMATS, type PixelFormat, type Frame, type FrameInfo, type StreamInfo, type Rational } from './types';
+export { SAMPLE_FORMATS, type SampleFormat, type AudioFrame, type AudioInfo, type Packet, type CodecParameters, type MediaItem } from './types';
 export { redactUrl } from './redact';
 export { FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot, type CommitInfo } from './ring';
 export { pipeline, type PipelineOptions, type PipelineProgress, type PipelineStats } from './pipeline';

@@ -12,7 +12,7 @@ struct InputContextFree {
   void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
 };
 struct OutputContextFree {
-  // The caller closes the AVIOContext (if it opened one) before this runs; see VideoWriter.
+  // The caller closes the AVIOContext (if it opened one) before this runs; see Output.
   void operator()(AVFormatContext* ctx) const { avformat_free_context(ctx); }
 };
 struct CodecContextFree {
@@ -31,11 +31,30 @@ struct DictionaryFree {
   void operator()(AVDictionary* dict) const { av_dict_free(&dict); }
 };
 
+// The audio side of the output (resampling, the encoder's frame-size FIFO) and stream copy's
+// bitstream filters. Codec parameters are owned when a copy keeps its own (see StreamCopy).
+struct SwrFree {
+  void operator()(SwrContext* ctx) const { swr_free(&ctx); }
+};
+struct AudioFifoFree {
+  void operator()(AVAudioFifo* fifo) const { av_audio_fifo_free(fifo); }
+};
+struct BsfFree {
+  void operator()(AVBSFContext* ctx) const { av_bsf_free(&ctx); }
+};
+struct CodecParametersFree {
+  void operator()(AVCodecParameters* par) const { avcodec_parameters_free(&par); }
+};
+
 using InputContextPtr = std::unique_ptr<AVFormatContext, InputContextFree>;
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextFree>;
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextFree>;
 using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 using SwsContextPtr = std::unique_ptr<SwsContext, SwsFree>;
+using SwrContextPtr = std::unique_ptr<SwrContext, SwrFree>;
+using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoFree>;
+using BsfContextPtr = std::unique_ptr<AVBSFContext, BsfFree>;
+using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersFree>;
 
 }  // namespace streamcoder
