@@ -360,7 +360,7 @@ describe('numeric options through the API', () => {
   });
 });
 
-describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
+describe('a Frame time far along the timeline (nginx-rtmp, paced)', () => {
   let frames: Frame[];
   beforeAll(() => {
     using dec = Decoder.openSync(clip);
@@ -368,15 +368,16 @@ describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
     for (let f = dec.extractFrame(); f && frames.length < 10; f = dec.extractFrame()) frames.push(f);
   });
 
-  test('Frame.index = 1e15 to serveBlock: refused at once, nothing counted; the next frame is on time; close works', async () => {
+  test('Frame.time = 1e15 to serveBlock: refused at once, nothing counted; the next frame is on time; close works', async () => {
     const srv = await Server.open(rtmp.recordUrl('far'), { from: { width: 320, height: 240, frameRate: { num: 25, den: 1 } }, preset: 'ultrafast', tune: 'zerolatency' });
     for (const frame of frames.slice(0, 5)) await srv.serveBlock(frame);
     const started = performance.now();
-    for (const index of [1e15, 2 ** 53 - 1, MAX_TIMELINE_SECONDS * 25 + 1, Number.NaN, Number.POSITIVE_INFINITY, 5.5]) {
-      const error = await refusal(() => srv.serveBlock({ ...frames[5], index }));
+    // Times beyond the timeline's bounds, and times that are no times.
+    for (const time of [1e15, 2 ** 53 - 1, MAX_TIMELINE_SECONDS + 1, -1e12, Number.NaN, Number.POSITIVE_INFINITY, '5.5' as never]) {
+      const error = await refusal(() => srv.serveBlock({ ...frames[5], time }));
       expect(error.code).toBe('ERR_INVALID_ARGUMENT');
-      expect(error.message).toMatch(/for frame\.index/);
-      expect(caught(() => srv.serveFrameBlock({ ...frames[5], index }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      expect(error.message).toMatch(/for frame\.time/);
+      expect(caught(() => srv.serveFrameBlock({ ...frames[5], time }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
     expect(performance.now() - started).toBeLessThan(1000);
     const late = await srv.serveBlock(frames[5]);
@@ -392,15 +393,15 @@ describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
     expect(probeFrameCount(await settledFile(rtmp.recordingOf('far')))).toBe(10);
   });
 
-  test("a first frame refused (index NaN) sets nothing: the next frame's index becomes pts 0", async () => {
+  test("a first frame refused (time NaN) sets nothing: the next frame's time becomes the origin", async () => {
     const file = out('mkv');
     const enc = Encoder.openSync(file, { width: 320, height: 240, frameRate: 25, preset: 'ultrafast' });
-    expect(caught(() => enc.encodeFrame({ ...frames[0], index: Number.NaN }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    enc.encodeFrame({ ...frames[0], index: 100 });
-    enc.encodeFrame({ ...frames[1], index: 101 });
-    enc.encodeFrame({ ...frames[2], index: 103 });
+    expect(caught(() => enc.encodeFrame({ ...frames[0], time: Number.NaN }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    enc.encodeFrame({ ...frames[0], time: 4 });
+    enc.encodeFrame({ ...frames[1], time: 4.04 });
+    enc.encodeFrame({ ...frames[2], time: 4.12 });
     enc.closeSync();
-    // Frames at 0, 1 and 3 frame times: the base came from the first frame written, the gap kept.
+    // Frames at 0, 1 and 3 frame times: the origin came from the first frame written, the gap kept.
     expect(probeFrames(file).map((f) => f.pts)).toEqual([0, 40, 120]);
   });
 
