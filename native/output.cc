@@ -67,9 +67,10 @@ bool Output::globalHeader() const { return (context_->oformat->flags & AVFMT_GLO
 std::string Output::muxerName() const { return context_->oformat->name; }
 
 bool Output::variableFrameRate() const {
-  // RTSP sends RTP, whose 90 kHz timestamps are per packet, though the muxer has no flag saying so.
-  return (context_->oformat->flags & (AVFMT_VARIABLE_FPS | AVFMT_NOTIMESTAMPS)) != 0 || muxerName() == "rtsp" ||
-         muxerName() == "rtp";
+  // FFmpeg's CLI makes every container without AVFMT_VARIABLE_FPS constant-rate, MP4 included;
+  // but MP4, MOV and RTP keep each sample's own time, and a variable-rate MP4 kept as it is is
+  // the point. Only AVI keeps no time per frame (a frame's place is its index).
+  return muxerName() != "avi";
 }
 
 bool Output::Takes(AVCodecID codec) const {

@@ -31,7 +31,7 @@ class Output {
   // The muxer's name (`flv`, `mp4`, `rtsp`, ...).
   std::string muxerName() const;
   // Whether the container keeps each frame's own timestamp (MP4, MKV, FLV, MPEG-TS, RTP), or
-  // only a constant rate (AVI): then video must be made constant-rate first, as ffmpeg does.
+  // only a constant rate (AVI): then video must be made constant-rate first.
   bool variableFrameRate() const;
   // False when the container cannot hold this codec (FLV and Opus, say); true when it can or
   // the muxer does not say (RTSP takes what RTP has a payload format for).

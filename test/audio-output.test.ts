@@ -57,7 +57,7 @@ describe('encoded sound', () => {
 
   test('RTMP to nginx (record): PCM from the ffmpeg CLI, 44.1 kHz mono, sent as 48 kHz mono AAC', async () => {
     const srv = await Server.open(rtmp.recordUrl('pcm'), { ...video, audio: { sampleRate: 48000, channels: 1, bitRate: '64k' } });
-    for (const item of byTime(pictures(3), ffmpegPcm(3, 44100, 1))) srv.serveFrame(item);
+    for (const item of byTime(pictures(3), ffmpegPcm(3, 44100, 1))) await srv.serve(item);  // async: samples copied off movable memory
     await srv.close();
     const recorded = await settledFile(rtmp.recordingOf('pcm'));
     const a = streamOf(recorded, 'audio');
