@@ -189,6 +189,50 @@ describe('the raw binding refuses the same (one conversion point in native code)
   });
 
   test.each([
+    ['audio sample rate NaN', { audio: 'encode', audioSampleRate: Number.NaN }],
+    ['audio sample rate 1e9', { audio: 'encode', audioSampleRate: 1e9 }],
+    ['audio channels 0', { audio: 'encode', audioChannels: 0 }],
+    ['audio channels 65', { audio: 'encode', audioChannels: 65 }],
+    ['audio bit rate -1', { audio: 'encode', audioBitRate: -1 }],
+    ['audio mode', { audio: 'loud' as never }],
+    ['audio copy without parameters', { audio: 'copy' }],
+    ['video copy with a codec that does not exist', { video: 'copy', videoParameters: { codec: 'h266\0' } as never }],
+    ['videoSync', { videoSync: 'wobbly' as never }],
+    ['timeline', { timeline: 'backwards' as never }],
+  ] as [string, Partial<NativeWriterOptions>][])('Writer %s: refused before anything is opened', (_what, options) => {
+    const error = caught(() => new native.Writer({ ...writerOptions(), ...options })) as StreamcoderError;
+    expect(error).toBeInstanceOf(StreamcoderError);
+    expect(['ERR_INVALID_ARGUMENT', 'ERR_CODEC_NOT_FOUND']).toContain(error.code);
+  });
+
+  test('Writer send(): items the binding refuses (kinds, NaN times, absurd audio, packets without times); the writer goes on', () => {
+    const file = out('mkv');
+    const writer = new native.Writer({ ...writerOptions(), url: file, audio: 'encode', audioSampleRate: 48000, audioChannels: 2 });
+    writer.openSync();
+    const picture = new Uint8Array(320 * 240 * 3);
+    const samples = new Float32Array(2048);
+    const bad: unknown[] = [
+      null, 42, { kind: 'smell', data: picture }, { kind: 'video', data: samples, time: 0 }, { kind: 'video', data: picture, time: Number.NaN },
+      { kind: 'video', data: picture, time: 1e300 }, { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 1e9, channels: 2, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 0, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 3, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 's16', sampleRate: 48000, channels: 2, time: 0 },
+      { kind: 'audio', data: picture, sampleFormat: 'f32', sampleRate: 48000, channels: 2, time: 0 },
+      { kind: 'audio-packet', data: picture, pts: null, dts: null, duration: 0, timeBase: { num: 1, den: 48000 }, keyFrame: true },
+      { kind: 'video-packet', data: picture, pts: 0.5, dts: 0, duration: 0, timeBase: { num: 1, den: 25 }, keyFrame: true },
+    ];
+    for (const item of bad) {
+      const error = caught(() => writer.send(item as never, false)) as StreamcoderError;
+      expect(error, JSON.stringify(item)).toBeInstanceOf(StreamcoderError);
+      expect(['ERR_INVALID_ARGUMENT', 'ERR_BUFFER_SIZE', 'ERR_INVALID_STATE'], error.message).toContain(error.code);
+    }
+    writer.send({ kind: 'video', data: picture, time: 0 }, false);
+    writer.send({ kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 2, time: 0 }, false);
+    writer.closeSync();
+    expect(writer.stats).toMatchObject({ frames: 1, audioSamples: 1024 });
+  });
+
+  test.each([
     ['maxCacheBytes 1e300', { maxCacheBytes: 1e300 }],
     ['maxCacheBytes 0', { maxCacheBytes: 0 }],
     ['frameRate -1', { frameRate: -1 }],
