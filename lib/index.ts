@@ -9,8 +9,13 @@ export { StreamcoderError, type ErrorCode } from './errors';
 export { setLogLevel, onLog, LOG_LEVELS, type LogLevel } from './log';
 export { ffmpegVersions, type FfmpegVersions, type FfmpegLibrary } from './versions';
 export type { AddonKind } from './load-native';
-export { PIXEL_FORMATS, type PixelFormat, type Frame, type FrameInfo, type StreamInfo, type Rational } from './types';
-export { SAMPLE_FORMATS, type SampleFormat, type AudioFrame, type AudioInfo, type Packet, type CodecParameters, type MediaItem } from './types';
+export {
+  PIXEL_FORMATS, SAMPLE_FORMATS, type PixelFormat, type SampleFormat, type Frame, type FrameInfo, type StreamInfo, type Rational,
+  type AudioInfo, type AudioFrame, type Packet, type CodecParameters, type MediaItem,
+} from './types';
 export { redactUrl } from './redact';
-export { FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot, type CommitInfo } from './ring';
+export {
+  FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, MAX_ENTRIES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot,
+  type AudioReadSlot, type PacketReadSlot, type RingItem, type CommitInfo,
+} from './ring';
 export { pipeline, type PipelineOptions, type PipelineProgress, type PipelineStats } from './pipeline';

@@ -9,6 +9,7 @@
 // side failed: it has already aborted the ring with the same error, so the other side stops too).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Decoder, type DecoderOptions } from './decoder';
+import { StreamcoderError } from './errors';
 import { FrameRing } from './ring';
 import { Server } from './server';
 import type { WriterOptions } from './writer-options';
@@ -132,6 +133,8 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
         break;
       }
       if (slot === null) break;
+      // The decoding side commits only frames (audio and packets are not carried yet).
+      if (slot.kind !== 'video') throw new StreamcoderError(`The ring carried a ${slot.kind} item to a video-only push`, 'ERR_INTERNAL');
       const started = performance.now();
       if (frames === 0) first = started;
       // The bytes, not the Frame: the server numbers the frames itself, so a looped input (whose

@@ -1,26 +1,37 @@
-// A bounded single-producer/single-consumer ring of frames in one SharedArrayBuffer: the pixels
-// are written and read in place (slot.data is a view into the shared memory), so a frame crosses
-// between worker_threads without a copy. Control words are Int32 atomics in the same buffer, so
-// the ring is whole on both sides after `postMessage(ring.buffer)` and `FrameRing.attach`.
+// A bounded single-producer/single-consumer ring of media items in one SharedArrayBuffer: video
+// frames, audio chunks and compressed packets, in the order the producer commits them (its
+// presentation order). Their bytes are written and read in place (slot.data is a view into the
+// shared memory), so a picture crosses between worker_threads without a copy. Control words are
+// Int32 atomics in the same buffer, so the ring is whole on both sides after
+// `postMessage(ring.buffer)` and `FrameRing.attach`.
+//
+// Items differ in size (a 1080p picture is 3 MB, an AAC frame's samples 8 KB, a packet anything),
+// so the data area is an arena used as a circular byte buffer rather than fixed slots: each item
+// reserves its bytes (rounded up to 64) just after the previous one, or from the arena's start
+// when they would not fit before its end (the bytes skipped count as the item's). Items are
+// released in order, so the bytes in use are always one circular run ending at the producer's
+// head, and a reservation fits when it fits in the free run after the head. A ring made for
+// frames of `slotBytes` has `slots` such strides: exactly `slots` frames fit, as before, and the
+// small items between them take only their own bytes and an entry.
 import { StreamcoderError, type ErrorCode } from './errors';
-import type { Frame, FrameInfo, PixelFormat } from './types';
+import type { AudioFrame, Frame, FrameInfo, Packet, PixelFormat, Rational, SampleFormat } from './types';
 import * as check from './validate';
 
-// ---- Layout (version 1). Everything lives in the buffer; nothing else is shared. ----
+// ---- Layout (version 2). Everything lives in the buffer; nothing else is shared. ----
 //
 //   [0, 128)          header: 32 Int32 words (below)
 //   [128, 1152)       error area: the UTF-8 code and message of `abort(error)`
-//   [1152, +128*n)    per-slot FrameInfo: 8 Float64 + the pixel format name (ASCII, 32 bytes)
-//   [dataOffset, ...) n slots of `stride` bytes (slotBytes rounded up to 64: one cache line, so
-//                     the two threads never write the same line through neighbouring slots)
+//   [1152, +192*e)    per-entry meta: 16 Float64 + a format name (ASCII, 32 bytes), e entries
+//   [dataOffset, ...) the arena: `slots` strides of slotBytes rounded up to 64 (one cache line, so
+//                     the two threads never write the same line through neighbouring items)
 const MAGIC = 0x53524e47; // 'SRNG'
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_BYTES = 128;
 const ERROR_OFFSET = HEADER_BYTES;
 const ERROR_BYTES = 1024;
 const META_OFFSET = ERROR_OFFSET + ERROR_BYTES;
-const META_BYTES = 128;
-const META_FORMAT_OFFSET = 64; // the pixel format name inside a slot's meta block
+const META_BYTES = 192;
+const META_FORMAT_OFFSET = 128; // the pixel or sample format name inside an entry's meta block
 const META_FORMAT_BYTES = 32;
 const ALIGN = 64;
 
@@ -35,8 +46,8 @@ const W_DATA_OFFSET = 5;
 // waits on. A waiter reads it, checks its condition, then waits for it to change: whatever
 // happens between the check and the wait changes it, so no wake-up is ever lost.
 const W_EVENTS = 6;
-const W_WRITTEN = 7; // frames committed since creation (wraps as an Int32; only differences count)
-const W_READ = 8; // frames released since creation
+const W_WRITTEN = 7; // items committed since creation (wraps as an Int32; only differences count)
+const W_READ = 8; // items released since creation
 const W_STATE = 9;
 const W_PRODUCER_WAITS = 10;
 const W_CONSUMER_WAITS = 11;
@@ -46,29 +57,46 @@ const W_CONSUMER = 14; // id of the FrameRing object that reads
 const W_ERROR_CODE_BYTES = 15;
 const W_ERROR_MESSAGE_BYTES = 16;
 const W_ERROR_AVERROR = 17;
-// Slot cursors, each written by one side only. Kept apart from the counts so that the slot
+// Entry cursors, each written by one side only. Kept apart from the counts so that the entry
 // sequence stays contiguous when the Int32 counts wrap (2^32 is not a multiple of every size).
 const W_WRITE_SLOT = 18;
 const W_READ_SLOT = 19;
+const W_ENTRIES = 20;
+const W_ARENA_BYTES = 21; // slots * stride (at most MAX_SLOTS * MAX_SLOT_BYTES / ... < 2^31)
+const W_HEAD = 22; // arena offset of the next free byte (producer only)
+const W_USED = 23; // arena bytes reserved and not yet released (both: add on commit, sub on release)
+const W_SPARE = 24; // arena bytes beyond the `slots` frames (spareBytes), in units of 64
 
 const OPEN = 0;
 const CLOSED = 1;
 const ABORTED = 2;
 
-// Meta fields (Float64 indices within a slot's block).
-const M_WIDTH = 0;
-const M_HEIGHT = 1;
-const M_PTS = 2; // NaN for null
-const M_TIME = 3; // NaN for null
-const M_INDEX = 4;
-const M_KEY = 5;
-const M_BYTES = 6;
-const M_PICT = 7; // char code of pictType
+// Meta fields (Float64 indices within an entry's block).
+const M_KIND = 0; // KIND_*
+const M_OFFSET = 1; // arena offset of the item's bytes
+const M_RESERVED = 2; // arena bytes the item holds (padding skipped before it included)
+const M_BYTES = 3; // the item's own bytes
+const M_WIDTH = 4; // frames: width; audio: sample rate
+const M_HEIGHT = 5; // frames: height; audio: channels
+const M_PTS = 6; // NaN for null
+const M_TIME = 7; // NaN for null
+const M_INDEX = 8; // frames: index; audio: samples; packets: dts (NaN for null)
+const M_KEY = 9;
+const M_PICT = 10; // frames: char code of pictType; packets: duration
+const M_TB_NUM = 11; // packets: time base
+const M_TB_DEN = 12;
+
+const KIND_FRAME = 0;
+const KIND_AUDIO = 1;
+const KIND_VIDEO_PACKET = 2;
+const KIND_AUDIO_PACKET = 3;
 
 /** Most slots a ring may have. */
 export const MAX_SLOTS = 1024;
 /** Largest slot: 1 GiB (a 16384x16384 rgba picture is exactly that). */
 export const MAX_SLOT_BYTES = 2 ** 30;
+/** Most entries (items at once, of any kind) a ring may have. */
+export const MAX_ENTRIES = 16384;
 
 /**
  * Bytes of one tightly packed picture, as the Decoder delivers and the Server takes them.
@@ -97,24 +125,45 @@ export function frameBytes(width: number, height: number, pixelFormat: PixelForm
 }
 
 export interface FrameRingOptions {
-  /** Number of frames the ring holds. 2 to 1024; 8 is a good start. */
+  /** Frames of `slotBytes` the ring holds. 2 to 1024; 8 is a good start. */
   slots: number;
-  /** Bytes of each slot: at least one frame (see {@link frameBytes}). */
+  /** Bytes of the largest frame (see {@link frameBytes}); the arena is `slots` of them. */
   slotBytes: number;
+  /**
+   * Items the ring holds at once, of any kind (default: 8 per slot, at least 16): the frames
+   * and, between them, audio chunks and packets, which take few bytes but an entry each.
+   */
+  entries?: number;
+  /**
+   * Bytes of room beyond the `slots` frames, for the audio chunks and packets that sit between
+   * them (default 0: a ring of frames alone). About a second of the sound is plenty
+   * (48000 x 2 x 4 bytes for stereo f32 at 48 kHz).
+   */
+  spareBytes?: number;
 }
 
-/** What a slot's frame is: the decoder's `FrameInfo`, with `byteLength` when not the slot size. */
-export type CommitInfo = Partial<FrameInfo> & { byteLength?: number };
+/**
+ * What a committed item is. A video frame: the decoder's `FrameInfo` (the default kind), with
+ * `byteLength` when it is not the size `info` implies. An audio chunk: `kind: 'audio'` and the
+ * AudioFrame's fields. A packet: `kind: 'video-packet' | 'audio-packet'` and the Packet's fields.
+ */
+export type CommitInfo =
+  | (Partial<FrameInfo> & { kind?: 'video'; byteLength?: number })
+  | (Pick<AudioFrame, 'kind' | 'sampleFormat' | 'sampleRate' | 'channels' | 'samples' | 'pts' | 'time'>)
+  | (Pick<Packet, 'kind' | 'pts' | 'dts' | 'duration' | 'timeBase' | 'time' | 'keyFrame'> & { byteLength: number });
 
 /** Counters kept in the shared buffer, so both sides see the same figures. */
 export interface FrameRingStats {
   slots: number;
   slotBytes: number;
-  /** Frames committed and not yet released, now. */
+  entries: number;
+  /** Items committed and not yet released, now. */
   depth: number;
+  /** Arena bytes those items hold, now. */
+  bytesInUse: number;
   /** Largest depth seen at a commit. */
   maxDepth: number;
-  /** Frames committed / released since the ring was made (modulo 2^31). */
+  /** Items committed / released since the ring was made (modulo 2^31). */
   written: number;
   read: number;
   /** Times the producer found the ring full and waited. */
@@ -125,7 +174,7 @@ export interface FrameRingStats {
 }
 
 /**
- * A slot the producer holds: fill `data` (a view straight into the shared memory), then
+ * Room the producer holds: fill `data` (a view straight into the shared memory), then
  * `commit(info)` it once. Until then the consumer cannot see it.
  *
  * @example
@@ -134,12 +183,18 @@ export interface FrameRingStats {
  * if (info) slot.commit(info); else ring.close();
  */
 export interface WriteSlot {
-  /** All `slotBytes` of the slot. */
+  /** The bytes asked for (`slotBytes` by default). */
   readonly data: Uint8Array;
-  /** Position of the slot in the ring, 0 to slots - 1. */
+  /** Position of the item's entry in the ring, 0 to entries - 1. */
   readonly slot: number;
-  /** Publishes the frame to the consumer; `info.byteLength` defaults to the size `info` implies, else the slot. */
+  /** Publishes the item to the consumer; a frame's `info.byteLength` defaults to the size `info` implies, else `data`'s. */
   commit(info?: CommitInfo): void;
+}
+
+/** Hands an item back to the producer. Its `data` must not be used after this. */
+interface Releasable {
+  readonly slot: number;
+  release(): void;
 }
 
 /**
@@ -147,18 +202,25 @@ export interface WriteSlot {
  * `data` is a view into the shared memory, valid until `release()`.
  *
  * @example
- * for (let slot = ring.acquireRead(); slot; slot = ring.acquireRead()) {
- *   server.serveFrameBlock(slot.data);
- *   slot.release();
+ * for (let item = ring.acquireRead(); item; item = ring.acquireRead()) {
+ *   server.serveFrameBlock(item);
+ *   item.release();
  * }
  */
-export interface ReadSlot extends Omit<Frame, 'pixelFormat'> {
+export interface ReadSlot extends Omit<Frame, 'pixelFormat' | 'kind'>, Releasable {
+  kind: 'video';
   /** The `pixelFormat` given to `commit` (any string; `''` if none was given). */
   pixelFormat: string;
-  readonly slot: number;
-  /** Hands the slot back to the producer. `data` must not be used after this. */
-  release(): void;
 }
+
+/** An audio chunk the consumer holds: an {@link AudioFrame} whose samples are a view into the shared memory. */
+export interface AudioReadSlot extends AudioFrame, Releasable {}
+
+/** A packet the consumer holds: a {@link Packet} whose bytes are a view into the shared memory. */
+export interface PacketReadSlot extends Packet, Releasable {}
+
+/** What `acquireRead` gives: tell the kinds apart by `kind`. */
+export type RingItem = ReadSlot | AudioReadSlot | PacketReadSlot;
 
 // Atomics.waitAsync is in Node 16+, but only in TypeScript's ES2024 lib.
 interface AtomicsWithWaitAsync {
@@ -182,17 +244,24 @@ function fail(code: ErrorCode, message: string): StreamcoderError {
   return new StreamcoderError(message, code);
 }
 
+const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
+
 /** Bytes of the buffer for a ring of that shape. */
-function layout(slots: number, slotBytes: number): { stride: number; dataOffset: number; total: number } {
-  const stride = Math.ceil(slotBytes / ALIGN) * ALIGN;
-  const dataOffset = Math.ceil((META_OFFSET + slots * META_BYTES) / ALIGN) * ALIGN;
-  return { stride, dataOffset, total: dataOffset + slots * stride };
+function layout(slots: number, slotBytes: number, entries: number, spareBytes: number): { stride: number; dataOffset: number; arena: number; total: number } {
+  const stride = aligned(slotBytes);
+  const dataOffset = aligned(META_OFFSET + entries * META_BYTES);
+  const arena = slots * stride + aligned(spareBytes);
+  return { stride, dataOffset, arena, total: dataOffset + arena };
 }
 
+const BYTES_PER_SAMPLE: Record<SampleFormat, number> = { f32: 4, s16: 2 };
+const KIND_CODES: Record<string, number> = { video: KIND_FRAME, audio: KIND_AUDIO, 'video-packet': KIND_VIDEO_PACKET, 'audio-packet': KIND_AUDIO_PACKET };
+
 /**
- * A bounded ring of frames in a SharedArrayBuffer, for one producer and one consumer on two
- * threads (or the same one). The producer decodes straight into a slot and commits it; the
- * consumer reads the slot in place and releases it. `acquireWrite` blocks while the ring is full,
+ * A bounded ring of media items in a SharedArrayBuffer, for one producer and one consumer on two
+ * threads (or the same one): video frames, and audio chunks and compressed packets beside them,
+ * in the order they were committed. The producer decodes straight into the ring and commits; the
+ * consumer reads in place and releases. `acquireWrite` blocks while the ring is full,
  * `acquireRead` while it is empty (with `Atomics.wait`: use them in worker_threads); the main
  * thread uses `readAsync`, which never blocks the event loop. `close()` ends the stream (the
  * consumer drains what is left, then gets null); `abort(error)` carries an error to the other side.
@@ -209,21 +278,22 @@ function layout(slots: number, slotBytes: number): { stride: number; dataOffset:
  * }
  * // push.js
  * const ring = FrameRing.attach(workerData);
- * for (let f = ring.acquireRead(); f; f = ring.acquireRead()) { server.serveFrameBlock(f.data); f.release(); }
+ * for (let item = ring.acquireRead(); item; item = ring.acquireRead()) { server.serveFrameBlock(item); item.release(); }
  */
 export class FrameRing {
   /** The shared memory: post it to another thread and `FrameRing.attach` it there. */
   readonly buffer: SharedArrayBuffer;
   readonly slots: number;
   readonly slotBytes: number;
+  readonly entries: number;
   readonly #words: Int32Array;
   readonly #meta: Float64Array;
   readonly #bytes: Uint8Array;
-  readonly #stride: number;
+  readonly #arena: number;
   readonly #dataOffset: number;
   readonly #id = objectId();
-  // What this object holds: one slot at a time per role (the sequence number it was acquired at).
-  #writing: number | null = null;
+  // What this object holds: one item at a time per role (the sequence number it was acquired at).
+  #writing: { sequence: number; offset: number; reserved: number; bytes: number } | null = null;
   #reading: number | null = null;
 
   private constructor(buffer: SharedArrayBuffer) {
@@ -231,18 +301,21 @@ export class FrameRing {
     this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.slots = this.#words[W_SLOTS];
     this.slotBytes = this.#words[W_SLOT_BYTES];
-    this.#stride = this.#words[W_STRIDE];
+    this.entries = this.#words[W_ENTRIES];
+    this.#arena = this.#words[W_ARENA_BYTES] * ALIGN;
     this.#dataOffset = this.#words[W_DATA_OFFSET];
-    this.#meta = new Float64Array(buffer, META_OFFSET, (this.slots * META_BYTES) / 8);
+    this.#meta = new Float64Array(buffer, META_OFFSET, (this.entries * META_BYTES) / 8);
     this.#bytes = new Uint8Array(buffer);
   }
 
-  /** A new ring of `slots` slots of `slotBytes` bytes each. */
+  /** A new ring of `slots` frames of `slotBytes` bytes each (and `entries` items of any kind). */
   static create(options: FrameRingOptions): FrameRing {
     const o = check.optionsObject(options);
     const slots = check.integer(o.slots, 'slots', 2, MAX_SLOTS);
     const slotBytes = check.integer(o.slotBytes, 'slotBytes', 1, MAX_SLOT_BYTES, 'ERR_BUFFER_SIZE');
-    const { stride, dataOffset, total } = layout(slots, slotBytes);
+    const entries = o.entries === undefined ? Math.min(MAX_ENTRIES, Math.max(16, slots * 8)) : check.integer(o.entries, 'entries', slots, MAX_ENTRIES);
+    const spareBytes = o.spareBytes === undefined ? 0 : check.integer(o.spareBytes, 'spareBytes', 0, MAX_SLOT_BYTES, 'ERR_BUFFER_SIZE');
+    const { stride, dataOffset, arena, total } = layout(slots, slotBytes, entries, spareBytes);
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -254,6 +327,10 @@ export class FrameRing {
     words[W_SLOT_BYTES] = slotBytes;
     words[W_STRIDE] = stride;
     words[W_DATA_OFFSET] = dataOffset;
+    words[W_ENTRIES] = entries;
+    words[W_SPARE] = aligned(spareBytes) / ALIGN;
+    // In units of 64 bytes, as the head and the bytes in use: 1024 slots of 1 GiB fit an Int32.
+    words[W_ARENA_BYTES] = arena / ALIGN;
     words[W_VERSION] = VERSION;
     // The magic last: a buffer is a ring once its header is whole.
     Atomics.store(words, W_MAGIC, MAGIC);
@@ -261,10 +338,15 @@ export class FrameRing {
   }
 
   /** A ring whose slots hold exactly one frame of `info` (a Decoder's `info`, or width/height/pixelFormat). */
-  static forInfo(info: { width: number; height: number; pixelFormat?: string }, options: { slots: number }): FrameRing {
+  static forInfo(info: { width: number; height: number; pixelFormat?: string }, options: Omit<FrameRingOptions, 'slotBytes'>): FrameRing {
     if (typeof info !== 'object' || info === null) throw check.invalid('info', 'a stream info object', info);
     const o = check.optionsObject(options);
-    return FrameRing.create({ slots: o.slots as number, slotBytes: frameBytes(info.width, info.height, info.pixelFormat ?? 'rgb24') });
+    return FrameRing.create({
+      slots: o.slots as number,
+      slotBytes: frameBytes(info.width, info.height, info.pixelFormat ?? 'rgb24'),
+      ...(o.entries !== undefined ? { entries: o.entries as number } : {}),
+      ...(o.spareBytes !== undefined ? { spareBytes: o.spareBytes as number } : {}),
+    });
   }
 
   /** The ring living in `buffer`, made by `FrameRing.create` on any thread. */
@@ -282,8 +364,11 @@ export class FrameRing {
     }
     const slots = words[W_SLOTS];
     const slotBytes = words[W_SLOT_BYTES];
-    const expected = slots >= 2 && slots <= MAX_SLOTS && slotBytes >= 1 ? layout(slots, slotBytes) : null;
-    if (!expected || expected.total !== buffer.byteLength || expected.stride !== words[W_STRIDE] || expected.dataOffset !== words[W_DATA_OFFSET]) {
+    const entries = words[W_ENTRIES];
+    const valid = slots >= 2 && slots <= MAX_SLOTS && slotBytes >= 1 && slotBytes <= MAX_SLOT_BYTES && entries >= slots && entries <= MAX_ENTRIES;
+    const expected = valid ? layout(slots, slotBytes, entries, words[W_SPARE] * ALIGN) : null;
+    if (!expected || expected.total !== buffer.byteLength || expected.stride !== words[W_STRIDE] ||
+        expected.dataOffset !== words[W_DATA_OFFSET] || expected.arena !== words[W_ARENA_BYTES] * ALIGN) {
       throw fail('ERR_INVALID_ARGUMENT', 'Not a FrameRing buffer: its header does not match its size');
     }
     return new FrameRing(buffer);
@@ -292,13 +377,18 @@ export class FrameRing {
   // ---- producer ----
 
   /**
-   * The next free slot, waiting while the ring is full (at most `timeoutMs`, then ERR_TIMEOUT).
-   * Throws ERR_CLOSED once the ring is closed, and the carried error once it is aborted.
-   * Blocking: not for the main thread of an application (use a worker).
+   * Room for the next item: `bytes` of it (default `slotBytes`, one frame), waiting while the
+   * ring has no room (at most `timeoutMs`, then ERR_TIMEOUT). Throws ERR_CLOSED once the ring is
+   * closed, and the carried error once it is aborted. Blocking: not for the main thread of an
+   * application (use a worker).
    */
-  acquireWrite(timeoutMs?: number): WriteSlot {
+  acquireWrite(timeoutMs?: number, bytes?: number): WriteSlot {
     const deadline = this.#deadline(timeoutMs);
     if (this.#writing !== null) throw fail('ERR_INVALID_STATE', 'acquireWrite: the previous slot was not committed yet');
+    const size = bytes === undefined ? this.slotBytes : check.integer(bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER, 'ERR_BUFFER_SIZE');
+    if (aligned(size) > this.#arena) {
+      throw fail('ERR_BUFFER_SIZE', `An item of ${size} bytes does not fit a ring of ${this.#arena} bytes (${this.slots} slots of ${this.slotBytes})`);
+    }
     this.#claim(W_PRODUCER, 'producer');
     const w = this.#words;
     let waited = false;
@@ -306,10 +396,11 @@ export class FrameRing {
       const events = Atomics.load(w, W_EVENTS);
       this.#throwIfEnded(true);
       const written = Atomics.load(w, W_WRITTEN);
-      if (((written - Atomics.load(w, W_READ)) | 0) < this.slots) {
-        this.#writing = written;
+      const room = this.#room(size);
+      if (((written - Atomics.load(w, W_READ)) | 0) < this.entries && room !== null) {
+        this.#writing = { sequence: written, ...room, bytes: size };
         const slot = Atomics.load(w, W_WRITE_SLOT);
-        const data = new Uint8Array(this.buffer, this.#dataOffset + slot * this.#stride, this.slotBytes);
+        const data = new Uint8Array(this.buffer, this.#dataOffset + room.offset, size);
         return { data, slot, commit: (info?: CommitInfo) => this.#commit(written, info) };
       }
       if (!waited) {
@@ -320,64 +411,150 @@ export class FrameRing {
     }
   }
 
-  /** Commits the slot held from `acquireWrite` (same as `slot.commit(info)`). */
+  /**
+   * Where `size` bytes go, or null while they do not fit: just after the head, or from the
+   * arena's start when they would cross its end (the bytes skipped are reserved too). The bytes
+   * in use are one circular run ending at the head, so the free ones are the run after it.
+   */
+  #room(size: number): { offset: number; reserved: number } | null {
+    const head = Atomics.load(this.#words, W_HEAD) * ALIGN;
+    const used = Atomics.load(this.#words, W_USED) * ALIGN;
+    const need = aligned(size);
+    const skip = head + need > this.#arena ? this.#arena - head : 0;
+    if (used + skip + need > this.#arena) return null;
+    return { offset: skip > 0 ? 0 : head, reserved: skip + need };
+  }
+
+  /** Commits the item held from `acquireWrite` (same as `slot.commit(info)`). */
   commit(info?: CommitInfo): void {
     if (this.#writing === null) throw fail('ERR_INVALID_STATE', 'commit: no slot is held (acquireWrite first)');
-    this.#commit(this.#writing, info);
+    this.#commit(this.#writing.sequence, info);
+  }
+
+  /**
+   * Copies an audio chunk or a packet into the ring and commits it, waiting for room as
+   * `acquireWrite` does. (Frames go in without a copy: `acquireWrite`, decode into `data`, commit.)
+   */
+  write(item: AudioFrame | Packet, timeoutMs?: number): void {
+    if (typeof item !== 'object' || item === null || !(item.kind === 'audio' || item.kind === 'video-packet' || item.kind === 'audio-packet')) {
+      throw check.invalid('item', 'an AudioFrame or a Packet', item);
+    }
+    const source = item.data;
+    if (!ArrayBuffer.isView(source)) throw check.invalid('item.data', 'a typed array', source);
+    const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    const slot = this.acquireWrite(timeoutMs, bytes.byteLength);
+    slot.data.set(bytes);
+    if (item.kind === 'audio') {
+      slot.commit({ kind: 'audio', sampleFormat: item.sampleFormat, sampleRate: item.sampleRate, channels: item.channels, samples: item.samples, pts: item.pts, time: item.time });
+    } else {
+      slot.commit({ kind: item.kind, pts: item.pts, dts: item.dts, duration: item.duration, timeBase: item.timeBase, time: item.time, keyFrame: item.keyFrame, byteLength: bytes.byteLength });
+    }
   }
 
   #commit(sequence: number, info: CommitInfo | undefined): void {
-    if (this.#writing !== sequence) {
+    const held = this.#writing;
+    if (held === null || held.sequence !== sequence) {
       throw fail('ERR_INVALID_STATE', 'commit: this slot was already committed (acquireWrite for the next one)');
     }
-    const byteLength = this.#byteLength(info);
+    if (info !== undefined && (typeof info !== 'object' || info === null)) throw check.invalid('info', 'a FrameInfo, audio or packet description', info);
+    const kind = KIND_CODES[info?.kind ?? 'video'];
+    if (kind === undefined) throw check.invalid('info.kind', "'video', 'audio', 'video-packet' or 'audio-packet'", info?.kind);
     const slot = Atomics.load(this.#words, W_WRITE_SLOT);
     const base = slot * (META_BYTES / 8);
     const m = this.#meta;
-    const i = info ?? {};
-    m[base + M_WIDTH] = i.width ?? 0;
-    m[base + M_HEIGHT] = i.height ?? 0;
-    m[base + M_PTS] = i.pts ?? NaN;
-    m[base + M_TIME] = i.time ?? NaN;
-    m[base + M_INDEX] = i.index ?? sequence;
-    m[base + M_KEY] = i.keyFrame ? 1 : 0;
-    m[base + M_BYTES] = byteLength;
-    m[base + M_PICT] = (i.pictType ?? '?').charCodeAt(0) || 63;
-    const format = String(i.pixelFormat ?? '').slice(0, META_FORMAT_BYTES - 1);
-    const at = META_OFFSET + slot * META_BYTES + META_FORMAT_OFFSET;
-    for (let k = 0; k < META_FORMAT_BYTES; k++) this.#bytes[at + k] = k < format.length ? format.charCodeAt(k) & 0x7f : 0;
+    m.fill(0, base, base + META_FORMAT_OFFSET / 8);
+    let format = '';
+    if (kind === KIND_FRAME) {
+      const i = (info ?? {}) as Partial<FrameInfo> & { byteLength?: number };
+      m[base + M_BYTES] = this.#frameBytes(i, held.bytes);
+      m[base + M_WIDTH] = i.width ?? 0;
+      m[base + M_HEIGHT] = i.height ?? 0;
+      m[base + M_PTS] = i.pts ?? NaN;
+      m[base + M_TIME] = i.time ?? NaN;
+      m[base + M_INDEX] = i.index ?? sequence;
+      m[base + M_KEY] = i.keyFrame ? 1 : 0;
+      m[base + M_PICT] = (i.pictType ?? '?').charCodeAt(0) || 63;
+      format = String(i.pixelFormat ?? '');
+    } else if (kind === KIND_AUDIO) {
+      const i = info as AudioFrame;
+      const sampleFormat = check.oneOf(i.sampleFormat, 'info.sampleFormat', ['f32', 's16'] as const);
+      const channels = check.integer(i.channels, 'info.channels', 1, 64);
+      const samples = check.integer(i.samples, 'info.samples', 0, Number.MAX_SAFE_INTEGER);
+      const byteLength = samples * channels * BYTES_PER_SAMPLE[sampleFormat];
+      if (byteLength > held.bytes) {
+        throw fail('ERR_BUFFER_SIZE', `${samples} samples of ${channels} channels in ${sampleFormat} are ${byteLength} bytes, more than the ${held.bytes} acquired`);
+      }
+      m[base + M_BYTES] = byteLength;
+      m[base + M_WIDTH] = check.integer(i.sampleRate, 'info.sampleRate', 1, 10_000_000);
+      m[base + M_HEIGHT] = channels;
+      m[base + M_PTS] = check.number(i.pts, 'info.pts', -Number.MAX_VALUE, Number.MAX_VALUE);
+      m[base + M_TIME] = check.number(i.time, 'info.time', -Number.MAX_VALUE, Number.MAX_VALUE);
+      m[base + M_INDEX] = samples;
+      format = sampleFormat;
+    } else {
+      const i = info as Packet & { byteLength: number };
+      const byteLength = check.integer(i.byteLength, 'info.byteLength', 0, held.bytes, 'ERR_BUFFER_SIZE');
+      m[base + M_BYTES] = byteLength;
+      m[base + M_PTS] = i.pts ?? NaN;
+      m[base + M_TIME] = i.time ?? NaN;
+      m[base + M_INDEX] = i.dts ?? NaN;
+      m[base + M_KEY] = i.keyFrame ? 1 : 0;
+      m[base + M_PICT] = i.duration ?? 0;
+      const timeBase = i.timeBase as Rational | undefined;
+      if (typeof timeBase !== 'object' || timeBase === null) throw check.invalid('info.timeBase', 'a {num, den} object', timeBase);
+      m[base + M_TB_NUM] = check.integer(timeBase.num, 'info.timeBase.num', 1, 2 ** 31 - 1);
+      m[base + M_TB_DEN] = check.integer(timeBase.den, 'info.timeBase.den', 1, 2 ** 31 - 1);
+    }
+    m[base + M_KIND] = kind;
+    m[base + M_OFFSET] = held.offset;
+    m[base + M_RESERVED] = held.reserved;
+    this.#writeFormat(slot, format);
     this.#writing = null;
     const w = this.#words;
-    Atomics.store(w, W_WRITE_SLOT, (slot + 1) % this.slots);
-    // The store of W_WRITTEN publishes the slot: Atomics are sequentially consistent, so the
-    // consumer that sees the new count also sees the pixels and the meta written before it.
+    Atomics.store(w, W_WRITE_SLOT, (slot + 1) % this.entries);
+    Atomics.store(w, W_HEAD, ((held.offset + aligned(held.bytes)) % this.#arena) / ALIGN);
+    Atomics.add(w, W_USED, held.reserved / ALIGN);
+    // The store of W_WRITTEN publishes the item: Atomics are sequentially consistent, so the
+    // consumer that sees the new count also sees the bytes and the meta written before it.
     const depth = (Atomics.add(w, W_WRITTEN, 1) + 1 - Atomics.load(w, W_READ)) | 0;
     if (depth > Atomics.load(w, W_MAX_DEPTH)) Atomics.store(w, W_MAX_DEPTH, depth);
     this.#signal();
   }
 
-  #byteLength(info: CommitInfo | undefined): number {
-    if (info !== undefined && (typeof info !== 'object' || info === null)) throw check.invalid('info', 'a FrameInfo object', info);
-    let bytes = this.slotBytes;
-    if (info?.byteLength !== undefined) {
+  #frameBytes(info: Partial<FrameInfo> & { byteLength?: number }, held: number): number {
+    let bytes = held;
+    if (info.byteLength !== undefined) {
       bytes = check.integer(info.byteLength, 'info.byteLength', 0, Number.MAX_SAFE_INTEGER, 'ERR_BUFFER_SIZE');
-    } else if (info?.width !== undefined && info.height !== undefined) {
+    } else if (info.width !== undefined && info.height !== undefined) {
       bytes = frameBytes(info.width, info.height, info.pixelFormat ?? 'rgb24');
     }
-    if (bytes > this.slotBytes) {
-      throw fail('ERR_BUFFER_SIZE', `A frame of ${bytes} bytes does not fit a ring slot of ${this.slotBytes} bytes`);
+    if (bytes > held) {
+      throw fail('ERR_BUFFER_SIZE', `A frame of ${bytes} bytes does not fit a ring slot of ${held} bytes`);
     }
     return bytes;
+  }
+
+  #writeFormat(slot: number, name: string): void {
+    const format = name.slice(0, META_FORMAT_BYTES - 1);
+    const at = META_OFFSET + slot * META_BYTES + META_FORMAT_OFFSET;
+    for (let k = 0; k < META_FORMAT_BYTES; k++) this.#bytes[at + k] = k < format.length ? format.charCodeAt(k) & 0x7f : 0;
+  }
+
+  #readFormat(slot: number): string {
+    const at = META_OFFSET + slot * META_BYTES + META_FORMAT_OFFSET;
+    let name = '';
+    for (let k = 0; k < META_FORMAT_BYTES && this.#bytes[at + k] !== 0; k++) name += String.fromCharCode(this.#bytes[at + k]);
+    return name;
   }
 
   // ---- consumer ----
 
   /**
-   * The oldest committed frame, waiting while the ring is empty (at most `timeoutMs`, then
+   * The oldest committed item, waiting while the ring is empty (at most `timeoutMs`, then
    * ERR_TIMEOUT); null once the ring is closed and drained. Throws the carried error once the
    * ring is aborted. Blocking: not for the main thread of an application (use `readAsync`).
    */
-  acquireRead(timeoutMs?: number): ReadSlot | null {
+  acquireRead(timeoutMs?: number): RingItem | null {
     const deadline = this.#deadline(timeoutMs);
     this.#beginRead();
     let waited = false;
@@ -394,7 +571,7 @@ export class FrameRing {
   }
 
   /** `acquireRead` for the main thread: waits with `Atomics.waitAsync`, never blocking the event loop. */
-  async readAsync(timeoutMs?: number): Promise<ReadSlot | null> {
+  async readAsync(timeoutMs?: number): Promise<RingItem | null> {
     const deadline = this.#deadline(timeoutMs);
     this.#beginRead();
     let waited = false;
@@ -413,7 +590,7 @@ export class FrameRing {
     }
   }
 
-  /** Releases the slot held from `acquireRead` (same as `slot.release()`). */
+  /** Releases the item held from `acquireRead` (same as `item.release()`). */
   release(): void {
     if (this.#reading === null) throw fail('ERR_INVALID_STATE', 'release: no slot is held (acquireRead first)');
     this.#release(this.#reading);
@@ -424,41 +601,65 @@ export class FrameRing {
     this.#claim(W_CONSUMER, 'consumer');
   }
 
-  /** The next frame, null at the end, undefined when the consumer must wait. */
-  #tryRead(): ReadSlot | null | undefined {
+  /** The next item, null at the end, undefined when the consumer must wait. */
+  #tryRead(): RingItem | null | undefined {
     const w = this.#words;
     const state = Atomics.load(w, W_STATE);
     if (state === ABORTED) throw this.#carriedError();
     const read = Atomics.load(w, W_READ);
     if (((Atomics.load(w, W_WRITTEN) - read) | 0) > 0) {
       this.#reading = read;
-      return this.#readSlot(read);
+      return this.#readItem(read);
     }
     return state === CLOSED ? null : undefined;
   }
 
-  #readSlot(sequence: number): ReadSlot {
+  #readItem(sequence: number): RingItem {
     const slot = Atomics.load(this.#words, W_READ_SLOT);
     const m = this.#meta;
     const base = slot * (META_BYTES / 8);
-    const at = META_OFFSET + slot * META_BYTES + META_FORMAT_OFFSET;
-    let pixelFormat = '';
-    for (let k = 0; k < META_FORMAT_BYTES && this.#bytes[at + k] !== 0; k++) pixelFormat += String.fromCharCode(this.#bytes[at + k]);
+    const at = this.#dataOffset + m[base + M_OFFSET];
+    const bytes = m[base + M_BYTES];
     const pts = m[base + M_PTS];
     const time = m[base + M_TIME];
-    return {
-      slot,
-      data: new Uint8Array(this.buffer, this.#dataOffset + slot * this.#stride, m[base + M_BYTES]),
-      width: m[base + M_WIDTH],
-      height: m[base + M_HEIGHT],
-      pixelFormat,
-      pts: Number.isNaN(pts) ? null : pts,
-      time: Number.isNaN(time) ? null : time,
-      index: m[base + M_INDEX],
-      keyFrame: m[base + M_KEY] === 1,
-      pictType: String.fromCharCode(m[base + M_PICT]),
-      release: () => this.#release(sequence),
-    };
+    const orNull = (value: number) => (Number.isNaN(value) ? null : value);
+    const release = () => this.#release(sequence);
+    switch (m[base + M_KIND]) {
+      case KIND_AUDIO: {
+        const sampleFormat = this.#readFormat(slot) as SampleFormat;
+        const data = sampleFormat === 's16' ? new Int16Array(this.buffer, at, bytes / 2) : new Float32Array(this.buffer, at, bytes / 4);
+        return { kind: 'audio', slot, data, sampleFormat, sampleRate: m[base + M_WIDTH], channels: m[base + M_HEIGHT], samples: m[base + M_INDEX], pts, time, release };
+      }
+      case KIND_VIDEO_PACKET:
+      case KIND_AUDIO_PACKET:
+        return {
+          kind: m[base + M_KIND] === KIND_VIDEO_PACKET ? 'video-packet' : 'audio-packet',
+          slot,
+          data: new Uint8Array(this.buffer, at, bytes),
+          pts: orNull(pts),
+          dts: orNull(m[base + M_INDEX]),
+          duration: m[base + M_PICT],
+          timeBase: { num: m[base + M_TB_NUM], den: m[base + M_TB_DEN] },
+          time: orNull(time),
+          keyFrame: m[base + M_KEY] === 1,
+          release,
+        };
+      default:
+        return {
+          kind: 'video',
+          slot,
+          data: new Uint8Array(this.buffer, at, bytes),
+          width: m[base + M_WIDTH],
+          height: m[base + M_HEIGHT],
+          pixelFormat: this.#readFormat(slot),
+          pts: orNull(pts),
+          time: orNull(time),
+          index: m[base + M_INDEX],
+          keyFrame: m[base + M_KEY] === 1,
+          pictType: String.fromCharCode(m[base + M_PICT]),
+          release,
+        };
+    }
   }
 
   #release(sequence: number): void {
@@ -466,8 +667,12 @@ export class FrameRing {
       throw fail('ERR_INVALID_STATE', 'release: this slot was already released (acquireRead for the next one)');
     }
     this.#reading = null;
-    Atomics.store(this.#words, W_READ_SLOT, (Atomics.load(this.#words, W_READ_SLOT) + 1) % this.slots);
-    Atomics.add(this.#words, W_READ, 1);
+    const w = this.#words;
+    const slot = Atomics.load(w, W_READ_SLOT);
+    const reserved = this.#meta[slot * (META_BYTES / 8) + M_RESERVED];
+    Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
+    Atomics.sub(w, W_USED, reserved / ALIGN);
+    Atomics.add(w, W_READ, 1);
     this.#signal();
   }
 
@@ -525,7 +730,9 @@ export class FrameRing {
     return {
       slots: this.slots,
       slotBytes: this.slotBytes,
+      entries: this.entries,
       depth: (written - read) | 0,
+      bytesInUse: Atomics.load(w, W_USED) * ALIGN,
       maxDepth: Atomics.load(w, W_MAX_DEPTH),
       written,
       read,

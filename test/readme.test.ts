@@ -75,6 +75,7 @@ declare global {
   const dec: import(${API}).Decoder;
   const decoder: import(${API}).Decoder;
   const frame: import(${API}).Frame;
+  const audioFrame: import(${API}).AudioFrame;
   const buffer: Uint8Array;
   const server: import(${API}).Server;
   const worker: import('node:worker_threads').Worker;

@@ -225,6 +225,135 @@ describe('FrameRing in one thread', () => {
   });
 });
 
+describe('FrameRing with audio chunks and packets between the frames', () => {
+  const audio = (n: number, samples: number, channels = 2) => {
+    const data = new Float32Array(samples * channels).map((_, k) => n + k / 1e6);
+    return { kind: 'audio' as const, data, sampleFormat: 'f32' as const, sampleRate: 48000, channels, samples, pts: n * 1024, time: n * 1024 / 48000 };
+  };
+  const packet = (n: number, bytes: number) => ({
+    kind: 'audio-packet' as const, data: new Uint8Array(bytes).fill(n & 255), pts: n * 1024, dts: n * 1024 - 2, duration: 1024,
+    timeBase: { num: 1, den: 48000 }, time: n * 1024 / 48000, keyFrame: true,
+  });
+
+  test('frames, audio (f32 and s16) and packets come out in commit order with their fields and bytes', () => {
+    const ring = FrameRing.create({ slots: 3, slotBytes: 4096 });
+    const slot = ring.acquireWrite();
+    slot.data.fill(7);
+    slot.commit({ width: 32, height: 32, pixelFormat: 'gray', index: 0, pts: 0, time: 0, keyFrame: true, pictType: 'I' });
+    ring.write(audio(1, 100));
+    const s16 = new Int16Array([1, -2, 3, -4, 32767, -32768]);
+    ring.write({ kind: 'audio', data: s16, sampleFormat: 's16', sampleRate: 44100, channels: 1, samples: 6, pts: 5, time: 0.5 });
+    ring.write(packet(3, 333));
+    const a = ring.acquireRead()!;
+    expect(a.kind).toBe('video');
+    if (a.kind !== 'video') return;
+    expect([a.width, a.height, a.pixelFormat, a.data.byteLength, a.data[1023], a.keyFrame]).toEqual([32, 32, 'gray', 1024, 7, true]);
+    a.release();
+    const b = ring.acquireRead()!;
+    if (b.kind !== 'audio') throw new Error(b.kind);
+    expect(b.data).toBeInstanceOf(Float32Array);
+    expect([b.samples, b.channels, b.sampleRate, b.sampleFormat, b.pts, b.data.length]).toEqual([100, 2, 48000, 'f32', 1024, 200]);
+    expect(Array.from(b.data)).toEqual(Array.from(audio(1, 100).data));
+    b.release();
+    const c = ring.acquireRead()!;
+    if (c.kind !== 'audio') throw new Error(c.kind);
+    expect(c.data).toBeInstanceOf(Int16Array);
+    expect(Array.from(c.data)).toEqual(Array.from(s16));
+    expect([c.sampleRate, c.channels, c.time]).toEqual([44100, 1, 0.5]);
+    c.release();
+    const d = ring.acquireRead()!;
+    if (d.kind !== 'audio-packet') throw new Error(d.kind);
+    expect([d.data.byteLength, d.data[332], d.pts, d.dts, d.duration, d.timeBase, d.keyFrame]).toEqual([333, 3, 3072, 3070, 1024, { num: 1, den: 48000 }, true]);
+    d.release();
+  });
+
+  test('a ring for N frames still holds N frames, and the small items between them take only their bytes', () => {
+    const slotBytes = 10_000;
+    const ring = FrameRing.create({ slots: 4, slotBytes, spareBytes: 4 * 2048 });
+    for (let i = 0; i < 4; i++) {
+      ring.acquireWrite(0).commit({ index: i });
+      ring.write(audio(i, 256), 0);
+    }
+    // 4 frames of 10,048 bytes (aligned) and 4 chunks of 2 KB: the arena is full.
+    expect(ring.stats).toMatchObject({ depth: 8, bytesInUse: 4 * 10_048 + 4 * 2048 });
+    expectError(() => ring.acquireWrite(0), 'ERR_TIMEOUT');
+    const first = ring.acquireRead()!;
+    first.release();
+    // One frame's room back, at the arena's start, where the head has come round to.
+    expect(ring.acquireWrite(0).data.byteLength).toBe(slotBytes);
+    // Without spare bytes, the frames alone fill the ring: a chunk between them waits.
+    const tight = FrameRing.create({ slots: 2, slotBytes });
+    tight.acquireWrite(0).commit();
+    tight.acquireWrite(0).commit();
+    expectError(() => tight.write(audio(0, 1), 0), 'ERR_TIMEOUT');
+  });
+
+  test('items of random sizes wrap around the arena many times, never overlapping one still held', () => {
+    const ring = FrameRing.create({ slots: 4, slotBytes: 5000, entries: 64 });
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const held: { n: number; bytes: Uint8Array }[] = [];
+    let written = 0;
+    let read = 0;
+    const check = (item: { data: ArrayBufferView }, n: number) => {
+      const bytes = new Uint8Array(item.data.buffer, item.data.byteOffset, item.data.byteLength);
+      expect(bytes.every((b) => b === (n & 255)), `item ${n}`).toBe(true);
+    };
+    while (read < 3000) {
+      // Write while there is room, with sizes from 0 to a whole slot.
+      for (;;) {
+        const size = Math.floor(random() * 5001);
+        let slot;
+        try {
+          slot = ring.acquireWrite(0, size);
+        } catch (error) {
+          expect((error as StreamcoderError).code).toBe('ERR_TIMEOUT');
+          break;
+        }
+        slot.data.fill(written & 255);
+        slot.commit({ kind: 'video-packet', pts: written, dts: written, duration: 1, timeBase: { num: 1, den: 25 }, time: written / 25, keyFrame: false, byteLength: size });
+        held.push({ n: written, bytes: slot.data });
+        written++;
+      }
+      // Everything still queued is intact: nothing written over it.
+      for (const h of held) expect(h.bytes.every((b) => b === (h.n & 255)), `held ${h.n}`).toBe(true);
+      const reads = 1 + Math.floor(random() * held.length);
+      for (let k = 0; k < reads; k++) {
+        const item = ring.acquireRead()!;
+        if (item.kind !== 'video-packet') throw new Error(item.kind);
+        expect(item.pts).toBe(read);
+        check(item, read);
+        item.release();
+        held.shift();
+        read++;
+      }
+    }
+    expect(ring.stats.bytesInUse).toBeGreaterThanOrEqual(0);
+  });
+
+  test('entries bound the items at once: tiny items fill them before the bytes', () => {
+    const ring = FrameRing.create({ slots: 2, slotBytes: 1 << 20, entries: 5 });
+    for (let i = 0; i < 5; i++) ring.write(packet(i, 10), 0);
+    expectError(() => ring.write(packet(5, 10), 0), 'ERR_TIMEOUT');
+    expect(ring.stats).toMatchObject({ entries: 5, depth: 5, bytesInUse: 5 * 64 });
+  });
+
+  test('bad items: larger than the ring, samples that do not fit, unknown kinds, bad time bases', () => {
+    const ring = FrameRing.create({ slots: 2, slotBytes: 1000 });
+    expectError(() => ring.acquireWrite(0, 3000), 'ERR_BUFFER_SIZE', /does not fit a ring of 2048 bytes/);
+    expectError(() => ring.write(audio(0, 1000)), 'ERR_BUFFER_SIZE');
+    const slot = ring.acquireWrite(0, 100);
+    expectError(() => slot.commit({ kind: 'audio', sampleFormat: 'f32', sampleRate: 48000, channels: 2, samples: 13, pts: 0, time: 0 }), 'ERR_BUFFER_SIZE', /104 bytes, more than the 100 acquired/);
+    expectError(() => slot.commit({ kind: 'audio', sampleFormat: 'u8' as 'f32', sampleRate: 48000, channels: 2, samples: 1, pts: 0, time: 0 }), 'ERR_INVALID_ARGUMENT');
+    expectError(() => slot.commit({ kind: 'subtitle' as 'video' }), 'ERR_INVALID_ARGUMENT', /kind/);
+    expectError(() => slot.commit({ ...packet(0, 1), timeBase: { num: 0, den: 1 }, byteLength: 1 }), 'ERR_INVALID_ARGUMENT', /timeBase/);
+    expectError(() => ring.write({ kind: 'video' } as never), 'ERR_INVALID_ARGUMENT');
+    // Nothing half-committed: the slot is still held and commits fine.
+    slot.commit({ ...packet(0, 1), byteLength: 1 });
+    expect(ring.acquireRead()!.kind).toBe('audio-packet');
+  });
+});
+
 describe('FrameRing bad input', () => {
   test('options out of range', () => {
     expectError(() => FrameRing.create({ slots: 1, slotBytes: 10 }), 'ERR_INVALID_ARGUMENT', /slots/);
@@ -316,7 +445,8 @@ describe('FrameRing across two worker threads', () => {
     expect(report.problems).toEqual([]);
     expect(report.received).toBe(5000);
     expect(ring.stats.maxDepth).toBeLessThanOrEqual(2);
-    expect(ring.buffer.byteLength).toBeLessThan(2 * SLOT_BYTES + 4096);
+    // The arena (2 frames) and a fixed part: the header, the error area, 16 entries of meta.
+    expect(ring.buffer.byteLength).toBeLessThan(2 * SLOT_BYTES + 8192);
   });
 
   test('an abort in the producer reaches the consumer as a typed error', async () => {
@@ -339,6 +469,44 @@ describe('FrameRing across two worker threads', () => {
     ring.abort(new StreamcoderError('push failed', 'ERR_CONNECTION_LOST'));
     expect(await p.result).toEqual({ error: { code: 'ERR_CONNECTION_LOST', message: 'push failed' } });
     expect(await p.exited).toBe(0);
+  });
+
+  test('items of random sizes (audio and packets between frames) cross threads intact, in order, wrapping the arena', async () => {
+    const MIXED = `
+      const { FrameRing } = require(workerData.ring);
+      const ring = FrameRing.attach(workerData.buffer);
+      let seed = 99;
+      const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      for (let i = 0; i < workerData.items; i++) {
+        const size = i % 5 === 0 ? ${SLOT_BYTES} : Math.floor(random() * 3000);
+        if (i % 5 === 0) {
+          const slot = ring.acquireWrite(20000);
+          slot.data.fill(i & 255);
+          slot.commit({ index: i, width: 64, height: 64, pixelFormat: 'rgb24' });
+        } else if (i % 2 === 0) {
+          const samples = Math.floor(size / 8);
+          ring.write({ kind: 'audio', data: new Float32Array(samples * 2).fill(i), sampleFormat: 'f32', sampleRate: 48000, channels: 2, samples, pts: i, time: i }, 20000);
+        } else {
+          ring.write({ kind: 'video-packet', data: new Uint8Array(size).fill(i & 255), pts: i, dts: i, duration: 1, timeBase: { num: 1, den: 25 }, time: i, keyFrame: false }, 20000);
+        }
+      }
+      ring.close();
+      parentPort.postMessage({ sent: workerData.items });`;
+    const ring = FrameRing.create({ slots: 3, slotBytes: SLOT_BYTES, spareBytes: 4000 });
+    const p = runWorker(MIXED, { ring: distModule('ring'), buffer: ring.buffer, items: 3000 });
+    let n = 0;
+    const problems: string[] = [];
+    for (let item = await ring.readAsync(20000); item; item = await ring.readAsync(20000)) {
+      const ok = item.kind === 'video' ? item.index === n && item.data.every((b) => b === (n & 255))
+        : item.kind === 'audio' ? item.pts === n && item.data.every((v) => v === n)
+        : item.kind === 'video-packet' && item.pts === n && item.data.every((b) => b === (n & 255));
+      if (!ok && problems.length < 5) problems.push(`${n}: ${item.kind}`);
+      item.release();
+      n++;
+    }
+    expect(problems).toEqual([]);
+    expect(n).toBe(3000);
+    expect(await p.result).toEqual({ sent: 3000 });
   });
 
   test('the main thread consumes with readAsync while a worker produces', async () => {
