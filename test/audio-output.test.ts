@@ -231,3 +231,52 @@ describe('bad sound: a clear error, the writer goes on', () => {
     expect(fs.existsSync(out('a.mp4'))).toBe(false);
   });
 });
+
+describe('sync, measured (test/helpers/av-sync.ts)', () => {
+  // FLV with B-frames reads 2 frames (80 ms) off in the judge, for the ffmpeg CLI's own output
+  // (`ffmpeg -i src -c:v libx264 -preset veryfast -c:a aac out.flv`) as for ours, identical
+  // timestamps both: the RTMP push here is without B-frames, the MP4 with them.
+  test('flashes and beeps of a source whose sound starts 200 ms late stay together: MP4 and nginx-rtmp, sound encoded and copied', async () => {
+    const { flashBeepArgs, measureSync } = await import('./helpers/av-sync');
+    const source = out('flash-beep.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', ...flashBeepArgs(3, { audioDelay: 0.2 }), source]);
+    const sourceOffsets = measureSync(source).offsets.map((o) => o.offset);
+    expect(sourceOffsets.length).toBeGreaterThanOrEqual(2);
+    using dec = (await import('../lib')).Decoder.openSync(source, { pixelFormat: 'gray' });
+    const pictures: import('../lib').Frame[] = [];
+    for (let f = dec.extractFrame(); f; f = dec.extractFrame()) pictures.push(f);
+    const pcm = ffmpegPcmOf(source);
+    const packets = probePackets(source, 'audio');
+    const from = { ...dec.info, audio: { parameters: probeParameters(source, 'audio') } as never };
+    for (const [name, audio, sound] of [['sync-aac', {}, pcm], ['sync-copy', 'copy', packets]] as const) {
+      const items = byTime<{ time: number | null }>(pictures, sound as never[]) as never[];
+      const enc = Encoder.openSync(out(`${name}.mp4`), { from, preset: 'veryfast', audio });
+      for (const item of items) enc.encodeFrame(item);
+      enc.closeSync();
+      const srv = await Server.open(rtmp.recordUrl(name), { from, preset: 'veryfast', maxBFrames: 0, audio });
+      for (const item of items) srv.serveFrame(item);
+      await srv.close();
+      for (const file of [out(`${name}.mp4`), await settledFile(rtmp.recordingOf(name))]) {
+        const measured = measureSync(file);
+        expect(measured.offsets.length, JSON.stringify(measured)).toBe(sourceOffsets.length);
+        // The source's offsets (200 ms: the delay) kept within a video frame.
+        for (const [i, { offset }] of measured.offsets.entries()) expect(Math.abs(offset - sourceOffsets[i]), file).toBeLessThan(0.04);
+      }
+    }
+  });
+});
+
+/**
+ * The first audio stream of `file` decoded by the ffmpeg CLI to 48 kHz stereo f32 on the file's
+ * timeline (padded from 0 s to its first sample, as the judge reads it), as AudioFrames from 0 s.
+ */
+function ffmpegPcmOf(file: string): AudioFrame[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-af', 'aresample=48000:async=1:first_pts=0', '-ac', '2', '-f', 'f32le', '-'], { maxBuffer: 1 << 28 });
+  const all = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  const frames: AudioFrame[] = [];
+  for (let first = 0; first * 2 < all.length; first += 1024) {
+    const data = all.slice(first * 2, Math.min(all.length, (first + 1024) * 2));
+    frames.push({ kind: 'audio', data, sampleFormat: 'f32', sampleRate: 48000, channels: 2, samples: data.length / 2, pts: first, time: first / 48000 });
+  }
+  return frames;
+}
