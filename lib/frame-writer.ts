@@ -105,7 +105,10 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     return this.native.closed;
   }
 
-  /** The item checked and in the native layer's shape. Nothing is committed here. */
+  /**
+   * The item checked and in the native layer's shape. Nothing is committed here.
+   * @internal
+   */
   protected prepare(item: WriterInput): NativeItem {
     if (item instanceof Uint8Array) return { kind: 'video', data: item, time: null };
     if (typeof item !== 'object' || item === null) throw check.invalid('frame', 'a Frame, an AudioFrame, a Packet or a Uint8Array', item);
