@@ -1,7 +1,7 @@
 // The raw native module (native/*.cc), declared by hand. lib/ builds the public API on top of it;
 // users never import this. Options arrive here already validated and normalised by lib/.
 
-import type { AudioFrame, FrameInfo, Frame, MediaItem, Packet, StreamInfo } from './lib/types';
+import type { AudioFrame, CodecParameters, FrameInfo, Frame, MediaItem, Packet, Rational, StreamInfo } from './lib/types';
 import type { ClientStats } from './lib/client';
 import type { FfmpegLibrary } from './lib/versions';
 
@@ -81,7 +81,26 @@ export interface NativeWriterOptions {
   timeoutMs: number;
   codecOptions: Record<string, string>;
   formatOptions: Record<string, string>;
+  /** 'encode' (default) or 'copy' (then videoParameters describes the packets). */
+  video?: 'encode' | 'copy';
+  videoParameters?: CodecParameters;
+  /** Video placement (native/media_writer.h): by source time, constant rate by time, or evenly. */
+  videoSync?: 'passthrough' | 'constant' | 'retime';
+  timeline?: 'strict' | 'continue';
+  /** 'none' (default), 'encode' (audioCodec '' or absent: aac, else the container's own) or 'copy'. */
+  audio?: 'none' | 'encode' | 'copy';
+  audioCodec?: string;
+  audioBitRate?: number;
+  audioSampleRate?: number;
+  audioChannels?: number;
+  audioParameters?: CodecParameters;
 }
+
+/** One item for Writer.send: lib/ has checked and normalised it. Times in seconds on the source's timeline. */
+export type NativeItem =
+  | { kind: 'video'; data: Uint8Array; time: number | null }
+  | { kind: 'audio'; data: Float32Array | Int16Array; sampleFormat: 'f32' | 's16'; sampleRate: number; channels: number; time: number | null }
+  | { kind: 'video-packet' | 'audio-packet'; data: Uint8Array; pts: number | null; dts: number | null; duration: number; timeBase: Rational; keyFrame: boolean };
 
 export interface NativeWriterStats {
   frames: number;
@@ -89,6 +108,11 @@ export interface NativeWriterStats {
   bytes: number;
   keyFrames: number;
   lateFrames: number;
+  droppedFrames: number;
+  duplicatedFrames: number;
+  audioSamples: number;
+  audioPackets: number;
+  audioBytes: number;
   bitRate: number;
   fps: number;
   lead: number;
@@ -100,9 +124,15 @@ export interface NativeWriter {
   readonly frameBytes: number;
   readonly stats: NativeWriterStats;
   readonly closed: boolean;
-  /** Returns how late (s) the frame was against its deadline when `block` (0 otherwise). */
+  /**
+   * A packed picture at frame slot `pts` (pts / frameRate s on the output timeline). Returns how
+   * late (s) the frame was against its deadline when `block` (0 otherwise).
+   */
   write(data: Uint8Array, pts: number, block: boolean): number;
   writeAsync(data: Uint8Array, pts: number, block: boolean): Promise<number>;
+  /** Any item, placed by its source time (a picture with time null: the next frame slot). */
+  send(item: NativeItem, block: boolean): number;
+  sendAsync(item: NativeItem, block: boolean): Promise<number>;
   closeSync(): void;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { FrameWriter, type FrameInput } from './frame-writer';
+import { FrameWriter, type WriterInput } from './frame-writer';
 import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 
 /**
@@ -23,12 +23,12 @@ export class Encoder extends FrameWriter {
   }
 
   /** Encodes one frame and writes the packets that are ready (blocking). */
-  encodeFrame(frame: FrameInput): void {
+  encodeFrame(frame: WriterInput): void {
     this.writeSync(frame, false);
   }
 
   /** `encodeFrame` off the event loop. */
-  async encode(frame: FrameInput): Promise<void> {
+  async encode(frame: WriterInput): Promise<void> {
     await this.writeAsync(frame, false);
   }
 }

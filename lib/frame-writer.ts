@@ -1,36 +1,67 @@
-import type { NativeWriter, NativeWriterOptions } from '../binding';
+import type { NativeItem, NativeWriter, NativeWriterOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { openHandle, openHandleSync } from './open-handle';
-import type { Frame, Rational } from './types';
+import { SAMPLE_FORMATS, type AudioFrame, type Frame, type MediaItem, type Packet, type Rational } from './types';
 import * as check from './validate';
 import { MAX_TIMELINE_SECONDS } from './validate';
 
 /** Counters of a Server or Encoder; readable during and after the push. */
 export interface WriterStats {
-  /** Frames given to the encoder. */
+  /**
+   * Pictures given to the video encoder (copies that fill a constant-rate stream's gaps
+   * included), or video packets copied.
+   */
   frames: number;
-  /** Packets written and their bytes. */
+  /** Video packets written and their bytes. */
   packets: number;
   bytes: number;
   keyFrames: number;
-  /** Bits per second of media time. */
+  /** Video bits per second of media time. */
   bitRate: number;
-  /** Frames per wall-clock second since the first frame. */
+  /** Pictures per wall-clock second since the first item. */
   fps: number;
-  /** Seconds the served timeline runs ahead of the wall clock (negative: behind). */
+  /** Seconds the served timeline (sound and pictures) runs ahead of the wall clock (negative: behind). */
   lead: number;
-  /** Frames that reached `serveFrameBlock` more than half a frame after their deadline. */
+  /** Items (pictures, AudioFrames, packets) that reached a paced serve more than half a frame after their deadline. */
   lateFrames: number;
+  /** Pictures a frame-rate change left out (two in one frame slot), and copies of pictures that filled its gaps. */
+  droppedFrames: number;
+  duplicatedFrames: number;
+  /** Audio samples (per channel) taken from AudioFrames. */
+  audioSamples: number;
+  /** Audio packets written (encoded or copied) and their bytes. */
+  audioPackets: number;
+  audioBytes: number;
 }
 
 /** A picture to write: a Decoder `Frame`, or the packed bytes of one picture. */
 export type FrameInput = Frame | Uint8Array;
 
 /**
- * What Server and Encoder share: turning frames into (bytes, pts), timestamps, stats, closing.
- * Frame k has pts k in 1/frameRate; a Decoder `Frame` keeps its place on the timeline (its
- * `index`), so gaps in the input stay gaps in the output.
+ * What Server and Encoder take: a picture (a `Frame`, or packed bytes), an `AudioFrame`, or a
+ * compressed `Packet` of a copied stream.
+ */
+export type WriterInput = MediaItem | Uint8Array;
+
+/** A time in seconds (or null) within the timeline's bounds. */
+function time(value: unknown, name: string, nullable: boolean): number | null {
+  if (nullable && (value === null || value === undefined)) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_TIMELINE_SECONDS) {
+    throw check.invalid(name, `a number of seconds within ${MAX_TIMELINE_SECONDS}${nullable ? ' (or null)' : ''}`, value);
+  }
+  return value;
+}
+
+function timestamp(value: unknown, name: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw check.invalid(name, 'a safe integer or null', value);
+  return value;
+}
+
+/**
+ * What Server and Encoder share: checking items and handing them to the native writer, which
+ * places each at its source time on one timeline (native/media_writer.h), stats, closing.
  */
 export abstract class FrameWriter implements Disposable, AsyncDisposable {
   /** @internal */
@@ -40,10 +71,6 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   readonly height: number;
   readonly pixelFormat: string;
   readonly frameRate: Rational;
-  #indexBase: number | null = null;
-  #lastPts = -1;
-  /** The largest pts: MAX_TIMELINE_SECONDS at this frame rate, rounded down (as natively). */
-  readonly #maxPts: number;
 
   /** @internal */
   protected constructor(handle: NativeWriter, options: NativeWriterOptions) {
@@ -52,8 +79,6 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     this.height = options.height;
     this.pixelFormat = options.pixelFormat;
     this.frameRate = { num: options.frameRateNum, den: options.frameRateDen };
-    // In BigInt: 10^9 * num exceeds 2^53 for num above ~9 million.
-    this.#maxPts = Number((BigInt(MAX_TIMELINE_SECONDS) * BigInt(options.frameRateNum)) / BigInt(options.frameRateDen));
   }
 
   /** @internal */
@@ -66,7 +91,7 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
     return openHandleSync(new native.Writer(options), (h) => h.closeSync());
   }
 
-  /** Bytes of one packed picture in the declared size and pixel format. */
+  /** Bytes of one packed picture in the declared size and pixel format (0 when the video is copied). */
   get frameBytes(): number {
     return this.native.frameBytes;
   }
@@ -80,58 +105,73 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   }
 
   /**
-   * The bytes and pts of `frame`, and the index base it implies. Nothing is committed here: the
-   * pts and the base only once the write succeeded, so a refused frame leaves the writer as it was.
+   * The item checked and in the native layer's shape. Nothing is committed here.
+   * @internal
    */
-  protected prepare(frame: FrameInput): { data: Uint8Array; pts: number; indexBase: number | null } {
-    if (frame instanceof Uint8Array) return { data: frame, pts: this.#checkPts(this.#lastPts + 1, null), indexBase: this.#indexBase };
-    if (typeof frame !== 'object' || frame === null || !(frame.data instanceof Uint8Array)) {
-      throw check.invalid('frame', 'a Frame or a Uint8Array', frame);
+  protected prepare(item: WriterInput): NativeItem {
+    if (item instanceof Uint8Array) return { kind: 'video', data: item, time: null };
+    if (typeof item !== 'object' || item === null) throw check.invalid('frame', 'a Frame, an AudioFrame, a Packet or a Uint8Array', item);
+    switch (item.kind) {
+      case 'audio':
+        return this.#audio(item);
+      case 'video-packet':
+      case 'audio-packet':
+        return this.#packet(item);
+      case undefined:
+      case 'video':
+        return this.#picture(item);
+      default:
+        throw check.invalid('item.kind', "'video', 'audio', 'video-packet' or 'audio-packet'", (item as { kind: unknown }).kind);
     }
+  }
+
+  #picture(frame: Frame): NativeItem {
+    if (!(frame.data instanceof Uint8Array)) throw check.invalid('frame', 'a Frame or a Uint8Array', frame);
     if (frame.width !== this.width || frame.height !== this.height) {
       throw new StreamcoderError(`Expected a ${this.width}x${this.height} frame but received ${frame.width}x${frame.height}`, 'ERR_DIMENSIONS');
     }
     if (frame.pixelFormat !== this.pixelFormat) {
       throw new StreamcoderError(`Expected a ${this.pixelFormat} frame but received ${frame.pixelFormat}`, 'ERR_PIXEL_FORMAT');
     }
-    if (frame.index === undefined || frame.index === null) {
-      return { data: frame.data, pts: this.#checkPts(this.#lastPts + 1, null), indexBase: this.#indexBase };
+    return { kind: 'video', data: frame.data, time: time(frame.time, 'frame.time', true) };
+  }
+
+  #audio(frame: AudioFrame): NativeItem {
+    const sampleFormat = check.oneOf(frame.sampleFormat, 'audioFrame.sampleFormat', SAMPLE_FORMATS);
+    const expected = sampleFormat === 'f32' ? Float32Array : Int16Array;
+    if (!(frame.data instanceof expected)) {
+      throw check.invalid('audioFrame.data', `${sampleFormat === 'f32' ? 'a Float32Array' : 'an Int16Array'} (sampleFormat '${sampleFormat}')`, frame.data);
     }
-    // NaN, Infinity or a fraction would become the base of every later frame's pts.
-    if (!Number.isSafeInteger(frame.index)) throw check.invalid('frame.index', 'a safe integer', frame.index);
-    const indexBase = this.#indexBase ?? frame.index - (this.#lastPts + 1);
-    return { data: frame.data, pts: this.#checkPts(frame.index - indexBase, indexBase), indexBase };
-  }
-
-  /**
-   * Refuses a pts past MAX_TIMELINE_SECONDS, by the index it came from. (One that does not
-   * increase is the native layer's to refuse, after it checked the writer is open.)
-   */
-  #checkPts(pts: number, indexBase: number | null): number {
-    const name = indexBase === null ? 'the frame count' : 'frame.index';
-    const base = indexBase ?? 0;
-    if (pts > this.#maxPts) {
-      const rate = `${this.frameRate.num}/${this.frameRate.den} fps`;
-      throw check.invalid(name, `at most ${this.#maxPts + base} (${MAX_TIMELINE_SECONDS} s into the stream at ${rate})`, pts + base);
+    const sampleRate = check.integer(frame.sampleRate, 'audioFrame.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE);
+    const channels = check.integer(frame.channels, 'audioFrame.channels', 1, check.MAX_CHANNELS);
+    if (frame.data.length % channels !== 0) {
+      throw check.refused('audioFrame.data', `whole samples of ${channels} channels`, `${frame.data.length} values`, 'ERR_BUFFER_SIZE');
     }
-    return pts;
+    if (frame.samples !== undefined && frame.samples !== frame.data.length / channels) {
+      throw check.refused('audioFrame.samples', `data.length / channels (${frame.data.length / channels})`, String(frame.samples), 'ERR_BUFFER_SIZE');
+    }
+    return { kind: 'audio', data: frame.data, sampleFormat, sampleRate, channels, time: time(frame.time, 'audioFrame.time', false) };
   }
 
-  /** Writes synchronously; `block` first waits for the frame's deadline. Returns the lateness (s). */
-  protected writeSync(frame: FrameInput, block: boolean): number {
-    const { data, pts, indexBase } = this.prepare(frame);
-    const late = this.native.write(data, pts, block);
-    this.#lastPts = pts;
-    this.#indexBase = indexBase;
-    return late;
+  #packet(packet: Packet): NativeItem {
+    const data = check.bytes(packet.data, 'packet.data');
+    const pts = timestamp(packet.pts, 'packet.pts');
+    const dts = timestamp(packet.dts, 'packet.dts');
+    if (pts === null && dts === null) throw check.refused('packet.pts', 'a timestamp (a copy keeps the source\'s times)', 'null (and no dts)');
+    const duration = packet.duration === undefined ? 0 : check.integer(packet.duration, 'packet.duration', 0, Number.MAX_SAFE_INTEGER);
+    const tb = check.optionsObject(packet.timeBase, 'packet.timeBase');
+    const timeBase = { num: check.integer(tb.num, 'packet.timeBase.num', 1, 2 ** 31 - 1), den: check.integer(tb.den, 'packet.timeBase.den', 1, 2 ** 31 - 1) };
+    return { kind: packet.kind, data, pts, dts, duration, timeBase, keyFrame: packet.keyFrame === true };
   }
 
-  protected async writeAsync(frame: FrameInput, block: boolean): Promise<number> {
-    const { data, pts, indexBase } = this.prepare(frame);
-    const late = await withCallerStack(() => this.native.writeAsync(data, pts, block));
-    this.#lastPts = pts;
-    this.#indexBase = indexBase;
-    return late;
+  /** Writes synchronously; `block` first waits for the item's deadline. Returns the lateness (s). */
+  protected writeSync(item: WriterInput, block: boolean): number {
+    return this.native.send(this.prepare(item), block);
+  }
+
+  protected writeAsync(item: WriterInput, block: boolean): Promise<number> {
+    const prepared = this.prepare(item);
+    return withCallerStack(() => this.native.sendAsync(prepared, block));
   }
 
   /** Flushes the encoder, writes the trailer and closes the output, off the event loop. */

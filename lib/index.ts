@@ -1,13 +1,11 @@
 export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
 export type { DecoderAudioOptions, DecoderItem, ItemInfo } from './decoder';
-export { MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS } from './validate';
-export { SAMPLE_FORMATS, type SampleFormat, type AudioInfo, type AudioFrame, type Packet, type CodecParameters, type MediaItem } from './types';
 export { Server } from './server';
 export { Encoder } from './encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
-export { MIN_FRAME_RATE, MAX_FRAME_RATE, type WriterOptions } from './writer-options';
-export { MAX_TIMELINE_SECONDS } from './validate';
-export type { WriterStats, FrameInput } from './frame-writer';
+export { MIN_FRAME_RATE, MAX_FRAME_RATE, type WriterOptions, type AudioOptions } from './writer-options';
+export { MAX_TIMELINE_SECONDS, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS } from './validate';
+export type { WriterStats, FrameInput, WriterInput } from './frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';
 export { setLogLevel, onLog, LOG_LEVELS, type LogLevel } from './log';
 export { ffmpegVersions, type FfmpegVersions, type FfmpegLibrary } from './versions';

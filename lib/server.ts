@@ -1,4 +1,4 @@
-import { FrameWriter, type FrameInput } from './frame-writer';
+import { FrameWriter, type WriterInput } from './frame-writer';
 import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 
 /**
@@ -30,7 +30,7 @@ export class Server extends FrameWriter {
   }
 
   /** Encodes now and sends every packet that is ready. Never sleeps. */
-  serveFrame(frame: FrameInput): void {
+  serveFrame(frame: WriterInput): void {
     this.writeSync(frame, false);
   }
 
@@ -38,17 +38,17 @@ export class Server extends FrameWriter {
    * Waits until the frame is due, then serves it. Returns how late it was served against its
    * deadline, in seconds (microseconds when the producer keeps up).
    */
-  serveFrameBlock(frame: FrameInput): number {
+  serveFrameBlock(frame: WriterInput): number {
     return this.writeSync(frame, true);
   }
 
   /** `serveFrame` off the event loop. */
-  async serve(frame: FrameInput): Promise<void> {
+  async serve(frame: WriterInput): Promise<void> {
     await this.writeAsync(frame, false);
   }
 
   /** `serveFrameBlock` off the event loop (the wait happens on the thread pool). */
-  serveBlock(frame: FrameInput): Promise<number> {
+  serveBlock(frame: WriterInput): Promise<number> {
     return this.writeAsync(frame, true);
   }
 

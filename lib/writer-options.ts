@@ -1,12 +1,66 @@
 import type { NativeWriterOptions } from '../binding';
 import { formatOptionsFor, timeoutFor } from './network-options';
-import { PIXEL_FORMATS, type PixelFormat, type Rational, type StreamInfo } from './types';
+import { PIXEL_FORMATS, type AudioInfo, type CodecParameters, type PixelFormat, type Rational, type StreamInfo } from './types';
 import * as check from './validate';
+
+/** How a Server or Encoder encodes sound (the `audio` option). */
+export interface AudioOptions {
+  /**
+   * Any libavcodec audio encoder the container takes: `aac` (the default, for FLV/RTMP, RTSP, MP4,
+   * MPEG-TS, Matroska), `libopus` (Matroska, WebM, MP4; WebM's default), `libmp3lame` (MP4, FLV,
+   * Matroska)... A codec the container refuses is ERR_UNSUPPORTED, before anything is opened.
+   */
+  codec?: 'aac' | 'libopus' | 'libmp3lame' | (string & {});
+  /** Bits per second, or a string such as `'128k'`. Default: the encoder's. */
+  bitRate?: number | string;
+  /**
+   * The stream's rate, 8000 to 384000 (the nearest the encoder takes: libopus makes 44100 48000).
+   * Default: `from.audio`'s output rate, else 48000. AudioFrames of any rate are resampled to it.
+   */
+  sampleRate?: number;
+  /** The stream's channels, 1 to 64 (at most what the encoder takes). Default: `from.audio`'s, else 2. */
+  channels?: number;
+}
 
 /** Options of `Server.open` and `Encoder.open`. */
 export interface WriterOptions {
-  /** Take size, frame rate and pixel format from a Decoder's `info` (mpegCoder's configDict). */
-  from?: Pick<StreamInfo, 'width' | 'height' | 'frameRate'> & { pixelFormat?: string };
+  /**
+   * Take size, frame rate and pixel format from a Decoder's `info` (mpegCoder's configDict); its
+   * `audio` gives the audio stream's defaults, and its `videoParameters` and `audio.parameters`
+   * what a stream copy needs.
+   */
+  from?: Pick<StreamInfo, 'width' | 'height' | 'frameRate'> & {
+    pixelFormat?: string;
+    audio?: AudioInfo | null;
+    videoParameters?: CodecParameters;
+  };
+  /**
+   * `'copy'`: write the source's compressed video packets unchanged (Packets of kind
+   * `video-packet`, no encoder; needs `from.videoParameters`), paced on the same clock.
+   * Default `'encode'`: pictures are encoded with `codec`.
+   */
+  video?: 'encode' | 'copy';
+  /**
+   * Sound: `{ codec, bitRate, sampleRate, channels }` encodes AudioFrames (`{}` for the
+   * defaults: AAC), `'copy'` writes the source's compressed audio packets (needs
+   * `from.audio.parameters`), `false` (the default) makes no audio stream.
+   */
+  audio?: AudioOptions | 'copy' | false;
+  /**
+   * Every item is placed at its source `time`, relative to the first item's, so variable frame
+   * rates, gaps and the offset between sound and pictures survive. A `frameRate` other than
+   * `from`'s makes a constant-rate stream, dropping or duplicating pictures by their time (as
+   * ffmpeg's `-r`); `retime: true` instead spaces the pictures evenly at `frameRate`, whatever
+   * their times (the stream plays faster or slower). Default false.
+   */
+  retime?: boolean;
+  /**
+   * What happens when an item goes back in time (a file looped with `dec.seek(0)`, a Client
+   * reconnecting at 0): `'strict'` (the default) refuses it with ERR_INVALID_ARGUMENT;
+   * `'continue'` shifts the timeline so that it follows the latest item written, in every stream,
+   * and the output plays on without a jump.
+   */
+  timeline?: 'strict' | 'continue';
   /** Size of the frames given (and of the stream). Required unless `from` gives it. */
   width?: number;
   height?: number;
@@ -149,8 +203,42 @@ function checkVbv(codec: string, maxBitRate: number, bufSize: number): void {
 export const WRITER_OPTION_KEYS = [
   'from', 'width', 'height', 'frameRate', 'pixelFormat', 'codec', 'bitRate', 'maxBitRate', 'bufSize',
   'gopSize', 'maxBFrames', 'preset', 'tune', 'crf', 'threads', 'transport', 'format', 'codecOptions',
-  'formatOptions', 'timeoutMs',
+  'formatOptions', 'timeoutMs', 'video', 'audio', 'retime', 'timeline',
 ] as const satisfies readonly (keyof WriterOptions)[];
+
+/** The keys of {@link AudioOptions}. */
+export const AUDIO_OPTION_KEYS = ['codec', 'bitRate', 'sampleRate', 'channels'] as const satisfies readonly (keyof AudioOptions)[];
+
+type FromOption = NonNullable<WriterOptions['from']>;
+
+/** The audio part of the native options. */
+function audioOptions(value: unknown, from: Partial<FromOption> | undefined, where: string): Partial<NativeWriterOptions> {
+  if (value === undefined || value === false) return { audio: 'none' };
+  if (value === 'copy') {
+    const parameters = from?.audio?.parameters;
+    if (!parameters) {
+      throw check.refused('from.audio.parameters', "the source's audio (from: the info of a Decoder opened with audio: true)", "nothing (audio: 'copy' copies the source's packets)");
+    }
+    return { audio: 'copy', audioParameters: parameters };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw check.invalid('audio', "an object of audio options, 'copy' or false", value);
+  }
+  const o = value as AudioOptions;
+  check.knownOptions(o, AUDIO_OPTION_KEYS, `${where} audio`);
+  const output = from?.audio?.output;
+  return {
+    audio: 'encode',
+    audioCodec: o.codec === undefined ? undefined : check.string(o.codec, 'audio.codec'),
+    audioBitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'audio.bitRate'),
+    audioSampleRate: check.integer(o.sampleRate ?? output?.sampleRate ?? from?.audio?.sampleRate ?? 48_000, 'audio.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE),
+    audioChannels: check.integer(o.channels ?? output?.channels ?? from?.audio?.channels ?? 2, 'audio.channels', 1, check.MAX_CHANNELS),
+  };
+}
+
+function sameRate(a: Rational, b: Rational): boolean {
+  return a.num * b.den === b.num * a.den;
+}
 
 /**
  * `where` names the call in messages (`Server.open`, `Encoder.openSync`).
@@ -161,14 +249,23 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   const o = check.optionsObject(options);
   check.knownOptions(o, WRITER_OPTION_KEYS, where, 'libav options go in codecOptions or formatOptions');
   const from = o.from === undefined ? undefined : check.optionsObject(o.from, 'from');
-  const width = o.width ?? from?.width;
-  const height = o.height ?? from?.height;
+  const video = o.video === undefined ? 'encode' : check.oneOf(o.video, 'video', ['encode', 'copy'] as const);
+  const videoParameters = video === 'copy' ? from?.videoParameters : undefined;
+  if (video === 'copy' && !videoParameters) {
+    throw check.refused('from.videoParameters', "the source's video (from: a Decoder's info)", "nothing (video: 'copy' copies the source's packets)");
+  }
+  const width = o.width ?? from?.width ?? videoParameters?.width;
+  const height = o.height ?? from?.height ?? videoParameters?.height;
   if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
   const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
   const codec = o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec');
   // A source whose rate is unknown (0/1) gives 30; one out of bounds is refused by its name.
   const fromRate = o.frameRate === undefined && from?.frameRate && from.frameRate.num > 0 ? from.frameRate : undefined;
   const frameRate = fromRate ? rational(fromRate, 'from.frameRate (set frameRate to override)') : rational(o.frameRate ?? 30, 'frameRate');
+  const retime = o.retime === undefined ? false : check.boolean(o.retime, 'retime');
+  // A rate other than the source's: a constant-rate stream at it, pictures dropped or duplicated by time.
+  const changed = o.frameRate !== undefined && from?.frameRate !== undefined && from.frameRate.num > 0 && !sameRate(frameRate, from.frameRate);
+  const timeline = o.timeline === undefined ? 'strict' : check.oneOf(o.timeline, 'timeline', ['strict', 'continue'] as const);
   const preset = o.preset === undefined ? undefined : check.string(o.preset, 'preset');
   const tune = o.tune === undefined ? undefined : check.string(o.tune, 'tune');
   const codecOptions = encoderOptions(codec, o.codecOptions);
@@ -197,5 +294,10 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     timeoutMs: timeoutFor(url as string, o.timeoutMs),
     codecOptions,
     formatOptions: formatOptionsFor(url as string, o, 'output'),
+    video,
+    videoParameters,
+    videoSync: retime ? 'retime' : changed ? 'constant' : 'passthrough',
+    timeline,
+    ...audioOptions(o.audio, from, where),
   };
 }

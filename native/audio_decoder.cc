@@ -41,7 +41,8 @@ AudioDecoder::Result AudioDecoder::Receive(AudioChunk* chunk) {
     if (ret == AVERROR_EOF) {
       if (drained_) return Result::kEnd;
       drained_ = true;
-      chunk->samples = resampler_.Drain(&chunk->data);
+      chunk->samples = resampler_.Drain();
+      resampler_.AppendTo(&chunk->data);
       if (chunk->samples == 0 || nextPts_ == INT64_MIN) return Result::kEnd;
       chunk->pts = nextPts_;
       nextPts_ += chunk->samples;
@@ -63,14 +64,18 @@ AudioDecoder::Result AudioDecoder::Receive(AudioChunk* chunk) {
       // must not make chunks overlap or leave one-sample holes.
       if (nextPts_ == INT64_MIN || std::llabs(expected - nextPts_) > 1) pts = expected;
     }
-    bool accepted = true;
-    const int samples = resampler_.Convert(frame_.get(), &chunk->data, &accepted);
-    av_frame_unref(frame_.get());
-    if (!accepted) {
+    int samples = 0;
+    try {
+      // A frame no resampler can take (a rate or channel count out of bounds, a format swresample
+      // refuses) is damage: counted, skipped, the sound goes on.
+      if (!Resampler::Accepts(frame_.get())) throw Failure("ERR_INVALID_DATA", "Unusable audio frame");
+      samples = resampler_.Convert(frame_.get());
+      resampler_.AppendTo(&chunk->data);
+    } catch (const Failure&) {
       ++corrupt_;
-      pts = nextPts_;  // what came out (if anything) is the old context's held samples
     }
-    if (samples == 0) continue;  // the resampler's filter is still filling
+    av_frame_unref(frame_.get());
+    if (samples == 0) continue;  // the resampler's filter is still filling, or the frame was damage
     if (pts == INT64_MIN) pts = 0;  // no timestamp yet at all: the timeline's start
     chunk->samples = samples;
     chunk->pts = pts;

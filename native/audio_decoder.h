@@ -36,7 +36,7 @@ class AudioDecoder {
   void Flush();
   bool draining() const { return draining_; }
 
-  const AudioFormat& output() const { return resampler_.output(); }
+  AudioFormat output() const { return resampler_.output(); }
   int bytesPerSample() const { return resampler_.bytesPerSample(); }
   // Packets or frames rejected as corrupt (or unconvertible) and skipped so far.
   int64_t corrupt() const { return corrupt_; }

@@ -1,4 +1,5 @@
-// The bounds every picture the library reads or writes is held to, in one place.
+// The bounds every picture and every stretch of sound the library reads or writes is held to,
+// in one place.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,11 @@ constexpr int64_t kMaxPixels = int64_t(1) << 27;
 // above makes the decoder hold over 2 GB (a 16384x8192 H.264 file of 400 KB: 2.2 GB resident);
 // at this bound a crafted small file costs a quarter of that, and any real camera's video fits.
 constexpr int64_t kDefaultMaxPixels = int64_t(8192) * 4320;
+
+// Audio the library takes and makes (lib/ checks the same): 8 to 384 kHz, 1 to 64 channels.
+constexpr int kMinSampleRate = 8000;
+constexpr int kMaxSampleRate = 384000;
+constexpr int kMaxChannels = 64;
 
 // Throws ERR_DIMENSIONS unless width x height is within the bounds above.
 void CheckDimensions(int width, int height, const std::string& what);

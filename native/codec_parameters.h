@@ -11,6 +11,7 @@
 
 #include <napi.h>
 
+#include "bounds.h"
 #include "handles.h"
 
 namespace streamcoder {
@@ -18,10 +19,6 @@ namespace streamcoder {
 // The largest codec global header taken from JS: H.264/HEVC parameter sets and AAC's
 // AudioSpecificConfig are tens of bytes, Vorbis and Theora headers a few KiB.
 constexpr size_t kMaxExtradataBytes = size_t(1) << 20;
-// Bounds shared with the audio options (lib/decoder.ts checks the same).
-constexpr int kMinSampleRate = 8000;
-constexpr int kMaxSampleRate = 384000;
-constexpr int kMaxChannels = 64;
 
 // A copy of `source` (extradata included) that many owners can share: StreamInfo is copied
 // between threads (Client) and into JS more than once.

@@ -12,7 +12,7 @@ struct InputContextFree {
   void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
 };
 struct OutputContextFree {
-  // The caller closes the AVIOContext (if it opened one) before this runs; see VideoWriter.
+  // The caller closes the AVIOContext (if it opened one) before this runs; see Output.
   void operator()(AVFormatContext* ctx) const { avformat_free_context(ctx); }
 };
 struct CodecContextFree {
@@ -40,6 +40,11 @@ struct DictionaryFree {
   void operator()(AVDictionary* dict) const { av_dict_free(&dict); }
 };
 
+// Stream copy's bitstream filters (aac_adtstoasc).
+struct BsfFree {
+  void operator()(AVBSFContext* ctx) const { av_bsf_free(&ctx); }
+};
+
 using InputContextPtr = std::unique_ptr<AVFormatContext, InputContextFree>;
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextFree>;
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextFree>;
@@ -48,6 +53,7 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 using SwsContextPtr = std::unique_ptr<SwsContext, SwsFree>;
 using SwrContextPtr = std::unique_ptr<SwrContext, SwrFree>;
 using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoFree>;
+using BsfContextPtr = std::unique_ptr<AVBSFContext, BsfFree>;
 using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersFree>;
 
 }  // namespace streamcoder

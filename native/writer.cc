@@ -3,17 +3,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "async_task.h"
+#include "codec_parameters.h"
 #include "open_once.h"
 #include "errors.h"
 #include "js_values.h"
+#include "bounds.h"
 
 namespace streamcoder {
 
 namespace {
 
-// A whole number within int64 for VideoWriter to range-check: a double beyond int64's range (or
+// A whole number within int64 for MediaWriter to range-check: a double beyond int64's range (or
 // a fraction) is refused here, because converting it would be undefined behaviour.
 int64_t GetWhole(const Napi::Object& options, const char* key, int64_t fallback) {
   double value = GetNumber(options, key, double(fallback));
@@ -25,28 +28,104 @@ int64_t GetWhole(const Napi::Object& options, const char* key, int64_t fallback)
   return int64_t(value);
 }
 
+AVRational GetRational(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected { num, den } for ") + key);
+  Napi::Object rational = value.As<Napi::Object>();
+  return AVRational{GetInt(rational, "num", 0), GetInt(rational, "den", 0)};
+}
+
+// The bytes behind a typed array of the given type (Uint8Array for pictures and packets,
+// Float32Array or Int16Array for samples), ArrayBuffer or SharedArrayBuffer alike.
+ByteView GetTypedBytes(const Napi::Value& value, napi_typedarray_type expected, const char* what) {
+  if (expected == napi_uint8_array) return GetBytes(value, what);
+  napi_env env = value.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value arrayBuffer;
+  size_t offset = 0;
+  const char* name = expected == napi_float32_array ? "a Float32Array" : "an Int16Array";
+  if (!value.IsTypedArray() ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok || type != expected) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected ") + name + " for " + what);
+  }
+  bool isArrayBuffer = false;
+  bool detached = false;
+  if (napi_is_arraybuffer(env, arrayBuffer, &isArrayBuffer) != napi_ok ||
+      (isArrayBuffer && napi_is_detached_arraybuffer(env, arrayBuffer, &detached) != napi_ok)) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
+  }
+  if (detached) throw Failure("ERR_DETACHED", std::string("The buffer given for ") + what + " is detached");
+  const size_t elementSize = expected == napi_float32_array ? 4 : 2;
+  return ByteView{static_cast<uint8_t*>(data), length * elementSize, isArrayBuffer};
+}
+
+// Stream copy's CodecParameters (lib/types.ts) as FFmpeg's AVCodecParameters, with the packets'
+// time base. The input side's conversion (codec_parameters.h) replaces this once it lands.
+// The source stream a copy takes its packets from: the CodecParameters object of a Decoder's
+// info (codec_parameters.h checks and converts it).
+std::shared_ptr<CopySource> GetCopySource(const Napi::Object& options, const char* key) {
+  StreamParameters stream = CodecParametersFromJs(options.Get(key), key);
+  auto source = std::make_shared<CopySource>();
+  source->parameters = std::move(stream.parameters);
+  source->timeBase = stream.timeBase;
+  return source;
+}
+
+StreamMode GetStreamMode(const Napi::Object& options, const char* key, StreamMode fallback) {
+  const std::string mode = GetString(options, key);
+  if (mode.empty()) return fallback;
+  if (mode == "none") return StreamMode::kNone;
+  if (mode == "encode") return StreamMode::kEncode;
+  if (mode == "copy") return StreamMode::kCopy;
+  throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected 'none', 'encode' or 'copy' for ") + key);
+}
+
 WriterOptions ParseOptions(const Napi::Object& options) {
   WriterOptions writer;
   writer.url = GetString(options, "url");
   if (writer.url.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an output path or URL");
   writer.format = GetString(options, "format");
-  writer.width = GetInt(options, "width", 0);
-  writer.height = GetInt(options, "height", 0);
-  writer.frameRate = AVRational{GetInt(options, "frameRateNum", 30), GetInt(options, "frameRateDen", 1)};
-  writer.inputFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
-  writer.codec = GetString(options, "codec", "libx264");
-  writer.bitRate = GetWhole(options, "bitRate", 0);
-  writer.maxBitRate = GetWhole(options, "maxBitRate", 0);
-  writer.bufSize = GetWhole(options, "bufSize", 0);
-  writer.gopSize = GetInt(options, "gopSize", -1);
-  writer.maxBFrames = GetInt(options, "maxBFrames", -1);
-  writer.threads = GetInt(options, "threads", 0);
-  writer.preset = GetString(options, "preset");
-  writer.tune = GetString(options, "tune");
-  writer.crf = GetNumber(options, "crf", -1);
+  VideoEncoderOptions& video = writer.encoder;
+  video.width = GetInt(options, "width", 0);
+  video.height = GetInt(options, "height", 0);
+  video.frameRate = AVRational{GetInt(options, "frameRateNum", 30), GetInt(options, "frameRateDen", 1)};
+  video.inputFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
+  video.codec = GetString(options, "codec", "libx264");
+  video.bitRate = GetWhole(options, "bitRate", 0);
+  video.maxBitRate = GetWhole(options, "maxBitRate", 0);
+  video.bufSize = GetWhole(options, "bufSize", 0);
+  video.gopSize = GetInt(options, "gopSize", -1);
+  video.maxBFrames = GetInt(options, "maxBFrames", -1);
+  video.threads = GetInt(options, "threads", 0);
+  video.preset = GetString(options, "preset");
+  video.tune = GetString(options, "tune");
+  video.crf = GetNumber(options, "crf", -1);
+  video.codecOptions = GetOptionList(options, "codecOptions");
   writer.timeoutMs = GetWhole(options, "timeoutMs", 0);
-  writer.codecOptions = GetOptionList(options, "codecOptions");
   writer.formatOptions = GetOptionList(options, "formatOptions");
+
+  writer.video = GetStreamMode(options, "video", StreamMode::kEncode);
+  if (writer.video == StreamMode::kCopy) writer.videoCopy = GetCopySource(options, "videoParameters");
+  const std::string sync = GetString(options, "videoSync", "passthrough");
+  if (sync == "passthrough") writer.videoSync = VideoSync::kPassthrough;
+  else if (sync == "constant") writer.videoSync = VideoSync::kConstant;
+  else if (sync == "retime") writer.videoSync = VideoSync::kRetime;
+  else throw Failure("ERR_INVALID_ARGUMENT", "Expected 'passthrough', 'constant' or 'retime' for videoSync");
+  const std::string timeline = GetString(options, "timeline", "strict");
+  if (timeline == "strict") writer.timeline = Timeline::Mode::kStrict;
+  else if (timeline == "continue") writer.timeline = Timeline::Mode::kContinue;
+  else throw Failure("ERR_INVALID_ARGUMENT", "Expected 'strict' or 'continue' for timeline");
+
+  writer.audio = GetStreamMode(options, "audio", StreamMode::kNone);
+  if (writer.audio == StreamMode::kEncode) {
+    writer.audioEncoder.codec = GetString(options, "audioCodec");
+    writer.audioEncoder.bitRate = GetWhole(options, "audioBitRate", 0);
+    writer.audioEncoder.sampleRate = GetInt(options, "audioSampleRate", 48000);
+    writer.audioEncoder.channels = GetInt(options, "audioChannels", 2);
+  }
+  if (writer.audio == StreamMode::kCopy) writer.audioCopy = GetCopySource(options, "audioParameters");
   return writer;
 }
 
@@ -59,6 +138,67 @@ int64_t GetPts(const Napi::Value& value) {
   return int64_t(pts);
 }
 
+// A time in seconds (NaN for null or undefined), within the timeline's bounds.
+double GetTime(const Napi::Object& item, const char* key) {
+  Napi::Value value = item.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return NAN;
+  if (!value.IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a number of seconds or null for ") + key);
+  double time = value.As<Napi::Number>().DoubleValue();
+  if (!(std::fabs(time) <= double(kMaxTimelineSeconds))) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a time within 1e9 s for ") + key);
+  }
+  return time;
+}
+
+// A packet timestamp: an integer within 2^53, or null (AV_NOPTS_VALUE).
+int64_t GetTimestamp(const Napi::Object& item, const char* key) {
+  Napi::Value value = item.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return AV_NOPTS_VALUE;
+  double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::fabs(number) <= 9007199254740991.0) || number != std::floor(number)) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer or null for packet.") + key);
+  }
+  return int64_t(number);
+}
+
+// One item of lib/'s normalised shapes (binding.d.ts NativeItem) as a MediaInput over its bytes.
+MediaInput GetItem(const Napi::Value& value, ByteView* bytes, Napi::Value* data) {
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an item object");
+  Napi::Object item = value.As<Napi::Object>();
+  const std::string kind = GetString(item, "kind");
+  *data = item.Get("data");
+  MediaInput input;
+  if (kind == "video") {
+    input.kind = MediaInput::Kind::kVideo;
+    *bytes = GetBytes(*data, "the frame");
+    input.time = GetTime(item, "time");
+  } else if (kind == "audio") {
+    input.kind = MediaInput::Kind::kAudio;
+    const std::string format = GetString(item, "sampleFormat");
+    if (format != "f32" && format != "s16") throw Failure("ERR_INVALID_ARGUMENT", "Expected 'f32' or 's16' for sampleFormat");
+    input.sampleFormat = format == "f32" ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_S16;
+    *bytes = GetTypedBytes(*data, format == "f32" ? napi_float32_array : napi_int16_array, "the samples");
+    input.sampleRate = GetInt(item, "sampleRate", 0);
+    input.channels = GetInt(item, "channels", 0);
+    input.time = GetTime(item, "time");
+  } else if (kind == "video-packet" || kind == "audio-packet") {
+    input.kind = MediaInput::Kind::kPacket;
+    input.packetType = kind == "video-packet" ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO;
+    *bytes = GetBytes(*data, "the packet");
+    input.pts = GetTimestamp(item, "pts");
+    input.dts = GetTimestamp(item, "dts");
+    input.duration = GetTimestamp(item, "duration");
+    if (input.duration == AV_NOPTS_VALUE) input.duration = 0;
+    input.timeBase = GetRational(item, "timeBase");
+    input.keyFrame = GetBool(item, "keyFrame", false);
+  } else {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected kind 'video', 'audio', 'video-packet' or 'audio-packet'");
+  }
+  input.data = bytes->data;
+  input.size = bytes->length;
+  return input;
+}
+
 Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("frames", double(stats.frames));
@@ -66,6 +206,11 @@ Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
   object.Set("bytes", double(stats.bytes));
   object.Set("keyFrames", double(stats.keyFrames));
   object.Set("lateFrames", double(stats.lateFrames));
+  object.Set("droppedFrames", double(stats.droppedFrames));
+  object.Set("duplicatedFrames", double(stats.duplicatedFrames));
+  object.Set("audioSamples", double(stats.audioSamples));
+  object.Set("audioPackets", double(stats.audioPackets));
+  object.Set("audioBytes", double(stats.audioBytes));
   object.Set("bitRate", stats.bitRate);
   object.Set("fps", stats.fps);
   object.Set("lead", stats.lead);
@@ -84,13 +229,15 @@ Napi::Function Writer::Define(Napi::Env env) {
                          InstanceAccessor("closed", &Writer::GetClosed, nullptr),
                          InstanceMethod("write", &Writer::WriteSync),
                          InstanceMethod("writeAsync", &Writer::WriteAsync),
+                         InstanceMethod("send", &Writer::SendSync),
+                         InstanceMethod("sendAsync", &Writer::SendAsync),
                          InstanceMethod("closeSync", &Writer::CloseSync),
                          InstanceMethod("close", &Writer::CloseAsync),
                      });
 }
 
 Writer::Writer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Writer>(info) {
-  Guarded(info.Env(), [&] { writer_ = std::make_unique<VideoWriter>(ParseOptions(GetOptionsObject(info, 0))); });
+  Guarded(info.Env(), [&] { writer_ = std::make_unique<MediaWriter>(ParseOptions(GetOptionsObject(info, 0))); });
   registry_ = Addon::Of(info.Env()).openObjects();
   registry_->Add(this);
 }
@@ -109,7 +256,7 @@ void Writer::Close() {
 }
 
 void Writer::Release() {
-  std::unique_ptr<VideoWriter> writer;
+  std::unique_ptr<MediaWriter> writer;
   {
     // writer_ changes only here, under both locks, so GetStats may read it under statsMutex_.
     std::lock_guard<std::mutex> lock(statsMutex_);
@@ -118,18 +265,13 @@ void Writer::Release() {
   }
 }
 
-VideoWriter& Writer::OpenWriter() {
+MediaWriter& Writer::OpenWriter() {
   if (!writer_) throw Failure("ERR_CLOSED", "The stream is closed");
   if (!writer_->isOpen()) throw Failure("ERR_NOT_OPEN", "The stream is not open yet");
   return *writer_;
 }
 
-double Writer::WriteFrame(const uint8_t* data, size_t size, int64_t pts, bool block) {
-  VideoWriter& writer = OpenWriter();
-  double late = block ? writer.WaitForDeadline(pts) : 0;
-  writer.Write(data, size, pts);
-  return late;
-}
+double Writer::WriteItem(const MediaInput& input, bool block) { return OpenWriter().Write(input, block); }
 
 void Writer::Finish() {
   if (!writer_) return;
@@ -183,7 +325,11 @@ Napi::Value Writer::WriteSync(const Napi::CallbackInfo& info) {
     int64_t pts = GetPts(info[1]);
     bool block = info[2].ToBoolean().Value();
     std::lock_guard<std::mutex> lock(gate_.mutex());
-    return Napi::Number::New(info.Env(), WriteFrame(bytes.data, bytes.length, pts, block));
+    MediaInput input;
+    input.data = bytes.data;
+    input.size = bytes.length;
+    input.slot = pts;
+    return Napi::Number::New(info.Env(), WriteItem(input, block));
   });
 }
 
@@ -212,10 +358,62 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
         info.Env(),
         [this, bytes, pts, block, staged] {
           std::lock_guard<std::mutex> lock(gate_.mutex());
-          return WriteFrame(bytes.data, bytes.length, pts, block);
+          MediaInput input;
+          input.data = bytes.data;
+          input.size = bytes.length;
+          input.slot = pts;
+          return WriteItem(input, block);
         },
         [](Napi::Env env, double& late) -> Napi::Value { return Napi::Number::New(env, late); },
         {info.This(), info[0]}, settled);
+  });
+}
+
+Napi::Value Writer::SendSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    ByteView bytes;
+    Napi::Value data;
+    MediaInput input = GetItem(info[0], &bytes, &data);
+    bool block = info[1].ToBoolean().Value();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    return Napi::Number::New(info.Env(), WriteItem(input, block));
+  });
+}
+
+Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    ByteView bytes;
+    Napi::Value data;
+    MediaInput input = GetItem(info[0], &bytes, &data);
+    bool block = info[1].ToBoolean().Value();
+    gate_.CheckIdle();
+    // As in WriteAsync: movable memory is copied now (pictures into the pool, refused first if
+    // the size is wrong; samples and packets, which are small, into memory of their own); a
+    // SharedArrayBuffer is used in place and kept alive until the write settles.
+    std::shared_ptr<PooledBuffer> staged;
+    std::shared_ptr<std::vector<uint8_t>> copied;
+    if (bytes.movable && input.kind == MediaInput::Kind::kVideo) {
+      {
+        std::lock_guard<std::mutex> lock(gate_.mutex());
+        OpenWriter().CheckFrameSize(bytes.length);
+      }
+      staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
+      std::memcpy(staged->data(), bytes.data, bytes.length);
+      input.data = staged->data();
+    } else if (bytes.movable) {
+      copied = std::make_shared<std::vector<uint8_t>>(bytes.data, bytes.data + bytes.length);
+      input.data = copied->data();
+    }
+    auto settled = gate_.BeginAsync();
+    return AsyncTask<double>::Run(
+        info.Env(),
+        [this, input, block, staged, copied] {
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          return WriteItem(input, block);
+        },
+        [](Napi::Env env, double& late) -> Napi::Value { return Napi::Number::New(env, late); },
+        {info.This(), data}, settled);
   });
 }
 

@@ -1,4 +1,4 @@
-// Writer: the JS binding of VideoWriter, behind both Server (publishing, paced) and Encoder
+// Writer: the JS binding of MediaWriter, behind both Server (publishing, paced) and Encoder
 // (files). Sync methods for worker_threads and scripts, async ones on the libuv pool, the same
 // OperationGate rules as Decoder.
 #pragma once
@@ -10,7 +10,7 @@
 #include "addon.h"
 #include "buffer_pool.h"
 #include "operation_gate.h"
-#include "video_writer.h"
+#include "media_writer.h"
 
 namespace streamcoder {
 
@@ -33,17 +33,19 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value WriteSync(const Napi::CallbackInfo& info);
   Napi::Value WriteAsync(const Napi::CallbackInfo& info);
+  Napi::Value SendSync(const Napi::CallbackInfo& info);
+  Napi::Value SendAsync(const Napi::CallbackInfo& info);
   Napi::Value CloseSync(const Napi::CallbackInfo& info);
   Napi::Value CloseAsync(const Napi::CallbackInfo& info);
 
   // With the gate's mutex held, on whichever thread does the work.
-  VideoWriter& OpenWriter();
+  MediaWriter& OpenWriter();
   void OpenUnderLock();
-  double WriteFrame(const uint8_t* data, size_t size, int64_t pts, bool block);
+  double WriteItem(const MediaInput& input, bool block);
   void Finish();   // flush + trailer, then Release; throws what went wrong
   void Release();  // frees the writer, keeping its last counters readable
 
-  std::unique_ptr<VideoWriter> writer_;
+  std::unique_ptr<MediaWriter> writer_;
   OperationGate gate_{"stream"};
   bool opened_ = false;
   std::shared_ptr<OpenObjects> registry_;

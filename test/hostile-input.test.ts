@@ -189,6 +189,50 @@ describe('the raw binding refuses the same (one conversion point in native code)
   });
 
   test.each([
+    ['audio sample rate NaN', { audio: 'encode', audioSampleRate: Number.NaN }],
+    ['audio sample rate 1e9', { audio: 'encode', audioSampleRate: 1e9 }],
+    ['audio channels 0', { audio: 'encode', audioChannels: 0 }],
+    ['audio channels 65', { audio: 'encode', audioChannels: 65 }],
+    ['audio bit rate -1', { audio: 'encode', audioBitRate: -1 }],
+    ['audio mode', { audio: 'loud' as never }],
+    ['audio copy without parameters', { audio: 'copy' }],
+    ['video copy with a codec that does not exist', { video: 'copy', videoParameters: { codec: 'h266\0' } as never }],
+    ['videoSync', { videoSync: 'wobbly' as never }],
+    ['timeline', { timeline: 'backwards' as never }],
+  ] as [string, Partial<NativeWriterOptions>][])('Writer %s: refused before anything is opened', (_what, options) => {
+    const error = caught(() => new native.Writer({ ...writerOptions(), ...options })) as StreamcoderError;
+    expect(error).toBeInstanceOf(StreamcoderError);
+    expect(['ERR_INVALID_ARGUMENT', 'ERR_CODEC_NOT_FOUND']).toContain(error.code);
+  });
+
+  test('Writer send(): items the binding refuses (kinds, NaN times, absurd audio, packets without times); the writer goes on', () => {
+    const file = out('mkv');
+    const writer = new native.Writer({ ...writerOptions(), url: file, audio: 'encode', audioSampleRate: 48000, audioChannels: 2 });
+    writer.openSync();
+    const picture = new Uint8Array(320 * 240 * 3);
+    const samples = new Float32Array(2048);
+    const bad: unknown[] = [
+      null, 42, { kind: 'smell', data: picture }, { kind: 'video', data: samples, time: 0 }, { kind: 'video', data: picture, time: Number.NaN },
+      { kind: 'video', data: picture, time: 1e300 }, { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 1e9, channels: 2, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 0, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 3, time: 0 },
+      { kind: 'audio', data: samples, sampleFormat: 's16', sampleRate: 48000, channels: 2, time: 0 },
+      { kind: 'audio', data: picture, sampleFormat: 'f32', sampleRate: 48000, channels: 2, time: 0 },
+      { kind: 'audio-packet', data: picture, pts: null, dts: null, duration: 0, timeBase: { num: 1, den: 48000 }, keyFrame: true },
+      { kind: 'video-packet', data: picture, pts: 0.5, dts: 0, duration: 0, timeBase: { num: 1, den: 25 }, keyFrame: true },
+    ];
+    for (const item of bad) {
+      const error = caught(() => writer.send(item as never, false)) as StreamcoderError;
+      expect(error, JSON.stringify(item)).toBeInstanceOf(StreamcoderError);
+      expect(['ERR_INVALID_ARGUMENT', 'ERR_BUFFER_SIZE', 'ERR_INVALID_STATE'], error.message).toContain(error.code);
+    }
+    writer.send({ kind: 'video', data: picture, time: 0 }, false);
+    writer.send({ kind: 'audio', data: samples, sampleFormat: 'f32', sampleRate: 48000, channels: 2, time: 0 }, false);
+    writer.closeSync();
+    expect(writer.stats).toMatchObject({ frames: 1, audioSamples: 1024 });
+  });
+
+  test.each([
     ['maxCacheBytes 1e300', { maxCacheBytes: 1e300 }],
     ['maxCacheBytes 0', { maxCacheBytes: 0 }],
     ['frameRate -1', { frameRate: -1 }],
@@ -360,7 +404,7 @@ describe('numeric options through the API', () => {
   });
 });
 
-describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
+describe('a Frame time far along the timeline (nginx-rtmp, paced)', () => {
   let frames: Frame[];
   beforeAll(() => {
     using dec = Decoder.openSync(clip);
@@ -368,15 +412,16 @@ describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
     for (let f = dec.extractFrame(); f && frames.length < 10; f = dec.extractFrame()) frames.push(f);
   });
 
-  test('Frame.index = 1e15 to serveBlock: refused at once, nothing counted; the next frame is on time; close works', async () => {
+  test('Frame.time = 1e15 to serveBlock: refused at once, nothing counted; the next frame is on time; close works', async () => {
     const srv = await Server.open(rtmp.recordUrl('far'), { from: { width: 320, height: 240, frameRate: { num: 25, den: 1 } }, preset: 'ultrafast', tune: 'zerolatency' });
     for (const frame of frames.slice(0, 5)) await srv.serveBlock(frame);
     const started = performance.now();
-    for (const index of [1e15, 2 ** 53 - 1, MAX_TIMELINE_SECONDS * 25 + 1, Number.NaN, Number.POSITIVE_INFINITY, 5.5]) {
-      const error = await refusal(() => srv.serveBlock({ ...frames[5], index }));
+    // Times beyond the timeline's bounds, and times that are no times.
+    for (const time of [1e15, 2 ** 53 - 1, MAX_TIMELINE_SECONDS + 1, -1e12, Number.NaN, Number.POSITIVE_INFINITY, '5.5' as never]) {
+      const error = await refusal(() => srv.serveBlock({ ...frames[5], time }));
       expect(error.code).toBe('ERR_INVALID_ARGUMENT');
-      expect(error.message).toMatch(/for frame\.index/);
-      expect(caught(() => srv.serveFrameBlock({ ...frames[5], index }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      expect(error.message).toMatch(/for frame\.time/);
+      expect(caught(() => srv.serveFrameBlock({ ...frames[5], time }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
     expect(performance.now() - started).toBeLessThan(1000);
     const late = await srv.serveBlock(frames[5]);
@@ -392,15 +437,15 @@ describe('a Frame index far along the timeline (nginx-rtmp, paced)', () => {
     expect(probeFrameCount(await settledFile(rtmp.recordingOf('far')))).toBe(10);
   });
 
-  test("a first frame refused (index NaN) sets nothing: the next frame's index becomes pts 0", async () => {
+  test("a first frame refused (time NaN) sets nothing: the next frame's time becomes the origin", async () => {
     const file = out('mkv');
     const enc = Encoder.openSync(file, { width: 320, height: 240, frameRate: 25, preset: 'ultrafast' });
-    expect(caught(() => enc.encodeFrame({ ...frames[0], index: Number.NaN }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    enc.encodeFrame({ ...frames[0], index: 100 });
-    enc.encodeFrame({ ...frames[1], index: 101 });
-    enc.encodeFrame({ ...frames[2], index: 103 });
+    expect(caught(() => enc.encodeFrame({ ...frames[0], time: Number.NaN }))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    enc.encodeFrame({ ...frames[0], time: 4 });
+    enc.encodeFrame({ ...frames[1], time: 4.04 });
+    enc.encodeFrame({ ...frames[2], time: 4.12 });
     enc.closeSync();
-    // Frames at 0, 1 and 3 frame times: the base came from the first frame written, the gap kept.
+    // Frames at 0, 1 and 3 frame times: the origin came from the first frame written, the gap kept.
     expect(probeFrames(file).map((f) => f.pts)).toEqual([0, 40, 120]);
   });
 

@@ -235,7 +235,7 @@ describe('failures', () => {
   test('close() while serveBlock waits for a far deadline returns promptly', async () => {
     const srv = await Server.open(rtmp.liveUrl('far'), { from: info, preset: 'ultrafast' });
     srv.serveFrame(frames[0]);
-    const far = { ...frames[1], index: 25 * 60 };  // due in a minute
+    const far = { ...frames[1], index: 25 * 60, time: 60 };  // due in a minute
     const waiting = srv.serveBlock(far).catch((e) => e);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();

@@ -1,6 +1,8 @@
 // Runs under valgrind (test/memcheck.test.ts): every native path that touches pixel memory,
 // the error paths that unwind half-built libav objects, and the threads, on local files only,
 // so nothing depends on timing. Plain JavaScript on the compiled library: valgrind runs node as is.
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const { Client, Decoder, Encoder, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
 const { packedBytes } = require('./packed-bytes');
@@ -57,6 +59,7 @@ async function main() {
   const small = Encoder.openSync(path.join(out, 'small.mp4'), { width: 64, height: 64, preset: 'ultrafast' });
   expectFailure(() => small.encodeFrame(new Uint8Array(10)));
   small.closeSync();
+  await sound();
   // The Client's reading thread and its cache.
   for (const pixelFormat of ['rgb24', 'gray']) {
     const cli = Client.openSync(fixture('odd-853x479.mp4'), { pixelFormat, width: 427, cacheSize: 3 });
@@ -69,6 +72,44 @@ async function main() {
   await sweep();
   onLog(null);
   console.log('exerciser done');
+}
+
+/** `count` interleaved samples of a sine, as an AudioFrame at `time`. */
+function tone(sampleRate, channels, count, time, format = 'f32') {
+  const data = format === 'f32' ? new Float32Array(count * channels) : new Int16Array(count * channels);
+  for (let i = 0; i < data.length; i++) data[i] = format === 'f32' ? Math.sin(i / 10) / 2 : Math.round(Math.sin(i / 10) * 16000);
+  return { kind: 'audio', data, sampleFormat: format, sampleRate, channels, samples: count, pts: 0, time };
+}
+
+// The audio side: resampling from every kind of input (and a change mid-stream), the FIFO with
+// odd chunk sizes, gaps filled with silence, three encoders, ADTS AAC copied through
+// aac_adtstoasc, and the refusals.
+async function sound() {
+  for (const [file, codec] of [['aac.mp4', 'aac'], ['opus.mkv', 'libopus'], ['mp3.flv', 'libmp3lame']]) {
+    const enc = Encoder.openSync(path.join(out, file), { width: 64, height: 48, pixelFormat: 'gray', preset: 'ultrafast', audio: { codec } });
+    enc.encodeFrame({ data: new Uint8Array(64 * 48), width: 64, height: 48, pixelFormat: 'gray', pts: 0, time: 0, index: 0, keyFrame: true, pictType: 'I' });
+    let time = 0;
+    for (const [rate, channels, count, format] of [[48000, 2, 1000, 'f32'], [44100, 1, 777, 's16'], [22050, 6, 333, 'f32'], [48000, 2, 1, 'f32']]) {
+      for (let i = 0; i < 3; i++, time += count / rate) await enc.encode(tone(rate, channels, count, time, format));
+    }
+    enc.encodeFrame(tone(48000, 2, 480, time + 0.3));  // a gap: silence
+    expectFailure(() => enc.encodeFrame(tone(48000, 2, 480, 0)));  // back in time
+    expectFailure(() => enc.encodeFrame({ ...tone(48000, 2, 480, time + 1), data: new Float32Array(3) }));
+    await enc.close();
+  }
+  const adts = path.join(out, 'tone.aac');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=duration=0.5', '-c:a', 'aac', '-f', 'adts', adts]);
+  const bytes = fs.readFileSync(adts);
+  const parameters = { mediaType: 'audio', codec: 'aac', codecTag: 0, extradata: null, profile: 1, level: -99, bitRate: 0, width: 0, height: 0, pixelFormat: '', sampleAspectRatio: { num: 0, den: 1 }, sampleRate: 44100, channels: 1, channelLayout: 'mono', sampleFormat: 'fltp', frameSize: 1024, timeBase: { num: 1, den: 44100 } };
+  const copy = Encoder.openSync(path.join(out, 'copy.flv'), { width: 64, height: 48, pixelFormat: 'gray', preset: 'ultrafast', audio: 'copy', from: { width: 64, height: 48, frameRate: { num: 25, den: 1 }, audio: { parameters } } });
+  for (let offset = 0, n = 0; offset + 7 <= bytes.length; n++) {
+    const length = ((bytes[offset + 3] & 3) << 11) | (bytes[offset + 4] << 3) | (bytes[offset + 5] >> 5);
+    copy.encodeFrame({ kind: 'audio-packet', data: bytes.subarray(offset, offset + length), pts: n * 1024, dts: n * 1024, duration: 1024, timeBase: { num: 1, den: 44100 }, time: null, keyFrame: true });
+    offset += length;
+  }
+  copy.closeSync();
+  expectFailure(() => Encoder.openSync(path.join(out, 'x.flv'), { width: 64, height: 48, audio: { codec: 'libopus' } }));
+  expectFailure(() => Encoder.openSync(path.join(out, 'x.mp4'), { width: 64, height: 48, audio: { codec: 'nosuch' } }));
 }
 
 // A sweep of sizes, not examples (issue 9: the fixed sizes above missed a write past the end of

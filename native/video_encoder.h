@@ -1,0 +1,84 @@
+// VideoEncoder: one libavcodec video encoder fed with packed pictures (rgb24, yuv420p, ... as JS
+// has them), converted by a Scaler into the encoder's pixel format. Packets go to a sink as they
+// come out (the writer hands them to the Output). Pure C++ (no V8).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dictionary.h"
+#include "handles.h"
+#include "scaler.h"
+
+namespace streamcoder {
+
+struct VideoEncoderOptions {
+  std::string codec = "libx264";
+  int width = 0;
+  int height = 0;
+  AVRational frameRate{30, 1};
+  // The time base of the pts given to Send: 1/frameRate for constant-rate output, finer to keep
+  // each frame's own time (see MediaWriter).
+  AVRational timeBase{1, 30};
+  AVPixelFormat inputFormat = AV_PIX_FMT_RGB24;
+  int64_t bitRate = 0;  // 0: the encoder's default (or crf)
+  int64_t maxBitRate = 0;
+  int64_t bufSize = 0;
+  int gopSize = -1;     // -1: the encoder's default
+  int maxBFrames = -1;  // -1: the encoder's default
+  int threads = 0;      // 0: the encoder chooses
+  std::string preset;
+  std::string tune;
+  double crf = -1;  // < 0: not set
+  OptionList codecOptions;
+};
+
+// Receives each packet the encoder makes (timestamps in the encoder's time base). It may throw.
+using PacketSink = std::function<void(AVPacket*)>;
+
+class VideoEncoder {
+ public:
+  // Opens the encoder (blocking: some load a model or probe a device). `label` names the output.
+  VideoEncoder(const VideoEncoderOptions& options, bool globalHeader, const std::string& label);
+  ~VideoEncoder();
+  VideoEncoder(const VideoEncoder&) = delete;
+  VideoEncoder& operator=(const VideoEncoder&) = delete;
+
+  // Whether the encoder can be given a time base finer than 1/frameRate. Old standards code the
+  // frame rate itself (MPEG-4 part 2 takes a denominator up to 65535, MPEG-1/2 only standard
+  // rates), so their output is made constant-rate.
+  static bool TakesFineTimeBase(const std::string& codec);
+
+  const AVCodecContext* context() const { return codec_.get(); }
+  AVRational timeBase() const { return codec_->time_base; }
+  // Bytes of one packed input picture (width x height in the input pixel format).
+  size_t frameBytes() const { return frameBytes_; }
+  // Throws ERR_BUFFER_SIZE unless `size` is one packed picture of the declared size and format.
+  void CheckFrameSize(size_t size) const;
+
+  // Converts a packed picture into the picture the next Send encodes.
+  void Convert(const uint8_t* data, size_t size);
+  // Encodes the last converted picture at `pts` (again, for a duplicate) and hands every packet
+  // that is ready to the sink.
+  void Send(int64_t pts, const PacketSink& sink);
+  // Drains the encoder: its held-back packets (B-frames, lookahead) go to the sink.
+  void Flush(const PacketSink& sink);
+  bool anySent() const { return sent_; }
+
+ private:
+  void Drain(const PacketSink& sink);
+
+  VideoEncoderOptions options_;
+  std::string label_;
+  CodecContextPtr codec_;
+  FramePtr frame_;
+  PacketPtr packet_;
+  std::unique_ptr<Scaler> scaler_;
+  size_t frameBytes_ = 0;
+  bool sent_ = false;
+};
+
+}  // namespace streamcoder
