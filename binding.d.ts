@@ -167,6 +167,8 @@ export interface Binding {
   versions(): { ffmpeg: string; libraries: Record<FfmpegLibrary, { built: string; runtime: string }> };
   /** native/redact.cc RedactUrl: every URL in `text` with its secrets masked. */
   redactUrl(text: string): string;
+  /** Whether the muxer `url` (or `format`) implies can hold `codec` (output.cc Output::Takes). */
+  outputTakes(url: string, format: string, codec: string): boolean;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions) => NativeWriter;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;

@@ -1,20 +1,30 @@
 // The two threads of `pipeline()`: one decodes into the ring, the other pushes from it. This file
 // is the worker entry point (dist/pipeline-worker.js); it does nothing when imported elsewhere.
 //
-// Messages to the parent: { type: 'ready', buffer, info } (decode side, once the ring exists),
-// { type: 'dropped', dropped } (decode side, when the count of corrupt packets skipped grows),
-// { type: 'stats', server, streamSeconds } (push side, twice a second), { type: 'done', ... }
+// Messages to the parent: { type: 'ready', buffer, info, contents } (decode side, once the ring
+// exists; `contents` says what it carries: decoded or copied sound, pictures or video packets),
+// { type: 'decoded', frames, dropped } (decode side, twice a second: pictures delivered, corrupt
+// packets skipped), { type: 'stats', frames, server, streamSeconds } (push side, twice a second:
+// pictures served), { type: 'done', ... }
 // (finished normally), { type: 'stopped', ... } (the other side or the caller ended the ring; the
 // push side closes its output first and reports as 'done' does), { type: 'error', error } (this
 // side failed: it has already aborted the ring with the same error, so the other side stops too).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { native } from './binding';
 import { Decoder, type DecoderOptions } from './decoder';
 import { StreamcoderError } from './errors';
-import { FrameRing } from './ring';
+import { FrameRing, type RingItem } from './ring';
+import type { WriterInput } from './frame-writer';
 import { Server } from './server';
-import type { WriterOptions } from './writer-options';
-import type { StreamInfo } from './types';
+import type { AudioOptions, WriterOptions } from './writer-options';
+import type { AudioFrame, Packet, StreamInfo } from './types';
 
+
+/**
+ * What becomes of the input's sound: `auto` copies it where the output's container takes its
+ * codec and encodes it otherwise; `copy` must copy; `encode` decodes and encodes; `none` drops it.
+ */
+export type AudioMode = 'auto' | 'copy' | 'encode' | 'none';
 
 export interface DecodeWorkerData {
   streamcoderPipeline: 'decode';
@@ -23,13 +33,28 @@ export interface DecodeWorkerData {
   slots: number;
   loop: boolean;
   maxFrames: number;
+  audio: AudioMode;
+  video: 'encode' | 'copy';
+  /** The output and its forced format: whether its container takes the sound's codec. */
+  output: string;
+  format: string;
 }
 
 export interface PushWorkerData {
   streamcoderPipeline: 'push';
   output: string;
   server: WriterOptions;
+  /** How the sound is encoded when it is not copied. */
+  audio: AudioOptions;
+  video: 'encode' | 'copy';
   realtime: boolean;
+  loop: boolean;
+}
+
+/** What the decoding side delivers into the ring, which the pushing side opens its Server for. */
+export interface RingContents {
+  audio: 'copy' | 'decoded' | 'none';
+  video: 'frames' | 'packets';
 }
 
 export interface SerializedError {
@@ -55,18 +80,63 @@ function post(message: object): void {
   parentPort!.postMessage(message);
 }
 
+/** Bytes a ring slot gets for one compressed video packet (stream copy): a large keyframe fits. */
+const PACKET_SLOT_BYTES = 4 << 20;
+
+/**
+ * Opens the input with the sound handled as `data.audio` asks. `auto` opens it for copying first
+ * (the codec is known only then) and opens it again for decoding when the output cannot hold it.
+ */
+function openInput(data: DecodeWorkerData): { decoder: Decoder<never>; contents: RingContents } {
+  const base: DecoderOptions = { ...data.decoder, ...(data.video === 'copy' ? { video: 'copy' as const } : {}) };
+  const video = data.video === 'copy' ? 'packets' : 'frames';
+  if (data.audio === 'none') return { decoder: Decoder.openSync(data.input, base) as Decoder<never>, contents: { audio: 'none', video } };
+  const decoded = (): { decoder: Decoder<never>; contents: RingContents } => {
+    const decoder = Decoder.openSync(data.input, { ...base, audio: { sampleFormat: 'f32' } }) as Decoder<never>;
+    return { decoder, contents: { audio: decoder.info.audio ? 'decoded' : 'none', video } };
+  };
+  if (data.audio === 'encode') return decoded();
+  const decoder = Decoder.openSync(data.input, { ...base, audio: 'copy' }) as Decoder<never>;
+  const sound = decoder.info.audio;
+  if (sound === null) return { decoder, contents: { audio: 'none', video } };
+  if (native.outputTakes(data.output, data.format, sound.parameters.codec)) return { decoder, contents: { audio: 'copy', video } };
+  decoder.close();
+  if (data.audio === 'copy') {
+    throw new StreamcoderError(
+      `Cannot copy the input's ${sound.parameters.codec} sound into the output's container: encode it instead (audio: { codec: 'aac' }, or leave audio unset)`,
+      'ERR_UNSUPPORTED',
+    );
+  }
+  return decoded();
+}
+
+/** The ring for what `decoder` delivers: `slots` pictures (or packets), and a second of sound beside them. */
+function ringFor(decoder: Decoder<never>, contents: RingContents, slots: number): FrameRing {
+  const output = decoder.info.audio?.output;
+  const soundBytes = contents.audio === 'decoded' && output ? output.sampleRate * output.channels * 4
+    : contents.audio === 'copy' ? 256 << 10 : 0;
+  const slotBytes = contents.video === 'packets' ? PACKET_SLOT_BYTES : decoder.frameBytes;
+  return FrameRing.create({ slots, slotBytes, spareBytes: soundBytes });
+}
+
 function runDecode(data: DecodeWorkerData): void {
-  let decoder: Decoder | null = null;
+  let decoder: Decoder<never> | null = null;
   let ring: FrameRing | null = null;
   try {
-    decoder = Decoder.openSync(data.input, data.decoder);
-    ring = FrameRing.forInfo(decoder.info, { slots: data.slots });
-    post({ type: 'ready', buffer: ring.buffer, info: decoder.info });
+    const opened = openInput(data);
+    decoder = opened.decoder;
+    ring = ringFor(decoder, opened.contents, data.slots);
+    post({ type: 'ready', buffer: ring.buffer, info: decoder.info, contents: opened.contents });
+    // Pictures (or video packets) delivered, in all and since the input last started over.
     let frames = 0;
     let framesThisPass = 0;
     let busy = 0;
-    let dropped = 0;
+    let reported = performance.now();
     for (;;) {
+      if (performance.now() - reported >= STATS_INTERVAL_MS) {
+        reported = performance.now();
+        post({ type: 'decoded', frames, dropped: decoder.corruptPackets });
+      }
       if (data.maxFrames > 0 && frames >= data.maxFrames) break;
       let slot;
       try {
@@ -78,23 +148,33 @@ function runDecode(data: DecodeWorkerData): void {
         return;
       }
       const started = performance.now();
-      let info = decoder.extractFrameInto(slot.data);
-      if (info === null && data.loop && framesThisPass > 0) {
+      // A picture is decoded straight into the slot; sound and packets come back as objects.
+      let item = decoder.extractItemInto(slot.data);
+      if (item === null && data.loop && framesThisPass > 0) {
         decoder.seek(0);
         framesThisPass = 0;
-        info = decoder.extractFrameInto(slot.data);
+        item = decoder.extractItemInto(slot.data);
       }
       busy += performance.now() - started;
-      if (decoder.corruptPackets !== dropped) {
-        dropped = decoder.corruptPackets;
-        post({ type: 'dropped', dropped });
+      if (item === null) break;
+      if (item.kind === 'video') {
+        slot.commit(item);
+      } else {
+        slot.cancel();
+        try {
+          ring.write(item as AudioFrame | Packet);
+        } catch {
+          post({ type: 'stopped', frames, busySeconds: busy / 1000 });
+          return;
+        }
       }
-      if (info === null) break;
-      slot.commit(info);
-      frames++;
-      framesThisPass++;
+      if (item.kind === 'video' || item.kind === 'video-packet') {
+        frames++;
+        framesThisPass++;
+      }
     }
     ring.close();
+    post({ type: 'decoded', frames, dropped: decoder.corruptPackets });
     post({ type: 'done', frames, busySeconds: busy / 1000 });
   } catch (error) {
     ring?.abort(error);
@@ -104,16 +184,26 @@ function runDecode(data: DecodeWorkerData): void {
   }
 }
 
-function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamInfo): void {
+function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamInfo, contents: RingContents): void {
   let server: Server | null = null;
   const ring = FrameRing.attach(buffer);
   try {
-    server = Server.openSync(data.output, { ...data.server, from: info });
+    server = Server.openSync(data.output, {
+      ...data.server,
+      from: info,
+      video: contents.video === 'packets' ? 'copy' : 'encode',
+      audio: contents.audio === 'copy' ? 'copy' : contents.audio === 'decoded' ? data.audio : false,
+      // A looped input starts its timestamps over: the output's timeline carries on instead.
+      ...(data.loop ? { timeline: 'continue' as const } : {}),
+    });
     const srv = server;
-    const serve = data.realtime ? (bytes: Uint8Array) => srv.serveFrameBlock(bytes) : (bytes: Uint8Array) => srv.serveFrame(bytes);
+    // Items, not bare bytes: each goes out at its source time, so gaps, variable frame rates and
+    // the offset between sound and pictures survive.
+    // (A picture's pixelFormat is the decoder's, one of PIXEL_FORMATS: the ring types it as any string.)
+    const serve = data.realtime ? (item: RingItem) => srv.serveFrameBlock(item as WriterInput) : (item: RingItem) => srv.serveFrame(item as WriterInput);
     let frames = 0;
     let busy = 0;
-    // When the first frame's serve began and the last one's ended.
+    // When the first picture's serve began and the last one's ended.
     let first = 0;
     let last = 0;
     const streamSeconds = () => (frames > 0 ? (last - first) / 1000 : 0);
@@ -122,28 +212,27 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
     for (;;) {
       if (performance.now() - reported >= STATS_INTERVAL_MS) {
         reported = performance.now();
-        post({ type: 'stats', server: srv.stats, streamSeconds: streamSeconds() });
+        post({ type: 'stats', frames, server: srv.stats, streamSeconds: streamSeconds() });
       }
-      let slot;
+      let item;
       try {
-        slot = ring.acquireRead();
+        item = ring.acquireRead();
       } catch {
         // Aborted by the other side or the caller: the output is still closed cleanly below.
         stopped = true;
         break;
       }
-      if (slot === null) break;
-      // The decoding side commits only frames (audio and packets are not carried yet).
-      if (slot.kind !== 'video') throw new StreamcoderError(`The ring carried a ${slot.kind} item to a video-only push`, 'ERR_INTERNAL');
+      if (item === null) break;
+      const picture = item.kind === 'video' || item.kind === 'video-packet';
       const started = performance.now();
-      if (frames === 0) first = started;
-      // The bytes, not the Frame: the server numbers the frames itself, so a looped input (whose
-      // timestamps start again) still makes one increasing timeline.
-      serve(slot.data);
-      last = performance.now();
-      busy += last - started;
-      slot.release();
-      frames++;
+      if (frames === 0 && picture) first = started;
+      serve(item);
+      busy += performance.now() - started;
+      item.release();
+      if (picture) {
+        last = performance.now();
+        frames++;
+      }
     }
     const closing = performance.now();
     server.closeSync();
@@ -174,8 +263,8 @@ if (!isMainThread && parentPort && typeof workerData === 'object' && workerData 
   if (data.streamcoderPipeline === 'decode') {
     runDecode(data);
   } else if (data.streamcoderPipeline === 'push') {
-    parentPort.once('message', (message: { type: 'start'; buffer: SharedArrayBuffer; info: StreamInfo } | { type: 'stop' }) => {
-      if (message.type === 'start') runPush(data, message.buffer, message.info);
+    parentPort.once('message', (message: { type: 'start'; buffer: SharedArrayBuffer; info: StreamInfo; contents: RingContents } | { type: 'stop' }) => {
+      if (message.type === 'start') runPush(data, message.buffer, message.info, message.contents);
       else post({ type: 'stopped', frames: 0, busySeconds: 0 });
       // No listener is left on parentPort now, so the thread ends by itself.
     });

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from './decoder';
 import { StreamcoderError } from './errors';
-import type { DecodeWorkerData, PushWorkerData, SerializedError } from './pipeline-worker';
+import type { AudioMode, DecodeWorkerData, PushWorkerData, RingContents, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
 import type { WriterStats } from './frame-writer';
-import { WRITER_OPTION_KEYS, type WriterOptions } from './writer-options';
+import { WRITER_OPTION_KEYS, type AudioOptions, type WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -21,7 +21,20 @@ export interface PipelineOptions {
    * Options of `Server.open`. Size and pixel format always come from the decoded frames;
    * `frameRate` defaults to the input's.
    */
-  server?: Omit<WriterOptions, 'from' | 'width' | 'height'>;
+  server?: Omit<WriterOptions, 'from' | 'width' | 'height' | 'audio' | 'video'>;
+  /**
+   * The input's sound. `true` (the default) carries it when there is one: copied where the
+   * output's container takes its codec (AAC from MP4 into FLV/RTMP), else encoded (AAC where the
+   * container takes it). `'copy'` insists on copying (ERR_UNSUPPORTED where the container cannot
+   * hold the codec); an object encodes with those settings (`{ codec: 'aac', bitRate: '128k' }`);
+   * `false` drops it.
+   */
+  audio?: boolean | 'copy' | AudioOptions;
+  /**
+   * `'encode'` (the default): decode, scale, encode. `'copy'`: the input's compressed video goes
+   * out as it is (no decoder, no encoder: a relay costs almost nothing), paced on the same clock.
+   */
+  video?: 'encode' | 'copy';
   /** Frames the ring holds between the two threads. Default 8. */
   slots?: number;
   /** true (default): pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine goes. */
@@ -44,7 +57,7 @@ export interface PipelineProgress {
   frames: number;
   /** Frames decoded so far (pushed + in the ring). */
   decoded: number;
-  /** Frames in the ring now. */
+  /** Items in the ring now: pictures, and the sound chunks or packets between them. */
   depth: number;
   /** Seconds since the call. */
   seconds: number;
@@ -115,7 +128,7 @@ export function pipelineWorkerScript(): string {
 
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
-  'input', 'output', 'decoder', 'server', 'slots', 'realtime', 'loop', 'maxFrames', 'signal', 'onProgress',
+  'input', 'output', 'decoder', 'server', 'audio', 'video', 'slots', 'realtime', 'loop', 'maxFrames', 'signal', 'onProgress',
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 function normalise(options: PipelineOptions) {
@@ -136,6 +149,23 @@ function normalise(options: PipelineOptions) {
   for (const side of ['width', 'height', 'from'] as const) {
     if (server[side] !== undefined) throw check.invalid(`server.${side}`, 'nothing (the size comes from the decoder; set decoder.width/height to scale)', server[side]);
   }
+  for (const stream of ['audio', 'video'] as const) {
+    if (server[stream] !== undefined) throw check.invalid(`server.${stream}`, `nothing (set the pipeline's own ${stream} option)`, server[stream]);
+    if ((decoder as Record<string, unknown>)[stream] !== undefined) throw check.invalid(`decoder.${stream}`, `nothing (set the pipeline's own ${stream} option)`, (decoder as Record<string, unknown>)[stream]);
+  }
+  const video = options.video === undefined ? 'encode' : check.oneOf(options.video, 'video', ['encode', 'copy'] as const);
+  let audio: AudioMode = 'auto';
+  let audioOptions: AudioOptions = {};
+  if (options.audio === false) audio = 'none';
+  else if (options.audio === 'copy') audio = 'copy';
+  else if (typeof options.audio === 'object' && options.audio !== null) {
+    audio = 'encode';
+    audioOptions = options.audio;
+  } else if (options.audio !== undefined && options.audio !== true) {
+    throw check.invalid('audio', "true, false, 'copy' or an object of audio options", options.audio);
+  }
+  const output = check.string(options.output, 'output');
+  const loop = options.loop === undefined ? false : check.boolean(options.loop, 'loop');
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw check.invalid('signal', 'an AbortSignal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw check.invalid('onProgress', 'a function', options.onProgress);
   return {
@@ -144,14 +174,21 @@ function normalise(options: PipelineOptions) {
       input: check.string(options.input, 'input'),
       decoder: { ...decoder, pixelFormat: pixelFormat as DecoderOptions['pixelFormat'] },
       slots: options.slots === undefined ? 8 : check.integer(options.slots, 'slots', 2, MAX_SLOTS),
-      loop: options.loop === undefined ? false : check.boolean(options.loop, 'loop'),
+      loop,
       maxFrames: options.maxFrames === undefined ? 0 : check.integer(options.maxFrames, 'maxFrames', 0, Number.MAX_SAFE_INTEGER),
+      audio,
+      video,
+      output,
+      format: server.format === undefined ? '' : check.string(server.format, 'server.format'),
     } satisfies DecodeWorkerData,
     push: {
       streamcoderPipeline: 'push',
-      output: check.string(options.output, 'output'),
+      output,
       server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'] },
+      audio: audioOptions,
+      video,
       realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),
+      loop,
     } satisfies PushWorkerData,
   };
 }
@@ -163,10 +200,10 @@ type PushReport = { server: WriterStats; streamSeconds: number };
 type EndReport = { type: 'done' | 'stopped'; frames: number; busySeconds: number; firstFrameAt?: number | null } & Partial<PushReport>;
 
 type WorkerMessage =
-  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo }
+  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo; contents: RingContents }
   | EndReport
-  | ({ type: 'stats' } & PushReport)
-  | { type: 'dropped'; dropped: number }
+  | ({ type: 'stats'; frames: number } & PushReport)
+  | { type: 'decoded'; frames: number; dropped: number }
   | { type: 'error'; error: SerializedError };
 
 /**
@@ -216,6 +253,10 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     let grace: NodeJS.Timeout | null = null;
     let pushed: PushReport | null = null;
     let dropped = 0;
+    // Pictures (or video packets) delivered into the ring and served from it, as last reported:
+    // the ring's own counts include the sound between them.
+    let decodedFrames = 0;
+    let servedFrames = 0;
     let inputInfo: StreamInfo | null = null;
 
     const progress = (): void => {
@@ -223,8 +264,8 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       const s = ring.stats;
       try {
         onProgress({
-          frames: s.read,
-          decoded: s.written,
+          frames: servedFrames,
+          decoded: decodedFrames,
           depth: s.depth,
           seconds: (performance.now() - started) / 1000,
           streamSeconds: pushed?.streamSeconds ?? 0,
@@ -270,13 +311,15 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
             ring.abort(failure);
           } else {
             pushStarted = true;
-            pushWorker.postMessage({ type: 'start', buffer: message.buffer, info: message.info });
+            pushWorker.postMessage({ type: 'start', buffer: message.buffer, info: message.info, contents: message.contents });
           }
           break;
         case 'stats':
           pushed = message;
+          servedFrames = message.frames;
           break;
-        case 'dropped':
+        case 'decoded':
+          decodedFrames = message.frames;
           dropped = message.dropped;
           break;
         case 'done':
@@ -286,6 +329,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
             if (message.type === 'done') pushDone = message;
             // Stopped too, the pushing thread closed its output first: its last figures.
             if (message.server) pushed = { server: message.server, streamSeconds: message.streamSeconds ?? 0 };
+            servedFrames = message.frames;
           }
           break;
         case 'error':

@@ -189,6 +189,11 @@ export interface WriteSlot {
   readonly slot: number;
   /** Publishes the item to the consumer; a frame's `info.byteLength` defaults to the size `info` implies, else `data`'s. */
   commit(info?: CommitInfo): void;
+  /**
+   * Gives the room back unpublished: nothing reaches the consumer (the decoder had sound or a
+   * packet to hand over instead of a picture, say: `ring.write` it next).
+   */
+  cancel(): void;
 }
 
 /** Hands an item back to the producer. Its `data` must not be used after this. */
@@ -401,7 +406,7 @@ export class FrameRing {
         this.#writing = { sequence: written, ...room, bytes: size };
         const slot = Atomics.load(w, W_WRITE_SLOT);
         const data = new Uint8Array(this.buffer, this.#dataOffset + room.offset, size);
-        return { data, slot, commit: (info?: CommitInfo) => this.#commit(written, info) };
+        return { data, slot, commit: (info?: CommitInfo) => this.#commit(written, info), cancel: () => this.#cancel(written) };
       }
       if (!waited) {
         waited = true;
@@ -429,6 +434,14 @@ export class FrameRing {
   commit(info?: CommitInfo): void {
     if (this.#writing === null) throw fail('ERR_INVALID_STATE', 'commit: no slot is held (acquireWrite first)');
     this.#commit(this.#writing.sequence, info);
+  }
+
+  #cancel(sequence: number): void {
+    if (this.#writing === null || this.#writing.sequence !== sequence) {
+      throw fail('ERR_INVALID_STATE', 'cancel: this slot was already committed or cancelled');
+    }
+    // Nothing of the reservation is shared until a commit: forgetting it is enough.
+    this.#writing = null;
   }
 
   /**

@@ -3,9 +3,11 @@
 #include "client.h"
 #include "decoder.h"
 #include "writer.h"
+#include "errors.h"
 #include "ffmpeg.h"
 #include "library_versions.h"
 #include "log.h"
+#include "output.h"
 #include "redact.h"
 
 namespace streamcoder {
@@ -40,6 +42,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("setLogCallback", &Addon::SetLogCallback),
                            InstanceMethod("versions", &Addon::Versions),
                            InstanceMethod("redactUrl", &Addon::RedactUrlMethod),
+                           InstanceMethod("outputTakes", &Addon::OutputTakes),
                            InstanceValue("Decoder", Decoder::Define(env)),
                            InstanceValue("Writer", Writer::Define(env)),
                            InstanceValue("Client", Client::Define(env)),
@@ -116,6 +119,24 @@ Napi::Value Addon::Versions(const Napi::CallbackInfo& info) {
   result.Set("ffmpeg", av_version_info());
   result.Set("libraries", libraries);
   return result;
+}
+
+// outputTakes(url, format, codec): whether the muxer that `url` (or `format`) implies can hold
+// `codec` (a codec name): so a pipeline or a recording can choose stream copy before it opens
+// anything. Nothing is connected or created.
+Napi::Value Addon::OutputTakes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env, "outputTakes expects (url, format, codec) strings");
+  }
+  return Guarded(env, [&]() -> Napi::Value {
+    const std::string codec = info[2].As<Napi::String>().Utf8Value();
+    const AVCodecDescriptor* descriptor = avcodec_descriptor_get_by_name(codec.c_str());
+    if (descriptor == nullptr) return Napi::Boolean::New(env, false);
+    Output output(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), 0, {});
+    output.Allocate();
+    return Napi::Boolean::New(env, output.Takes(descriptor->id));
+  });
 }
 
 Napi::Value Addon::RedactUrlMethod(const Napi::CallbackInfo& info) {

@@ -331,6 +331,21 @@ describe('FrameRing with audio chunks and packets between the frames', () => {
     expect(ring.stats.bytesInUse).toBeGreaterThanOrEqual(0);
   });
 
+  test('a cancelled slot publishes nothing and its room is free again', () => {
+    const ring = FrameRing.create({ slots: 2, slotBytes: 1000 });
+    const first = ring.acquireWrite(0);
+    first.data.fill(9);
+    first.cancel();
+    expectError(() => first.commit(), 'ERR_INVALID_STATE');
+    expectError(() => first.cancel(), 'ERR_INVALID_STATE');
+    expect(ring.stats).toMatchObject({ depth: 0, written: 0, bytesInUse: 0 });
+    // The whole arena is free: two frames fit.
+    ring.acquireWrite(0).commit({ index: 2 });
+    ring.acquireWrite(0).commit({ index: 3 });
+    const read = ring.acquireRead()!;
+    expect(read.kind === 'video' && read.index).toBe(2);
+  });
+
   test('entries bound the items at once: tiny items fill them before the bytes', () => {
     const ring = FrameRing.create({ slots: 2, slotBytes: 1 << 20, entries: 5 });
     for (let i = 0; i < 5; i++) ring.write(packet(i, 10), 0);

@@ -47,11 +47,16 @@ export function measureSync(file: string): SyncMeasure {
   const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-af', 'aresample=48000:async=1:first_pts=0', '-ac', '1', '-f', 'f32le', '-'], { maxBuffer: 1 << 30 });
   const samples = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 4);
   const beeps: number[] = [];
-  let quiet = 48000; // samples of silence before the current one (the file may start with a beep)
+  // A beep starts where the sound gets loud after 0.3 s that were not. (Lossy codecs smear a
+  // little pre-echo before an onset, well under the threshold: it neither counts nor hides one.)
+  let sinceLoud = 48000;
   for (let i = 0; i < samples.length; i++) {
-    const level = Math.abs(samples[i]);
-    if (level > 0.1 && quiet >= 0.3 * 48000) beeps.push(i / 48000);
-    quiet = level < 0.02 ? quiet + 1 : 0;
+    if (Math.abs(samples[i]) > 0.1) {
+      if (sinceLoud >= 0.3 * 48000) beeps.push(i / 48000);
+      sinceLoud = 0;
+    } else {
+      sinceLoud++;
+    }
   }
   const offsets = flashes.flatMap((flash) => {
     const beep = beeps.reduce((best, b) => (Math.abs(b - flash) < Math.abs(best - flash) ? b : best), Infinity);
