@@ -10,13 +10,12 @@
 // push side closes its output first and reports as 'done' does), { type: 'error', error } (this
 // side failed: it has already aborted the ring with the same error, so the other side stops too).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { native } from './binding';
 import { Decoder, type DecoderOptions } from './decoder';
 import { StreamcoderError } from './errors';
 import { FrameRing, type RingItem } from './ring';
 import type { WriterInput } from './frame-writer';
 import { Server } from './server';
-import type { AudioOptions, WriterOptions } from './writer-options';
+import { containerTakes, type AudioOptions, type WriterOptions } from './writer-options';
 import type { AudioFrame, Packet, StreamInfo } from './types';
 
 
@@ -99,7 +98,7 @@ function openInput(data: DecodeWorkerData): { decoder: Decoder<never>; contents:
   const decoder = Decoder.openSync(data.input, { ...base, audio: 'copy' }) as Decoder<never>;
   const sound = decoder.info.audio;
   if (sound === null) return { decoder, contents: { audio: 'none', video } };
-  if (native.outputTakes(data.output, data.format, sound.parameters.codec)) return { decoder, contents: { audio: 'copy', video } };
+  if (containerTakes(data.output, data.format, sound.parameters.codec)) return { decoder, contents: { audio: 'copy', video } };
   decoder.close();
   if (data.audio === 'copy') {
     throw new StreamcoderError(

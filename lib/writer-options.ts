@@ -1,4 +1,5 @@
 import type { NativeWriterOptions } from '../binding';
+import { native } from './binding';
 import { formatOptionsFor, timeoutFor } from './network-options';
 import { PIXEL_FORMATS, type AudioInfo, type CodecParameters, type PixelFormat, type Rational, type StreamInfo } from './types';
 import * as check from './validate';
@@ -300,4 +301,13 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     timeline,
     ...audioOptions(o.audio, from, where),
   };
+}
+
+/**
+ * Whether the container that `output` (or `format`) implies can hold `codec` (an FFmpeg codec
+ * name): stream copy is chosen with it before anything is opened. Nothing is connected or created.
+ * @internal
+ */
+export function containerTakes(output: string, format: string | undefined, codec: string): boolean {
+  return native.outputTakes(output, format ?? '', codec);
 }

@@ -1,5 +1,7 @@
 #include "media_reader.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -257,6 +259,7 @@ void MediaReader::DropAudioQueue() {
   if (!audioLane_.packets.empty() || audioPending_) audioGap_ = true;
   audioLane_.packets.clear();
   audioLane_.bytes = 0;
+  audioLane_.lastDts = AV_NOPTS_VALUE;
   audioPending_.reset();
 }
 
@@ -433,6 +436,26 @@ void MediaReader::TakeAudio(AudioItem* item) {
   audioPending_.reset();
 }
 
+// A copy is written in decoding order, so every packet needs a dts. The demuxer leaves some
+// without one (Matroska's first packets when there are B-frames): they get one as FFmpeg's own
+// CLI gives it, the previous dts plus a duration, or for the first, its pts less the reorder
+// delay; never after its own pts, never at or before the previous dts.
+void MediaReader::FillDecodingTime(Lane& lane, AVPacket* packet) {
+  constexpr int64_t kFar = INT64_MAX / 4;  // crafted timestamps near int64's ends: left alone
+  if (packet->dts == AV_NOPTS_VALUE && packet->pts != AV_NOPTS_VALUE && std::llabs(packet->pts) < kFar) {
+    const AVRational rate = lane.stream->avg_frame_rate;
+    int64_t step = packet->duration;
+    if (step <= 0 && rate.num > 0 && rate.den > 0) step = av_rescale_q(1, av_inv_q(rate), lane.stream->time_base);
+    step = std::clamp<int64_t>(step, 1, kFar / 64);
+    const int delay = std::clamp(lane.stream->codecpar->video_delay, 0, 16);
+    int64_t dts = lane.lastDts == AV_NOPTS_VALUE ? packet->pts - delay * step : lane.lastDts + step;
+    dts = std::min(dts, packet->pts);
+    if (lane.lastDts != AV_NOPTS_VALUE && dts <= lane.lastDts) dts = lane.lastDts + 1;
+    packet->dts = dts;
+  }
+  if (packet->dts != AV_NOPTS_VALUE && std::llabs(packet->dts) < kFar) lane.lastDts = packet->dts;
+}
+
 void MediaReader::TakePacket(ItemKind kind, PacketItem* item) {
   Lane& lane = kind == ItemKind::kVideoPacket ? videoLane_ : audioLane_;
   if (lane.packets.empty()) throw Failure("ERR_INVALID_STATE", "No packet pending in " + label_);
@@ -440,6 +463,7 @@ void MediaReader::TakePacket(ItemKind kind, PacketItem* item) {
   lane.packets.pop_front();
   lane.bytes -= size_t(item->packet->size);
   item->video = kind == ItemKind::kVideoPacket;
+  FillDecodingTime(lane, item->packet.get());
   item->timeBase = lane.stream->time_base;
   item->time = Seconds(item->packet->pts, lane.stream->time_base);
 }
@@ -535,9 +559,11 @@ void MediaReader::Seek(double seconds) {
   videoEnded_ = false;
   videoLane_.packets.clear();
   videoLane_.bytes = 0;
+  videoLane_.lastDts = AV_NOPTS_VALUE;
   if (audioDecoder_) audioDecoder_->Flush();
   audioLane_.packets.clear();
   audioLane_.bytes = 0;
+  audioLane_.lastDts = AV_NOPTS_VALUE;
   audioPending_.reset();
   audioEnded_ = false;
   audioGap_ = false;

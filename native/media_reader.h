@@ -181,6 +181,7 @@ class MediaReader {
     AVStream* stream = nullptr;
     std::deque<PacketPtr> packets;
     size_t bytes = 0;
+    int64_t lastDts = AV_NOPTS_VALUE;  // of the last packet taken (stream copy)
   };
   enum class Head { kReady, kNeedInput, kEnded };
 
@@ -201,6 +202,7 @@ class MediaReader {
   double HeadTime(ItemKind kind) const;
 
   void FillMeta(FrameMeta* meta);
+  static void FillDecodingTime(Lane& lane, AVPacket* packet);
 
   ReaderOptions options_;
   Input input_;

@@ -241,6 +241,28 @@ describe('stream copy', () => {
     for (let i = 1; i < all.length; i++) expect(decodeTime(all[i])).toBeGreaterThanOrEqual(decodeTime(all[i - 1]) - 1e-9);
   });
 
+  test('packets the demuxer gives no dts (Matroska with B-frames) get one: in decoding order, never after their pts', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = path.join(dir, 'bframes.mkv');
+      execFileSync('ffmpeg', ['-v', 'error', '-i', fixture('av.mp4'), '-c', 'copy', file]);
+      const probed = probePackets(file, 'v:0');
+      expect(probed.some((p) => p.dts === null)).toBe(true);  // the case at hand
+      using dec = Decoder.openSync(file, { video: 'copy' });
+      const video = (items(dec) as Packet[]).filter((p) => p.kind === 'video-packet');
+      expect(video.map((p) => p.pts)).toEqual(probed.map((p) => p.pts));
+      for (const [i, p] of video.entries()) {
+        expect(p.dts, `packet ${i}`).not.toBeNull();
+        expect(p.dts!).toBeLessThanOrEqual(p.pts!);
+        if (i > 0) expect(p.dts!).toBeGreaterThan(video[i - 1].dts!);
+        // Where the demuxer had one, it is kept.
+        if (probed[i].dts !== null) expect(p.dts).toBe(probed[i].dts);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
   test('ADTS AAC from MPEG-TS copied beside decoded video', () => {
     const file = fixture('av.ts');
     using dec = Decoder.openSync(file, { audio: { copy: true } });

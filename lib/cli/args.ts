@@ -26,6 +26,8 @@ export interface OptionSpec {
   aboveMin?: boolean;
   /** Another option without which this one would be ignored (--maxrate needs --bufsize). */
   requires?: string;
+  /** Options that mean nothing with this one given (--copy encodes nothing: no --bitrate). */
+  excludes?: string[];
 }
 
 export interface CommandSpec {
@@ -106,6 +108,7 @@ function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
 export function parse(spec: CommandSpec, argv: string[]): Parsed {
   const positionals: string[] = [];
   const options: Record<string, ParsedValue | undefined> = {};
+  const given = new Set<string>();
   for (const [name, option] of Object.entries(spec.options)) {
     options[name] = option.type === 'flag' ? (option.default ?? false) : option.default;
   }
@@ -127,6 +130,7 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
     }
     const option = spec.options[name];
     if (!option) throw new UsageError(`unknown option --${name} for '${spec.name}' (see streamcoder ${spec.name} --help)`);
+    given.add(name);
     if (option.type === 'flag') {
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
       options[name] = !negated;
@@ -140,6 +144,8 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
     if (option.requires && options[name] !== undefined && options[option.requires] === undefined) {
       throw new UsageError(`--${name} needs --${option.requires} too`);
     }
+    const clash = options[name] === true || (option.type !== 'flag' && given.has(name)) ? option.excludes?.find((other) => given.has(other)) : undefined;
+    if (clash) throw new UsageError(`--${clash} means nothing with --${name}`);
   }
   if (positionals.length !== spec.positionals.length) {
     throw new UsageError(`'${spec.name}' expects ${spec.positionals.map((p) => `<${p}>`).join(' ')} (see streamcoder ${spec.name} --help)`);

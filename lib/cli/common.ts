@@ -4,7 +4,7 @@ import type { OptionSpec, ParsedValue, Size } from './args';
 import type { DecoderOptions } from '../decoder';
 import { LOG_LEVELS } from '../log';
 import { MAX_TIMELINE_SECONDS } from '../validate';
-import { MAX_GOP_SIZE, type WriterOptions } from '../writer-options';
+import { MAX_GOP_SIZE, type AudioOptions, type WriterOptions } from '../writer-options';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   quiet: { type: 'flag', description: 'no progress output' },
@@ -39,6 +39,22 @@ export const OUTPUT_OPTIONS: Record<string, OptionSpec> = {
   gop: { type: 'integer', description: 'frames between keyframes', min: 1, max: MAX_GOP_SIZE },
   format: { type: 'string', description: 'output container, e.g. flv, mpegts, rtsp, mp4 (default: from the URL or file name)' },
 };
+
+/** What becomes of the input's sound (push and record). */
+export const AUDIO_OPTIONS: Record<string, OptionSpec> = {
+  audio: { type: 'flag', description: "carry the input's sound (--no-audio: drop it)", default: true },
+  'audio-codec': { type: 'string', description: 'encode the sound with this encoder, e.g. aac, libopus, libmp3lame (default: copy it where the container takes its codec, else aac)' },
+  'audio-bitrate': { type: 'bitrate', description: 'audio bit rate when encoding, e.g. 128k (default: the encoder\'s)' },
+};
+
+/** The library's `audio` option from the command line's: copy where possible unless told to encode. */
+export function audioOption(options: Options): false | 'auto' | AudioOptions {
+  if (options.audio === false) return false;
+  const codec = options['audio-codec'] as string | undefined;
+  const bitRate = options['audio-bitrate'] as number | undefined;
+  if (codec === undefined && bitRate === undefined) return 'auto';
+  return { ...(codec !== undefined ? { codec } : {}), ...(bitRate !== undefined ? { bitRate } : {}) };
+}
 
 export function writerOptions(options: Options): Pick<WriterOptions, 'codec' | 'preset' | 'bitRate' | 'maxBitRate' | 'bufSize' | 'gopSize' | 'format'> {
   return {

@@ -19,6 +19,8 @@ export interface Status {
   slots?: number;
   lateFrames: number;
   droppedFrames: number;
+  /** Audio packets that went out (encoded or copied); 0 without sound. */
+  audioPackets?: number;
   /** When the end is known (a file, --frames, --duration): the share done (0-100), and the seconds left (null until a pace is known). */
   percent?: number;
   eta?: number | null;
@@ -62,6 +64,7 @@ export function formatStatus(status: Status): string {
     `bitrate=${rate(status.bitRate)}`,
   ];
   if (status.depth !== undefined) parts.push(`depth=${status.depth}/${status.slots ?? '?'}`);
+  if (status.audioPackets) parts.push(`audio=${status.audioPackets}`);
   parts.push(`late=${status.lateFrames}`, `drops=${status.droppedFrames}`);
   if (status.percent !== undefined) parts.push(`done=${status.percent.toFixed(1)}%`, `eta=${status.eta == null ? 'N/A' : clock(status.eta)}`);
   return parts.join(' ');
@@ -70,18 +73,20 @@ export function formatStatus(status: Status): string {
 function formatSummary(s: Status, e: Ending): string {
   const threads = e.decodeFps !== undefined && e.pushFps !== undefined ? ` (decode ${e.decodeFps.toFixed(1)} fps, push ${e.pushFps.toFixed(1)} fps)` : '';
   return `${e.interrupted ? 'interrupted: ' : ''}${e.action} ${s.frames} frames (${clock(s.time)}) to ${e.output} in ${e.seconds.toFixed(1)} s: ` +
-    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.lateFrames} late, ${s.droppedFrames} dropped${threads}`;
+    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.audioPackets ? `${s.audioPackets} audio packets, ` : ''}${s.lateFrames} late, ${s.droppedFrames} dropped${threads}`;
 }
 
 /** What went out, from a Server's or Encoder's stats. */
-export function sent(stats: WriterStats | null, frameRate: number): Pick<Status, 'frames' | 'time' | 'bitRate'> {
+export function sent(stats: WriterStats | null, frameRate: number): Pick<Status, 'frames' | 'time' | 'bitRate' | 'audioPackets'> {
   // A video encoder makes one packet per frame, so packets count the frames that went out;
   // `stats.frames` counts those handed to the encoder, which holds some back (x264's lookahead).
   // For the same reason the bit rate is taken over the media time of the packets, not of the
   // frames given, as the writer's own `bitRate` is.
   const frames = stats?.packets ?? 0;
   const time = frames / frameRate;
-  return { frames, time, bitRate: frames > 0 ? (stats!.bytes * 8) / time : null };
+  // Sound and pictures: the rate of the whole stream.
+  const bytes = (stats?.bytes ?? 0) + (stats?.audioBytes ?? 0);
+  return { frames, time, bitRate: frames > 0 ? (bytes * 8) / time : null, audioPackets: stats?.audioPackets ?? 0 };
 }
 
 /** The share done and the seconds left, when `total` (in the unit of `done`) is known; `perSecond` is the pace. */

@@ -5,19 +5,26 @@ import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
 import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
-import { MAX_B_FRAMES, MAX_FRAME_RATE, MIN_FRAME_RATE } from '../writer-options';
+import { MAX_B_FRAMES, MAX_FRAME_RATE, MIN_FRAME_RATE, type AudioOptions } from '../writer-options';
 import type { CommandSpec } from './args';
-import { COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
+import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
 import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
 
 export const pushSpec: CommandSpec = {
   name: 'push',
   summary: 'Push a file (or a live source) to an RTSP/RTMP server, paced to real time.',
-  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop]',
+  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop] [--copy] [--no-audio]',
   positionals: ['input', 'url'],
   options: {
     ...OUTPUT_OPTIONS,
-    fps: { type: 'number', description: "output frame rate (default: the input's; frames are re-timed, not dropped)", min: MIN_FRAME_RATE, max: MAX_FRAME_RATE },
+    fps: { type: 'number', description: "output frame rate (default: the input's); frames are dropped or repeated by time, as ffmpeg's -r does", min: MIN_FRAME_RATE, max: MAX_FRAME_RATE },
+    retime: { type: 'flag', description: 'with --fps: space the frames evenly at the new rate instead (the video plays faster or slower)' },
+    copy: {
+      type: 'flag',
+      description: "send the input's compressed video as it is: no decoding, no encoding (a relay)",
+      excludes: ['codec', 'bitrate', 'maxrate', 'bufsize', 'preset', 'gop', 'tune', 'bframes', 'fps', 'retime', 'size', 'threads'],
+    },
+    ...AUDIO_OPTIONS,
     tune: { type: 'string', description: 'encoder tune, e.g. zerolatency' },
     bframes: { type: 'integer', description: 'maximum B-frames', max: MAX_B_FRAMES },
     ...INPUT_OPTIONS,
@@ -99,11 +106,14 @@ export async function push({ positionals, options, signal, out }: CommandContext
         ...writerOptions(options),
         threads,
         frameRate: fps,
+        retime: options.retime as boolean | undefined,
         tune: options.tune as string | undefined,
         maxBFrames: options.bframes as number | undefined,
         transport: options.transport as 'tcp' | 'udp' | undefined,
         timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
       },
+      audio: audioOption(options) === 'auto' ? true : (audioOption(options) as false | AudioOptions),
+      video: options.copy ? 'copy' : 'encode',
       slots: options.slots as number,
       realtime: options.realtime as boolean,
       loop,
