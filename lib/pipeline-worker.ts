@@ -48,6 +48,8 @@ export interface PushWorkerData {
   video: 'encode' | 'copy';
   realtime: boolean;
   loop: boolean;
+  /** The input is a network stream (a relay). */
+  liveInput: boolean;
 }
 
 /** What the decoding side delivers into the ring, which the pushing side opens its Server for. */
@@ -192,8 +194,9 @@ function runPush(data: PushWorkerData, buffer: SharedArrayBuffer, info: StreamIn
       from: info,
       video: contents.video === 'packets' ? 'copy' : 'encode',
       audio: contents.audio === 'copy' ? 'copy' : contents.audio === 'decoded' ? data.audio : false,
-      // A looped input starts its timestamps over: the output's timeline carries on instead.
-      ...(data.loop ? { timeline: 'continue' as const } : {}),
+      // A looped input starts its timestamps over, and a live input may too (a publisher that
+      // restarts): the output's timeline carries on instead, unless the caller chose otherwise.
+      ...(data.server.timeline === undefined && (data.loop || data.liveInput) ? { timeline: 'continue' as const } : {}),
     });
     const srv = server;
     // Items, not bare bytes: each goes out at its source time, so gaps, variable frame rates and

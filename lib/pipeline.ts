@@ -189,6 +189,7 @@ function normalise(options: PipelineOptions) {
       video,
       realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),
       loop,
+      liveInput: check.isNetworkUrl(options.input as string),
     } satisfies PushWorkerData,
   };
 }

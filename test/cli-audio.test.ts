@@ -105,3 +105,28 @@ describe('record', () => {
     expect(packets(out, 'v')).toEqual(packets(source(), 'v'));
   });
 });
+
+describe('one timeline, taken from the source', () => {
+  const frameTimes = (file: string) => String(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]))
+    .split('\n').filter((line) => /^-?\d/.test(line)).map((line) => parseFloat(line));
+
+  test('a variable-frame-rate file (6 s, 105 frames with gaps) is pushed in its own time and keeps its gaps', async () => {
+    const vfr = path.join(dir, 'vfr.mkv');
+    // 35 frames of every 50 kept: a 0.6 s gap after each run (the issue's "6.0 s with gaps").
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=6', '-vf', "select='lt(mod(n\\,50)\\,35)'",
+      '-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', 'ultrafast', vfr]);
+    const source = frameTimes(vfr);
+    expect(source.length).toBe(105);
+    const began = performance.now();
+    const result = await runCli(['push', vfr, rtmp.recordUrl('vfr'), '--quiet']);
+    const wall = (performance.now() - began) / 1000;
+    expect(result.code, result.stderr).toBe(0);
+    // Paced by the frames' own times: 5.36 s from the first frame to the last (at an even
+    // 25 fps the 105 frames would have gone out in 4.2 s, 1.4x fast).
+    expect(wall).toBeGreaterThan(5.2);
+    const out = frameTimes(await settledFile(rtmp.recordingOf('vfr')));
+    expect(out.length).toBe(105);
+    // The same times, to FLV's millisecond, from the first frame on.
+    for (let i = 0; i < out.length; i++) expect(Math.abs(out[i] - out[0] - (source[i] - source[0])), `frame ${i}`).toBeLessThan(0.0015);
+  }, 30_000);
+});
