@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { StreamcoderError, pipeline } from '../lib';
 import { flashBeepArgs, measureSync } from './helpers/av-sync';
 import { fixture, tempDir } from './helpers/fixtures';
-import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
+import { settledFile, startRtmpServer, startRtspListener, type RtmpServer } from './helpers/servers';
 
 const fast = { preset: 'ultrafast', gopSize: 25 } as const;
 let rtmp: RtmpServer;
@@ -160,5 +160,24 @@ describe('A/V sync, measured in what nginx-rtmp recorded', () => {
     expect(offsets.length).toBeGreaterThanOrEqual(11);
     const spacing = offsets.slice(1).map((o, i) => o.flash - offsets[i].flash);
     for (const gap of spacing) expect(Math.abs(gap - 1)).toBeLessThan(0.05);
+  }, 60_000);
+});
+
+describe('A/V sync through RTSP', () => {
+  test('pipeline() publishes picture and sound (AAC) over RTSP, paced: in sync in what the receiving server recorded', async () => {
+    const rtsp = await startRtspListener();
+    try {
+      const input = make('rtsp-av.mp4', flashBeepArgs(6));
+      await pipeline({ input, output: rtsp.url, server: { ...fast, transport: 'tcp' } });
+      await rtsp.finished();
+      const file = rtsp.recording;
+      expect(probe(file).streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:aac', 'video:h264']);
+      const { flashes, offsets } = measureSync(file);
+      expect(flashes.length).toBe(6);
+      expect(offsets.length).toBeGreaterThanOrEqual(5);
+      for (const { flash, offset } of offsets) expect(Math.abs(offset), `flash at ${flash.toFixed(2)} s`).toBeLessThan(0.04);
+    } finally {
+      await rtsp.stop();
+    }
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Real streaming servers for the tests, started on free loopback ports and stopped after:
 // nginx with Debian's libnginx-mod-rtmp (RTMP), and GStreamer's RTSP server (publish and play).
 // Each start function fails loudly when its server does not come up; none ever skips.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -168,4 +168,41 @@ export async function startRtspRelay(): Promise<RtspRelay> {
   const udp = await freePort();
   const { port, child } = await startGstRtsp('relay', String(udp));
   return { port, dir: '', feedUrl: `rtp://127.0.0.1:${udp}`, url: `rtsp://127.0.0.1:${port}/live`, stop: stopper(child, null) };
+}
+
+export interface RtspListener extends RunningServer {
+  /** rtsp://127.0.0.1:<port>/live: publish one stream here (picture and sound). */
+  url: string;
+  recording: string;
+  /** Resolves once the publisher has torn down and the recording is written. */
+  finished(): Promise<void>;
+}
+
+/**
+ * The ffmpeg CLI as an RTSP server for one publish (`-rtsp_flags listen`), copying what it
+ * receives into a file: FFmpeg's own RTSP reader, which places each stream by the RTCP sender
+ * reports, so A/V sync can be judged in the recording. (GStreamer's record server aligns the
+ * streams by arrival until its reports settle: the ffmpeg CLI's own publish measured 205, -472 and
+ * -41 ms there, 0 here.)
+ */
+export async function startRtspListener(): Promise<RtspListener> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-rtsp-listen-'));
+  const recording = path.join(dir, 'received.mkv');
+  const child = spawn('ffmpeg', ['-v', 'error', '-rtsp_flags', 'listen', '-timeout', '30', '-i', `rtsp://127.0.0.1:${port}/live`, '-c', 'copy', '-y', recording], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (chunk) => (log += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Not a probing connect: the listener takes the first connection as its publisher.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ffmpeg -rtsp_flags listen exited at start: ${log}`);
+    if (String(execFileSync('ss', ['-Hltn', `sport = :${port}`])).trim()) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`ffmpeg -rtsp_flags listen did not listen on ${port} within 15 s: ${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { port, dir, url: `rtsp://127.0.0.1:${port}/live`, recording, finished: () => exited, stop: stopper(child, dir) };
 }
