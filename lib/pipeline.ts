@@ -57,7 +57,7 @@ export interface PipelineProgress {
   frames: number;
   /** Frames decoded so far (pushed + in the ring). */
   decoded: number;
-  /** Items in the ring now: pictures, and the sound chunks or packets between them. */
+  /** Pictures in the ring now (as last reported by both threads; the sound between them not counted). */
   depth: number;
   /** Seconds since the call. */
   seconds: number;
@@ -267,7 +267,8 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
         onProgress({
           frames: servedFrames,
           decoded: decodedFrames,
-          depth: s.depth,
+          // Pictures in flight: the ring also holds the sound between them.
+          depth: Math.min(s.depth, Math.max(0, decodedFrames - servedFrames)),
           seconds: (performance.now() - started) / 1000,
           streamSeconds: pushed?.streamSeconds ?? 0,
           dropped,

@@ -1,15 +1,17 @@
 // npm run demo [-- <input> <url>]: the main job, end to end, on an embedded default.
 //
 // With no arguments: makes a 12 s sample clip (with the library's Encoder; each picture carries
-// its frame number as black/white blocks), starts a real RTMP server (nginx-rtmp on a free
-// loopback port), pushes the clip through the two-worker pipeline paced to real time, reads the
-// stream back with Client, and reports frames sent and received, fps, pacing drift, latency and
-// bit rate. It stops the server it started. Exit code 1 if a frame was lost.
+// its frame number as black/white blocks, and the sound is a tone that beeps each second, AAC),
+// starts a real RTMP server (nginx-rtmp on a free loopback port), pushes the clip through the
+// two-worker pipeline paced to real time (the sound copied beside the pictures), reads the stream
+// back with Client, pictures and sound, and reports frames sent and received, fps, pacing drift,
+// latency, bit rate and the sound sent and received. It stops the server it started. Exit code 1
+// if a frame was lost.
 // With <input> <url>: pushes your file to your server instead (and reads it back from there).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Encoder, pipeline, redactUrl, StreamcoderError } from '../lib';
+import { Client, Encoder, pipeline, redactUrl, StreamcoderError, type AudioFrame, type Frame } from '../lib';
 import { ProgressReporter } from '../lib/cli/progress';
 import { PushStatus } from '../lib/cli/push';
 import { readStamp, stampedFrame } from '../test/helpers/stamp';
@@ -19,19 +21,42 @@ const FPS = 25;
 const SECONDS = 12;
 const WIDTH = 640;
 const HEIGHT = 360;
+const RATE = 48000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => performance.timeOrigin + performance.now();
 
 async function sampleClip(): Promise<string> {
-  const file = path.join(os.tmpdir(), 'streamcoder-demo-sample-v1.mp4');
+  const file = path.join(os.tmpdir(), 'streamcoder-demo-sample-v2.mp4');
   if (fs.existsSync(file)) return file;
   const partial = `${file}.${process.pid}.mp4`;
-  const encoder = await Encoder.open(partial, { width: WIDTH, height: HEIGHT, frameRate: FPS, pixelFormat: 'gray', preset: 'veryfast', gopSize: FPS });
-  for (let n = 0; n < FPS * SECONDS; n++) encoder.encodeFrame(stampedFrame(n, WIDTH, HEIGHT));
+  const encoder = await Encoder.open(partial, {
+    width: WIDTH, height: HEIGHT, frameRate: FPS, pixelFormat: 'gray', preset: 'veryfast', gopSize: FPS,
+    audio: { codec: 'aac', bitRate: '96k', sampleRate: RATE, channels: 2 },
+  });
+  const perFrame = RATE / FPS;
+  for (let n = 0; n < FPS * SECONDS; n++) {
+    const picture: Frame = {
+      kind: 'video', data: stampedFrame(n, WIDTH, HEIGHT), width: WIDTH, height: HEIGHT, pixelFormat: 'gray',
+      pts: n, time: n / FPS, index: n, keyFrame: false, pictType: '?',
+    };
+    encoder.encodeFrame(picture);
+    encoder.encodeFrame(tone(n * perFrame, perFrame));
+  }
   await encoder.close();
   fs.renameSync(partial, file);
   return file;
+}
+
+/** `samples` of a quiet 440 Hz tone from sample `first` on, with a 1 kHz beep in the first 50 ms of each second. */
+function tone(first: number, samples: number): AudioFrame {
+  const data = new Float32Array(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    const t = (first + i) / RATE;
+    const value = t % 1 < 0.05 ? 0.5 * Math.sin(2 * Math.PI * 1000 * t) : 0.1 * Math.sin(2 * Math.PI * 440 * t);
+    data[2 * i] = data[2 * i + 1] = value;
+  }
+  return { kind: 'audio', data, sampleFormat: 'f32', sampleRate: RATE, channels: 2, samples, pts: first, time: first / RATE };
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -54,13 +79,14 @@ async function main(): Promise<number> {
 
     // The reader: connects while the push starts, records which frame arrived when.
     const received: { n: number; at: number }[] = [];
-    let reader: Client | null = null;
+    let soundReceived = 0; // seconds
+    let reader: Client<Frame | AudioFrame> | null = null;
     let pushing = true;
     const reading = (async () => {
       const deadline = Date.now() + 15_000;
       while (!reader) {
         try {
-          reader = await Client.open(url, { pixelFormat: 'gray', lowLatency: true, cacheSize: 512, timeoutMs: 5000 });
+          reader = await Client.open(url, { pixelFormat: 'gray', lowLatency: true, cacheSize: 512, timeoutMs: 5000, audio: true });
         } catch (error) {
           if (!pushing || Date.now() > deadline) throw error;
           await sleep(200);
@@ -74,7 +100,8 @@ async function main(): Promise<number> {
           throw error;
         });
         if (!frame) return;
-        received.push({ n: stamped ? readStamp(frame.data, frame.width) : frame.index, at: now() });
+        if (frame.kind === 'audio') soundReceived += frame.samples / frame.sampleRate;
+        else received.push({ n: stamped ? readStamp(frame.data, frame.width) : frame.index, at: now() });
       }
     })();
 
@@ -105,6 +132,7 @@ async function main(): Promise<number> {
       `lost               ${stamped ? `${lost}${inOrder ? '' : ' (out of order!)'}` : 'n/a (frame numbers are stamped only into the sample clip)'}`,
       `push fps           ${stats.fps.toFixed(2)} (target ${FPS}); late frames ${stats.server?.lateFrames ?? 0}; corrupt frames skipped ${stats.dropped}; reader dropped ${readerStats.dropped}`,
       `bit rate           ${((stats.server?.bitRate ?? 0) / 1e6).toFixed(2)} Mbit/s`,
+      `sound              ${stats.server?.audioPackets ?? 0} packets sent (${(((stats.server?.audioBytes ?? 0) * 8) / 1000 / Math.max(1, stats.frames / FPS)).toFixed(0)} kbit/s); ${soundReceived.toFixed(1)} s received`,
     ];
     if (stamped && stats.firstFrameAt !== null && received.length > 0) {
       // Frame n was due (and pushed) at firstFrameAt + n / FPS: latency is arrival minus that.
