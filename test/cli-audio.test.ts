@@ -41,7 +41,9 @@ describe('push', () => {
     expect(result.code, result.stderr).toBe(0);
     const file = await settledFile(rtmp.recordingOf('a-default'));
     expect(packets(file, 'a')).toEqual(packets(source(), 'a'));
-    expect(summaryOf(result.stdout)).toMatchObject({ type: 'summary', frames: 50, audioPackets: packets(source(), 'a').length });
+    const sizes = String(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=size', '-of', 'csv=p=0', source()]))
+      .split('\n').filter((line) => /^\d/.test(line)).reduce((sum, line) => sum + parseInt(line, 10), 0);
+    expect(summaryOf(result.stdout)).toMatchObject({ type: 'summary', frames: 50, audioPackets: packets(source(), 'a').length, audioBytes: sizes });
   });
 
   test('--no-audio drops it; --audio-codec/--audio-bitrate encode it', async () => {

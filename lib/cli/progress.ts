@@ -19,8 +19,9 @@ export interface Status {
   slots?: number;
   lateFrames: number;
   droppedFrames: number;
-  /** Audio packets that went out (encoded or copied); 0 without sound. */
+  /** Audio packets that went out (encoded or copied) and their bytes; 0 without sound. */
   audioPackets?: number;
+  audioBytes?: number;
   /** When the end is known (a file, --frames, --duration): the share done (0-100), and the seconds left (null until a pace is known). */
   percent?: number;
   eta?: number | null;
@@ -77,7 +78,7 @@ function formatSummary(s: Status, e: Ending): string {
 }
 
 /** What went out, from a Server's or Encoder's stats. */
-export function sent(stats: WriterStats | null, frameRate: number): Pick<Status, 'frames' | 'time' | 'bitRate' | 'audioPackets'> {
+export function sent(stats: WriterStats | null, frameRate: number): Pick<Status, 'frames' | 'time' | 'bitRate' | 'audioPackets' | 'audioBytes'> {
   // A video encoder makes one packet per frame, so packets count the frames that went out;
   // `stats.frames` counts those handed to the encoder, which holds some back (x264's lookahead).
   // For the same reason the bit rate is taken over the media time of the packets, not of the
@@ -86,7 +87,7 @@ export function sent(stats: WriterStats | null, frameRate: number): Pick<Status,
   const time = frames / frameRate;
   // Sound and pictures: the rate of the whole stream.
   const bytes = (stats?.bytes ?? 0) + (stats?.audioBytes ?? 0);
-  return { frames, time, bitRate: frames > 0 ? (bytes * 8) / time : null, audioPackets: stats?.audioPackets ?? 0 };
+  return { frames, time, bitRate: frames > 0 ? (bytes * 8) / time : null, audioPackets: stats?.audioPackets ?? 0, audioBytes: stats?.audioBytes ?? 0 };
 }
 
 /** The share done and the seconds left, when `total` (in the unit of `done`) is known; `perSecond` is the pace. */
