@@ -1,8 +1,10 @@
 // npm run fuzz -- [--count 100000] [--seed N] [--jobs 2] [...]: the project's own fuzzer.
 //
 // Mutants of tiny seed files (H.264 in MP4/TS/FLV/Annex-B/MKV, HEVC, MPEG-4 part 2, VP9, VP8,
-// AV1, MJPEG, MPEG-2, Sorenson H.263, ProRes), with structure-aware changes to the fields that
-// declare the picture size, are decoded through the public Decoder API in child processes. A
+// AV1, MJPEG, MPEG-2, Sorenson H.263, ProRes; and files with sound: AAC, MP3, MP2, Opus, Vorbis,
+// PCM, two tracks), with structure-aware changes to the fields that declare the picture size and
+// the timing, are decoded through the public Decoder API in child processes: the frame methods
+// (sound on and off), the item methods with sound decoded, converted and copied, video copied. A
 // crash, a hang, memory past the bound or any error that is not a StreamcoderError is a finding;
 // findings are copied into test/fixtures/fuzz-regressions/ (unless --no-save), which npm test
 // replays. Exit code 1 when there are findings. See test/helpers/fuzz/ for the parts.
@@ -16,7 +18,7 @@
 //   --max-pixels N    passed to every Decoder as the maxPixels option
 //   --max-seconds N   stop starting batches after N seconds
 //   --root DIR        fuzz another checkout's build (its dist/ and native addon)
-//   --replay          replay the regression corpus instead     --file F   replay file F (repeatable)
+//   --replay          replay the regression corpus instead     --file F   replay file F (repeatable; audio stream 1 too)
 //   --no-malloc-check without glibc's checking malloc          --no-save  do not add findings to the corpus
 //   --keep            keep the work dir and every mutant in it                        --verbose  one line per mutant
 import fs from 'node:fs';
@@ -62,7 +64,7 @@ function int(name: string, value: string | undefined): number {
 function describeResult({ job, verdict }: JobResult, label: string): string {
   const head = `${label}: ${verdict.kind}${'slow' in verdict && verdict.slow ? ' (slow)' : ''}`;
   if (!('passes' in verdict)) return `${head}: ${verdict.detail}`;
-  const passes = verdict.passes.map((p, i) => `    ${describePass(job.passes[i])}: ${p.frames} frames${p.errors.length ? `, ${p.errors.join(' ')}` : ''}${p.failure ? `, FAILURE ${p.failure}` : ''}${p.messages.map((m) => `\n      ${m}`).join('')}`);
+  const passes = verdict.passes.map((p, i) => `    ${describePass(job.passes[i])}: ${p.frames} frames${p.audio ? `, ${p.audio} audio items` : ''}${p.audioSkipped ? `, ${p.audioSkipped} audio skipped` : ''}${p.errors.length ? `, ${p.errors.join(' ')}` : ''}${p.failure ? `, FAILURE ${p.failure}` : ''}${p.messages.map((m) => `\n      ${m}`).join('')}`);
   return [head, ...passes].join('\n');
 }
 
@@ -84,7 +86,7 @@ async function main(): Promise<number> {
   if (args.replay || args.file) {
     // Replay: the corpus, or the given files, through every format and method.
     const entries = args.file ? [] : loadCorpus();
-    const jobs = args.file ? args.file.map((file, id) => ({ id, file: path.resolve(file), passes: replayPlan() })) : corpusJobs(entries);
+    const jobs = args.file ? args.file.map((file, id) => ({ id, file: path.resolve(file), passes: replayPlan(2) })) : corpusJobs(entries);
     const summary = emptySummary(0);
     const started = performance.now();
     const results = await runJobs(jobs, run);

@@ -55,10 +55,14 @@ function vitestArgs(files) {
 
 // The subset that `npm test` also runs under ASan (test/asan.test.ts): the files that drive the
 // native code hardest and take seconds, not minutes, under ASan (the size sweeps take minutes:
-// test:asan only). Patterns: a fuzz-*.test.ts joins by its name.
+// test:asan only). Patterns: a fuzz-*.test.ts joins by its name. Issue 11's sound and copy:
+// decoder-audio (the input side: audio decoders, libswresample, the item queues, copy),
+// timeline (the output side's Timeline and MediaWriter) and audio-output (AudioEncoder, its
+// FIFO, StreamCopy and its bitstream filter, nginx-rtmp).
 const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
   /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
+  /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/,
 ];
 
 function testFiles() {

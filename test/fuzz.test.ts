@@ -1,7 +1,9 @@
 // The project's own fuzzer (issue 9, "memory safety first"): mutants of tiny files in every codec
-// and container the field crashes came from, with the fields that declare the picture size
-// rewritten to small, odd, huge and zero values (and timestamps, time bases and sample sizes to
-// edge values), decoded through the public Decoder API in child processes. Zero crashes, zero
+// and container the field crashes came from, and (issue 11) files with sound, with the fields
+// that declare the picture size rewritten to small, odd, huge and zero values (and timestamps,
+// time bases and sample sizes to edge values), decoded through the public Decoder API in child
+// processes: the frame methods with sound on and off, the item methods with sound decoded,
+// resampled and copied, and video copied. Zero crashes, zero
 // hangs, no unbounded memory, nothing thrown but StreamcoderError. RELIABILITY.md has the runs.
 // The regression corpus (every crash ever found) replays first. The campaign seed is the date
 // (same mutants all day; STREAMCODER_FUZZ_SEED overrides it); a failure prints the command that
@@ -10,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { defaultWorkDir, mallocCheckAvailable, runJobs, underSanitizer, type Job, type JobResult, type RunOptions } from './helpers/fuzz/batches';
+import { defaultWorkDir, mallocCheckAvailable, runJobs, underSanitizer, type Job, type JobResult, type PassResult, type RunOptions } from './helpers/fuzz/batches';
 import { runCampaign } from './helpers/fuzz/campaign';
 import { CORPUS_DIR, corpusJobs, loadCorpus, saveFindings } from './helpers/fuzz/corpus';
 import { describePass, replayPlan } from './helpers/fuzz/plan';
@@ -62,12 +64,28 @@ test('every seed is made, decodes clean, and declares its size where the structu
   for (const name of ['h264.mp4', 'h264.ts', 'h264.flv', 'h264-annexb.h264', 'hevc.mp4', 'hevc-odd-41x25.mkv']) {
     expect(seeds.find((s) => s.name === name)!.fields.some((f) => f.name.includes('-sps')), name).toBe(true);
   }
+  // With sound (issue 11): the common audio codecs in every container that carries them.
+  const sound = seeds.filter((s) => (s.audioStreams ?? 0) > 0);
+  expect(sound.length).toBeGreaterThanOrEqual(8);
+  expect(new Set(sound.map((s) => s.container))).toEqual(new Set(['mp4', 'mpegts', 'matroska', 'flv', 'avi']));
+  expect(sound.some((s) => s.audioStreams === 2)).toBe(true);
   // Unmutated, every seed decodes without a single error in every format and method: the
   // mutants' errors come from the mutations.
-  const jobs = seeds.map((seed, id) => ({ id, file: path.join(SEED_DIR, seed.name), passes: replayPlan() }));
+  const jobs = seeds.map((seed, id) => ({ id, file: path.join(SEED_DIR, seed.name), passes: replayPlan(seed.audioStreams ?? 0) }));
   const results = await runJobs(jobs, options);
-  expect(results.map((r) => `${seeds[r.job.id].name}: ${r.verdict.kind}`)).toEqual(seeds.map((s) => `${s.name}: ok`));
-}, 120_000);
+  expect(results.map((r) => `${seeds[r.job.id].name}: ${r.verdict.kind}${'detail' in r.verdict ? `: ${r.verdict.detail}` : ''}`)).toEqual(seeds.map((s) => `${s.name}: ok`));
+  // And the audio passes do what they say: the item methods deliver sound (decoded or copied)
+  // where there is sound and none where there is not; the frame methods deliver every picture
+  // and drop the sound, counted.
+  const audioSeen = results.flatMap((r) => r.job.passes.map((pass, i) => {
+    const p = (r.verdict as { passes: PassResult[] }).passes[i];
+    const hasSound = (seeds[r.job.id].audioStreams ?? 0) > 0;
+    const item = ['item', 'itemInto', 'readItem', 'iterate'].includes(pass.api);
+    const heard = pass.audio === undefined ? 'off' : !hasSound ? p.audio === 0 && p.audioSkipped === 0 : item ? p.audio! > 0 : p.audioSkipped! > 0;
+    return `${seeds[r.job.id].name} ${describePass(pass)}: ${p.frames > 0 ? 'pictures' : 'NO PICTURES'}, ${heard === true ? 'sound as asked' : heard === false ? 'SOUND NOT AS ASKED' : 'sound off'}`;
+  }));
+  expect(audioSeen.filter((line) => /NO PICTURES|NOT AS ASKED/.test(line))).toEqual([]);
+}, 180_000);
 
 test('the harness pins crashes, hangs, memory and foreign errors on the job that caused them', async () => {
   const file = path.join(workDir, 'clean.mp4');
@@ -112,5 +130,9 @@ test(`${COUNT} mutants of campaign seed ${SEED}: no crash, no hang, no unbounded
   expect(summary.ok + summary.errored + summary.findings.length).toBe(summary.mutants);
   expect(summary.ok).toBeGreaterThan(0.4 * summary.mutants);
   expect(summary.frames).toBeGreaterThan(3 * summary.mutants);
+  // The sound seeds' mutants reach the audio decoders and the copy path, and the frame methods
+  // drop what they pass over.
+  expect(summary.audioItems).toBeGreaterThan(summary.mutants);
+  expect(summary.audioSkipped).toBeGreaterThan(0);
   expect(summary.findings.map((f) => `${f.kind} mutant ${f.id} (${f.seedName}): ${f.detail}`), report).toEqual([]);
 }, 240_000);

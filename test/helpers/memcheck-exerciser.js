@@ -60,6 +60,7 @@ async function main() {
   expectFailure(() => small.encodeFrame(new Uint8Array(10)));
   small.closeSync();
   await sound();
+  await soundDecode();
   // The Client's reading thread and its cache.
   for (const pixelFormat of ['rgb24', 'gray']) {
     const cli = Client.openSync(fixture('odd-853x479.mp4'), { pixelFormat, width: 427, cacheSize: 3 });
@@ -110,6 +111,79 @@ async function sound() {
   copy.closeSync();
   expectFailure(() => Encoder.openSync(path.join(out, 'x.flv'), { width: 64, height: 48, audio: { codec: 'libopus' } }));
   expectFailure(() => Encoder.openSync(path.join(out, 'x.mp4'), { width: 64, height: 48, audio: { codec: 'nosuch' } }));
+}
+
+// The decode side of sound (issue 11): a file with two audio tracks (AAC stereo 44.1 kHz, MP3
+// mono 22.05 kHz) beside B-framed H.264; items in time order with libswresample converting to
+// another rate, layout and s16, a seek with items pending, extractItemInto (exact-size and
+// shared buffers, one too small), the frame methods dropping the sound, stream copy of both
+// streams handed to an Encoder that copies them, and the refusals. Small: valgrind is slow.
+async function soundDecode() {
+  const file = path.join(out, 'av-two-tracks.mp4');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25:duration=0.6',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=0.6', '-f', 'lavfi', '-i', 'sine=frequency=880:sample_rate=22050:duration=0.6',
+    '-map', '0:v', '-map', '1:a', '-map', '2:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '10', '-pix_fmt', 'yuv420p',
+    '-c:a:0', 'aac', '-ac:a:0', '2', '-c:a:1', 'libmp3lame', '-ac:a:1', '1', file]);
+  const count = { video: 0, audio: 0, 'video-packet': 0, 'audio-packet': 0 };
+  const tally = (item) => { count[item.kind ?? 'video']++; };
+  // Resampled to 48 kHz mono s16; items sync, a seek while the other stream's items are queued, then async.
+  const resampled = Decoder.openSync(file, { audio: { sampleRate: 48000, channels: 1, sampleFormat: 's16' } });
+  for (let i = 0; i < 8; i++) tally(resampled.extractItem());
+  resampled.seek(0.3);
+  for (let item = await resampled.readItem(); item; item = await resampled.readItem()) {
+    if (item.kind === 'audio' && !(item.data instanceof Int16Array && item.sampleRate === 48000 && item.channels === 1)) throw new Error('resampled audio unlike what was asked');
+    tally(item);
+  }
+  resampled.close();
+  // The second track upmixed to 5.1 at 96 kHz (f32), pictures decoded into caller buffers.
+  const into = Decoder.openSync(file, { audio: { stream: 1, sampleRate: 96000, channels: 6 }, pixelFormat: 'rgba', width: 33 });
+  const exact = new Uint8Array(into.frameBytes);
+  const shared = new Uint8Array(new SharedArrayBuffer(into.frameBytes));
+  const short = new Uint8Array(into.frameBytes - 1);
+  let refused = 0;
+  for (let n = 0; ; n++) {
+    let info;
+    try {
+      info = into.extractItemInto(n % 3 === 2 ? short : n % 2 ? shared : exact);
+    } catch (error) {
+      if (!(error instanceof StreamcoderError) || error.code !== 'ERR_BUFFER_SIZE') throw error;
+      refused++;
+      continue;  // the frame is kept for the next call
+    }
+    if (info === null) break;
+    tally(info);
+  }
+  if (refused === 0) throw new Error('extractItemInto never refused the short buffer');
+  into.close();
+  // audio: true (the source's rate and layout, f32) with the frame methods: video only, the sound dropped and counted.
+  const frames = Decoder.openSync(file, { audio: true, pixelFormat: 'yuv420p' });
+  frames.extractFrame();
+  frames.extractGOP();
+  await frames.read();
+  while (frames.extractFrameInto(new Uint8Array(frames.frameBytes)));
+  if (frames.audioSkipped === 0) throw new Error('the frame methods counted no skipped audio');
+  frames.close();
+  // Stream copy of both, for await, a seek to a keyframe, and the packets muxed by an Encoder that copies them.
+  const copy = await Decoder.open(file, { audio: 'copy', video: 'copy' });
+  const muxer = Encoder.openSync(path.join(out, 'copied.mkv'), { from: copy.info, video: 'copy', audio: 'copy' });
+  for await (const packet of copy) {
+    tally(packet);
+    muxer.encodeFrame(packet);
+  }
+  muxer.closeSync();
+  copy.seek(0.2);
+  tally(copy.extractItem());
+  expectFailure(() => copy.extractFrame());  // ERR_INVALID_STATE: no video decoder
+  copy.close();
+  // Closed with items pending in both queues; the refusals.
+  const pending = Decoder.openSync(file, { audio: { stream: 1, copy: true } });
+  tally(pending.extractItem());
+  pending.close();
+  pending.close();
+  expectFailure(() => Decoder.openSync(file, { audio: { stream: 2 } }));
+  expectFailure(() => Decoder.openSync(file, { audio: { sampleRate: 1 } }));
+  expectFailure(() => Decoder.openSync(fixture('audio-only.m4a'), { audio: true }));
+  for (const [kind, n] of Object.entries(count)) if (n === 0) throw new Error(`no ${kind} items`);
 }
 
 // A sweep of sizes, not examples (issue 9: the fixed sizes above missed a write past the end of

@@ -25,7 +25,12 @@ export interface Job {
 }
 
 export interface PassResult {
+  /** Video frames, or copied video packets. */
   frames: number;
+  /** AudioFrames and copied audio packets (item methods); absent from runners before issue 11. */
+  audio?: number;
+  /** The decoder's audioSkipped at the end of the pass: sound a frame method passed over. */
+  audioSkipped?: number;
   errors: string[];
   /** `CODE: message` of the first error of each code. */
   messages: string[];

@@ -59,6 +59,9 @@ export interface Summary {
   /** Mutants that outlived the hang limit in a batch but finished alone with 3x the time. */
   slow: number[];
   frames: number;
+  /** AudioFrames and audio packets delivered by the item passes, and audio the frame passes dropped (audioSkipped). */
+  audioItems: number;
+  audioSkipped: number;
   seconds: number;
   perSeed: Record<string, { mutants: number; ok: number; errored: number; findings: number }>;
   /** Mutants of the requested range not run because maxSeconds ran out. */
@@ -69,7 +72,7 @@ export interface Summary {
 }
 
 export function emptySummary(campaignSeed: number): Summary {
-  return { campaignSeed, fuzzVersion: FUZZ_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
+  return { campaignSeed, fuzzVersion: FUZZ_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, audioItems: 0, audioSkipped: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
 }
 
 function extensionOf(name: string): string {
@@ -87,6 +90,8 @@ export function tally(summary: Summary, result: JobResult, seedName: string, ste
   if (verdict.kind === 'ok' || verdict.kind === 'error') {
     if (verdict.slow) summary.slow.push(job.id);
     summary.frames += verdict.passes.reduce((n, p) => n + p.frames, 0);
+    summary.audioItems += verdict.passes.reduce((n, p) => n + (p.audio ?? 0), 0);
+    summary.audioSkipped += verdict.passes.reduce((n, p) => n + (p.audioSkipped ?? 0), 0);
     if (verdict.kind === 'ok') {
       summary.ok++;
       seedStats.ok++;
@@ -116,7 +121,7 @@ interface Planned {
 export function plannedMutant(seeds: readonly Seed[], seed: number, index: number): { bytes: Uint8Array; seedName: string; steps: string[]; passes: Pass[] } {
   const random = Random.for(seed, index);
   const mutant = makeMutant(seeds, random);
-  return { bytes: mutant.bytes, seedName: mutant.seed.name, steps: mutant.steps, passes: fuzzPlan(random) };
+  return { bytes: mutant.bytes, seedName: mutant.seed.name, steps: mutant.steps, passes: fuzzPlan(random, mutant.seed.audioStreams ?? 0) };
 }
 
 export async function runCampaign(o: CampaignOptions): Promise<Summary> {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Job } from './batches';
 import type { Finding, FindingKind, Summary } from './campaign';
 import { replayPlan, type Pass } from './plan';
+import { SEEDS } from './seeds';
 
 export const CORPUS_DIR = path.join(__dirname, '..', '..', 'fixtures', 'fuzz-regressions');
 const INDEX = 'index.json';
@@ -38,9 +39,10 @@ export function loadCorpus(dir = CORPUS_DIR): CorpusEntry[] {
   return (JSON.parse(fs.readFileSync(index, 'utf8')) as { entries: CorpusEntry[] }).entries;
 }
 
-/** The replay: each entry's own passes, then the full replay plan. Ids are entry numbers. */
+/** The replay: each entry's own passes, then the full replay plan (for its seed's audio streams). Ids are entry numbers. */
 export function corpusJobs(entries: readonly CorpusEntry[], dir = CORPUS_DIR): Job[] {
-  return entries.map((entry, id) => ({ id, file: path.join(dir, entry.file), passes: [...entry.passes, ...replayPlan()] }));
+  const streams = (entry: CorpusEntry) => SEEDS.find((s) => s.name === entry.seedName)?.audioStreams ?? 0;
+  return entries.map((entry, id) => ({ id, file: path.join(dir, entry.file), passes: [...entry.passes, ...replayPlan(streams(entry))] }));
 }
 
 function buildId(root: string): string {

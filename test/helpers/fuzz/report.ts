@@ -40,7 +40,8 @@ export function formatSummary(summary: Summary, ctx: ReportContext, defaultRoot:
     `  unbounded memory (> ${ctx.maxRssMb} MB) ${count('memory')}`,
     `  other failures            ${count('failure')}  (a thrown error that is not a StreamcoderError, or a frame unlike what the decoder declared)`,
     `  slow but finished alone   ${summary.slow.length}${summary.slow.length ? `  (${summary.slow.slice(0, 10).join(', ')})` : ''}`,
-    `  frames decoded            ${summary.frames}`,
+    `  frames decoded            ${summary.frames}  (and copied video packets)`,
+    `  audio items               ${summary.audioItems}  (AudioFrames and copied audio packets; ${summary.audioSkipped} dropped and counted by the frame methods)`,
     `  peak child RSS            ${Math.round(summary.peakRss.bytes / 2 ** 20)} MB (mutant ${summary.peakRss.id}); slowest mutant ${(summary.slowest.ms / 1000).toFixed(1)} s (mutant ${summary.slowest.id})`,
   ];
   if (summary.findings.length > 0) {

@@ -9,7 +9,9 @@
 //   E               batch done
 //   L <message>     the library did not load (exit code 72): no mutant ran
 // Anything but a StreamcoderError is a failure; so is a frame that does not match what the
-// decoder declared (size, format, buffer length). Plain JavaScript on dist/: starts fast, and runs
+// decoder declared (size, format, buffer length), an AudioFrame unlike info.audio.output (rate,
+// channels, format, typed array and its length), a Packet of a stream not copied, or an item
+// of a kind not asked for. Plain JavaScript on dist/: starts fast, and runs
 // the library exactly as users get it.
 'use strict';
 const fs = require('node:fs');
@@ -33,6 +35,8 @@ const MAX_FRAMES = job.maxFrames ?? 40;
 // Huge declared sizes cost a second a frame: a few are enough to show they work.
 const LARGE_FRAME_BYTES = 16 << 20;
 const LARGE_FRAMES = 3;
+// Items (video and audio) per item pass: 0.4 s of 48 kHz AAC is 20 audio frames.
+const MAX_ITEMS = 4 * MAX_FRAMES;
 
 // As test/helpers/guarded-memory.ts: a Uint8Array whose last byte is the last the process may
 // touch, so a native write past a caller's picture crashes here instead of passing silently.
@@ -48,7 +52,37 @@ function packedBytes(format, w, h) {
 
 class Invariant extends Error {}
 
+const audioAsked = (pass) => pass.audio !== undefined && pass.audio !== false;
+const audioCopied = (pass) => pass.audio === 'copy' || (typeof pass.audio === 'object' && pass.audio.copy === true);
+
+function checkAudioInfo(dec, pass) {
+  const audio = dec.info.audio;
+  if (!audioAsked(pass)) {
+    if (audio !== null && audio !== undefined) throw new Invariant('info.audio set without audio asked for');
+    return;
+  }
+  if (audio === null) return;  // no sound in the file (or none left after the mutation)
+  const { output } = audio;
+  if (audioCopied(pass)) {
+    if (output !== null) throw new Invariant(`info.audio.output ${JSON.stringify(output)} for a copied stream`);
+  } else {
+    const asked = typeof pass.audio === 'object' ? pass.audio : {};
+    if (output === null) throw new Invariant('info.audio.output null for a decoded stream');
+    if (asked.sampleRate && output.sampleRate !== asked.sampleRate) throw new Invariant(`info.audio.output.sampleRate ${output.sampleRate}, asked for ${asked.sampleRate}`);
+    if (asked.channels && output.channels !== asked.channels) throw new Invariant(`info.audio.output.channels ${output.channels}, asked for ${asked.channels}`);
+    if (output.sampleFormat !== (asked.sampleFormat ?? 'f32')) throw new Invariant(`info.audio.output.sampleFormat ${output.sampleFormat}, asked for ${asked.sampleFormat ?? 'f32'}`);
+    if (!(Number.isInteger(output.sampleRate) && output.sampleRate > 0 && Number.isInteger(output.channels) && output.channels > 0)) throw new Invariant(`info.audio.output ${JSON.stringify(output)}`);
+  }
+}
+
 function checkInfo(dec, pass) {
+  checkAudioInfo(dec, pass);
+  if (pass.video === 'copy') {
+    // No decoder, no scaler: nothing to decode into.
+    if (dec.frameBytes !== 0) throw new Invariant(`frameBytes ${dec.frameBytes} with video: 'copy'`);
+    if (!dec.info.videoParameters || typeof dec.info.videoParameters.codec !== 'string') throw new Invariant('info.videoParameters missing with video: \'copy\'');
+    return;
+  }
   const { width, height, pixelFormat } = dec.info;
   if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) throw new Invariant(`info declares ${width}x${height}`);
   if (pixelFormat !== pass.pixelFormat) throw new Invariant(`info.pixelFormat ${pixelFormat}, asked for ${pass.pixelFormat}`);
@@ -73,6 +107,53 @@ function checkFrame(dec, frame, withData) {
   }
 }
 
+function checkAudioFrame(dec, frame, pass) {
+  if (!audioAsked(pass) || audioCopied(pass)) throw new Invariant(`an AudioFrame with audio ${JSON.stringify(pass.audio)}`);
+  const output = dec.info.audio?.output;
+  if (!output) throw new Invariant('an AudioFrame from a decoder that declares no decoded audio');
+  if (frame.sampleRate !== output.sampleRate || frame.channels !== output.channels || frame.sampleFormat !== output.sampleFormat) {
+    throw new Invariant(`AudioFrame ${frame.sampleRate} Hz x${frame.channels} ${frame.sampleFormat}, declared ${output.sampleRate} Hz x${output.channels} ${output.sampleFormat}`);
+  }
+  const Type = output.sampleFormat === 's16' ? Int16Array : Float32Array;
+  if (!(frame.data instanceof Type) || !Number.isInteger(frame.samples) || frame.samples < 0 || frame.data.length !== frame.samples * frame.channels) {
+    throw new Invariant(`AudioFrame data ${frame.data?.constructor?.name}[${frame.data?.length}] for ${frame.samples} samples x${frame.channels} ${output.sampleFormat}`);
+  }
+  if (typeof frame.time !== 'number' || Number.isNaN(frame.time) || typeof frame.pts !== 'number' || Number.isNaN(frame.pts)) throw new Invariant(`AudioFrame time ${frame.time}, pts ${frame.pts}`);
+}
+
+function checkPacket(dec, packet, pass) {
+  const copied = packet.kind === 'video-packet' ? pass.video === 'copy' : audioCopied(pass);
+  if (!copied) throw new Invariant(`a ${packet.kind} with video ${pass.video ?? 'decode'}, audio ${JSON.stringify(pass.audio)}`);
+  if (!(packet.data instanceof Uint8Array)) throw new Invariant(`${packet.kind}.data is ${packet.data?.constructor?.name}`);
+  const { num, den } = packet.timeBase ?? {};
+  if (!(Number.isInteger(num) && num > 0 && Number.isInteger(den) && den > 0)) throw new Invariant(`${packet.kind}.timeBase ${JSON.stringify(packet.timeBase)}`);
+  for (const key of ['pts', 'dts', 'time']) {
+    if (packet[key] !== null && (typeof packet[key] !== 'number' || Number.isNaN(packet[key]))) throw new Invariant(`${packet.kind}.${key} ${packet[key]}`);
+  }
+  if (typeof packet.duration !== 'number' || Number.isNaN(packet.duration) || typeof packet.keyFrame !== 'boolean') throw new Invariant(`${packet.kind} duration ${packet.duration}, keyFrame ${packet.keyFrame}`);
+}
+
+/** An item (or extractItemInto's description of one): 'video' or 'audio', for the counts. */
+function checkItem(dec, item, pass, withData) {
+  switch (item.kind) {
+    case 'audio':
+      checkAudioFrame(dec, item, pass);
+      return 'audio';
+    case 'audio-packet':
+      checkPacket(dec, item, pass);
+      return 'audio';
+    case 'video-packet':
+      checkPacket(dec, item, pass);
+      return 'video';
+    case 'video': case undefined:
+      if (pass.video === 'copy') throw new Invariant('a decoded Frame with video: \'copy\'');
+      checkFrame(dec, item, withData);
+      return 'video';
+    default:
+      throw new Invariant(`an item of kind ${item.kind}`);
+  }
+}
+
 let peakRss = 0;
 function checkMemory(id) {
   const rss = process.memoryUsage.rss();
@@ -83,9 +164,40 @@ function checkMemory(id) {
   }
 }
 
-/** One read by `api`: the number of frames it gave (0 at the end). */
-async function readOnce(dec, api, target) {
+/** One read by `api`: the number of frames it gave (0 at the end), or for the item methods 'video', 'audio' or 0. */
+async function readOnce(dec, api, target, pass, reader) {
   switch (api) {
+    case 'item': case 'readItem': case 'iterate': {
+      let item;
+      if (api === 'item') item = dec.extractItem();
+      else if (api === 'readItem') item = await dec.readItem();
+      else {
+        const next = await reader.iterator.next();
+        item = next.done ? null : next.value;
+      }
+      if (item === null) return 0;
+      if (typeof item !== 'object') throw new Invariant(`an item that is ${typeof item}`);
+      return checkItem(dec, item, pass, true);
+    }
+    case 'itemInto': {
+      let info;
+      if (reader.short && reader.calls++ % 2 === 0) {
+        // A buffer one byte short, ending where mapped memory ends: a video frame must be
+        // refused (ERR_BUFFER_SIZE, and kept for the next call); sound and packets come back as usual.
+        try {
+          info = dec.extractItemInto(reader.short);
+          if (info !== null && (info.kind === 'video' || info.kind === undefined)) throw new Invariant(`extractItemInto put a frame of ${dec.frameBytes} bytes into ${reader.short.length}`);
+        } catch (error) {
+          if (!(error instanceof StreamcoderError) || error.code !== 'ERR_BUFFER_SIZE') throw error;
+          reader.refused++;
+          info = dec.extractItemInto(target);
+        }
+      } else {
+        info = dec.extractItemInto(target);
+      }
+      if (info === null) return 0;
+      return checkItem(dec, info, pass, false);
+    }
     case 'frame': case 'read': {
       const frame = api === 'frame' ? dec.extractFrame() : await dec.read();
       if (frame === null) return 0;
@@ -122,25 +234,48 @@ function noteError(result, error) {
   if (!result.messages.some((m) => m.startsWith(`${error.code}: `))) result.messages.push(`${error.code}: ${error.message.slice(0, 300)}`);
 }
 
+const ITEM_APIS = new Set(['item', 'itemInto', 'readItem', 'iterate']);
+
+/** A non-negative integer counter of the decoder (audioSkipped, audioCorruptPackets...). */
+function counter(dec, name) {
+  const value = dec[name];
+  if (!Number.isSafeInteger(value) || value < 0) throw new Invariant(`${name} is ${value}`);
+  return value;
+}
+
 async function runPass(id, file, pass) {
-  const result = { frames: 0, errors: [], messages: [] };
+  // frames: video frames (or copied video packets); audio: AudioFrames and audio packets.
+  const result = { frames: 0, audio: 0, audioSkipped: 0, errors: [], messages: [] };
   const options = { pixelFormat: pass.pixelFormat, ...job.decoderOptions };
   if (pass.width) options.width = pass.width;
   if (pass.height) options.height = pass.height;
   if (pass.threads !== undefined) options.threads = pass.threads;
   if (pass.maxPixels !== undefined) options.maxPixels = pass.maxPixels;
   if (pass.maxGopBytes !== undefined) options.maxGopBytes = pass.maxGopBytes;
+  if (pass.audio !== undefined) options.audio = pass.audio;
+  if (pass.video !== undefined) options.video = pass.video;
+  const items = ITEM_APIS.has(pass.api);
   let dec = null;
+  let reader = null;
   try {
-    dec = pass.api.startsWith('read') ? await Decoder.open(file, options) : Decoder.openSync(file, options);
+    dec = pass.api.startsWith('read') || pass.api === 'iterate' ? await Decoder.open(file, options) : Decoder.openSync(file, options);
     checkInfo(dec, pass);
-    const target = pass.api === 'into' || pass.api === 'readInto' ? bufferAtMemoryEnd(dec.frameBytes) : null;
+    const into = pass.api === 'into' || pass.api === 'readInto' || pass.api === 'itemInto';
+    const target = into ? bufferAtMemoryEnd(Math.max(1, dec.frameBytes)) : null;
+    reader = {
+      iterator: pass.api === 'iterate' ? dec[Symbol.asyncIterator]() : null,
+      short: pass.short && dec.frameBytes > 1 ? bufferAtMemoryEnd(dec.frameBytes - 1) : null,
+      calls: 0,
+      refused: 0,
+    };
     const cap = dec.frameBytes > LARGE_FRAME_BYTES ? LARGE_FRAMES : MAX_FRAMES;
+    const seekAfter = items ? (pass.seekAfter ?? 1) : 1;
+    let seeked = pass.seek === undefined;
     // After an error the reader may go on (a corrupt packet is skipped); three in a row end the pass.
-    for (let errorsInRow = 0; result.frames < cap && errorsInRow < 3; ) {
+    for (let errorsInRow = 0; result.frames < cap && result.frames + result.audio < MAX_ITEMS && errorsInRow < 3; ) {
       let n;
       try {
-        n = await readOnce(dec, pass.api, target);
+        n = await readOnce(dec, pass.api, target, pass, reader);
       } catch (error) {
         if (!(error instanceof StreamcoderError)) throw error;
         noteError(result, error);
@@ -149,12 +284,20 @@ async function runPass(id, file, pass) {
       }
       if (n === 0) break;
       errorsInRow = 0;
-      const before = result.frames;
-      result.frames += n;
+      if (n === 'audio') result.audio++;
+      else result.frames += n === 'video' ? 1 : n;
       say(`P ${id}`);
       checkMemory(id);
-      if (pass.seek !== undefined && before === 0) dec.seek(pass.seek);
+      if (!seeked && (items ? result.frames + result.audio : result.frames) >= seekAfter) {
+        seeked = true;
+        dec.seek(pass.seek);
+      }
     }
+    if (reader.iterator) await reader.iterator.return?.();
+    // The frame methods deliver video only: whatever audio they pass over is counted, never queued.
+    result.audioSkipped = counter(dec, 'audioSkipped');
+    counter(dec, 'audioCorruptPackets');
+    counter(dec, 'corruptPackets');
   } catch (error) {
     if (error instanceof StreamcoderError) noteError(result, error);
     else result.failure = describeError(error);

@@ -18,12 +18,14 @@ import type { Container } from './container-resize';
 import { locateDimensionFields, type Codec, type DimensionField } from './header-fields';
 import { locateTimingFields, type TimingField } from './timing-fields';
 
-export const FUZZ_VERSION = 3;
+export const FUZZ_VERSION = 4;
 // Of the seed files alone (their cache dir): bumped when an ffmpeg command changes.
-const SEEDS_VERSION = 2;
+const SEEDS_VERSION = 3;
 
 const run = promisify(execFile);
 const SRC = (size: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10:duration=${seconds}`];
+// A second input: a tone at `rate` Hz for `seconds` (the muxers take the video's length with it).
+const SINE = (rate: number, seconds: number, frequency = 440) => ['-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=${rate}:duration=${seconds}`];
 
 export interface SeedSpec {
   name: string;
@@ -33,6 +35,8 @@ export interface SeedSpec {
   width: number;
   height: number;
   ffmpeg: readonly string[];
+  /** Audio streams in the file (0 for the video-only seeds): its mutants get the audio passes. */
+  audioStreams?: number;
 }
 
 export const SEEDS: readonly SeedSpec[] = [
@@ -72,6 +76,26 @@ export const SEEDS: readonly SeedSpec[] = [
   // Sizes only in the container, and a decoder that must check the packet against them.
   { name: 'ffv1-17x9.mkv', codec: 'ffv1', container: 'matroska', width: 17, height: 9, ffmpeg: [...SRC('18x10', 0.3), '-vf', 'scale=17:9', '-c:v', 'ffv1', '-pix_fmt', 'yuv420p', '-f', 'matroska'] },
   { name: 'raw-bgr24-11x7.avi', codec: 'rawvideo', container: 'avi', width: 11, height: 7, ffmpeg: [...SRC('12x8', 0.3), '-vf', 'scale=11:7', '-c:v', 'rawvideo', '-pix_fmt', 'bgr24', '-f', 'avi'] },
+  // With sound (issue 11): the audio decoders, libswresample, the interleaving queues and stream
+  // copy get their own hostile input. The audio tracks are as short as the pictures, at the rates
+  // and layouts files have (48 kHz stereo, 44.1 kHz mono, 22.05 kHz PCM), and their timing fields
+  // (stts/stsz/stco of the audio trak, PES PTS of the audio PID, FLV audio tags, Matroska
+  // blocks, AVI audio chunks) are among those the timing mutations pick.
+  // H.264 + AAC in MP4, the common case; the AAC AudioSpecificConfig in esds.
+  { name: 'av-h264-aac.mp4', codec: 'h264', container: 'mp4', width: 32, height: 24, audioStreams: 1, ffmpeg: [...SRC('32x24', 0.4), ...SINE(48000, 0.4), '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '1', '-g', '3', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '24k', '-ac', '2', '-f', 'mp4'] },
+  // Two audio tracks (48 kHz stereo AAC, 44.1 kHz mono MP3): audio.stream picks the second.
+  { name: 'av-two-tracks.mp4', codec: 'h264', container: 'mp4', width: 24, height: 16, audioStreams: 2, ffmpeg: [...SRC('24x16', 0.4), ...SINE(48000, 0.4), ...SINE(44100, 0.4, 880), '-map', '0:v', '-map', '1:a', '-map', '2:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '3', '-pix_fmt', 'yuv420p', '-c:a:0', 'aac', '-b:a:0', '24k', '-ac:a:0', '2', '-c:a:1', 'libmp3lame', '-b:a:1', '32k', '-ac:a:1', '1', '-f', 'mp4'] },
+  // MPEG-TS: ADTS AAC (a header on every frame) and MPEG-1 layer II, each on its own PID.
+  { name: 'av-h264-adts.ts', codec: 'h264', container: 'mpegts', width: 32, height: 32, audioStreams: 1, ffmpeg: [...SRC('32x32', 0.4), ...SINE(48000, 0.4), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '3', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '24k', '-ac', '2', '-f', 'mpegts'] },
+  { name: 'av-mpeg2-mp2.ts', codec: 'mpeg2video', container: 'mpegts', width: 48, height: 32, audioStreams: 1, ffmpeg: [...SRC('48x32', 0.4), ...SINE(44100, 0.4), '-c:v', 'mpeg2video', '-q:v', '4', '-g', '3', '-c:a', 'mp2', '-b:a', '64k', '-ac', '1', '-f', 'mpegts'] },
+  // Matroska/WebM: Opus (48 kHz, pre-skip in CodecPrivate) and Vorbis (three headers in CodecPrivate).
+  { name: 'av-vp9-opus.webm', codec: 'vp9', container: 'matroska', width: 24, height: 16, audioStreams: 1, ffmpeg: [...SRC('24x16', 0.4), ...SINE(48000, 0.4), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '3', '-c:a', 'libopus', '-b:a', '24k', '-ac', '2', '-f', 'webm'] },
+  { name: 'av-h264-vorbis.mkv', codec: 'h264', container: 'matroska', width: 32, height: 16, audioStreams: 1, ffmpeg: [...SRC('32x16', 0.4), ...SINE(22050, 0.4), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '3', '-pix_fmt', 'yuv420p', '-c:a', 'libvorbis', '-q:a', '0', '-ac', '1', '-f', 'matroska'] },
+  // FLV: MP3 (44.1 kHz mono) beside H.264, AAC (the sequence header tag) beside Sorenson H.263.
+  { name: 'av-h264-mp3.flv', codec: 'h264', container: 'flv', width: 32, height: 24, audioStreams: 1, ffmpeg: [...SRC('32x24', 0.4), ...SINE(44100, 0.4), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '3', '-pix_fmt', 'yuv420p', '-c:a', 'libmp3lame', '-b:a', '32k', '-ac', '1', '-f', 'flv'] },
+  { name: 'av-flv1-aac.flv', codec: 'flv1', container: 'flv', width: 32, height: 24, audioStreams: 1, ffmpeg: [...SRC('32x24', 0.4), ...SINE(44100, 0.4), '-c:v', 'flv', '-g', '3', '-c:a', 'aac', '-b:a', '24k', '-ac', '2', '-f', 'flv'] },
+  // 16-bit PCM (8 kHz mono, WAV's format) in AVI beside MPEG-4 part 2: no audio decoder to speak of, so block sizes and rates straight from the header.
+  { name: 'av-mpeg4-pcm.avi', codec: 'mpeg4', container: 'avi', width: 24, height: 16, audioStreams: 1, ffmpeg: [...SRC('24x16', 0.3), ...SINE(8000, 0.3), '-c:v', 'mpeg4', '-q:v', '4', '-g', '3', '-c:a', 'pcm_s16le', '-ac', '1', '-f', 'avi'] },
 ];
 
 export interface Seed extends SeedSpec {
