@@ -20,6 +20,14 @@ Resampler::Resampler(AVSampleFormat format, int rate, const AVChannelLayout& lay
 
 Resampler::Resampler(AudioFormat output) : format_(output.sampleFormat), rate_(output.sampleRate) {
   av_channel_layout_default(&layout_, output.channels);
+  // FFmpeg has standard layouts for some counts only (1 to 8, 16, 24...): for the others there is
+  // no mixing matrix, and every frame would be refused. Said at open instead.
+  if (layout_.order == AV_CHANNEL_ORDER_UNSPEC) {
+    av_channel_layout_uninit(&layout_);
+    throw Failure("ERR_INVALID_ARGUMENT", std::to_string(output.channels) +
+                                              " audio channels have no standard layout to convert to: ask for another "
+                                              "count with audio.channels (1 to 8 always work)");
+  }
   planes_.assign(1, nullptr);
 }
 

@@ -299,6 +299,20 @@ describe('hostile audio options and data', () => {
     expect(() => Decoder.openSync(file, { video: 'skip' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
+  test('a channel count with no standard layout is refused at open, not silenced frame by frame', () => {
+    for (const channels of [9, 13, 63]) {
+      expect(() => Decoder.openSync(fixture('av.mp4'), { audio: { channels } }), String(channels))
+        .toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/no standard layout/) }));
+    }
+    for (const channels of [1, 6, 8, 16]) {
+      using dec = Decoder.openSync(fixture('av.mp4'), { audio: { channels } });
+      const sound = items(dec).filter(isAudio);
+      expect(sound.length, String(channels)).toBeGreaterThan(80);
+      expect(sound.every((a) => a.channels === channels && a.data.length === a.samples * channels)).toBe(true);
+      expect(dec.audioCorruptPackets).toBe(0);
+    }
+  });
+
   test('the raw binding refuses the same bounds', () => {
     const base = { source: file, pixelFormat: 'rgb24', width: 0, height: 0, startTime: 0, threads: 0, timeoutMs: 0, maxPixels: 1e6, formatOptions: {}, codecOptions: {} };
     const audio = { stream: -1, copy: false, sampleRate: 0, channels: 0, sampleFormat: 'f32' as const };
