@@ -62,9 +62,9 @@ const W_ERROR_AVERROR = 17;
 const W_WRITE_SLOT = 18;
 const W_READ_SLOT = 19;
 const W_ENTRIES = 20;
-const W_ARENA_BYTES = 21; // slots * stride (at most MAX_SLOTS * MAX_SLOT_BYTES / ... < 2^31)
-const W_HEAD = 22; // arena offset of the next free byte (producer only)
-const W_USED = 23; // arena bytes reserved and not yet released (both: add on commit, sub on release)
+const W_ARENA_BYTES = 21; // the arena's size, in units of 64 bytes (so 1024 slots of 1 GiB fit an Int32)
+const W_HEAD = 22; // arena offset of the next free byte, in units of 64 (producer only)
+const W_USED = 23; // arena bytes reserved and not yet released, in units of 64 (add on commit, sub on release)
 const W_SPARE = 24; // arena bytes beyond the `slots` frames (spareBytes), in units of 64
 
 const OPEN = 0;
