@@ -210,9 +210,20 @@ describe('the frame methods with audio on', () => {
 
   test('extractItemInto: pictures into the buffer, sound as objects; too small keeps the frame', () => {
     using dec = Decoder.openSync(file, { audio: true });
-    expect(() => dec.extractItemInto(new Uint8Array(10))).toThrow(expect.objectContaining({ code: 'ERR_BUFFER_SIZE' }));
-    const buffer = new Uint8Array(dec.frameBytes);
+    // At 0 s the sound comes first (equal times: sound before the picture), and needs no buffer.
     const kinds: string[] = [];
+    const small = new Uint8Array(10);
+    let refused = false;
+    while (!refused) {
+      try {
+        kinds.push(dec.extractItemInto(small)!.kind);
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'ERR_BUFFER_SIZE' });
+        refused = true;
+      }
+    }
+    expect(kinds).toEqual(['audio']);
+    const buffer = new Uint8Array(dec.frameBytes);
     let firstIndex = -1;
     for (let item = dec.extractItemInto(buffer); item; item = dec.extractItemInto(buffer)) {
       kinds.push(item.kind);
