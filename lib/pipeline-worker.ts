@@ -164,7 +164,10 @@ function runDecode(data: DecodeWorkerData): void {
         slot.cancel();
         try {
           ring.write(item as AudioFrame | Packet);
-        } catch {
+        } catch (error) {
+          // Ended by the other side or the caller: stop quietly. Anything else (a packet larger
+          // than the whole ring) is this side's failure.
+          if (!ring.ended) throw error;
           post({ type: 'stopped', frames, busySeconds: busy / 1000 });
           return;
         }
