@@ -78,18 +78,20 @@ export interface DecoderAudioOptions {
   copy?: boolean;
 }
 
-/** Whether options type `O` has `K` as a required (not optional) key. */
-type Given<O, K extends PropertyKey> = K extends keyof O ? ({} extends Pick<O, K> ? false : true) : false;
-type AudioItemFor<O> = Given<O, 'audio'> extends true ? (O extends { audio: false } ? Frame : MediaItem) : Frame;
+/** The values option `K` may take in options type `O` (never when `O` has no such key). */
+type OptionValue<O, K extends PropertyKey> = K extends keyof O ? Exclude<O[K], undefined> : never;
+/** Whether options of type `O` may ask for sound (an `audio` other than `false`). */
+type MayAskAudio<O> = [OptionValue<O, 'audio'>] extends [false] ? false : true;
+/** Whether options of type `O` may ask to copy the video. */
+type MayCopyVideo<O> = [OptionValue<O, 'video'>] extends ['decode'] ? false : true;
 
 /**
  * What the item methods yield for a Decoder opened with options of type `O`: `Frame`s unless the
- * options say `audio` (other than `false`) or `video: 'copy'`, then any {@link MediaItem}. The
- * type follows the options as written: options of the wide type `DecoderOptions` (built at run
- * time) type the items as `Frame`; give such options a type that says `audio: true` (or
- * `DecoderOptions & { audio: DecoderAudioOptions }`) to get `MediaItem`.
+ * options may say `audio` (other than `false`) or `video: 'copy'`, then any {@link MediaItem}.
+ * Options of the wide type `DecoderOptions` (built at run time) may say either, so their items
+ * are `MediaItem`s: narrow them by `kind`.
  */
-export type DecoderItem<O> = Given<O, 'video'> extends true ? (O extends { video: 'decode' } ? AudioItemFor<O> : MediaItem) : AudioItemFor<O>;
+export type DecoderItem<O> = MayAskAudio<O> extends true ? MediaItem : MayCopyVideo<O> extends true ? MediaItem : Frame;
 
 /** What `extractItemInto` returns: the description of a video frame decoded into the buffer, or an audio or packet item. */
 export type ItemInfo = (FrameInfo & { kind: 'video' }) | AudioFrame | Packet;

@@ -49,9 +49,9 @@ export async function documented(url: string): Promise<void> {
 `;
 
 // Each marked line must fail there, with a message quoting what is marked.
-const BAD = `import { Client, Decoder, Server, setLogLevel } from ${api};
+const BAD = `import { Client, Decoder, Server, setLogLevel, type DecoderOptions, type Frame } from ${api};
 
-export async function mistakes(url: string): Promise<void> {
+export async function mistakes(url: string, built: DecoderOptions): Promise<void> {
   const dec = await Decoder.open('clip.mp4');
   const cli = await Client.open(url);
   cli.on('frame', (f) => console.log(f)); // not assignable: '"frame"'
@@ -59,6 +59,11 @@ export async function mistakes(url: string): Promise<void> {
   setLogLevel('loud'); // not assignable: '"loud"'
   cli.on('reconnect', (attempt: string) => console.log(attempt)); // not assignable: (attempt: string) => void
   await Decoder.open('clip.mp4', { pixelFormat: 'yuv444p' }); // not assignable: '"yuv444p"'
+  const sound = await Decoder.open('clip.mp4', { audio: true });
+  const picture: Frame | null = sound.extractItem(); // not assignable: 'MediaItem | null'
+  // Options built at run time may ask for sound: the items are not Frames alone.
+  const any: Frame | null = (await Decoder.open('clip.mp4', built)).extractItem(); // not assignable: 'MediaItem | null'
+  console.log(picture, any);
 }
 `;
 
@@ -100,7 +105,7 @@ test('an unknown event name, a bad pixel format and a bad log level are type err
     const mark = / \/\/ not assignable: (.+)$/.exec(line);
     return mark ? [{ line: k + 1, what: mark[1] }] : [];
   });
-  expect(expected).toHaveLength(5);
+  expect(expected).toHaveLength(7);
   for (const { line, what } of expected) {
     const hit = errors.find((e) => e.includes(`bad.ts(${line},`));
     expect(hit, `line ${line}: ${what}\n${output}`).toBeDefined();
