@@ -145,10 +145,29 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
   return reader;
 }
 
-ByteView GetBytes(const Napi::Value& value, const char* what) {
-  if (!value.IsTypedArray()) {
-    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
+namespace {
+
+const char* TypedArrayName(napi_typedarray_type type) {
+  switch (type) {
+    case napi_float32_array: return "a Float32Array";
+    case napi_int16_array: return "an Int16Array";
+    default: return "a Uint8Array";
   }
+}
+
+size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_float32_array: return 4;
+    case napi_int16_array: return 2;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+ByteView GetTypedBytes(const Napi::Value& value, napi_typedarray_type expected, const char* what) {
+  const std::string wrongType = std::string("Expected ") + TypedArrayName(expected) + " for " + what;
+  if (!value.IsTypedArray()) throw Failure("ERR_INVALID_ARGUMENT", wrongType);
   napi_env env = value.Env();
   napi_typedarray_type type;
   size_t length = 0;
@@ -159,8 +178,8 @@ ByteView GetBytes(const Napi::Value& value, const char* what) {
   if (napi_get_typedarray_info(env, value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok) {
     throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
   }
-  if (type != napi_uint8_array && type != napi_uint8_clamped_array) {
-    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a Uint8Array for ") + what);
+  if (type != expected && !(expected == napi_uint8_array && type == napi_uint8_clamped_array)) {
+    throw Failure("ERR_INVALID_ARGUMENT", wrongType);
   }
   bool isArrayBuffer = false;  // false for a SharedArrayBuffer
   bool detached = false;
@@ -172,8 +191,10 @@ ByteView GetBytes(const Napi::Value& value, const char* what) {
     throw Failure("ERR_DETACHED", std::string("The buffer given for ") + what +
                                       " is detached (its memory was transferred elsewhere)");
   }
-  return ByteView{static_cast<uint8_t*>(data), length, isArrayBuffer};
+  return ByteView{static_cast<uint8_t*>(data), length * ElementSize(expected), isArrayBuffer};
 }
+
+ByteView GetBytes(const Napi::Value& value, const char* what) { return GetTypedBytes(value, napi_uint8_array, what); }
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info) {
   Napi::Object object = Napi::Object::New(env);

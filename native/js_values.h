@@ -34,6 +34,9 @@ struct ByteView {
   bool movable = true;
 };
 // Refuses anything but a Uint8Array (or Uint8ClampedArray) and a detached buffer.
+// The bytes behind a typed array of the given type (Uint8Array, or Uint8ClampedArray, for pictures
+// and packets; Float32Array or Int16Array for samples), ArrayBuffer or SharedArrayBuffer alike.
+ByteView GetTypedBytes(const Napi::Value& value, napi_typedarray_type expected, const char* what);
 ByteView GetBytes(const Napi::Value& value, const char* what);
 
 Napi::Object InfoToJs(Napi::Env env, const StreamInfo& info);

@@ -35,34 +35,6 @@ AVRational GetRational(const Napi::Object& object, const char* key) {
   return AVRational{GetInt(rational, "num", 0), GetInt(rational, "den", 0)};
 }
 
-// The bytes behind a typed array of the given type (Uint8Array for pictures and packets,
-// Float32Array or Int16Array for samples), ArrayBuffer or SharedArrayBuffer alike.
-ByteView GetTypedBytes(const Napi::Value& value, napi_typedarray_type expected, const char* what) {
-  if (expected == napi_uint8_array) return GetBytes(value, what);
-  napi_env env = value.Env();
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_value arrayBuffer;
-  size_t offset = 0;
-  const char* name = expected == napi_float32_array ? "a Float32Array" : "an Int16Array";
-  if (!value.IsTypedArray() ||
-      napi_get_typedarray_info(env, value, &type, &length, &data, &arrayBuffer, &offset) != napi_ok || type != expected) {
-    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected ") + name + " for " + what);
-  }
-  bool isArrayBuffer = false;
-  bool detached = false;
-  if (napi_is_arraybuffer(env, arrayBuffer, &isArrayBuffer) != napi_ok ||
-      (isArrayBuffer && napi_is_detached_arraybuffer(env, arrayBuffer, &detached) != napi_ok)) {
-    throw Failure("ERR_INVALID_ARGUMENT", std::string("Cannot read the buffer given for ") + what);
-  }
-  if (detached) throw Failure("ERR_DETACHED", std::string("The buffer given for ") + what + " is detached");
-  const size_t elementSize = expected == napi_float32_array ? 4 : 2;
-  return ByteView{static_cast<uint8_t*>(data), length * elementSize, isArrayBuffer};
-}
-
-// Stream copy's CodecParameters (lib/types.ts) as FFmpeg's AVCodecParameters, with the packets'
-// time base. The input side's conversion (codec_parameters.h) replaces this once it lands.
 // The source stream a copy takes its packets from: the CodecParameters object of a Decoder's
 // info (codec_parameters.h checks and converts it).
 std::shared_ptr<CopySource> GetCopySource(const Napi::Object& options, const char* key) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { StreamcoderError, pipeline } from '../lib';
 import { flashBeepArgs, measureSync } from './helpers/av-sync';
+import { packetHashes } from './helpers/ffmpeg-cli';
 import { fixture, tempDir } from './helpers/fixtures';
 import { settledFile, startRtmpServer, startRtspListener, type RtmpServer } from './helpers/servers';
 
@@ -28,13 +29,6 @@ interface Probed {
 
 function probe(file: string): Probed {
   return JSON.parse(String(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,sample_rate,channels,start_time,duration', '-of', 'json', file])));
-}
-
-/** md5 of each packet's payload of one stream, in order (ffprobe -show_data would be slower). */
-function packetHashes(file: string, stream: string): string[] {
-  return String(execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', `0:${stream}:0`, '-c', 'copy', '-f', 'framemd5', '-'])).split('\n')
-    // stream, dts, pts, duration, size, hash[, side data...]
-    .filter((line) => line && !line.startsWith('#')).map((line) => line.split(',')[5].trim());
 }
 
 async function recorded(name: string): Promise<string> {

@@ -33,3 +33,13 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   if (sum === 0) return Infinity;
   return 10 * Math.log10((255 * 255) / (sum / a.length));
 }
+
+/**
+ * The md5 of each packet's payload in one stream (`v` or `a`), in file order, as the ffmpeg CLI
+ * copies them: two files with the same list carry the same compressed packets.
+ */
+export function packetHashes(file: string, stream: 'v' | 'a'): string[] {
+  return String(execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', `0:${stream}:0`, '-c', 'copy', '-f', 'framemd5', '-'])).split('\n')
+    // stream, dts, pts, duration, size, hash[, side data...]
+    .filter((line) => line && !line.startsWith('#')).map((line) => line.split(',')[5].trim());
+}
