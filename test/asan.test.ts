@@ -3,7 +3,8 @@
 // runs set up by scripts/test-asan.js fail on a report, then runs the native-heavy test files
 // against the ASan addon. `npm run test:asan` runs every test file that way.
 // What ASan sees here and what it cannot (FFmpeg's own loads and stores): README, "AddressSanitizer".
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { runChild } from './helpers/child';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -38,26 +39,25 @@ beforeAll(async () => {
 }, 900_000);
 
 /** Runs `code` in a node process set up as the ASan test processes are, with the canary module as `c`. */
-function underAsan(code: string) {
+async function underAsan(code: string) {
   const script = `const c = require(${JSON.stringify(asan.CANARY)}); ${code}; console.log('canary survived');`;
-  const run = spawnSync(process.execPath, [...asan.NODE_ARGS, '-e', script], {
+  const run = await runChild(process.execPath, [...asan.NODE_ARGS, '-e', script], {
     env: { ...process.env, ...asan.asanEnv() },
-    encoding: 'utf8',
     timeout: 60_000,
   });
   return { ...run, report: `${run.stdout}\n${run.stderr}` };
 }
 
 /** A report ends the process with SIGABRT (abort_on_error), never the script's last line. */
-function expectReport(run: ReturnType<typeof underAsan>, ...patterns: RegExp[]): void {
+function expectReport(run: Awaited<ReturnType<typeof underAsan>>, ...patterns: RegExp[]): void {
   expect(run.stdout, run.report).not.toContain('canary survived');
   expect(run.signal, run.report).toBe('SIGABRT');
   for (const pattern of patterns) expect(run.report).toMatch(pattern);
 }
 
 describe('the ASan set-up catches what it is there to catch', () => {
-  test('a correct program runs to its end, with the sanitizer runtime loaded first', () => {
-    const run = underAsan(`
+  test('a correct program runs to its end, with the sanitizer runtime loaded first', async () => {
+    const run = await underAsan(`
       c.writeLast(Buffer.alloc(100000));
       const maps = require('node:fs').readFileSync('/proc/self/maps', 'utf8');
       if (!/libasan/.test(maps)) throw new Error('no libasan in this process');`);
@@ -72,32 +72,32 @@ describe('the ASan set-up catches what it is there to catch', () => {
     ['Buffer.alloc (Napi::Buffer::New, extractFrame\'s frames)', 'Buffer.alloc(100000)', 100000],
     ['a small Uint8Array (moved off V8\'s heap when native code asks for it)', 'new Uint8Array(100)', 100],
     ['a SharedArrayBuffer (FrameRing\'s slots, readInto)', 'new Uint8Array(new SharedArrayBuffer(6220800))', 6220800],
-  ])('a write one byte past %s', (_, buffer, bytes) => {
-    expectReport(underAsan(`c.writePastEnd(${buffer})`),
+  ])('a write one byte past %s', async (_, buffer, bytes) => {
+    expectReport(await underAsan(`c.writePastEnd(${buffer})`),
       /ERROR: AddressSanitizer: heap-buffer-overflow/, /WRITE of size 1/,
       new RegExp(`0 bytes to the right of ${bytes}-byte region`), /canary\.cc:\d+ in WritePastEnd/);
   });
 
-  test('FFmpeg (not instrumented) copying past a buffer: its memcpy is the runtime\'s, which checks', () => {
-    expectReport(underAsan('c.copyPastEnd(new Uint8Array(6220800))'),
+  test('FFmpeg (not instrumented) copying past a buffer: its memcpy is the runtime\'s, which checks', async () => {
+    expectReport(await underAsan('c.copyPastEnd(new Uint8Array(6220800))'),
       /heap-buffer-overflow/, /WRITE of size 6220816/, /memcpy/, /libavutil\.so/, /0 bytes to the right of 6220800-byte region/);
   });
 
-  test('a use after free', () => {
-    expectReport(underAsan('c.useAfterFree()'), /ERROR: AddressSanitizer: heap-use-after-free/, /in UseAfterFree/);
+  test('a use after free', async () => {
+    expectReport(await underAsan('c.useAfterFree()'), /ERROR: AddressSanitizer: heap-use-after-free/, /in UseAfterFree/);
   });
 
-  test('undefined behaviour (signed overflow) ends the process too', () => {
-    expectReport(underAsan('c.signedOverflow()'), /runtime error: signed integer overflow/);
+  test('undefined behaviour (signed overflow) ends the process too', async () => {
+    expectReport(await underAsan('c.signedOverflow()'), /runtime error: signed integer overflow/);
   });
 
-  test('so does a double out of an int\'s range made an int (a hostile option value)', () => {
-    expectReport(underAsan('c.doubleToInt(1e300)'), /runtime error: 1e\+300 is outside the range of representable values of type 'int'/);
+  test('so does a double out of an int\'s range made an int (a hostile option value)', async () => {
+    expectReport(await underAsan('c.doubleToInt(1e300)'), /runtime error: 1e\+300 is outside the range of representable values of type 'int'/);
   });
 
-  test('a write at a guard page is reported as such (ASan keeps SIGSEGV from V8), and wasm still traps', () => {
+  test('a write at a guard page is reported as such (ASan keeps SIGSEGV from V8), and wasm still traps', async () => {
     // The guard-page tests' kind of buffer: a picture that ends where mapped memory ends.
-    const run = underAsan(`
+    const run = await underAsan(`
       const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,6,1,96,1,127,1,127,3,2,1,0,5,3,1,0,1,7,8,1,4,108,111,97,100,0,0,10,9,1,7,0,32,0,40,2,0,11]);
       const load = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.load;   // i32.load from memory 0
       try { load(1 << 20); throw new Error('no trap'); } catch (e) { if (!(e instanceof WebAssembly.RuntimeError)) throw e; }

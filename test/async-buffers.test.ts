@@ -2,9 +2,9 @@
 // resized to nothing while the call runs on the thread pool once crashed the process (the pool
 // thread read and wrote freed memory). Each scenario runs in its own process, so a crash fails
 // the test with the scenario named instead of taking the test runner down.
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { runChild } from './helpers/child';
 import { fixture, tempDir } from './helpers/fixtures';
 
 const { dir, cleanup } = tempDir();
@@ -19,9 +19,8 @@ interface Settled {
   samePicture?: boolean;
 }
 
-function run(scenario: string): { results: Settled[]; luma?: number[] } {
-  const child = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'helpers', 'async-buffers-exerciser.js'), scenario, source, dir], {
-    encoding: 'utf8',
+async function run(scenario: string): Promise<{ results: Settled[]; luma?: number[] }> {
+  const child = await runChild(process.execPath, ['--expose-gc', path.join(__dirname, 'helpers', 'async-buffers-exerciser.js'), scenario, source, dir], {
     timeout: 120_000,
   });
   expect(child.signal, `${scenario} died: ${child.stderr}`).toBeNull();
@@ -34,37 +33,37 @@ const ENCODED_LUMA = [51, 121, 191];
 
 test.each(['encode-transfer', 'encode-resize', 'serve-transfer'])(
   '%s: the frame is encoded from the library\'s own copy, whatever happens to the caller\'s buffer',
-  (scenario) => {
-    const outcome = run(scenario);
+  async (scenario) => {
+    const outcome = await run(scenario);
     expect(outcome.results.map((r) => r.ok)).toEqual([true, true, true]);
     expect(outcome.luma).toEqual(ENCODED_LUMA);
   },
 );
 
-test('a growable SharedArrayBuffer is encoded in place while it grows', () => {
-  const outcome = run('encode-growable-shared');
+test('a growable SharedArrayBuffer is encoded in place while it grows', async () => {
+  const outcome = await run('encode-growable-shared');
   expect(outcome.results.map((r) => r.ok)).toEqual([true, true, true]);
   expect(outcome.luma).toEqual(ENCODED_LUMA);
 });
 
-test('readInto a buffer transferred away meanwhile rejects with ERR_DETACHED and writes nothing', () => {
-  const outcome = run('readinto-transfer');
+test('readInto a buffer transferred away meanwhile rejects with ERR_DETACHED and writes nothing', async () => {
+  const outcome = await run('readinto-transfer');
   for (const result of outcome.results) {
     expect(result).toMatchObject({ ok: false, name: 'StreamcoderError', code: 'ERR_DETACHED' });
     expect(result.message).toMatch(/detached while frame \d+ was decoded into it; that frame is lost/);
   }
 });
 
-test('readInto a buffer resized to nothing meanwhile rejects with ERR_BUFFER_SIZE', () => {
-  const outcome = run('readinto-resize');
+test('readInto a buffer resized to nothing meanwhile rejects with ERR_BUFFER_SIZE', async () => {
+  const outcome = await run('readinto-resize');
   for (const result of outcome.results) {
     expect(result).toMatchObject({ ok: false, name: 'StreamcoderError', code: 'ERR_BUFFER_SIZE' });
     expect(result.message).toMatch(/shrank to 0 bytes/);
   }
 });
 
-test.each(['readinto-shared', 'readinto-growable-shared'])('%s: decoded in place, the same pictures as extractFrame', (scenario) => {
-  const outcome = run(scenario);
+test.each(['readinto-shared', 'readinto-growable-shared'])('%s: decoded in place, the same pictures as extractFrame', async (scenario) => {
+  const outcome = await run(scenario);
   expect(outcome.results).toEqual([
     { ok: true, samePicture: true },
     { ok: true, samePicture: true },
@@ -72,8 +71,8 @@ test.each(['readinto-shared', 'readinto-growable-shared'])('%s: decoded in place
   ]);
 });
 
-test('a buffer detached before the call is refused at once, sync and async', () => {
-  const outcome = run('detached-before');
+test('a buffer detached before the call is refused at once, sync and async', async () => {
+  const outcome = await run('detached-before');
   expect(outcome.results).toHaveLength(2);
   for (const result of outcome.results) expect(result).toMatchObject({ ok: false, code: 'ERR_DETACHED' });
 });

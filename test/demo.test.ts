@@ -1,14 +1,14 @@
 // `npm run demo` itself, on its embedded default: the whole product end to end (sample clip,
 // nginx-rtmp, the two-worker pipeline paced to real time, Client reading back). It must report
 // zero lost frames and leave no server running.
-import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { runChild } from './helpers/child';
 
 test('npm run demo reports every frame received, none lost, and stops its server', async () => {
   const root = path.join(__dirname, '..');
-  const result = spawnSync('npm', ['run', 'demo', '--silent'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const result = await runChild('npm', ['run', 'demo', '--silent'], { cwd: root, timeout: 120_000 });
   expect(result.status, result.stderr).toBe(0);
   const report = result.stdout;
   expect(report).toMatch(/^lost\s+0$/m);

@@ -7,7 +7,8 @@ import { Decoder, Encoder, Server, StreamcoderError, type Frame } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
 import { bufferAtMemoryEnd } from './helpers/guarded-memory';
 import { probeFrameCount, probeFrames, psnr, rawFrames } from './helpers/ffmpeg-cli';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { runChild } from './helpers/child';
 
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
@@ -37,13 +38,13 @@ function expectCode(call: () => unknown, code: string): StreamcoderError {
 }
 
 describe('encoders with habits of their own', () => {
-  test('libx265 writes nothing to stderr by itself (its banner and statistics bypass FFmpeg\'s log)', () => {
+  test('libx265 writes nothing to stderr by itself (its banner and statistics bypass FFmpeg\'s log)', async () => {
     const script = `
       const { Encoder } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
       const enc = Encoder.openSync(${JSON.stringify(path.join(dir, 'quiet.mkv'))}, { width: 64, height: 64, codec: 'libx265', preset: 'ultrafast' });
       for (let i = 0; i < 3; i++) enc.encodeFrame(new Uint8Array(64 * 64 * 3));
       enc.closeSync();`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const run = await runChild(process.execPath, ['-e', script], { timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
     expect(probeFrameCount(path.join(dir, 'quiet.mkv'))).toBe(3);
@@ -91,7 +92,7 @@ describe('encoders with habits of their own', () => {
     expect(error.message).toContain('Either both buffer size and max rate or neither must be specified');
   });
 
-  test('an unknown x264 preset prints nothing to stderr (x264 would print its own error)', () => {
+  test('an unknown x264 preset prints nothing to stderr (x264 would print its own error)', async () => {
     const script = `
       const { Encoder, Server } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
       const codes = [];
@@ -102,7 +103,7 @@ describe('encoders with habits of their own', () => {
         codes.push(e.code);
         console.log(codes.join(' '));
       });`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const run = await runChild(process.execPath, ['-e', script], { timeout: 30_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe(Array(5).fill('ERR_INVALID_ARGUMENT').join(' '));
     expect(run.stderr).toBe('');

@@ -1,11 +1,12 @@
 // Bounds the caller controls, with defaults that keep a small crafted file from taking the
 // machine: maxPixels (decoder, probing included), maxGopBytes (extractGOP), maxCacheBytes
 // (Client). Exceeding one is ERR_LIMIT with a message that names the option.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Client, DEFAULT_MAX_PIXELS, Decoder, MAX_PIXELS, StreamcoderError } from '../lib';
+import { runChild } from './helpers/child';
 import { fixture, tempDir } from './helpers/fixtures';
 
 const { dir, cleanup } = tempDir();
@@ -32,14 +33,14 @@ function errorOf(call: () => unknown): StreamcoderError {
 }
 
 describe('maxPixels', () => {
-  test('a source past the default bound is refused at open, before anything large is allocated', () => {
+  test('a source past the default bound is refused at open, before anything large is allocated', async () => {
     const big = make('big.mp4', bigCommand);
     expect(DEFAULT_MAX_PIXELS).toBe(8192 * 4320);
     // In a child process, so its peak memory is the refused open's alone.
     const script = `const { Decoder } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
       try { Decoder.openSync(${JSON.stringify(big)}); console.log('opened'); }
       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, rssMB: process.resourceUsage().maxRSS / 1024 })); }`;
-    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const child = await runChild(process.execPath, ['-e', script], { timeout: 60_000 });
     const outcome = JSON.parse(child.stdout.trim());
     expect(outcome.code).toBe('ERR_LIMIT');
     expect(outcome.message).toContain('8192x4352 (35651584 pixels), more than maxPixels (35389440)');

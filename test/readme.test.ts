@@ -7,13 +7,14 @@
 //   where a snippet does not import it itself;
 // - the quick start and the pipeline() snippet run, with only the input file and the server URL
 //   swapped for a fixture and a local nginx-rtmp, and what they pushed is counted by ffprobe.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as api from '../lib/index';
+import { runChild } from './helpers/child';
 import { fixture } from './helpers/fixtures';
 import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 
@@ -48,7 +49,7 @@ test('the README has the snippets this test reads', () => {
   expect(SNIPPETS.length).toBeGreaterThanOrEqual(7);
 });
 
-test.each(SNIPPETS.map((s) => [s.line, s] as const))('README.md:%i parses on this Node', (_line, snippet) => {
+test.each(SNIPPETS.map((s) => [s.line, s] as const))('README.md:%i parses on this Node', async (_line, snippet) => {
   const { outputText, diagnostics } = ts.transpileModule(snippet.code, {
     compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
     reportDiagnostics: true,
@@ -56,7 +57,7 @@ test.each(SNIPPETS.map((s) => [s.line, s] as const))('README.md:%i parses on thi
   expect(diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')) ?? []).toEqual([]);
   const file = path.join(dir, `parse-${snippet.line}.mjs`);
   fs.writeFileSync(file, outputText);
-  const result = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+  const result = await runChild(process.execPath, ['--check', file]);
   expect(result.stderr, `README.md:${snippet.line} on Node ${process.version}`).toBe('');
   expect(result.status).toBe(0);
 });
@@ -84,7 +85,7 @@ declare global {
 export type { Api };
 `;
 
-test('every snippet type-checks in strict mode against the library', () => {
+test('every snippet type-checks in strict mode against the library', async () => {
   const exported = Object.keys(api).filter((name) => name !== '__esModule' && name !== 'default');
   const files: string[] = [];
   const offsets = new Map<string, { line: number; prelude: number }>();
@@ -107,7 +108,7 @@ test('every snippet type-checks in strict mode against the library', () => {
     },
     files: [globals, ...files],
   }));
-  const result = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', config], { encoding: 'utf8', timeout: 120_000 });
+  const result = await runChild(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', config], { timeout: 120_000 });
   // Errors as README lines: "README.md:172: error TS2345: ..."
   const errors = `${result.stdout}${result.stderr}`.split('\n').filter(Boolean).map((line) => {
     const at = /check-(\d+)\.ts\((\d+),\d+\): (.*)$/.exec(line);
@@ -140,7 +141,8 @@ describe('the snippets that push run', () => {
     const { outputText } = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext } });
     const file = path.join(dir, `${name}.mjs`);
     fs.writeFileSync(file, outputText);
-    execFileSync(process.execPath, [file], { cwd: dir, timeout: 60_000, stdio: 'pipe' });
+    const run = await runChild(process.execPath, [file], { cwd: dir, timeout: 60_000 });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
     const recording = await settledFile(server.recordingOf(name));
     const count = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', recording]);
     return Number(String(count).trim());

@@ -1,11 +1,11 @@
 // The documented patterns (README) compile as written under strict TypeScript, and the mistakes
 // the types exist to catch are reported: tsc runs on files written here, against lib/index.ts.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { levelName } from '../lib/log';
+import { runChild } from './helpers/child';
 
 const root = path.resolve(__dirname, '..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-types-'));
@@ -67,7 +67,7 @@ export async function mistakes(url: string, built: DecoderOptions): Promise<void
 }
 `;
 
-function tsc(name: string, source: string): { status: number | null; output: string } {
+async function tsc(name: string, source: string): Promise<{ status: number | null; output: string }> {
   const file = path.join(dir, `${name}.ts`);
   fs.writeFileSync(file, source);
   const config = path.join(dir, `tsconfig.${name}.json`);
@@ -86,18 +86,18 @@ function tsc(name: string, source: string): { status: number | null; output: str
     },
     files: [file],
   }));
-  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', config], { encoding: 'utf8', timeout: 120_000 });
+  const result = await runChild(path.join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', config], { timeout: 120_000 });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-test('the README patterns compile in strict mode', () => {
-  const { status, output } = tsc('good', GOOD);
+test('the README patterns compile in strict mode', async () => {
+  const { status, output } = await tsc('good', GOOD);
   expect(output).toBe('');
   expect(status).toBe(0);
 });
 
-test('an unknown event name, a bad pixel format and a bad log level are type errors', () => {
-  const { status, output } = tsc('bad', BAD);
+test('an unknown event name, a bad pixel format and a bad log level are type errors', async () => {
+  const { status, output } = await tsc('bad', BAD);
   expect(status).not.toBe(0);
   const errors = output.split('\n').filter((line) => line.includes('error TS'));
   const lines = BAD.split('\n');
