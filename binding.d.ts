@@ -94,7 +94,19 @@ export interface NativeWriterOptions {
   audioSampleRate?: number;
   audioChannels?: number;
   audioParameters?: CodecParameters;
+  /** Network outputs: survive the server going away (native/link.h). Absent: off. */
+  reconnect?: NativeReconnectOptions;
 }
+
+export interface NativeReconnectOptions {
+  retries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  outageBufferSeconds: number;
+}
+
+/** What the Writer's event listener receives (from the link's thread). */
+export type NativeWriterEvent = (type: 'disconnect' | 'reconnect' | 'failed', info: { error?: Error; attempt: number; downtimeMs: number }) => void;
 
 /** One item for Writer.send: lib/ has checked and normalised it. Times in seconds on the source's timeline. */
 export type NativeItem =
@@ -116,6 +128,12 @@ export interface NativeWriterStats {
   bitRate: number;
   fps: number;
   lead: number;
+  state: 'connecting' | 'live' | 'reconnecting' | 'closed' | 'failed';
+  disconnects: number;
+  reconnects: number;
+  downtimeMs: number;
+  outageDroppedFrames: number;
+  droppedAudioPackets: number;
 }
 
 export interface NativeWriter {
@@ -170,6 +188,6 @@ export interface Binding {
   /** Whether the muxer `url` (or `format`) implies can hold `codec` (output.cc Output::Takes). */
   outputTakes(url: string, format: string, codec: string): boolean;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
-  Writer: new (options: NativeWriterOptions) => NativeWriter;
+  Writer: new (options: NativeWriterOptions, onEvent?: NativeWriterEvent) => NativeWriter;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;
 }

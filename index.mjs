@@ -20,6 +20,7 @@ export {
   MIN_FRAME_RATE,
   MIN_SAMPLE_RATE,
   PIXEL_FORMATS,
+  RECONNECT_DEFAULTS,
   SAMPLE_FORMATS,
   Server,
   StreamcoderError,

@@ -1,4 +1,4 @@
-import { FrameWriter, type WriterInput } from './frame-writer';
+import { FrameWriter, WriterEventRelay, type WriterInput } from './frame-writer';
 import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 
 /**
@@ -14,12 +14,14 @@ import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 export class Encoder extends FrameWriter {
   static async open(path: string, options?: WriterOptions): Promise<Encoder> {
     const normalised = normaliseWriterOptions(path, options, 'Encoder.open');
-    return new Encoder(await FrameWriter.openHandle(normalised), normalised);
+    const events = new WriterEventRelay();
+    return new Encoder(await FrameWriter.openHandle(normalised, events), normalised, events);
   }
 
   static openSync(path: string, options?: WriterOptions): Encoder {
     const normalised = normaliseWriterOptions(path, options, 'Encoder.openSync');
-    return new Encoder(FrameWriter.openHandleSync(normalised), normalised);
+    const events = new WriterEventRelay();
+    return new Encoder(FrameWriter.openHandleSync(normalised, events), normalised, events);
   }
 
   /** Encodes one frame and writes the packets that are ready (blocking). */

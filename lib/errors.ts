@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'ERR_PROTOCOL_NOT_FOUND' // a URL scheme this FFmpeg cannot open
   | 'ERR_CONNECTION_REFUSED' // nothing listens there
   | 'ERR_CONNECTION_LOST' // the peer went away mid-stream
+  | 'ERR_PUBLISH_REFUSED' // the server answered and would not take the publish (bad app, stream name taken, auth)
+  | 'ERR_RECONNECT_FAILED' // a Server's reconnect ran out of retries
   | 'ERR_TIMEOUT' // no answer within timeoutMs
   | 'ERR_IO' // another input/output error
   | 'ERR_SEEK' // the source cannot seek there

@@ -1,4 +1,5 @@
-import type { NativeItem, NativeWriter, NativeWriterOptions } from '../binding';
+import { EventEmitter } from 'node:events';
+import type { NativeItem, NativeWriter, NativeWriterEvent, NativeWriterOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { openHandle, openHandleSync } from './open-handle';
@@ -25,14 +26,74 @@ export interface WriterStats {
   lead: number;
   /** Items (pictures, AudioFrames, packets) that reached a paced serve more than half a frame after their deadline. */
   lateFrames: number;
-  /** Pictures a frame-rate change left out (two in one frame slot), and copies of pictures that filled its gaps. */
+  /**
+   * Pictures served that never went out: a frame-rate change left them out (two in one frame
+   * slot), or an outage did not keep them (`outageDroppedFrames`). Every picture served either
+   * reached the output or is counted here.
+   */
   droppedFrames: number;
+  /** Of `droppedFrames`, those an outage dropped (a reconnecting Server). */
+  outageDroppedFrames: number;
+  /** Copies of pictures that filled a frame-rate change's gaps. */
   duplicatedFrames: number;
   /** Audio samples (per channel) taken from AudioFrames. */
   audioSamples: number;
   /** Audio packets written (encoded or copied) and their bytes. */
   audioPackets: number;
   audioBytes: number;
+  /** Audio packets an outage did not keep. */
+  droppedAudioPackets: number;
+  /**
+   * `connecting`, `live`, `reconnecting` (the server went away; the push goes on into the outage
+   * buffer), `closed`, or `failed` (refused, or out of retries: the next serve throws why).
+   */
+  state: 'connecting' | 'live' | 'reconnecting' | 'closed' | 'failed';
+  /** Times the link dropped, and came back. */
+  disconnects: number;
+  reconnects: number;
+  /** Milliseconds the link has been down in all, the current outage included. */
+  downtimeMs: number;
+}
+
+/** The events a Server emits (from its reconnect thread) and their listeners' arguments. */
+export interface WriterEvents {
+  /** The server went away; the push goes on and reconnects. */
+  disconnect: [cause: StreamcoderError];
+  /** Back: the attempt that made it, and how long the link was down. */
+  reconnect: [info: { attempt: number; downtimeMs: number }];
+  /**
+   * The push ended for good: refused (ERR_PUBLISH_REFUSED) or out of retries
+   * (ERR_RECONNECT_FAILED). Emitted only when someone listens; the next serve throws it anyway.
+   */
+  error: [error: StreamcoderError];
+}
+
+type WriterListener<K extends keyof WriterEvents> = (...args: WriterEvents[K]) => void;
+
+// Node's typed EventEmitter takes any name; these signatures take only WriterEvents' names.
+export interface FrameWriter {
+  on<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  once<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  addListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  prependListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  prependOnceListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  off<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+  removeListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
+}
+
+/**
+ * The native writer's events reach the FrameWriter made after it opened (none come before).
+ * @internal
+ */
+export class WriterEventRelay {
+  target: FrameWriter | null = null;
+  readonly listener: NativeWriterEvent = (type, info) => {
+    const target = this.target;
+    if (!target) return;
+    if (type === 'disconnect') target.emit('disconnect', info.error as StreamcoderError);
+    else if (type === 'reconnect') target.emit('reconnect', { attempt: info.attempt, downtimeMs: info.downtimeMs });
+    else if (target.listenerCount('error') > 0) target.emit('error', info.error as StreamcoderError);
+  };
 }
 
 /** A picture to write: a Decoder `Frame`, or the packed bytes of one picture. */
@@ -63,7 +124,7 @@ function timestamp(value: unknown, name: string): number | null {
  * What Server and Encoder share: checking items and handing them to the native writer, which
  * places each at its source time on one timeline (native/media_writer.h), stats, closing.
  */
-export abstract class FrameWriter implements Disposable, AsyncDisposable {
+export abstract class FrameWriter extends EventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
   /** @internal */
   protected readonly native: NativeWriter;
   /** Size and pixel format of the frames this writer takes, and its frame rate. */
@@ -73,8 +134,10 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   readonly frameRate: Rational;
 
   /** @internal */
-  protected constructor(handle: NativeWriter, options: NativeWriterOptions) {
+  protected constructor(handle: NativeWriter, options: NativeWriterOptions, events?: WriterEventRelay) {
+    super();
     this.native = handle;
+    if (events) events.target = this;
     this.width = options.width;
     this.height = options.height;
     this.pixelFormat = options.pixelFormat;
@@ -82,13 +145,13 @@ export abstract class FrameWriter implements Disposable, AsyncDisposable {
   }
 
   /** @internal */
-  protected static openHandle(options: NativeWriterOptions): Promise<NativeWriter> {
-    return openHandle(new native.Writer(options), (h) => h.closeSync());
+  protected static openHandle(options: NativeWriterOptions, events?: WriterEventRelay): Promise<NativeWriter> {
+    return openHandle(new native.Writer(options, events?.listener), (h) => h.closeSync());
   }
 
   /** @internal */
-  protected static openHandleSync(options: NativeWriterOptions): NativeWriter {
-    return openHandleSync(new native.Writer(options), (h) => h.closeSync());
+  protected static openHandleSync(options: NativeWriterOptions, events?: WriterEventRelay): NativeWriter {
+    return openHandleSync(new native.Writer(options, events?.listener), (h) => h.closeSync());
   }
 
   /** Bytes of one packed picture in the declared size and pixel format (0 when the video is copied). */

@@ -1,4 +1,4 @@
-import { FrameWriter, type WriterInput } from './frame-writer';
+import { FrameWriter, WriterEventRelay, type WriterInput } from './frame-writer';
 import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 
 /**
@@ -11,6 +11,10 @@ import { normaliseWriterOptions, type WriterOptions } from './writer-options';
  * the frame's presentation time (absolute deadlines from the first frame served, on a
  * monotonic clock: no drift), and never delays a late frame (it is counted in `stats`).
  *
+ * With `reconnect`, a server that goes away does not end the push: serving goes on (paced, never
+ * catching up in a burst) into a bounded outage buffer while a thread reconnects; events
+ * `disconnect`, `reconnect` and `error` and `stats.state` tell how it goes.
+ *
  * @example
  * const dec = await Decoder.open('clip.mp4');
  * await using srv = await Server.open('rtmp://127.0.0.1/live/cam', { from: dec.info, preset: 'veryfast' });
@@ -20,13 +24,15 @@ export class Server extends FrameWriter {
   /** Connects and writes the header off the event loop. */
   static async open(url: string, options?: WriterOptions): Promise<Server> {
     const normalised = normaliseWriterOptions(url, options, 'Server.open');
-    return new Server(await FrameWriter.openHandle(normalised), normalised);
+    const events = new WriterEventRelay();
+    return new Server(await FrameWriter.openHandle(normalised, events), normalised, events);
   }
 
   /** `open` on this thread (blocking), for worker_threads and scripts. */
   static openSync(url: string, options?: WriterOptions): Server {
     const normalised = normaliseWriterOptions(url, options, 'Server.openSync');
-    return new Server(FrameWriter.openHandleSync(normalised), normalised);
+    const events = new WriterEventRelay();
+    return new Server(FrameWriter.openHandleSync(normalised, events), normalised, events);
   }
 
   /** Encodes now and sends every packet that is ready. Never sleeps. */

@@ -23,6 +23,39 @@ export interface AudioOptions {
   channels?: number;
 }
 
+/**
+ * How a Server survives its server going away (the `reconnect` option; `true` for these defaults).
+ * While the link is down the push goes on: pictures are paced and encoded as before, and what they
+ * make is kept for the reconnect, which sends the last GOP written before the drop again (it may
+ * not have arrived) and then what the outage kept, starting with a key frame, timestamps going on
+ * forward. A server that refuses the publish ends the push with ERR_PUBLISH_REFUSED.
+ */
+export interface ReconnectOptions {
+  /** Attempts per outage before the push fails with ERR_RECONNECT_FAILED. Default 30. */
+  retries?: number;
+  /** The wait before the first attempt, in ms, doubling (with jitter) up to `maxBackoffMs`. Default 250 and 5000. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /**
+   * Seconds of media kept while the link is down, sent on reconnect; older GOPs are dropped and
+   * counted (`stats.droppedFrames`). Default 10; 0 keeps only the last GOP written.
+   */
+  outageBufferSeconds?: number;
+}
+
+/** The defaults of `reconnect: true`. */
+export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
+  retries: 30,
+  backoffMs: 250,
+  maxBackoffMs: 5000,
+  outageBufferSeconds: 10,
+});
+
+/** Outputs that hold a connection a server can drop: where `reconnect` applies. */
+export function isConnectedOutput(url: string): boolean {
+  return /^(rtmp[ste]?|rtsps?|srt|tcp):\/\//i.test(url);
+}
+
 /** Options of `Server.open` and `Encoder.open`. */
 export interface WriterOptions {
   /**
@@ -106,6 +139,12 @@ export interface WriterOptions {
   formatOptions?: Record<string, string | number | boolean>;
   /** Bound on each blocking connect/write in ms. Default 10000 for URLs, none for files. */
   timeoutMs?: number;
+  /**
+   * rtmp://, rtsp://, srt:// and tcp:// outputs: reconnect when the server goes away instead of
+   * failing (see {@link ReconnectOptions}); `true` for the defaults. Default false for
+   * `Server.open`, true in `pipeline()` and the command line.
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
 
 /**
@@ -204,7 +243,7 @@ function checkVbv(codec: string, maxBitRate: number, bufSize: number): void {
 export const WRITER_OPTION_KEYS = [
   'from', 'width', 'height', 'frameRate', 'pixelFormat', 'codec', 'bitRate', 'maxBitRate', 'bufSize',
   'gopSize', 'maxBFrames', 'preset', 'tune', 'crf', 'threads', 'transport', 'format', 'codecOptions',
-  'formatOptions', 'timeoutMs', 'video', 'audio', 'retime', 'timeline',
+  'formatOptions', 'timeoutMs', 'video', 'audio', 'retime', 'timeline', 'reconnect',
 ] as const satisfies readonly (keyof WriterOptions)[];
 
 /** The keys of {@link AudioOptions}. */
@@ -234,6 +273,28 @@ function audioOptions(value: unknown, from: Partial<FromOption> | undefined, whe
     audioBitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'audio.bitRate'),
     audioSampleRate: check.integer(o.sampleRate ?? output?.sampleRate ?? from?.audio?.sampleRate ?? 48_000, 'audio.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE),
     audioChannels: check.integer(o.channels ?? output?.channels ?? from?.audio?.channels ?? 2, 'audio.channels', 1, check.MAX_CHANNELS),
+  };
+}
+
+const RECONNECT_OPTION_KEYS = ['retries', 'backoffMs', 'maxBackoffMs', 'outageBufferSeconds'] as const satisfies readonly (keyof ReconnectOptions)[];
+/** The most reconnect attempts per outage, and the longest outage buffer (the native layer's bounds). */
+export const MAX_RECONNECT_RETRIES = 1_000_000;
+export const MAX_OUTAGE_BUFFER_SECONDS = 3600;
+
+/** The `reconnect` option checked, with defaults filled in; undefined when off. */
+function reconnectOptions(url: string, value: unknown, where: string): NativeWriterOptions['reconnect'] {
+  if (value === undefined || value === false) return undefined;
+  if (!isConnectedOutput(url)) throw check.invalid('reconnect', 'false for an output that is not a connection to a server (rtmp://, rtsp://, srt://, tcp://)', value);
+  if (value === true) return { ...RECONNECT_DEFAULTS };
+  if (value === null) throw check.invalid('reconnect', 'true, false or an object of reconnect options', value);
+  const o = check.optionsObject(value as ReconnectOptions, 'reconnect');
+  check.knownOptions(o, RECONNECT_OPTION_KEYS, `${where} reconnect`);
+  const backoffMs = o.backoffMs === undefined ? RECONNECT_DEFAULTS.backoffMs : check.integer(o.backoffMs, 'reconnect.backoffMs', 1, check.MAX_TIMEOUT_MS);
+  return {
+    retries: o.retries === undefined ? RECONNECT_DEFAULTS.retries : check.integer(o.retries, 'reconnect.retries', 1, MAX_RECONNECT_RETRIES),
+    backoffMs,
+    maxBackoffMs: o.maxBackoffMs === undefined ? Math.max(backoffMs, RECONNECT_DEFAULTS.maxBackoffMs) : check.integer(o.maxBackoffMs, 'reconnect.maxBackoffMs', backoffMs, check.MAX_TIMEOUT_MS),
+    outageBufferSeconds: o.outageBufferSeconds === undefined ? RECONNECT_DEFAULTS.outageBufferSeconds : check.number(o.outageBufferSeconds, 'reconnect.outageBufferSeconds', 0, MAX_OUTAGE_BUFFER_SECONDS),
   };
 }
 
@@ -300,6 +361,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     videoSync: retime ? 'retime' : changed ? 'constant' : 'passthrough',
     timeline,
     ...audioOptions(o.audio, from, where),
+    reconnect: reconnectOptions(url as string, o.reconnect, where),
   };
 }
 

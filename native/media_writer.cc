@@ -79,6 +79,16 @@ WriterOptions Checked(WriterOptions options) {
     CheckRange(audio.channels, 1, kMaxChannels, "audio.channels");
   }
   if (options.audio == StreamMode::kCopy) CheckCopySource(options.audioCopy, "audio");
+  if (options.reconnect.enabled) {
+    ReconnectOptions& link = options.reconnect;
+    CheckRange(link.retries, 1, kMaxRetries, "reconnect.retries");
+    CheckRange(link.backoffMs, 1, kMaxTimeoutMs, "reconnect.backoffMs");
+    CheckRange(link.maxBackoffMs, link.backoffMs, kMaxTimeoutMs, "reconnect.maxBackoffMs");
+    if (!(link.outageBufferSeconds >= 0 && link.outageBufferSeconds <= kMaxOutageSeconds)) {
+      throw OutOfRange("reconnect.outageBufferSeconds", "a number of seconds from 0 to " + std::to_string(kMaxOutageSeconds),
+                       Number(link.outageBufferSeconds));
+    }
+  }
   return options;
 }
 
@@ -118,7 +128,8 @@ struct MediaWriter::Plan {
 
 MediaWriter::MediaWriter(WriterOptions options)
     : options_(Checked(std::move(options))),
-      output_(options_.url, options_.format, options_.timeoutMs, options_.formatOptions),
+      link_(std::make_unique<Output>(options_.url, options_.format, options_.timeoutMs, options_.formatOptions),
+            options_.reconnect),
       timeline_(options_.timeline) {}
 
 MediaWriter::~MediaWriter() {
@@ -136,77 +147,82 @@ void MediaWriter::Open() {
   if (options_.video == StreamMode::kEncode) {
     CheckDimensions(options_.encoder.width, options_.encoder.height, "The frame size");
   }
-  output_.Allocate();
+  link_.output().Allocate();
   OpenVideo();
   OpenAudio();
-  output_.Open();
+  link_.Open();
+  opened_ = true;
 }
 
 void MediaWriter::OpenVideo() {
+  Output& output = link_.output();
   const AVRational rate = options_.encoder.frameRate;
   if (options_.video == StreamMode::kCopy) {
     const CopySource& source = *options_.videoCopy;
-    videoCopy_ = std::make_unique<StreamCopy>(output_, *source.parameters, source.timeBase, rate,
+    videoCopy_ = std::make_unique<StreamCopy>(output, *source.parameters, source.timeBase, rate,
                                               "re-encode it instead (leave out video: 'copy')");
-    videoStream_ = const_cast<AVStream*>(videoCopy_->stream());
+    videoIndex_ = videoCopy_->streamIndex();
     return;
   }
   // Containers that keep only a rate (AVI) and codecs that code the rate itself get a
   // constant-rate stream, as ffmpeg makes them; the others keep every picture's own time.
   if (options_.videoSync == VideoSync::kPassthrough &&
-      (!output_.variableFrameRate() || !VideoEncoder::TakesFineTimeBase(options_.encoder.codec))) {
+      (!output.variableFrameRate() || !VideoEncoder::TakesFineTimeBase(options_.encoder.codec))) {
     options_.videoSync = VideoSync::kConstant;
   }
   // 90 kHz: RTP's and MPEG-TS's clock, fine enough for any source's times to the microsecond's
   // order, and what FLV's milliseconds and MP4's timescales take without loss that matters.
   videoTimeBase_ = options_.videoSync == VideoSync::kPassthrough ? AVRational{1, 90000} : av_inv_q(rate);
   options_.encoder.timeBase = videoTimeBase_;
-  videoEncoder_ = std::make_unique<VideoEncoder>(options_.encoder, output_.globalHeader(), output_.label());
-  videoStream_ = output_.AddStream();
-  Check(avcodec_parameters_from_context(videoStream_->codecpar, videoEncoder_->context()), "Cannot describe the stream");
-  videoStream_->time_base = videoTimeBase_;
-  videoStream_->avg_frame_rate = rate;
+  videoEncoder_ = std::make_unique<VideoEncoder>(options_.encoder, output.globalHeader(), output.label());
+  AVStream* stream = output.AddStream();
+  Check(avcodec_parameters_from_context(stream->codecpar, videoEncoder_->context()), "Cannot describe the stream");
+  stream->time_base = videoTimeBase_;
+  stream->avg_frame_rate = rate;
+  videoIndex_ = stream->index;
 }
 
 void MediaWriter::OpenAudio() {
+  Output& output = link_.output();
   if (options_.audio == StreamMode::kCopy) {
     const CopySource& source = *options_.audioCopy;
-    audioCopy_ = std::make_unique<StreamCopy>(output_, *source.parameters, source.timeBase, AVRational{0, 1},
+    audioCopy_ = std::make_unique<StreamCopy>(output, *source.parameters, source.timeBase, AVRational{0, 1},
                                               "re-encode it with audio: { codec: 'aac' }");
-    audioStream_ = const_cast<AVStream*>(audioCopy_->stream());
+    audioIndex_ = audioCopy_->streamIndex();
     return;
   }
   if (options_.audio != StreamMode::kEncode) return;
   AudioEncoderOptions audio = options_.audioEncoder;
   if (audio.codec.empty()) {
     // AAC where the container takes it (FLV, MP4, RTSP, MPEG-TS, Matroska), else its own (WebM: Opus).
-    AVCodecID id = output_.Takes(AV_CODEC_ID_AAC) ? AV_CODEC_ID_AAC : output_.DefaultAudioCodec();
+    AVCodecID id = output.Takes(AV_CODEC_ID_AAC) ? AV_CODEC_ID_AAC : output.DefaultAudioCodec();
     const AVCodec* encoder = id == AV_CODEC_ID_NONE ? nullptr : avcodec_find_encoder(id);
-    if (encoder == nullptr) throw Failure("ERR_UNSUPPORTED", "The " + output_.muxerName() + " container takes no audio this FFmpeg can encode");
+    if (encoder == nullptr) throw Failure("ERR_UNSUPPORTED", "The " + output.muxerName() + " container takes no audio this FFmpeg can encode");
     audio.codec = encoder->name;
   }
   const AVCodec* encoder = avcodec_find_encoder_by_name(audio.codec.c_str());
-  if (encoder != nullptr && encoder->type == AVMEDIA_TYPE_AUDIO && !output_.Takes(encoder->id)) {
-    throw Failure("ERR_UNSUPPORTED", "The " + output_.muxerName() + " container of " + output_.label() + " does not take " +
+  if (encoder != nullptr && encoder->type == AVMEDIA_TYPE_AUDIO && !output.Takes(encoder->id)) {
+    throw Failure("ERR_UNSUPPORTED", "The " + output.muxerName() + " container of " + output.label() + " does not take " +
                                          avcodec_get_name(encoder->id) + " audio (" + audio.codec +
                                          "): choose another codec, e.g. audio: { codec: 'aac' }");
   }
-  audioEncoder_ = std::make_unique<AudioEncoder>(audio, output_.globalHeader(), output_.label());
-  audioStream_ = output_.AddStream();
-  Check(avcodec_parameters_from_context(audioStream_->codecpar, audioEncoder_->context()), "Cannot describe the audio stream");
-  audioStream_->time_base = audioEncoder_->timeBase();
+  audioEncoder_ = std::make_unique<AudioEncoder>(audio, output.globalHeader(), output.label());
+  AVStream* stream = output.AddStream();
+  Check(avcodec_parameters_from_context(stream->codecpar, audioEncoder_->context()), "Cannot describe the audio stream");
+  stream->time_base = audioEncoder_->timeBase();
+  audioIndex_ = stream->index;
 }
 
 void MediaWriter::CheckFrameSize(size_t size) const {
   if (!videoEncoder_) {
-    throw Failure("ERR_INVALID_STATE", "The output " + output_.label() +
+    throw Failure("ERR_INVALID_STATE", "The output " + link_.label() +
                                            " copies its video: give it the source's packets (kind 'video-packet'), not pictures");
   }
   videoEncoder_->CheckFrameSize(size);
 }
 
 double MediaWriter::Write(const MediaInput& input, bool block) {
-  output_.CheckWritable();
+  link_.CheckWritable();
   // Before anything changes: a refused item is neither waited for nor counted late.
   Plan plan = input.kind == MediaInput::Kind::kVideo   ? PlanVideo(input)
               : input.kind == MediaInput::Kind::kAudio ? PlanAudio(input)
@@ -214,7 +230,7 @@ double MediaWriter::Write(const MediaInput& input, bool block) {
   double late = 0;
   if (block) {
     paced_ = true;
-    late = clock_.Wait(plan.deadline, [this] { return output_.aborted(); });
+    late = clock_.Wait(plan.deadline, [this] { return link_.aborted(); });
     // Late means more than half a frame behind: the producer, not the scheduler, is slow.
     if (late > 0.5 * FrameTime()) {
       std::lock_guard<std::mutex> lock(statsMutex_);
@@ -285,12 +301,12 @@ MediaWriter::Plan MediaWriter::PlanVideo(const MediaInput& input) const {
 
 MediaWriter::Plan MediaWriter::PlanAudio(const MediaInput& input) const {
   if (options_.audio == StreamMode::kNone) {
-    throw Failure("ERR_INVALID_STATE", "Audio given to " + output_.label() +
+    throw Failure("ERR_INVALID_STATE", "Audio given to " + link_.label() +
                                            ", which was opened without audio: open it with the audio option "
                                            "(e.g. audio: { codec: 'aac' }, or audio: 'copy' for the source's packets)");
   }
   if (!audioEncoder_) {
-    throw Failure("ERR_INVALID_STATE", "The output " + output_.label() +
+    throw Failure("ERR_INVALID_STATE", "The output " + link_.label() +
                                            " copies its audio: give it the source's packets (kind 'audio-packet'), not AudioFrames");
   }
   if (input.sampleFormat != AV_SAMPLE_FMT_FLT && input.sampleFormat != AV_SAMPLE_FMT_S16) {
@@ -360,7 +376,7 @@ MediaWriter::Plan MediaWriter::PlanPacket(const MediaInput& input) const {
                               : options_.audio == StreamMode::kNone ? "was opened without audio: open it with audio: 'copy'"
                                                                      : "encodes its audio: give it AudioFrames, or open it with audio: 'copy'";
     throw Failure("ERR_INVALID_STATE", std::string(video ? "A video" : "An audio") + " packet given to " +
-                                           output_.label() + ", which " + doing);
+                                           link_.label() + ", which " + doing);
   }
   const AVRational tb = input.timeBase;
   if (tb.num <= 0 || tb.den <= 0) {
@@ -408,7 +424,7 @@ PacketSink MediaWriter::VideoSink(bool paced) {
       stats_.bytes += packet->size;
       if (packet->flags & AV_PKT_FLAG_KEY) ++stats_.keyFrames;
     }
-    output_.Write(packet, videoTimeBase_, videoStream_);
+    link_.Write(packet, videoTimeBase_, videoIndex_, true);
   };
 }
 
@@ -419,7 +435,7 @@ PacketSink MediaWriter::AudioSink() {
       ++stats_.audioPackets;
       stats_.audioBytes += packet->size;
     }
-    output_.Write(packet, audioEncoder_->timeBase(), audioStream_);
+    link_.Write(packet, audioEncoder_->timeBase(), audioIndex_, false);
   };
 }
 
@@ -433,13 +449,13 @@ void MediaWriter::WriteVideo(const MediaInput& input, const Plan& plan) {
   const PacketSink sink = VideoSink(false);
   // Copies of the last picture (still in the encoder's frame) fill the slots of a gap.
   for (int64_t i = 1; i <= plan.duplicates; ++i) {
-    videoEncoder_->Send(lastSlot_ + i, sink);
+    SendPicture(lastSlot_ + i, sink);
     std::lock_guard<std::mutex> lock(statsMutex_);
     ++stats_.frames;
     ++stats_.duplicatedFrames;
   }
   videoEncoder_->Convert(input.data, input.size);
-  videoEncoder_->Send(plan.pts, sink);
+  SendPicture(plan.pts, sink);
   lastVideoPts_ = plan.pts;
   lastSlot_ = std::max(lastSlot_, plan.slot);
   timeline_.Commit(plan.stream, plan.placement, plan.end, plan.setsOrigin);
@@ -447,6 +463,12 @@ void MediaWriter::WriteVideo(const MediaInput& input, const Plan& plan) {
   ++stats_.frames;
   if (std::isnan(firstVideo_)) firstVideo_ = plan.deadline;
   lastVideo_ = plan.deadline;
+}
+
+void MediaWriter::SendPicture(int64_t pts, const PacketSink& sink) {
+  // After a drop the pictures start a new GOP: the outage buffer can let the old one go whole.
+  if (link_.TakeKeyFrameRequest()) videoEncoder_->ForceKeyFrame();
+  videoEncoder_->Send(pts, sink);
 }
 
 void MediaWriter::WriteAudio(const MediaInput& input, const Plan& plan) {
@@ -489,7 +511,7 @@ void MediaWriter::WritePacket(const MediaInput& input, const Plan& plan) {
         stats_.audioBytes += out->size;
       }
     }
-    output_.Write(out, copy->timeBase(), copy->stream());
+    link_.Write(out, copy->timeBase(), copy->streamIndex(), video);
   });
   timeline_.Commit(plan.stream, plan.placement, plan.end, plan.setsOrigin);
   if (video) {
@@ -503,7 +525,7 @@ void MediaWriter::WritePacket(const MediaInput& input, const Plan& plan) {
 void MediaWriter::SleepFor(double seconds) {
   using Clock = std::chrono::steady_clock;
   auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (Clock::now() < until && !output_.aborted()) {
+  while (Clock::now() < until && !link_.aborted()) {
     std::this_thread::sleep_until(std::min(until, Clock::now() + std::chrono::milliseconds(50)));
   }
 }
@@ -512,7 +534,7 @@ void MediaWriter::Finish() {
   if (finished_) return;
   finished_ = true;
   std::optional<Failure> failure;
-  if (output_.isOpen() && !output_.failed()) {
+  if (link_.isOpen()) {
     try {
       if (videoEncoder_ && videoEncoder_->anySent()) {
         videoEncoder_->Flush(VideoSink(paced_));
@@ -523,14 +545,15 @@ void MediaWriter::Finish() {
       if (audioEncoder_) audioEncoder_->Flush(AudioSink());
       for (StreamCopy* copy : {videoCopy_.get(), audioCopy_.get()}) {
         if (copy == nullptr) continue;
-        copy->Flush([this, copy](AVPacket* out) { output_.Write(out, copy->timeBase(), copy->stream()); });
+        const bool video = copy == videoCopy_.get();
+        copy->Flush([this, copy, video](AVPacket* out) { link_.Write(out, copy->timeBase(), copy->streamIndex(), video); });
       }
     } catch (const Failure& error) {
       failure = error;
     }
   }
   try {
-    output_.Close();
+    link_.Close();
   } catch (const Failure& error) {
     if (!failure) failure = error;
   }
@@ -547,6 +570,14 @@ WriterStats MediaWriter::stats() const {
     first = firstVideo_;
     last = lastVideo_;
   }
+  const LinkStats link = link_.stats();
+  stats.state = link.state;
+  stats.disconnects = link.disconnects;
+  stats.reconnects = link.reconnects;
+  stats.downtimeMs = link.downtimeMs;
+  stats.outageDroppedFrames = link.droppedFrames;
+  stats.droppedFrames += link.droppedFrames;
+  stats.droppedAudioPackets = link.droppedAudioPackets;
   const PacingClock::Reading clock = clock_.Read();
   if (clock.started) {
     stats.fps = clock.elapsed > 0 ? double(stats.frames) / clock.elapsed : 0;

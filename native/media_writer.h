@@ -26,6 +26,7 @@
 
 #include "audio_encoder.h"
 #include "bounds.h"
+#include "link.h"
 #include "output.h"
 #include "pacing_clock.h"
 #include "stream_copy.h"
@@ -45,8 +46,12 @@ constexpr int kMaxFrameRate = 1000;
 constexpr int64_t kMaxTimelineSeconds = 1000000000;
 // The largest bit rates and buffer sizes accepted: 100 Gbit/s (as lib/ checks).
 constexpr int64_t kMaxBitRate = 100000000000;
-// The longest timeoutMs: a day (as lib/ checks).
+// The longest timeoutMs: a day (as lib/ checks); backoffs too.
 constexpr int64_t kMaxTimeoutMs = 86400000;
+// Reconnect attempts per outage, and the longest outage buffer (an hour of media; what it holds
+// is bounded by the encoder's bit rate), as lib/ checks.
+constexpr int64_t kMaxRetries = 1000000;
+constexpr int kMaxOutageSeconds = 3600;
 
 enum class StreamMode { kNone, kEncode, kCopy };
 enum class VideoSync { kPassthrough, kConstant, kRetime };
@@ -70,6 +75,7 @@ struct WriterOptions {
   AudioEncoderOptions audioEncoder;  // codec "" = aac, else the container's own
   std::shared_ptr<CopySource> audioCopy;
   Timeline::Mode timeline = Timeline::Mode::kStrict;
+  ReconnectOptions reconnect;  // network outputs: survive the server going away (link.h)
 };
 
 struct WriterStats {
@@ -78,7 +84,10 @@ struct WriterStats {
   int64_t bytes = 0;
   int64_t keyFrames = 0;
   int64_t lateFrames = 0;  // items that reached a paced write more than half a frame late
-  int64_t droppedFrames = 0;     // pictures a constant-rate output left out (two in one slot)
+  int64_t droppedFrames = 0;     // pictures that never went out: a constant-rate output left them
+                                 // out (two in one slot), or an outage did not keep them
+  int64_t outageDroppedFrames = 0;  // of those, the outage's
+  int64_t droppedAudioPackets = 0;  // audio packets an outage did not keep
   int64_t duplicatedFrames = 0;  // pictures repeated to fill a constant-rate output's slots
   int64_t audioSamples = 0;      // samples (per channel) taken, or audio packets copied' duration
   int64_t audioPackets = 0;
@@ -86,6 +95,10 @@ struct WriterStats {
   double bitRate = 0;  // video bits per second of media time
   double fps = 0;      // pictures per wall-clock second since the first item
   double lead = 0;     // seconds the served timeline runs ahead of the wall clock
+  LinkState state = LinkState::kConnecting;
+  int64_t disconnects = 0;
+  int64_t reconnects = 0;
+  double downtimeMs = 0;
 };
 
 // One item to write. Pointers are the caller's, valid for the call.
@@ -118,7 +131,7 @@ class MediaWriter {
 
   // Opens the encoders, connects / creates the output and writes the header. Blocking.
   void Open();
-  bool isOpen() const { return output_.isOpen(); }
+  bool isOpen() const { return opened_; }
   // Bytes of one packed input picture (0 when the video is copied).
   size_t frameBytes() const { return videoEncoder_ ? videoEncoder_->frameBytes() : 0; }
   // Throws ERR_BUFFER_SIZE unless `size` is one packed picture of the declared size and format.
@@ -132,7 +145,9 @@ class MediaWriter {
   void Finish();
 
   WriterStats stats() const;  // any thread
-  void Abort() { output_.Abort(); }  // any thread: gives up a blocked connect/write
+  void Abort() { link_.Abort(); }  // any thread: gives up a blocked connect/write, and reconnecting
+  // Called on the reconnect thread when the link drops, comes back or gives up.
+  void SetLinkListener(Link::Listener listener) { link_.SetListener(std::move(listener)); }
   // Any thread: a wait in progress (or to come) returns at once with ERR_CLOSED, so a graceful
   // close need not wait out a frame's deadline; network operations go on.
   void CancelWait() { clock_.Cancel(); }
@@ -151,21 +166,23 @@ class MediaWriter {
   double FrameTime() const;
   PacketSink VideoSink(bool paced);
   PacketSink AudioSink();
+  void SendPicture(int64_t pts, const PacketSink& sink);
 
   WriterOptions options_;
-  Output output_;
+  Link link_;
   std::unique_ptr<VideoEncoder> videoEncoder_;
   std::unique_ptr<StreamCopy> videoCopy_;
-  AVStream* videoStream_ = nullptr;
+  int videoIndex_ = -1;
   std::unique_ptr<AudioEncoder> audioEncoder_;
   std::unique_ptr<StreamCopy> audioCopy_;
-  AVStream* audioStream_ = nullptr;
+  int audioIndex_ = -1;
   AVRational videoTimeBase_{1, 90000};
   Timeline timeline_;
   PacingClock clock_;
   int64_t lastSlot_ = -1;       // constant-rate and slot placement: the last frame slot written
   int64_t lastVideoPts_ = AV_NOPTS_VALUE;  // passthrough: the last pts sent (encoder time base)
   bool paced_ = false;     // a paced write was made: the flush is paced too
+  bool opened_ = false;
   bool finished_ = false;
 
   mutable std::mutex statsMutex_;

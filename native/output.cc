@@ -88,12 +88,42 @@ AVStream* Output::AddStream() {
   return stream;
 }
 
+std::unique_ptr<Output> Output::Clone() const {
+  auto session = std::make_unique<Output>(url_, format_, interrupter_.timeoutMs(), formatOptions_);
+  session->Allocate();
+  for (unsigned i = 0; i < context_->nb_streams; ++i) {
+    const AVStream* from = context_->streams[i];
+    AVStream* to = session->AddStream();
+    Check(avcodec_parameters_copy(to->codecpar, from->codecpar), "Cannot describe the stream");
+    to->time_base = from->time_base;
+    to->avg_frame_rate = from->avg_frame_rate;
+  }
+  return session;
+}
+
 void Output::ThrowIo(int averror, const std::string& what) {
   if (interrupter_.aborted()) throw Failure("ERR_CLOSED", what + ": closed while in progress", averror);
   if (interrupter_.timedOut()) {
     throw Failure("ERR_TIMEOUT", what + ": no answer within " + std::to_string(interrupter_.timeoutMs()) + " ms", averror);
   }
   throw Failure::FromAv(averror, what);
+}
+
+void Output::ThrowOpen(int averror) {
+  const std::string scheme = SchemeOf(url_);
+  if (!interrupter_.aborted() && !interrupter_.timedOut() && scheme.rfind("rtmp", 0) == 0) {
+    // FFmpeg's RTMP client reports the server's _error answer ("Server error: Already publishing")
+    // as EPERM, and a server that hangs up in the middle of connect/publish (nginx-rtmp for an
+    // application it does not serve, or when on_publish refuses) as EIO: refusals, not outages.
+    if (averror == AVERROR(EPERM)) {
+      throw Failure::FromAv(averror, "The server refused to publish to " + label_).As("ERR_PUBLISH_REFUSED");
+    }
+    if (averror == AVERROR(EIO)) {
+      throw Failure("ERR_PUBLISH_REFUSED", "The server at " + label_ + " closed the connection when asked to publish there "
+                                           "(an application it does not serve, or a publish it does not allow)", averror);
+    }
+  }
+  ThrowIo(averror, "Cannot open " + label_);
 }
 
 void Output::Open() {
@@ -103,12 +133,20 @@ void Output::Open() {
     interrupter_.Arm();
     int ret = avio_open2(&context_->pb, url_.c_str(), AVIO_FLAG_WRITE, &context_->interrupt_callback,
                          formatOptions.get());
-    if (ret < 0) ThrowIo(ret, "Cannot open " + label_);
+    if (ret < 0) ThrowOpen(ret);
     ownsIo_ = true;
   }
   interrupter_.Arm();
   int ret = avformat_write_header(context_.get(), formatOptions.get());
-  if (ret < 0) ThrowIo(ret, "Cannot start the stream to " + label_);
+  if (ret < 0) {
+    // RTSP's ANNOUNCE/SETUP/RECORD answered with a 4xx status (FFmpeg's HTTP error codes).
+    const bool refused = ret == AVERROR_HTTP_UNAUTHORIZED || ret == AVERROR_HTTP_FORBIDDEN || ret == AVERROR_HTTP_NOT_FOUND ||
+                         ret == AVERROR_HTTP_BAD_REQUEST || ret == AVERROR_HTTP_OTHER_4XX;
+    if (refused && !interrupter_.aborted() && !interrupter_.timedOut()) {
+      throw Failure::FromAv(ret, "The server refused to publish to " + label_).As("ERR_PUBLISH_REFUSED");
+    }
+    ThrowIo(ret, "Cannot start the stream to " + label_);
+  }
   header_ = true;
   formatOptions.RejectUnused("output " + label_);
 }
@@ -119,10 +157,11 @@ void Output::CheckWritable() const {
   if (closed_) throw Failure("ERR_CLOSED", "The output " + label_ + " is closed");
 }
 
-void Output::Write(AVPacket* packet, AVRational timeBase, const AVStream* stream) {
+void Output::Write(AVPacket* packet, AVRational timeBase, int index) {
   CheckWritable();
+  const AVStream* stream = context_->streams[index];
   av_packet_rescale_ts(packet, timeBase, stream->time_base);
-  packet->stream_index = stream->index;
+  packet->stream_index = index;
   interrupter_.Arm();
   int ret = av_interleaved_write_frame(context_.get(), packet);  // takes the packet's data
   if (ret < 0) {

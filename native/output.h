@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "dictionary.h"
@@ -39,16 +40,21 @@ class Output {
   // The container's own audio codec (Opus for WebM), AV_CODEC_ID_NONE if it has none.
   AVCodecID DefaultAudioCodec() const;
   AVStream* AddStream();
+  // A new session of this output, not open: the same URL, muxer and options, and the same streams
+  // (codec parameters and time bases as set so far). A reconnect's session is one.
+  std::unique_ptr<Output> Clone() const;
 
-  // Connects / creates the output and writes the header. Blocking.
+  // Connects / creates the output and writes the header. Blocking. A server that answers and
+  // refuses the publish (RTMP: "Already publishing", an application it does not serve, an
+  // on_publish hook saying no) fails with ERR_PUBLISH_REFUSED.
   void Open();
   bool isOpen() const { return header_; }
   bool failed() const { return failed_; }
   // Throws unless packets may be written (open, not failed, not closed).
   void CheckWritable() const;
-  // Rescales the packet from `timeBase` to the stream's and writes it, interleaved with the other
-  // streams' packets. Takes the packet's data. A failure breaks the output for good.
-  void Write(AVPacket* packet, AVRational timeBase, const AVStream* stream);
+  // Rescales the packet from `timeBase` to that of stream `index` and writes it, interleaved with
+  // the other streams' packets. Takes the packet's data. A failure breaks the output for good.
+  void Write(AVPacket* packet, AVRational timeBase, int index);
   // Writes the trailer (even after a failure: it is where the RTSP muxer tears its session down)
   // and closes what was opened. Throws the first failure, unless the output had already failed.
   void Close();
@@ -59,6 +65,7 @@ class Output {
 
  private:
   [[noreturn]] void ThrowIo(int averror, const std::string& what);
+  [[noreturn]] void ThrowOpen(int averror);
 
   const std::string url_;
   const std::string format_;

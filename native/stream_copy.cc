@@ -41,12 +41,14 @@ StreamCopy::StreamCopy(Output& output, const AVCodecParameters& parameters, AVRa
   }
   filtered_.reset(av_packet_alloc());
   if (!filtered_) throw Failure("ERR_NO_MEMORY", "Cannot allocate a packet");
-  stream_ = output.AddStream();
-  Check(avcodec_parameters_copy(stream_->codecpar, &parameters), "Cannot describe the copied stream");
+  AVStream* stream = output.AddStream();
+  index_ = stream->index;
+  mediaType_ = parameters.codec_type;
+  Check(avcodec_parameters_copy(stream->codecpar, &parameters), "Cannot describe the copied stream");
   // The source container's tag may mean nothing in this one (or another codec): the muxer chooses.
-  stream_->codecpar->codec_tag = 0;
-  stream_->time_base = timeBase;
-  if (parameters.codec_type == AVMEDIA_TYPE_VIDEO && frameRate.num > 0) stream_->avg_frame_rate = frameRate;
+  stream->codecpar->codec_tag = 0;
+  stream->time_base = timeBase;
+  if (parameters.codec_type == AVMEDIA_TYPE_VIDEO && frameRate.num > 0) stream->avg_frame_rate = frameRate;
 
   // AAC without an AudioSpecificConfig is ADTS (MPEG-TS, .aac files): every container but
   // MPEG-TS and ADTS wants raw AAC with the config as extradata.
@@ -64,7 +66,7 @@ StreamCopy::StreamCopy(Output& output, const AVCodecParameters& parameters, AVRa
     // MP4's esds) is written before that, so it is made here from the parameters.
     uint8_t config[2];
     if (AudioSpecificConfig(parameters, config)) {
-      AVCodecParameters* par = stream_->codecpar;
+      AVCodecParameters* par = stream->codecpar;
       par->extradata = static_cast<uint8_t*>(av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE));
       if (par->extradata == nullptr) throw Failure("ERR_NO_MEMORY", "Cannot allocate extradata");
       std::memcpy(par->extradata, config, 2);

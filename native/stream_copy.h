@@ -22,9 +22,10 @@ class StreamCopy {
   StreamCopy(const StreamCopy&) = delete;
   StreamCopy& operator=(const StreamCopy&) = delete;
 
-  const AVStream* stream() const { return stream_; }
+  // The output stream's index (the same in every session of a reconnecting output).
+  int streamIndex() const { return index_; }
   AVRational timeBase() const { return timeBase_; }
-  AVMediaType mediaType() const { return stream_->codecpar->codec_type; }
+  AVMediaType mediaType() const { return mediaType_; }
   // Writes a packet whose timestamps are in timeBase() (through the filter, if there is one).
   void Write(AVPacket* packet, const PacketSink& sink);
   // What the filter still holds.
@@ -33,7 +34,8 @@ class StreamCopy {
  private:
   void Drain(const PacketSink& sink);
 
-  AVStream* stream_ = nullptr;
+  int index_ = -1;
+  AVMediaType mediaType_ = AVMEDIA_TYPE_UNKNOWN;
   AVRational timeBase_;
   BsfContextPtr bsf_;
   PacketPtr filtered_;

@@ -152,7 +152,8 @@ void VideoEncoder::Convert(const uint8_t* data, size_t size) {
 
 void VideoEncoder::Send(int64_t pts, const PacketSink& sink) {
   frame_->pts = pts;
-  frame_->pict_type = AV_PICTURE_TYPE_NONE;
+  frame_->pict_type = forceKey_ ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+  forceKey_ = false;
   int ret = avcodec_send_frame(codec_.get(), frame_.get());
   if (ret < 0) throw Failure::FromAv(ret, "Cannot encode a frame for " + label_);
   sent_ = true;

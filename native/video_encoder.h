@@ -67,6 +67,8 @@ class VideoEncoder {
   // Drains the encoder: its held-back packets (B-frames, lookahead) go to the sink.
   void Flush(const PacketSink& sink);
   bool anySent() const { return sent_; }
+  // The next picture sent is a key frame (an IDR for H.264/HEVC with closed GOPs).
+  void ForceKeyFrame() { forceKey_ = true; }
 
  private:
   void Drain(const PacketSink& sink);
@@ -79,6 +81,7 @@ class VideoEncoder {
   std::unique_ptr<Scaler> scaler_;
   size_t frameBytes_ = 0;
   bool sent_ = false;
+  bool forceKey_ = false;
 };
 
 }  // namespace streamcoder

@@ -98,6 +98,17 @@ WriterOptions ParseOptions(const Napi::Object& options) {
     writer.audioEncoder.channels = GetInt(options, "audioChannels", 2);
   }
   if (writer.audio == StreamMode::kCopy) writer.audioCopy = GetCopySource(options, "audioParameters");
+
+  Napi::Value reconnect = options.Get("reconnect");
+  if (reconnect.IsObject()) {
+    Napi::Object r = reconnect.As<Napi::Object>();
+    ReconnectOptions& link = writer.reconnect;
+    link.enabled = true;
+    link.retries = GetInt(r, "retries", 30);
+    link.backoffMs = GetWhole(r, "backoffMs", 250);
+    link.maxBackoffMs = GetWhole(r, "maxBackoffMs", 5000);
+    link.outageBufferSeconds = GetNumber(r, "outageBufferSeconds", 10);
+  }
   return writer;
 }
 
@@ -186,7 +197,31 @@ Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
   object.Set("bitRate", stats.bitRate);
   object.Set("fps", stats.fps);
   object.Set("lead", stats.lead);
+  object.Set("state", LinkStateName(stats.state));
+  object.Set("disconnects", double(stats.disconnects));
+  object.Set("reconnects", double(stats.reconnects));
+  object.Set("downtimeMs", stats.downtimeMs);
+  object.Set("outageDroppedFrames", double(stats.outageDroppedFrames));
+  object.Set("droppedAudioPackets", double(stats.droppedAudioPackets));
   return object;
+}
+
+// A link event for the JS side's listener: (type, { code, message, attempt, downtimeMs }).
+void Notify(Napi::ThreadSafeFunction& events, const LinkEvent& event) {
+  auto* copy = new LinkEvent(event);
+  napi_status status = events.NonBlockingCall(copy, [](Napi::Env env, Napi::Function callback, LinkEvent* event) {
+    std::unique_ptr<LinkEvent> owned(event);
+    if (env == nullptr || callback == nullptr) return;
+    const char* type = owned->type == LinkEvent::Type::kDisconnect  ? "disconnect"
+                       : owned->type == LinkEvent::Type::kReconnect ? "reconnect"
+                                                                     : "failed";
+    Napi::Object info = Napi::Object::New(env);
+    if (!owned->code.empty()) info.Set("error", ToJsError(env, Failure(owned->code, owned->message)).Value());
+    info.Set("attempt", double(owned->attempt));
+    info.Set("downtimeMs", owned->downtimeMs);
+    callback.Call({Napi::String::New(env, type), info});
+  });
+  if (status != napi_ok) delete copy;
 }
 
 }  // namespace
@@ -209,8 +244,14 @@ Napi::Function Writer::Define(Napi::Env env) {
 }
 
 Writer::Writer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Writer>(info) {
-  Guarded(info.Env(), [&] { writer_ = std::make_unique<MediaWriter>(ParseOptions(GetOptionsObject(info, 0))); });
-  registry_ = Addon::Of(info.Env()).openObjects();
+  Napi::Env env = info.Env();
+  Guarded(env, [&] { writer_ = std::make_unique<MediaWriter>(ParseOptions(GetOptionsObject(info, 0))); });
+  if (writer_ && info[1].IsFunction()) {
+    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-writer", 64, 1);
+    events_.Unref(env);  // events alone must not keep the process alive
+    writer_->SetLinkListener([events = events_](const LinkEvent& event) mutable { Notify(events, event); });
+  }
+  registry_ = Addon::Of(env).openObjects();
   registry_->Add(this);
 }
 
@@ -225,6 +266,15 @@ void Writer::Close() {
   std::lock_guard<std::mutex> lock(gate_.mutex());
   Release();  // the writer's destructor frees everything, swallowing errors
   pool_->Drain();
+  ReleaseEvents();
+}
+
+void Writer::ReleaseEvents() {
+  // Only once the writer (and with it the reconnect thread) is gone: nothing calls it after.
+  if (events_) {
+    events_.Release();
+    events_ = Napi::ThreadSafeFunction();
+  }
 }
 
 void Writer::Release() {

@@ -44,6 +44,7 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   double WriteItem(const MediaInput& input, bool block);
   void Finish();   // flush + trailer, then Release; throws what went wrong
   void Release();  // frees the writer, keeping its last counters readable
+  void ReleaseEvents();
 
   std::unique_ptr<MediaWriter> writer_;
   OperationGate gate_{"stream"};
@@ -54,6 +55,8 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   std::shared_ptr<BufferPool> pool_ = BufferPool::Create(size_t(2) * 4096 * 2160 * 4);
   std::mutex statsMutex_;
   WriterStats lastStats_;
+  // The listener of the link's events (disconnect, reconnect, failed), called from its thread.
+  Napi::ThreadSafeFunction events_;
 };
 
 }  // namespace streamcoder

@@ -57,7 +57,7 @@ function stopper(child: ChildProcess, dir: string | null): () => Promise<void> {
 export interface RtmpServer extends RunningServer {
   /** rtmp://127.0.0.1:<port>/live/<name>: relayed live to readers. */
   liveUrl(name: string): string;
-  /** rtmp://127.0.0.1:<port>/rec/<name>: also recorded to recordingOf(name) (FLV). */
+  /** rtmp://127.0.0.1:<port>/rec/<name>: also recorded to recordingOf(name) (FLV; a publish again to the same name appends). */
   recordUrl(name: string): string;
   recordingOf(name: string): string;
   /** Kills nginx at once, as a crash would (SIGKILL). */
@@ -86,7 +86,7 @@ rtmp {
     listen 127.0.0.1:${listen};
     chunk_size 4096;
     application live { live on; record off; }
-    application rec { live on; record all; record_path ${dir}; record_unique off; }
+    application rec { live on; record all; record_path ${dir}; record_unique off; record_append on; }
   }
 }
 `);
