@@ -57,7 +57,7 @@ function firstPicture(url: string, limitMs: number): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Outages of 0.2 to 3 s, spread over the range (the same every run). */
 function outageMs(i: number, count: number): number {
@@ -107,17 +107,18 @@ describe('reconnect to nginx-rtmp', () => {
     });
     const seenAgainMs: number[] = [];
     const outages = async () => {
-      await sleep(3000);
+      const begin = performance.now();
       for (let i = 0; i < 10; i++) {
+        // A kill every 5.7 s from 3 s on: the push runs over 60 s.
+        await sleep(begin + 3000 + 5700 * i - performance.now());
         server.kill();
         await sleep(outageMs(i, 10));
         server = await startRtmpServer(port);
         servers.push(server);
         recordings.push(server.recordingOf(name));
         seenAgainMs.push(await firstPicture(server.recordUrl(name), 5000));
-        await sleep(Math.max(0, 2500 - seenAgainMs.at(-1)!));
       }
-      await sleep(3000);
+      await sleep(begin + 62_000 - performance.now());
     };
     const started = performance.now();
     const result = await push(srv, outages(), (n) => stampedFrame(n, WIDTH, HEIGHT));
@@ -136,4 +137,132 @@ describe('reconnect to nginx-rtmp', () => {
     expect([...arrived].every((n) => n < result.served)).toBe(true);
     expect(arrived.size + result.stats.droppedFrames).toBe(result.served);
   }, 150_000);
+});
+
+describe('a frozen server (SIGSTOP) is a drop once timeoutMs passes', () => {
+  test('frozen 5 times for 2.5-3.5 s and thawed: the push goes on, reconnects each time, every frame arrived or counted', async () => {
+    const server = await startRtmpServer();
+    servers.push(server);
+    const name = 'frozen';
+    // Noise below the stamp, losslessly: ~40 kB a picture, so that with a small send buffer the
+    // socket fills within a few frames of the freeze and the blocked write times out.
+    const noise = new Uint8Array(WIDTH * (HEIGHT - 100));
+    const picture = (n: number) => {
+      const frame = stampedFrame(n, WIDTH, HEIGHT);
+      for (let i = 0; i < noise.length; i += 65536) crypto.getRandomValues(noise.subarray(i, i + 65536));
+      frame.set(noise, WIDTH * 100);
+      return frame;
+    };
+    const srv = await Server.open(server.recordUrl(name), {
+      width: WIDTH, height: HEIGHT, pixelFormat: 'gray', frameRate: FPS, preset: 'ultrafast', tune: 'zerolatency', gopSize: FPS, crf: 0,
+      timeoutMs: 1000, formatOptions: { send_buffer_size: 16384 },
+      reconnect: { backoffMs: 100, maxBackoffMs: 400, outageBufferSeconds: 2 },
+    });
+    const freezes = async () => {
+      const begin = performance.now();
+      for (let i = 0; i < 5; i++) {
+        await sleep(begin + 3000 + 6000 * i - performance.now());
+        server.pause();
+        await sleep(2500 + 250 * i);
+        server.resume();
+      }
+      await sleep(begin + 3000 + 6000 * 5 - performance.now());
+    };
+    const result = await push(srv, freezes(), picture);
+    await sleep(500);
+    const arrived = await stampsIn([server.recordingOf(name)]);
+    console.log(`frozen 5x: served ${result.served}, arrived ${arrived.size}, dropped ${result.stats.droppedFrames}, reconnects ${result.stats.reconnects}, ` +
+      `down ${Math.round(result.stats.downtimeMs)} ms\n  ${result.events.join(', ')}`);
+    expect(result.threw).toEqual([]);
+    expect(result.stats.disconnects).toBe(5);
+    expect(result.stats.reconnects).toBe(5);
+    expect(result.events.filter((e) => e.startsWith('disconnect'))).toEqual(Array(5).fill('disconnect ERR_TIMEOUT'));
+    expect([...arrived].every((n) => n < result.served)).toBe(true);
+    expect(arrived.size + result.stats.droppedFrames).toBe(result.served);
+  }, 120_000);
+});
+
+describe('a refusal is not a drop', () => {
+  const options = { width: WIDTH, height: HEIGHT, pixelFormat: 'gray', frameRate: FPS, preset: 'ultrafast', tune: 'zerolatency', reconnect: true } as const;
+
+  test('an application the server does not serve, and a stream name taken: ERR_PUBLISH_REFUSED at open, at once', async () => {
+    const server = await startRtmpServer();
+    servers.push(server);
+    const started = performance.now();
+    const badApp = await Server.open(`rtmp://127.0.0.1:${server.port}/nope/x`, options).then(() => null, (e) => e);
+    expect(badApp).toBeInstanceOf(StreamcoderError);
+    expect(badApp.code).toBe('ERR_PUBLISH_REFUSED');
+    await using first = await Server.open(server.liveUrl('taken'), options);
+    first.serveFrame(stampedFrame(0, WIDTH, HEIGHT));
+    const taken = await Server.open(server.liveUrl('taken'), options).then(() => null, (e) => e);
+    expect(taken).toBeInstanceOf(StreamcoderError);
+    expect(taken.code).toBe('ERR_PUBLISH_REFUSED');
+    expect(taken.message).toContain('Already publishing');
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  test('the name taken by another publisher during an outage: the push ends with ERR_PUBLISH_REFUSED (an error event, state failed)', async () => {
+    const port = await freePort();
+    let server = await startRtmpServer(port);
+    servers.push(server);
+    const srv = await Server.open(server.liveUrl('grabbed'), { ...options, reconnect: { backoffMs: 300, maxBackoffMs: 300 } });
+    const errors: StreamcoderError[] = [];
+    srv.on('error', (e) => errors.push(e));
+    for (let n = 0; n < 10; n++) srv.serveFrame(stampedFrame(n, WIDTH, HEIGHT));
+    server.kill();
+    server = await startRtmpServer(port);
+    servers.push(server);
+    await using other = await Server.open(server.liveUrl('grabbed'), options);
+    let thrown: unknown = null;
+    const deadline = performance.now() + 10_000;
+    for (let n = 10; thrown === null && performance.now() < deadline; n++) {
+      other.serveFrame(stampedFrame(n, WIDTH, HEIGHT));
+      try {
+        await srv.serveBlock(stampedFrame(n, WIDTH, HEIGHT));
+      } catch (error) {
+        thrown = error;
+      }
+    }
+    expect(thrown).toBeInstanceOf(StreamcoderError);
+    expect((thrown as StreamcoderError).code).toBe('ERR_PUBLISH_REFUSED');
+    expect(errors.map((e) => e.code)).toEqual(['ERR_PUBLISH_REFUSED']);
+    expect(srv.stats.state).toBe('failed');
+    expect(srv.stats.droppedFrames).toBeGreaterThan(0);
+    await srv.close();
+  });
+
+  test('a server that stays away: ERR_RECONNECT_FAILED after `retries` attempts, every frame made meanwhile counted', async () => {
+    const server = await startRtmpServer();
+    servers.push(server);
+    const srv = await Server.open(server.liveUrl('gone'), { ...options, reconnect: { retries: 3, backoffMs: 50, maxBackoffMs: 100 } });
+    for (let n = 0; n < 10; n++) srv.serveFrame(stampedFrame(n, WIDTH, HEIGHT));
+    server.kill();
+    let thrown: unknown = null;
+    let served = 10;
+    const deadline = performance.now() + 10_000;
+    while (thrown === null && performance.now() < deadline) {
+      try {
+        await srv.serveBlock(stampedFrame(served, WIDTH, HEIGHT));
+        served++;
+      } catch (error) {
+        thrown = error;
+      }
+    }
+    expect(thrown).toBeInstanceOf(StreamcoderError);
+    expect((thrown as StreamcoderError).code).toBe('ERR_RECONNECT_FAILED');
+    expect((thrown as StreamcoderError).message).toMatch(/after 3 attempts: .*refused/i);
+    const stats = srv.stats;
+    expect(stats).toMatchObject({ state: 'failed', disconnects: 1, reconnects: 0 });
+    // Nothing after the drop went out: every picture served from the last GOP written on is counted.
+    expect(stats.droppedFrames).toBeGreaterThanOrEqual(served - 10);
+    expect(stats.downtimeMs).toBeGreaterThan(0);
+    await srv.close();
+  });
+
+  test('options: reconnect on a file is refused, and out-of-range values name the option', async () => {
+    await expect(Server.open('/tmp/x.mp4', { ...options })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('reconnect') });
+    for (const reconnect of [{ retries: 0 }, { backoffMs: 0 }, { backoffMs: 500, maxBackoffMs: 100 }, { outageBufferSeconds: -1 }, { outageBufferSeconds: 1e9 }, { retry: 3 }]) {
+      await expect(Server.open('rtmp://127.0.0.1:1/live/x', { ...options, reconnect: reconnect as object })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+  });
 });
