@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
-import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
+import { freePort, startRtmpServer, startRtspListener, type RtmpServer, type RtspListener } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 
 const WIDTH = 320;
@@ -265,4 +265,42 @@ describe('a refusal is not a drop', () => {
       await expect(Server.open('rtmp://127.0.0.1:1/live/x', { ...options, reconnect: reconnect as object })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
   });
+});
+
+describe('reconnect over RTSP', () => {
+  // FFmpeg's own RTSP server (-rtsp_flags listen, copying into a file), stopped with SIGTERM and
+  // started again on its port. (GStreamer's record server holds 2 s in its jitter buffer and its
+  // file sink, which a killed server loses: no sender can account for those.)
+  test('the RTSP server stopped and started again on its port: a new ANNOUNCE/RECORD session, every frame arrived or counted', async () => {
+    const port = await freePort();
+    let server = await startRtspListener(port);
+    const recordings = [server.recording];
+    const started: RtspListener[] = [server];
+    try {
+      const srv = await Server.open(server.url, {
+        width: WIDTH, height: HEIGHT, pixelFormat: 'gray', frameRate: FPS, preset: 'ultrafast', tune: 'zerolatency', gopSize: FPS,
+        transport: 'tcp', timeoutMs: 2000, reconnect: { backoffMs: 100, maxBackoffMs: 400 },
+      });
+      const outage = async () => {
+        await sleep(3000);
+        server.terminate();
+        await server.finished();
+        await sleep(1000);
+        server = await startRtspListener(port);
+        started.push(server);
+        recordings.push(server.recording);
+        await sleep(4000);
+      };
+      const result = await push(srv, outage(), (n) => stampedFrame(n, WIDTH, HEIGHT));
+      await server.finished();
+      const arrived = await stampsIn(recordings);
+      console.log(`RTSP: served ${result.served}, arrived ${arrived.size}, dropped ${result.stats.droppedFrames}, reconnects ${result.stats.reconnects}\n  ${result.events.join(', ')}`);
+      expect(result.threw).toEqual([]);
+      expect(result.stats).toMatchObject({ disconnects: 1, reconnects: 1, state: 'closed' });
+      expect([...arrived].every((n) => n < result.served)).toBe(true);
+      expect(arrived.size + result.stats.droppedFrames).toBe(result.served);
+    } finally {
+      for (const s of started) await s.stop();
+    }
+  }, 60_000);
 });

@@ -176,6 +176,8 @@ export interface RtspListener extends RunningServer {
   recording: string;
   /** Resolves once the publisher has torn down and the recording is written. */
   finished(): Promise<void>;
+  /** Ends the server as `systemctl stop` would (SIGTERM): the publisher's connection goes, the recording is finished. */
+  terminate(): void;
 }
 
 /**
@@ -185,8 +187,8 @@ export interface RtspListener extends RunningServer {
  * streams by arrival until its reports settle: the ffmpeg CLI's own publish measured 205, -472 and
  * -41 ms there, 0 here.)
  */
-export async function startRtspListener(): Promise<RtspListener> {
-  const port = await freePort();
+export async function startRtspListener(listenPort?: number): Promise<RtspListener> {
+  const port = listenPort ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-rtsp-listen-'));
   const recording = path.join(dir, 'received.mkv');
   const child = spawn('ffmpeg', ['-v', 'error', '-rtsp_flags', 'listen', '-timeout', '30', '-i', `rtsp://127.0.0.1:${port}/live`, '-c', 'copy', '-y', recording], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -204,5 +206,5 @@ export async function startRtspListener(): Promise<RtspListener> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { port, dir, url: `rtsp://127.0.0.1:${port}/live`, recording, finished: () => exited, stop: stopper(child, dir) };
+  return { port, dir, url: `rtsp://127.0.0.1:${port}/live`, recording, finished: () => exited, terminate: () => child.kill('SIGTERM'), stop: stopper(child, dir) };
 }
