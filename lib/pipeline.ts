@@ -6,7 +6,7 @@ import { StreamcoderError } from './errors';
 import type { AudioMode, DecodeWorkerData, PushWorkerData, RingContents, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
 import type { WriterStats } from './frame-writer';
-import { WRITER_OPTION_KEYS, type AudioOptions, type WriterOptions } from './writer-options';
+import { WRITER_OPTION_KEYS, isConnectedOutput, type AudioOptions, type WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -184,7 +184,8 @@ function normalise(options: PipelineOptions) {
     push: {
       streamcoderPipeline: 'push',
       output,
-      server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'] },
+      // A live output survives its server going away unless the caller says otherwise.
+      server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'], reconnect: server.reconnect ?? isConnectedOutput(output) },
       audio: audioOptions,
       video,
       realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),

@@ -78,7 +78,7 @@ Napi::Value Addon::SetLogCallback(const Napi::CallbackInfo& info) {
     napi_status status = function.NonBlockingCall(line, [](Napi::Env env, Napi::Function callback, LogLine* line) {
       std::unique_ptr<LogLine> owned(line);
       if (env != nullptr && callback != nullptr) {
-        callback.Call({Napi::Number::New(env, owned->level), Napi::String::New(env, owned->text)});
+        CallListener(env, [&] { callback.Call({Napi::Number::New(env, owned->level), Napi::String::New(env, owned->text)}); });
       }
     });
     if (status != napi_ok) delete line;

@@ -152,8 +152,10 @@ void Client::Emit(const char* type, const Failure* failure, int attempt) {
   napi_status status = events_.NonBlockingCall(event, [](Napi::Env env, Napi::Function callback, Event* event) {
     std::unique_ptr<Event> owned(event);
     if (env == nullptr || callback == nullptr) return;
-    Napi::Value error = owned->failure ? ToJsError(env, *owned->failure).Value() : env.Undefined();
-    callback.Call({Napi::String::New(env, owned->type), error, Napi::Number::New(env, owned->attempt)});
+    CallListener(env, [&] {
+      Napi::Value error = owned->failure ? ToJsError(env, *owned->failure).Value() : env.Undefined();
+      callback.Call({Napi::String::New(env, owned->type), error, Napi::Number::New(env, owned->attempt)});
+    });
   });
   if (status != napi_ok) delete event;
 }

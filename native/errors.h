@@ -25,4 +25,18 @@ auto Guarded(Napi::Env env, Body&& body) -> decltype(body()) {
   }
 }
 
+// Runs the body of a thread-safe function's JS call (an event for a listener). What the listener
+// throws becomes an uncaught exception, as from any event emitter, instead of a C++ exception
+// unwinding through libuv (which aborts the process). A worker being torn down runs its queued
+// calls with JS already stopped: then there is nobody to tell, and nothing happens.
+template <typename Body>
+void CallListener(Napi::Env env, Body&& body) {
+  try {
+    body();
+  } catch (const Napi::Error& error) {
+    Napi::Value value = error.Value();
+    if (!value.IsEmpty() && value.IsObject()) napi_fatal_exception(env, value);
+  }
+}
+
 }  // namespace streamcoder

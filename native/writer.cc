@@ -215,11 +215,13 @@ void Notify(Napi::ThreadSafeFunction& events, const LinkEvent& event) {
     const char* type = owned->type == LinkEvent::Type::kDisconnect  ? "disconnect"
                        : owned->type == LinkEvent::Type::kReconnect ? "reconnect"
                                                                      : "failed";
-    Napi::Object info = Napi::Object::New(env);
-    if (!owned->code.empty()) info.Set("error", ToJsError(env, Failure(owned->code, owned->message)).Value());
-    info.Set("attempt", double(owned->attempt));
-    info.Set("downtimeMs", owned->downtimeMs);
-    callback.Call({Napi::String::New(env, type), info});
+    CallListener(env, [&] {
+      Napi::Object info = Napi::Object::New(env);
+      if (!owned->code.empty()) info.Set("error", ToJsError(env, Failure(owned->code, owned->message)).Value());
+      info.Set("attempt", double(owned->attempt));
+      info.Set("downtimeMs", owned->downtimeMs);
+      callback.Call({Napi::String::New(env, type), info});
+    });
   });
   if (status != napi_ok) delete copy;
 }

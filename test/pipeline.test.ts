@@ -140,14 +140,14 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
     }
   });
 
-  test('the server dies in the middle: the pusher\'s error, the decoder stopped, no connection left', async () => {
+  test('the server dies in the middle with reconnect: false: the pusher\'s error, the decoder stopped, no connection left', async () => {
     const own = await startRtmpServer();
     try {
       const frames: number[] = [];
       const running = pipeline({
         input,
         output: own.liveUrl('dies'),
-        server: { ...fast, timeoutMs: 3000 },
+        server: { ...fast, timeoutMs: 3000, reconnect: false },
         loop: true,
         onProgress: (p) => {
           frames.push(p.frames);
@@ -157,6 +157,37 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
       const error = await rejection(running);
       expect(['ERR_CONNECTION_LOST', 'ERR_IO']).toContain(error.code);
       expect(frames.at(-1)).toBeGreaterThan(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('by default a live output reconnects: the server killed and restarted, the pipeline goes on to the end', async () => {
+    const port = await freePort();
+    let own = await startRtmpServer(port);
+    const states: string[] = [];
+    let killed = false;
+    try {
+      const stats = await pipeline({
+        input,
+        output: own.recordUrl('back'),
+        server: fast,
+        loop: true,
+        maxFrames: 150,
+        onProgress: (p) => {
+          if (p.server) states.push(p.server.state);
+          if (!killed && p.frames >= 25) {
+            killed = true;
+            own.kill();
+            setTimeout(async () => (own = await startRtmpServer(port)), 500);
+          }
+        },
+      });
+      expect(stats.server).toMatchObject({ disconnects: 1, reconnects: 1, state: 'closed' });
+      expect(states).toContain('reconnecting');
+      // Every frame served went out, the outage's included (it was shorter than the buffer).
+      expect(stats.server!.droppedFrames).toBe(0);
+      expect(probeFrameCount(own.recordingOf('back'))).toBeGreaterThan(150 - 25);
     } finally {
       await own.stop();
     }

@@ -4,8 +4,10 @@
 // or is counted as dropped, and the two add up exactly. Refusals end the push at once.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
+import { runChild } from './helpers/child';
 import { freePort, startRtmpServer, startRtspListener, type RtmpServer, type RtspListener } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 
@@ -303,4 +305,26 @@ describe('reconnect over RTSP', () => {
       for (const s of started) await s.stop();
     }
   }, 60_000);
+});
+
+test('a listener that throws is an uncaught exception of the process, as from any emitter, never an abort', async () => {
+  const server = await startRtmpServer();
+  servers.push(server);
+  const script = `
+    const { Server } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+    process.on('uncaughtException', (e) => { console.log('uncaught: ' + e.message); process.exit(0); });
+    (async () => {
+      const srv = await Server.open(${JSON.stringify(server.liveUrl('throws'))}, { width: 64, height: 64, pixelFormat: 'gray', tune: 'zerolatency', reconnect: { retries: 100, backoffMs: 50 } });
+      srv.on('disconnect', () => { throw new Error('from the listener'); });
+      const frame = new Uint8Array(64 * 64);
+      for (let i = 0; i < 10; i++) srv.serveFrame(frame);
+      console.log('serving');
+      for (;;) await srv.serveBlock(frame);
+    })();`;
+  const child = runChild(process.execPath, ['-e', script], { timeout: 30_000 });
+  await sleep(1500);
+  server.kill();
+  const run = await child;
+  expect(run.signal, run.stderr).toBeNull();
+  expect(run.stdout).toContain('uncaught: from the listener');
 });

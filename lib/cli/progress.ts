@@ -18,7 +18,11 @@ export interface Status {
   depth?: number;
   slots?: number;
   lateFrames: number;
+  /** Frames that never went out (a full ring, a frame-rate change, an outage the buffer did not cover). */
   droppedFrames: number;
+  /** Times the output's server went away and the push reconnected; the link's state when it is not live. */
+  reconnects?: number;
+  state?: string;
   /** Audio packets that went out (encoded or copied) and their bytes; 0 without sound. */
   audioPackets?: number;
   audioBytes?: number;
@@ -67,6 +71,8 @@ export function formatStatus(status: Status): string {
   if (status.depth !== undefined) parts.push(`depth=${status.depth}/${status.slots ?? '?'}`);
   if (status.audioPackets) parts.push(`audio=${status.audioPackets}`);
   parts.push(`late=${status.lateFrames}`, `drops=${status.droppedFrames}`);
+  if (status.reconnects) parts.push(`reconnects=${status.reconnects}`);
+  if (status.state === 'reconnecting') parts.push('RECONNECTING');
   if (status.percent !== undefined) parts.push(`done=${status.percent.toFixed(1)}%`, `eta=${status.eta == null ? 'N/A' : clock(status.eta)}`);
   return parts.join(' ');
 }
@@ -74,7 +80,7 @@ export function formatStatus(status: Status): string {
 function formatSummary(s: Status, e: Ending): string {
   const threads = e.decodeFps !== undefined && e.pushFps !== undefined ? ` (decode ${e.decodeFps.toFixed(1)} fps, push ${e.pushFps.toFixed(1)} fps)` : '';
   return `${e.interrupted ? 'interrupted: ' : ''}${e.action} ${s.frames} frames (${clock(s.time)}) to ${e.output} in ${e.seconds.toFixed(1)} s: ` +
-    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.audioPackets ? `${s.audioPackets} audio packets, ` : ''}${s.lateFrames} late, ${s.droppedFrames} dropped${threads}`;
+    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.audioPackets ? `${s.audioPackets} audio packets, ` : ''}${s.lateFrames} late, ${s.droppedFrames} dropped${s.reconnects ? `, ${s.reconnects} reconnects` : ''}${threads}`;
 }
 
 /** What went out, from a Server's or Encoder's stats. */

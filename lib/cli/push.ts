@@ -5,7 +5,7 @@ import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
 import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
-import { MAX_B_FRAMES, MAX_FRAME_RATE, MIN_FRAME_RATE, type AudioOptions } from '../writer-options';
+import { isConnectedOutput, MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS, type AudioOptions } from '../writer-options';
 import type { CommandSpec } from './args';
 import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
 import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
@@ -35,6 +35,8 @@ export const pushSpec: CommandSpec = {
     slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2, max: MAX_SLOTS },
     frames: { type: 'integer', description: 'stop after this many frames', min: 1 },
     timeout: { type: 'integer', description: 'ms to wait on the network before giving up', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
+    reconnect: { type: 'flag', description: 'when an rtmp/rtsp/srt server goes away, keep pushing and reconnect (--no-reconnect: fail)', default: true },
+    'outage-buffer': { type: 'number', description: 'seconds of media kept while reconnecting, sent on reconnect; older frames are dropped and counted', default: RECONNECT_DEFAULTS.outageBufferSeconds, min: 0, max: MAX_OUTAGE_BUFFER_SECONDS },
     ...COMMON_OPTIONS,
   },
 };
@@ -72,7 +74,9 @@ export class PushStatus {
       depth: p.depth,
       slots: this.slots,
       lateFrames: p.server?.lateFrames ?? 0,
-      droppedFrames: p.dropped,
+      droppedFrames: p.dropped + (p.server?.droppedFrames ?? 0),
+      reconnects: p.server?.reconnects ?? 0,
+      state: p.server?.state,
       ...completion(out.frames, p.input && this.total(p.input), fps),
     };
   }
@@ -111,6 +115,7 @@ export async function push({ positionals, options, signal, out }: CommandContext
         maxBFrames: options.bframes as number | undefined,
         transport: options.transport as 'tcp' | 'udp' | undefined,
         timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
+        reconnect: options.reconnect && isConnectedOutput(url) ? { outageBufferSeconds: options['outage-buffer'] as number } : false,
       },
       audio: audioOption(options) === 'auto' ? true : (audioOption(options) as false | AudioOptions),
       video: options.copy ? 'copy' : 'encode',
