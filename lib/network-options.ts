@@ -24,5 +24,14 @@ export function formatOptionsFor(url: string, options: { formatOptions?: unknown
     formatOptions.rtsp_transport = options.transport as string;
   }
   if (/^rtmp:\/\//i.test(url)) formatOptions.tcp_nodelay ??= '1';
+  // A live source describes itself in its first packets; FFmpeg's default of probing 5 s of it
+  // (to estimate a frame rate the stream states anyway) made every live open take 5 s, and the
+  // frames read meanwhile became a backlog. 1 s at most, unless the caller chooses.
+  if (side === 'source' && isLiveUrl(url)) formatOptions.analyzeduration ??= '1000000';
   return formatOptions;
+}
+
+/** Streaming protocols, whose sources are live (not a file served over HTTP). */
+export function isLiveUrl(url: string): boolean {
+  return /^(rtmp[ste]?|rtsps?|srt|udp|rtp|tcp):\/\//i.test(url);
 }

@@ -6,6 +6,7 @@ import { StreamcoderError } from './errors';
 import type { AudioMode, DecodeWorkerData, PushWorkerData, RingContents, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
 import type { WriterStats } from './frame-writer';
+import { isLiveUrl } from './network-options';
 import { WRITER_OPTION_KEYS, isConnectedOutput, type AudioOptions, type WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
@@ -37,7 +38,11 @@ export interface PipelineOptions {
   video?: 'encode' | 'copy';
   /** Frames the ring holds between the two threads. Default 8. */
   slots?: number;
-  /** true (default): pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine goes. */
+  /**
+   * true: pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine
+   * goes. Default true for files, false for live inputs (rtmp://, rtsp://, srt://, udp://...),
+   * which arrive in real time already: pacing them again only delays them.
+   */
   realtime?: boolean;
   /** Restart the input at its end, until `signal` aborts or `maxFrames`. Default false. */
   loop?: boolean;
@@ -188,7 +193,8 @@ function normalise(options: PipelineOptions) {
       server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'], reconnect: server.reconnect ?? isConnectedOutput(output) },
       audio: audioOptions,
       video,
-      realtime: options.realtime === undefined ? true : check.boolean(options.realtime, 'realtime'),
+      // A live input comes in real time already: pacing it again only adds the probing's backlog as delay.
+      realtime: options.realtime === undefined ? !isLiveUrl(options.input as string) : check.boolean(options.realtime, 'realtime'),
       loop,
       liveInput: check.isNetworkUrl(options.input as string),
     } satisfies PushWorkerData,

@@ -1,5 +1,6 @@
 // streamcoder push <input> <url>: decode in one worker, push from another, paced to real time.
 import { StreamcoderError } from '../errors';
+import { isLiveUrl } from '../network-options';
 import { pipeline, type PipelineProgress, type PipelineStats } from '../pipeline';
 import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
@@ -29,7 +30,7 @@ export const pushSpec: CommandSpec = {
     bframes: { type: 'integer', description: 'maximum B-frames', max: MAX_B_FRAMES },
     ...INPUT_OPTIONS,
     transport: { type: 'string', description: 'for rtsp:// outputs', choices: ['tcp', 'udp'] },
-    realtime: { type: 'flag', description: 'pace to real time (--no-realtime: as fast as possible)', default: true },
+    realtime: { type: 'flag', description: 'pace a file to real time (--no-realtime: as fast as possible); a live input is never paced again', default: true },
     loop: { type: 'flag', description: 'restart the input at its end, forever (a 24/7 channel)' },
     threads: { type: 'integer', description: 'decoder and encoder threads (0: automatic)', default: 0, max: MAX_THREADS },
     slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2, max: MAX_SLOTS },
@@ -120,7 +121,8 @@ export async function push({ positionals, options, signal, out }: CommandContext
       audio: audioOption(options) === 'auto' ? true : (audioOption(options) as false | AudioOptions),
       video: options.copy ? 'copy' : 'encode',
       slots: options.slots as number,
-      realtime: options.realtime as boolean,
+      // A live input arrives in real time already: pacing it again only delays it by the probing's backlog.
+      realtime: (options.realtime as boolean) && !isLiveUrl(input),
       loop,
       maxFrames: maxFrames ?? 0,
       signal,
