@@ -2,12 +2,12 @@
 // on the same port, or freezes (SIGSTOP) and thaws: the push goes on, every frame served either
 // reaches the server (its number, stamped in the picture, is read back from what nginx recorded)
 // or is counted as dropped, and the two add up exactly. Refusals end the push at once.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
 import { runChild } from './helpers/child';
+import { firstPictureMs } from './helpers/ffmpeg-cli';
 import { freePort, startRtmpServer, startRtspListener, type RtmpServer, type RtspListener } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 
@@ -40,23 +40,6 @@ async function stampsIn(files: string[]): Promise<Set<number>> {
     }
   }
   return seen;
-}
-
-/**
- * How long an independent reader (the ffmpeg CLI) takes to decode a picture of `url`, from now;
- * Infinity when it has none within `limitMs`.
- */
-function firstPicture(url: string, limitMs: number): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    // No probing beyond the stream's own description: the time is the server's, not ffmpeg's.
-    const reader = spawn('ffmpeg', ['-v', 'error', '-analyzeduration', '0', '-probesize', '32', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { stdio: 'ignore' });
-    const timer = setTimeout(() => reader.kill('SIGKILL'), limitMs);
-    reader.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code === 0 ? performance.now() - started : Infinity);
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -118,7 +101,7 @@ describe('reconnect to nginx-rtmp', () => {
         server = await startRtmpServer(port);
         servers.push(server);
         recordings.push(server.recordingOf(name));
-        seenAgainMs.push(await firstPicture(server.recordUrl(name), 5000));
+        seenAgainMs.push(await firstPictureMs(server.recordUrl(name), 5000));
       }
       await sleep(begin + 62_000 - performance.now());
     };

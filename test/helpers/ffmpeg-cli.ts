@@ -1,5 +1,5 @@
 // The ffmpeg/ffprobe CLIs as the independent judge of what the library read or wrote.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 /** Frame count by actually decoding (`ffprobe -count_frames`). */
 export function probeFrameCount(file: string): number {
@@ -42,4 +42,21 @@ export function packetHashes(file: string, stream: 'v' | 'a'): string[] {
   return String(execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-map', `0:${stream}:0`, '-c', 'copy', '-f', 'framemd5', '-'])).split('\n')
     // stream, dts, pts, duration, size, hash[, side data...]
     .filter((line) => line && !line.startsWith('#')).map((line) => line.split(',')[5].trim());
+}
+
+/**
+ * How long an independent reader (the ffmpeg CLI) takes to decode a picture of a live `url`, from
+ * now, in ms; Infinity when it has none within `limitMs`. No probing beyond the stream's own
+ * description: the time is the server's, not ffmpeg's.
+ */
+export function firstPictureMs(url: string, limitMs: number): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const reader = spawn('ffmpeg', ['-v', 'error', '-analyzeduration', '0', '-probesize', '32', '-i', url, '-frames:v', '1', '-f', 'null', '-'], { stdio: 'ignore' });
+    const timer = setTimeout(() => reader.kill('SIGKILL'), limitMs);
+    reader.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? performance.now() - started : Infinity);
+    });
+  });
 }

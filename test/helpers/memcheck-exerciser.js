@@ -2,9 +2,10 @@
 // the error paths that unwind half-built libav objects, and the threads, on local files only,
 // so nothing depends on timing. Plain JavaScript on the compiled library: valgrind runs node as is.
 const { execFileSync } = require('node:child_process');
+const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
-const { Client, Decoder, Encoder, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
+const { Client, Decoder, Encoder, Server, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
 const { packedBytes } = require('./packed-bytes');
 
 const [fixtures, out] = process.argv.slice(2);
@@ -70,9 +71,55 @@ async function main() {
     cli.stop();
     cli.close();
   }
+  await reconnecting();
   await sweep();
   onLog(null);
   console.log('exerciser done');
+}
+
+// A Server whose connection drops: the reconnect thread, the outage buffer and its replay, a new
+// session from the first one's streams; then a server that stays away (retries run out). The
+// server is a plain TCP listener here (MPEG-TS over tcp://) that hangs up after some bytes.
+async function reconnecting() {
+  const sockets = new Set();
+  let received = 0;
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', (chunk) => {
+      received += chunk.length;
+      if (received > 20000) {
+        received = 0;
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const url = `tcp://127.0.0.1:${listener.address().port}`;
+  const srv = await Server.open(url, {
+    width: 64, height: 48, pixelFormat: 'gray', frameRate: 25, format: 'mpegts', preset: 'ultrafast', gopSize: 5,
+    timeoutMs: 5000, reconnect: { retries: 3, backoffMs: 20, maxBackoffMs: 40, outageBufferSeconds: 0.3 },
+  });
+  const picture = new Uint8Array(64 * 48);
+  for (let n = 0; n < 60 && srv.stats.reconnects < 2; n++) {
+    crypto.getRandomValues(picture);
+    await srv.serve(picture);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  listener.close();
+  for (const socket of sockets) socket.destroy();
+  let failed = false;
+  for (let n = 0; n < 200 && !failed; n++) {
+    try {
+      await srv.serve(picture);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } catch (error) {
+      if (!(error instanceof StreamcoderError)) throw error;
+      failed = true;
+    }
+  }
+  await srv.close();
+  if (srv.stats.reconnects < 1 || !failed) throw new Error(`reconnecting: ${JSON.stringify(srv.stats)}`);
 }
 
 /** `count` interleaved samples of a sine, as an AudioFrame at `time`. */

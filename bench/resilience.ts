@@ -1,0 +1,89 @@
+// npm run bench:resilience
+// KILLS=n sets the server kills per side (default 10), OUTAGE_MS the outage (default 1000).
+// A paced push (320x240 at 25 fps, libx264 ultrafast zerolatency, a keyframe a second) to a local
+// nginx-rtmp that is killed (SIGKILL) every 6 s and started again on its port after OUTAGE_MS:
+// - the library: one Server with `reconnect` (backoff 250 ms doubling to 5 s, the defaults, and
+//   a 10 s outage buffer), serving stamped pictures;
+// - its reference, what live-streaming scripts glue together: `while :; do ffmpeg -re -i clip
+//   -c:v libx264 ... -f flv rtmp://...; sleep 0.25; done` (the ffmpeg CLI does not reconnect; the
+//   loop starts it again, 250 ms after it exits, as the library's first backoff).
+// For each kill: the time from the restart until an independent reader (the ffmpeg CLI) decodes a
+// picture (p50, max), and for the library the frames dropped per outage and its downtime.
+import { spawn } from 'node:child_process';
+import { Server } from '../lib';
+import { firstPictureMs } from '../test/helpers/ffmpeg-cli';
+import { fixture } from '../test/helpers/fixtures';
+import { freePort, startRtmpServer, type RtmpServer } from '../test/helpers/servers';
+import { stampedFrame } from '../test/helpers/stamp';
+
+const KILLS = Number(process.env.KILLS ?? 10);
+const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 1000);
+const PERIOD_MS = 6000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Kills the server KILLS times; after each restart, how long until a reader sees the stream. */
+async function outages(port: number, first: RtmpServer, url: (s: RtmpServer) => string, all: RtmpServer[]): Promise<number[]> {
+  let server = first;
+  const seen: number[] = [];
+  const begin = performance.now();
+  for (let i = 0; i < KILLS; i++) {
+    await sleep(begin + 3000 + PERIOD_MS * i - performance.now());
+    server.kill();
+    await sleep(OUTAGE_MS);
+    server = await startRtmpServer(port);
+    all.push(server);
+    seen.push(await firstPictureMs(url(server), 10_000));
+  }
+  await sleep(begin + 3000 + PERIOD_MS * KILLS - performance.now());
+  return seen;
+}
+
+async function library(): Promise<{ seen: number[]; drops: number[]; downtime: number[] }> {
+  const port = await freePort();
+  const servers = [await startRtmpServer(port)];
+  const srv = await Server.open(servers[0].liveUrl('bench'), {
+    width: 320, height: 240, pixelFormat: 'gray', frameRate: 25, preset: 'ultrafast', gopSize: 25, reconnect: true,
+  });
+  const drops: number[] = [];
+  const downtime: number[] = [];
+  let dropped = 0;
+  srv.on('reconnect', ({ downtimeMs }) => {
+    downtime.push(downtimeMs);
+    drops.push(srv.stats.droppedFrames - dropped);
+    dropped = srv.stats.droppedFrames;
+  });
+  let done = false;
+  const schedule = outages(port, servers[0], (s) => s.liveUrl('bench'), servers).finally(() => (done = true));
+  for (let n = 0; !done; n++) await srv.serveBlock(stampedFrame(n, 320, 240));
+  const seen = await schedule;
+  await srv.close();
+  for (const server of servers) await server.stop();
+  return { seen, drops, downtime };
+}
+
+async function reference(): Promise<number[]> {
+  const port = await freePort();
+  const servers = [await startRtmpServer(port)];
+  const url = servers[0].liveUrl('bench');
+  const loop = spawn('sh', ['-c', `while :; do ffmpeg -v quiet -re -stream_loop -1 -i ${fixture('h264-bframes.mp4')} -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -an -f flv ${url}; sleep 0.25; done`], { stdio: 'ignore', detached: true });
+  try {
+    await sleep(1000);
+    return await outages(port, servers[0], (s) => s.liveUrl('bench'), servers);
+  } finally {
+    process.kill(-loop.pid!, 'SIGKILL');
+    for (const server of servers) await server.stop();
+  }
+}
+
+const ms = (values: number[]) => `p50 ${Math.round(percentile(values, 50))} ms, max ${Math.round(Math.max(...values))} ms`;
+console.log(`resilience: ${KILLS} kills of nginx-rtmp, each down ${OUTAGE_MS} ms, one every ${PERIOD_MS / 1000} s`);
+const lib = await library();
+console.log(`library  (reconnect)       seen again after the restart: ${ms(lib.seen)}; downtime ${ms(lib.downtime)}; frames dropped per outage ${lib.drops.join(' ')}`);
+const ref = await reference();
+console.log(`ffmpeg CLI in a shell loop seen again after the restart: ${ms(ref)} (it starts the input over: what was on air is lost)`);
+console.log(`ratio (reference p50 / library p50): ${(percentile(ref, 50) / percentile(lib.seen, 50)).toFixed(2)}`);
