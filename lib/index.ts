@@ -19,4 +19,4 @@ export {
   FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, MAX_ENTRIES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot,
   type AudioReadSlot, type PacketReadSlot, type RingItem, type CommitInfo,
 } from './ring';
-export { pipeline, type PipelineOptions, type PipelineProgress, type PipelineStats } from './pipeline';
+export { pipeline, type PipelineAbortError, type PipelineOptions, type PipelineProgress, type PipelineStats } from './pipeline';

@@ -48,7 +48,11 @@ export interface PipelineOptions {
   loop?: boolean;
   /** Stop after this many frames (0, the default: no limit). */
   maxFrames?: number;
-  /** Aborting stops both threads; the promise then rejects with ERR_ABORTED. */
+  /**
+   * Aborting stops both threads (the output closed cleanly: encoder flushed, trailer written);
+   * the promise then rejects with ERR_ABORTED, a {@link PipelineAbortError} whose `stats` are the
+   * figures of the run so far.
+   */
   signal?: AbortSignal;
   /**
    * Called at least once a second, and once at the end, after both threads stopped: also when the
@@ -111,6 +115,12 @@ export interface PipelineStats {
    * comparable across threads); with `realtime`, frame k is due `k / frameRate` s later.
    */
   firstFrameAt: number | null;
+}
+
+/** What an aborted pipeline rejects with: ERR_ABORTED, and the figures of the run until then. */
+export interface PipelineAbortError extends StreamcoderError {
+  code: 'ERR_ABORTED';
+  stats: PipelineStats;
 }
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
@@ -257,6 +267,10 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     let failure: unknown = null;
     let decodeDone: EndReport | null = null;
     let pushDone: EndReport | null = null;
+    // The last word of each thread, 'done' or 'stopped': an aborted run's figures come from them.
+    let decodeEnd: EndReport | null = null;
+    let pushEnd: EndReport | null = null;
+    let aborted: StreamcoderError | null = null;
     let running = 2;
     let grace: NodeJS.Timeout | null = null;
     let pushed: PushReport | null = null;
@@ -302,7 +316,10 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       }, STOP_GRACE_MS);
     }
 
-    const onAbort = (): void => fail(new StreamcoderError('The pipeline was aborted', 'ERR_ABORTED'));
+    const onAbort = (): void => {
+      aborted = new StreamcoderError('The pipeline was aborted', 'ERR_ABORTED');
+      fail(aborted);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const atCaller = (e: StreamcoderError): StreamcoderError => {
@@ -334,8 +351,10 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
         case 'done':
         case 'stopped':
           if (side === 'decode' && message.type === 'done') decodeDone = message;
+          if (side === 'decode') decodeEnd = message;
           if (side === 'push') {
             if (message.type === 'done') pushDone = message;
+            pushEnd = message;
             // Stopped too, the pushing thread closed its output first: its last figures.
             if (message.server) pushed = { server: message.server, streamSeconds: message.streamSeconds ?? 0 };
             servedFrames = message.frames;
@@ -366,27 +385,31 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       // The end's report, whatever the end (a throw from onProgress here fails the run).
       progress();
       if (grace) clearTimeout(grace);
+      const figures = (d: EndReport | null, p: EndReport | null): PipelineStats => {
+        const stats = ring?.stats;
+        const frames = p?.frames ?? servedFrames;
+        const streamSeconds = p?.streamSeconds ?? pushed?.streamSeconds ?? 0;
+        return {
+          frames,
+          seconds: (performance.now() - started) / 1000,
+          streamSeconds,
+          fps: streamSeconds ? frames / streamSeconds : 0,
+          dropped,
+          decodeFps: d && d.busySeconds > 0 ? d.frames / d.busySeconds : 0,
+          pushFps: p && p.busySeconds > 0 ? p.frames / p.busySeconds : 0,
+          maxDepth: stats?.maxDepth ?? 0,
+          producerWaits: stats?.producerWaits ?? 0,
+          consumerWaits: stats?.consumerWaits ?? 0,
+          server: p?.server ?? pushed?.server ?? null,
+          firstFrameAt: p?.firstFrameAt ?? null,
+        };
+      };
       if (failure !== null) {
+        if (failure === aborted) (aborted as PipelineAbortError).stats = figures(decodeEnd, pushEnd);
         reject(failure);
         return;
       }
-      const stats = ring!.stats;
-      const d = decodeDone!;
-      const p = pushDone!;
-      resolve({
-        frames: p.frames,
-        seconds: (performance.now() - started) / 1000,
-        streamSeconds: p.streamSeconds ?? 0,
-        fps: p.streamSeconds ? p.frames / p.streamSeconds : 0,
-        dropped,
-        decodeFps: d.busySeconds > 0 ? d.frames / d.busySeconds : 0,
-        pushFps: p.busySeconds > 0 ? p.frames / p.busySeconds : 0,
-        maxDepth: stats.maxDepth,
-        producerWaits: stats.producerWaits,
-        consumerWaits: stats.consumerWaits,
-        server: p.server ?? null,
-        firstFrameAt: p.firstFrameAt ?? null,
-      });
+      resolve(figures(decodeDone!, pushDone!));
     };
     decodeWorker.on('exit', onExit('decode'));
     pushWorker.on('exit', onExit('push'));

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { StreamcoderError, pipeline, type PipelineOptions, type PipelineProgress } from '../lib';
+import { StreamcoderError, pipeline, type PipelineAbortError, type PipelineOptions, type PipelineProgress } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
 import { probeFrameCount } from './helpers/ffmpeg-cli';
 import { freePort, settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
@@ -223,6 +223,13 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
     expect(server!.frames).toBeGreaterThan(5);
     expect(server!.packets).toBe(server!.frames);
     expect(streamSeconds).toBeGreaterThan(0);
+    // The rejection carries the figures so far, the same as the last report's.
+    const { stats } = error as PipelineAbortError;
+    expect(stats.frames).toBe(server!.frames);
+    expect(stats.server).toEqual(server);
+    expect(stats.streamSeconds).toBe(streamSeconds);
+    expect(stats.fps).toBeGreaterThan(0);
+    expect(stats.decodeFps).toBeGreaterThan(0);
   });
 
   test('bad options, before any thread starts', async () => {
