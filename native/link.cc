@@ -13,6 +13,16 @@ using Clock = std::chrono::steady_clock;
 
 void Log(int level, const std::string& line) { av_log(nullptr, level, "%s\n", line.c_str()); }
 
+// A session whose server is gone: its trailer and close give up at once, and what they say is moot.
+void Discard(std::unique_ptr<Output> session) {
+  if (!session) return;
+  session->Abort();
+  try {
+    session->Close();
+  } catch (const Failure&) {
+  }
+}
+
 // How a lost connection fails a write: reset or broken pipe, an I/O error, the end of the stream,
 // no answer within timeoutMs. Anything else (a bad packet, no memory, closing) is not a drop.
 bool IsDrop(const Failure& failure) {
@@ -127,15 +137,7 @@ void Link::Run() {
     if (stopping_) return;
     std::unique_ptr<Output> old = std::move(dropped_);
     lock.unlock();
-    if (old) {
-      // Nothing more can reach that server: the trailer and the close give up at once.
-      old->Abort();
-      try {
-        old->Close();
-      } catch (const Failure&) {
-      }
-      old.reset();
-    }
+    Discard(std::move(old));
     Reconnect();
     lock.lock();
   }
@@ -214,11 +216,7 @@ void Link::Reconnect() {
       }
     }
     lock.unlock();
-    session->Abort();
-    try {
-      session->Close();
-    } catch (const Failure&) {
-    }
+    Discard(std::move(session));
   }
 }
 
@@ -286,13 +284,7 @@ void Link::Close() {
   std::unique_ptr<Output> live = std::move(output_);
   std::unique_ptr<Output> dropped = std::move(dropped_);
   lock.unlock();
-  if (dropped) {
-    dropped->Abort();
-    try {
-      dropped->Close();
-    } catch (const Failure&) {
-    }
-  }
+  Discard(std::move(dropped));
   if (live) live->Close();
 }
 
