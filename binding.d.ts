@@ -94,6 +94,8 @@ export interface NativeWriterOptions {
   audioSampleRate?: number;
   audioChannels?: number;
   audioParameters?: CodecParameters;
+  /** libx264: follow what the link carries, `bitRate` being the start (native/bitrate_controller.h). */
+  adaptiveBitRate?: { min: number; max: number };
   /** Network outputs: survive the server going away (native/link.h). Absent: off. */
   reconnect?: NativeReconnectOptions;
 }
@@ -106,7 +108,10 @@ export interface NativeReconnectOptions {
 }
 
 /** What the Writer's event listener receives (from the link's thread). */
-export type NativeWriterEvent = (type: 'disconnect' | 'reconnect' | 'failed', info: { error?: Error; attempt: number; downtimeMs: number }) => void;
+export type NativeWriterEvent = (
+  type: 'disconnect' | 'reconnect' | 'failed' | 'bitrate',
+  info: { error?: Error; attempt: number; downtimeMs: number; bitRate?: number; throughput?: number; reason?: 'congestion' | 'recovery' },
+) => void;
 
 /** One item for Writer.send: lib/ has checked and normalised it. Times in seconds on the source's timeline. */
 export type NativeItem =
@@ -129,6 +134,7 @@ export interface NativeWriterStats {
   fps: number;
   lead: number;
   state: 'connecting' | 'live' | 'reconnecting' | 'closed' | 'failed';
+  targetBitRate: number;
   disconnects: number;
   reconnects: number;
   downtimeMs: number;

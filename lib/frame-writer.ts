@@ -20,6 +20,8 @@ export interface WriterStats {
   keyFrames: number;
   /** Video bits per second of media time. */
   bitRate: number;
+  /** With an adaptive `bitRate`: the encoder's target now (0 otherwise). */
+  targetBitRate: number;
   /** Pictures per wall-clock second since the first item. */
   fps: number;
   /** Seconds the served timeline (sound and pictures) runs ahead of the wall clock (negative: behind). */
@@ -62,6 +64,11 @@ export interface WriterEvents {
   /** Back: the attempt that made it, and how long the link was down. */
   reconnect: [info: { attempt: number; downtimeMs: number }];
   /**
+   * An adaptive bitRate changed: down at once to what the link carried (`throughput`, bits per
+   * second) on congestion, or back up a step (at most 10 %) once it keeps up.
+   */
+  bitrate: [info: { bitRate: number; throughput: number; reason: 'congestion' | 'recovery' }];
+  /**
    * The push ended for good: refused (ERR_PUBLISH_REFUSED) or out of retries
    * (ERR_RECONNECT_FAILED). Emitted only when someone listens; the next serve throws it anyway.
    */
@@ -92,6 +99,7 @@ export class WriterEventRelay {
     if (!target) return;
     if (type === 'disconnect') target.emit('disconnect', info.error as StreamcoderError);
     else if (type === 'reconnect') target.emit('reconnect', { attempt: info.attempt, downtimeMs: info.downtimeMs });
+    else if (type === 'bitrate') target.emit('bitrate', { bitRate: info.bitRate!, throughput: info.throughput!, reason: info.reason! });
     else if (target.listenerCount('error') > 0) target.emit('error', info.error as StreamcoderError);
   };
 }

@@ -43,6 +43,20 @@ export interface ReconnectOptions {
   outageBufferSeconds?: number;
 }
 
+/**
+ * An adaptive bitrate (libx264): the target starts at `start` (default `max`), drops at once to
+ * what the link really carries when it congests (the writes block, or the served timeline falls
+ * behind), never below `min` (default `max / 10`), and climbs back by at most 10 % every few
+ * seconds once the link keeps up, never above `max`. The encoder reconfigures in place: no new
+ * stream. Bits per second, or strings such as `'6M'`. Rate control is its own: no `maxBitRate`,
+ * `bufSize` or `crf` with it.
+ */
+export interface AdaptiveBitRateOptions {
+  start?: number | string;
+  min?: number | string;
+  max: number | string;
+}
+
 /** The defaults of `reconnect: true`. */
 export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
   retries: 30,
@@ -108,8 +122,11 @@ export interface WriterOptions {
   pixelFormat?: PixelFormat;
   /** Any libavcodec video encoder: `libx264` (default), `libx265`, `mpeg4`, `h264_nvenc`, ... */
   codec?: string;
-  /** Bits per second, or a string such as `'2M'`. */
-  bitRate?: number | string;
+  /**
+   * Bits per second, or a string such as `'2M'`. Or, for libx264, an adaptive bitrate (see
+   * {@link AdaptiveBitRateOptions}): `{ start, min, max }`, following what the link carries.
+   */
+  bitRate?: number | string | AdaptiveBitRateOptions;
   /**
    * Rate control's maximum bit rate and its buffer (VBV) size, in bits (or `'3M'`); for libx264
    * and libx265 both or neither (they ignore one alone).
@@ -283,6 +300,21 @@ function audioOptions(value: unknown, from: Partial<FromOption> | undefined, whe
   };
 }
 
+/** `bitRate`: a fixed rate (bits per second, 0 for the encoder's default) or an adaptive range. */
+function bitRateOptions(value: unknown): { bitRate: number; adaptiveBitRate?: { min: number; max: number } } {
+  if (value === undefined) return { bitRate: 0 };
+  if (typeof value !== 'object' || value === null) return { bitRate: check.bitRate(value as number | string, 'bitRate') };
+  const o = check.optionsObject(value as AdaptiveBitRateOptions, 'bitRate');
+  check.knownOptions(o, ['start', 'min', 'max'], 'adaptive bitRate');
+  if (o.max === undefined) throw check.invalid('bitRate.max', 'the highest bit rate (e.g. \'6M\')', o.max);
+  const max = check.bitRate(o.max, 'bitRate.max');
+  const min = o.min === undefined ? Math.round(max / 10) : check.bitRate(o.min, 'bitRate.min');
+  const start = o.start === undefined ? max : check.bitRate(o.start, 'bitRate.start');
+  if (min > max) throw check.refused('bitRate.min', `at most bitRate.max (${max})`, String(min));
+  if (start < min || start > max) throw check.refused('bitRate.start', `from bitRate.min to bitRate.max (${min} to ${max})`, String(start));
+  return { bitRate: start, adaptiveBitRate: { min, max } };
+}
+
 const RECONNECT_OPTION_KEYS = ['retries', 'backoffMs', 'maxBackoffMs', 'outageBufferSeconds'] as const satisfies readonly (keyof ReconnectOptions)[];
 /** The most reconnect attempts per outage, and the longest outage buffer (the native layer's bounds). */
 export const MAX_RECONNECT_RETRIES = 1_000_000;
@@ -357,6 +389,13 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   const maxBitRate = o.maxBitRate === undefined ? 0 : check.bitRate(o.maxBitRate, 'maxBitRate');
   const bufSize = o.bufSize === undefined ? 0 : check.bitRate(o.bufSize, 'bufSize');
   checkVbv(codec, maxBitRate, bufSize);
+  const rates = bitRateOptions(o.bitRate);
+  const formatOptions = formatOptionsFor(url as string, o, 'output');
+  // An adaptive rate sees congestion when the writes block: a socket buffer of a quarter second
+  // at the highest rate, not the megabytes the kernel would grow it to (a backlog of seconds).
+  if (rates.adaptiveBitRate && /^rtmp/i.test(url as string)) {
+    formatOptions.send_buffer_size ??= String(Math.min(1 << 21, Math.max(32_768, Math.round(rates.adaptiveBitRate.max / 32))));
+  }
   return {
     url: url as string,
     format: o.format === undefined ? undefined : check.string(o.format, 'format'),
@@ -366,7 +405,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     frameRateDen: frameRate.den,
     pixelFormat: o.pixelFormat === undefined ? (fromFormat ?? 'rgb24') : check.oneOf(o.pixelFormat, 'pixelFormat', PIXEL_FORMATS),
     codec,
-    bitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'bitRate'),
+    ...rates,
     maxBitRate,
     bufSize,
     gopSize: gopSize(o, frameRate, live),
@@ -377,7 +416,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
     crf: o.crf === undefined ? -1 : check.number(o.crf, 'crf', 0, MAX_CRF),
     timeoutMs: timeoutFor(url as string, o.timeoutMs),
     codecOptions,
-    formatOptions: formatOptionsFor(url as string, o, 'output'),
+    formatOptions,
     video,
     videoParameters,
     videoSync: retime ? 'retime' : changed ? 'constant' : 'passthrough',

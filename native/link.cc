@@ -102,8 +102,14 @@ void Link::Write(AVPacket* packet, AVRational timeBase, int stream, bool video) 
     // Remembered before it is written (the write takes the data), since it may never arrive.
     if (options_.enabled) buffer_.Sent(packet, timeBase, stream, video);
   }
+  const int64_t bytes = packet->size;
+  const Clock::time_point began = Clock::now();
   try {
     output_->Write(packet, timeBase, stream);
+    const double seconds = std::chrono::duration<double>(Clock::now() - began).count();
+    std::lock_guard<std::mutex> lock(mutex_);
+    writes_.bytes += bytes;
+    writes_.seconds += seconds;
   } catch (const Failure& failure) {
     if (!options_.enabled || aborted() || !IsDrop(failure)) throw;
     std::unique_lock<std::mutex> lock(mutex_);
@@ -120,8 +126,8 @@ void Link::Drop(const Failure& why, std::deque<QueuedPacket> unsent, std::unique
   keyRequest_ = true;  // the packets made from here on start a GOP the buffer can drop whole
   if (!thread_.joinable()) thread_ = std::thread(&Link::Run, this);
   wake_.notify_all();
-  LinkEvent event;
-  event.type = LinkEvent::Type::kDisconnect;
+  OutputEvent event;
+  event.type = OutputEvent::Type::kDisconnect;
   event.code = why.code();
   event.message = why.message();
   lock.unlock();
@@ -189,8 +195,8 @@ void Link::Reconnect() {
         ++reconnects_;
         const double downtime = DowntimeMs(Clock::now());
         downtimeMs_ += downtime;
-        LinkEvent event;
-        event.type = LinkEvent::Type::kReconnect;
+        OutputEvent event;
+        event.type = OutputEvent::Type::kReconnect;
         event.attempt = attempt;
         event.downtimeMs = downtime;
         lock.unlock();
@@ -244,7 +250,7 @@ bool Link::Send(Output& session, std::deque<QueuedPacket>& batch, std::optional<
 }
 
 void Link::Fail(Failure failure) {
-  LinkEvent event;
+  OutputEvent event;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (state_ == LinkState::kReconnecting) downtimeMs_ += DowntimeMs(Clock::now());
@@ -252,7 +258,7 @@ void Link::Fail(Failure failure) {
     buffer_.Begin({});
     buffer_.DropAll();
     failure_ = failure;
-    event.type = LinkEvent::Type::kFailed;
+    event.type = OutputEvent::Type::kFailed;
     event.code = failure.code();
     event.message = failure.message();
   }
@@ -260,7 +266,7 @@ void Link::Fail(Failure failure) {
   Emit(event);
 }
 
-void Link::Emit(const LinkEvent& event) {
+void Link::Emit(const OutputEvent& event) {
   if (listener_) listener_(event);
 }
 
@@ -297,6 +303,18 @@ void Link::Abort() {
     if (connecting_ != nullptr) connecting_->Abort();
   }
   wake_.notify_all();
+}
+
+WriteTally Link::TakeWrites() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  WriteTally tally = writes_;
+  writes_ = WriteTally();
+  return tally;
+}
+
+bool Link::live() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_ == LinkState::kLive;
 }
 
 LinkStats Link::stats() const {

@@ -43,13 +43,24 @@ struct ReconnectOptions {
 enum class LinkState { kConnecting, kLive, kReconnecting, kClosed, kFailed };
 const char* LinkStateName(LinkState state);
 
-struct LinkEvent {
-  enum class Type { kDisconnect, kReconnect, kFailed };
+// What a Server tells its listener, from the thread where it happens: the link dropped, came
+// back, or gave up (the reconnect thread); the adaptive bitrate changed (the writer's thread).
+struct OutputEvent {
+  enum class Type { kDisconnect, kReconnect, kFailed, kBitRate };
   Type type = Type::kDisconnect;
   std::string code;     // disconnect, failed: why
   std::string message;
   int attempt = 0;          // reconnect: the attempt that succeeded
   double downtimeMs = 0;    // reconnect: how long the link was down
+  int64_t bitRate = 0;      // bitrate: the new target, bits per second
+  double throughput = 0;    // bitrate: what got through in the last second, bits per second
+  bool congestion = false;  // bitrate: a step down for congestion (else a step back up)
+};
+
+// Bytes written to the link and the seconds the writes took (blocked on a full socket).
+struct WriteTally {
+  int64_t bytes = 0;
+  double seconds = 0;
 };
 
 struct LinkStats {
@@ -63,7 +74,7 @@ struct LinkStats {
 
 class Link {
  public:
-  using Listener = std::function<void(const LinkEvent&)>;
+  using Listener = std::function<void(const OutputEvent&)>;
 
   Link(std::unique_ptr<Output> output, ReconnectOptions options);
   ~Link();  // stops the reconnect thread
@@ -93,6 +104,9 @@ class Link {
   void Abort();  // any thread: gives up a blocked connect or write, and reconnecting
   bool aborted() const { return aborted_.load(std::memory_order_acquire); }
   LinkStats stats() const;  // any thread
+  // The writes of the writer's thread since the last call (adaptive bitrate's measurements).
+  WriteTally TakeWrites();
+  bool live() const;
 
  private:
   void Drop(const Failure& why, std::deque<QueuedPacket> unsent, std::unique_lock<std::mutex>& lock);
@@ -100,7 +114,7 @@ class Link {
   void Reconnect();  // one outage, until live, failed or stopped
   bool Send(Output& session, std::deque<QueuedPacket>& batch, std::optional<Failure>& failure);
   void Fail(Failure failure);
-  void Emit(const LinkEvent& event);
+  void Emit(const OutputEvent& event);
   double DowntimeMs(std::chrono::steady_clock::time_point now) const;  // with mutex_ held
 
   const ReconnectOptions options_;
@@ -120,6 +134,7 @@ class Link {
   bool stopping_ = false;
   std::atomic<bool> aborted_{false};
   std::atomic<bool> keyRequest_{false};
+  WriteTally writes_;
   int64_t disconnects_ = 0;
   int64_t reconnects_ = 0;
   double downtimeMs_ = 0;  // finished outages

@@ -79,6 +79,23 @@ WriterOptions Checked(WriterOptions options) {
     CheckRange(audio.channels, 1, kMaxChannels, "audio.channels");
   }
   if (options.audio == StreamMode::kCopy) CheckCopySource(options.audioCopy, "audio");
+  if (options.adaptive.enabled) {
+    AdaptiveBitRate& range = options.adaptive;
+    if (options.video != StreamMode::kEncode || (video.codec != "libx264" && video.codec != "libx264rgb")) {
+      throw Failure("ERR_UNSUPPORTED", "An adaptive bitRate needs an encoder that changes its rate in place: libx264 (not " +
+                                           (options.video == StreamMode::kCopy ? std::string("a copied stream") : video.codec) + ")");
+    }
+    CheckRange(range.min, 1000, kMaxBitRate, "bitRate.min");
+    CheckRange(range.max, range.min, kMaxBitRate, "bitRate.max");
+    CheckRange(range.start, range.min, range.max, "bitRate.start");
+    if (video.maxBitRate > 0 || video.bufSize > 0 || video.crf >= 0) {
+      throw Failure("ERR_INVALID_ARGUMENT", "An adaptive bitRate sets the rate control itself: leave out maxBitRate, bufSize and crf");
+    }
+    // Rate control with a VBV from the start: x264 can change its rates later only if it has one.
+    video.bitRate = range.start;
+    video.maxBitRate = range.start;
+    video.bufSize = range.start;
+  }
   if (options.reconnect.enabled) {
     ReconnectOptions& link = options.reconnect;
     CheckRange(link.retries, 1, kMaxRetries, "reconnect.retries");
@@ -152,6 +169,11 @@ void MediaWriter::Open() {
   OpenAudio();
   link_.Open();
   opened_ = true;
+  if (options_.adaptive.enabled) {
+    bitrate_ = std::make_unique<BitrateController>(options_.adaptive);
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    stats_.targetBitRate = options_.adaptive.start;
+  }
 }
 
 void MediaWriter::OpenVideo() {
@@ -243,7 +265,36 @@ double MediaWriter::Write(const MediaInput& input, bool block) {
     case MediaInput::Kind::kPacket: WritePacket(input, plan); break;
   }
   clock_.Served(plan.deadline);
+  if (bitrate_) AdaptBitRate();
   return late;
+}
+
+void MediaWriter::AdaptBitRate() {
+  const WriteTally writes = link_.TakeWrites();
+  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (!link_.live()) {
+    bitrate_->Reset(now);  // an outage says nothing of what the link carries
+    return;
+  }
+  bitrate_->Written(writes.bytes, writes.seconds);
+  // Behind the wall clock means something only for a paced push.
+  const PacingClock::Reading clock = clock_.Read();
+  const double lead = paced_ && clock.started ? (clock.last - clock.first) - clock.elapsed : 0;
+  const std::optional<BitrateController::Change> change = bitrate_->Evaluate(now, lead);
+  if (!change) return;
+  videoEncoder_->SetBitRate(change->bitRate);
+  {
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    stats_.targetBitRate = change->bitRate;
+  }
+  if (listener_) {
+    OutputEvent event;
+    event.type = OutputEvent::Type::kBitRate;
+    event.bitRate = change->bitRate;
+    event.throughput = change->throughput;
+    event.congestion = change->reason == BitrateController::Reason::kCongestion;
+    listener_(event);
+  }
 }
 
 MediaWriter::Plan MediaWriter::PlanVideo(const MediaInput& input) const {

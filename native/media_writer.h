@@ -25,6 +25,7 @@
 #include <string>
 
 #include "audio_encoder.h"
+#include "bitrate_controller.h"
 #include "bounds.h"
 #include "link.h"
 #include "output.h"
@@ -76,6 +77,7 @@ struct WriterOptions {
   std::shared_ptr<CopySource> audioCopy;
   Timeline::Mode timeline = Timeline::Mode::kStrict;
   ReconnectOptions reconnect;  // network outputs: survive the server going away (link.h)
+  AdaptiveBitRate adaptive;    // libx264: follow what the link carries (bitrate_controller.h)
 };
 
 struct WriterStats {
@@ -95,6 +97,7 @@ struct WriterStats {
   double bitRate = 0;  // video bits per second of media time
   double fps = 0;      // pictures per wall-clock second since the first item
   double lead = 0;     // seconds the served timeline runs ahead of the wall clock
+  int64_t targetBitRate = 0;  // adaptive bitrate: the encoder's target now
   LinkState state = LinkState::kConnecting;
   int64_t disconnects = 0;
   int64_t reconnects = 0;
@@ -146,8 +149,12 @@ class MediaWriter {
 
   WriterStats stats() const;  // any thread
   void Abort() { link_.Abort(); }  // any thread: gives up a blocked connect/write, and reconnecting
-  // Called on the reconnect thread when the link drops, comes back or gives up.
-  void SetLinkListener(Link::Listener listener) { link_.SetListener(std::move(listener)); }
+  // Told when the link drops, comes back or gives up (on the reconnect thread), and when the
+  // adaptive bitrate changes (on the writer's thread).
+  void SetListener(Link::Listener listener) {
+    listener_ = listener;
+    link_.SetListener(std::move(listener));
+  }
   // Any thread: a wait in progress (or to come) returns at once with ERR_CLOSED, so a graceful
   // close need not wait out a frame's deadline; network operations go on.
   void CancelWait() { clock_.Cancel(); }
@@ -167,9 +174,12 @@ class MediaWriter {
   PacketSink VideoSink(bool paced);
   PacketSink AudioSink();
   void SendPicture(int64_t pts, const PacketSink& sink);
+  void AdaptBitRate();
 
   WriterOptions options_;
   Link link_;
+  Link::Listener listener_;
+  std::unique_ptr<BitrateController> bitrate_;
   std::unique_ptr<VideoEncoder> videoEncoder_;
   std::unique_ptr<StreamCopy> videoCopy_;
   int videoIndex_ = -1;

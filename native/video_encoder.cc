@@ -150,6 +150,12 @@ void VideoEncoder::Convert(const uint8_t* data, size_t size) {
   scaler_->PackedToFrame(data, options_.width, options_.height, options_.inputFormat, frame_.get());
 }
 
+void VideoEncoder::SetBitRate(int64_t bitRate) {
+  codec_->bit_rate = bitRate;
+  codec_->rc_max_rate = bitRate;
+  codec_->rc_buffer_size = int(std::min<int64_t>(bitRate, INT32_MAX));
+}
+
 void VideoEncoder::Send(int64_t pts, const PacketSink& sink) {
   frame_->pts = pts;
   frame_->pict_type = forceKey_ ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;

@@ -67,6 +67,9 @@ class VideoEncoder {
   // Drains the encoder: its held-back packets (B-frames, lookahead) go to the sink.
   void Flush(const PacketSink& sink);
   bool anySent() const { return sent_; }
+  // From the next picture on, a new target bit rate (and VBV max rate and 1 s buffer): libx264
+  // reconfigures in place, without a new stream.
+  void SetBitRate(int64_t bitRate);
   // The next picture sent is a key frame (an IDR for H.264/HEVC with closed GOPs).
   void ForceKeyFrame() { forceKey_ = true; }
 

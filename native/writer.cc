@@ -99,6 +99,15 @@ WriterOptions ParseOptions(const Napi::Object& options) {
   }
   if (writer.audio == StreamMode::kCopy) writer.audioCopy = GetCopySource(options, "audioParameters");
 
+  Napi::Value adaptive = options.Get("adaptiveBitRate");
+  if (adaptive.IsObject()) {
+    Napi::Object a = adaptive.As<Napi::Object>();
+    writer.adaptive.enabled = true;
+    writer.adaptive.start = video.bitRate;
+    writer.adaptive.min = GetWhole(a, "min", 0);
+    writer.adaptive.max = GetWhole(a, "max", 0);
+  }
+
   Napi::Value reconnect = options.Get("reconnect");
   if (reconnect.IsObject()) {
     Napi::Object r = reconnect.As<Napi::Object>();
@@ -197,6 +206,7 @@ Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
   object.Set("bitRate", stats.bitRate);
   object.Set("fps", stats.fps);
   object.Set("lead", stats.lead);
+  object.Set("targetBitRate", double(stats.targetBitRate));
   object.Set("state", LinkStateName(stats.state));
   object.Set("disconnects", double(stats.disconnects));
   object.Set("reconnects", double(stats.reconnects));
@@ -207,19 +217,25 @@ Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
 }
 
 // A link event for the JS side's listener: (type, { code, message, attempt, downtimeMs }).
-void Notify(Napi::ThreadSafeFunction& events, const LinkEvent& event) {
-  auto* copy = new LinkEvent(event);
-  napi_status status = events.NonBlockingCall(copy, [](Napi::Env env, Napi::Function callback, LinkEvent* event) {
-    std::unique_ptr<LinkEvent> owned(event);
+void Notify(Napi::ThreadSafeFunction& events, const OutputEvent& event) {
+  auto* copy = new OutputEvent(event);
+  napi_status status = events.NonBlockingCall(copy, [](Napi::Env env, Napi::Function callback, OutputEvent* event) {
+    std::unique_ptr<OutputEvent> owned(event);
     if (env == nullptr || callback == nullptr) return;
-    const char* type = owned->type == LinkEvent::Type::kDisconnect  ? "disconnect"
-                       : owned->type == LinkEvent::Type::kReconnect ? "reconnect"
-                                                                     : "failed";
+    const char* type = owned->type == OutputEvent::Type::kDisconnect  ? "disconnect"
+                       : owned->type == OutputEvent::Type::kReconnect ? "reconnect"
+                       : owned->type == OutputEvent::Type::kBitRate   ? "bitrate"
+                                                                      : "failed";
     CallListener(env, [&] {
       Napi::Object info = Napi::Object::New(env);
       if (!owned->code.empty()) info.Set("error", ToJsError(env, Failure(owned->code, owned->message)).Value());
       info.Set("attempt", double(owned->attempt));
       info.Set("downtimeMs", owned->downtimeMs);
+      if (owned->type == OutputEvent::Type::kBitRate) {
+        info.Set("bitRate", double(owned->bitRate));
+        info.Set("throughput", owned->throughput);
+        info.Set("reason", owned->congestion ? "congestion" : "recovery");
+      }
       callback.Call({Napi::String::New(env, type), info});
     });
   });
@@ -251,7 +267,7 @@ Writer::Writer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Writer>(info) 
   if (writer_ && info[1].IsFunction()) {
     events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-writer", 64, 1);
     events_.Unref(env);  // events alone must not keep the process alive
-    writer_->SetLinkListener([events = events_](const LinkEvent& event) mutable { Notify(events, event); });
+    writer_->SetListener([events = events_](const OutputEvent& event) mutable { Notify(events, event); });
   }
   registry_ = Addon::Of(env).openObjects();
   registry_->Add(this);
