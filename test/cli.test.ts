@@ -256,6 +256,15 @@ describe('push and record against nginx-rtmp', () => {
     expect(probeFrameCount(await settledFile(rtmp.recordingOf('json')))).toBe(75);
   });
 
+  test('push --min-bitrate: an adaptive bitrate whose target the progress reports; it needs --bitrate and excludes --maxrate', async () => {
+    const result = await runCli(['push', clip(), rtmp.recordUrl('adaptive'), '--bitrate', '2M', '--min-bitrate', '500k', '--no-realtime', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { progress } = jsonReports(result.stdout);
+    expect(progress.at(-1)).toMatchObject({ frames: 75, targetBitRate: 2_000_000 });
+    expect((await runCli(['push', clip(), rtmp.recordUrl('adaptive'), '--min-bitrate', '500k'])).code).toBe(2);
+    expect((await runCli(['push', clip(), rtmp.recordUrl('adaptive'), '--bitrate', '2M', '--min-bitrate', '500k', '--maxrate', '3M', '--bufsize', '3M'])).code).toBe(2);
+  });
+
   test('Ctrl-C (SIGINT) mid-push: the stream is flushed and closed, a summary of what went out, exit code 130', async () => {
     const { child, done } = startCli(['push', clip(), rtmp.recordUrl('interrupted'), '--loop']);
     await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -23,6 +23,8 @@ export interface Status {
   /** Times the output's server went away and the push reconnected; the link's state when it is not live. */
   reconnects?: number;
   state?: string;
+  /** With an adaptive bitrate: the encoder's target now, bits per second. */
+  targetBitRate?: number;
   /** Audio packets that went out (encoded or copied) and their bytes; 0 without sound. */
   audioPackets?: number;
   audioBytes?: number;
@@ -71,6 +73,7 @@ export function formatStatus(status: Status): string {
   if (status.depth !== undefined) parts.push(`depth=${status.depth}/${status.slots ?? '?'}`);
   if (status.audioPackets) parts.push(`audio=${status.audioPackets}`);
   parts.push(`late=${status.lateFrames}`, `drops=${status.droppedFrames}`);
+  if (status.targetBitRate) parts.push(`target=${rate(status.targetBitRate)}`);
   if (status.reconnects) parts.push(`reconnects=${status.reconnects}`);
   if (status.state === 'reconnecting') parts.push('RECONNECTING');
   if (status.percent !== undefined) parts.push(`done=${status.percent.toFixed(1)}%`, `eta=${status.eta == null ? 'N/A' : clock(status.eta)}`);

@@ -36,6 +36,12 @@ export const pushSpec: CommandSpec = {
     slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2, max: MAX_SLOTS },
     frames: { type: 'integer', description: 'stop after this many frames', min: 1 },
     timeout: { type: 'integer', description: 'ms to wait on the network before giving up', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
+    'min-bitrate': {
+      type: 'bitrate',
+      description: 'adaptive bitrate (libx264): follow what the link carries, from --bitrate (the start and the most) down to this',
+      requires: 'bitrate',
+      excludes: ['maxrate', 'bufsize', 'copy'],
+    },
     reconnect: { type: 'flag', description: 'when an rtmp/rtsp/srt server goes away, keep pushing and reconnect (--no-reconnect: fail)', default: true },
     'outage-buffer': { type: 'number', description: 'seconds of media kept while reconnecting, sent on reconnect; older frames are dropped and counted', default: RECONNECT_DEFAULTS.outageBufferSeconds, min: 0, max: MAX_OUTAGE_BUFFER_SECONDS },
     ...COMMON_OPTIONS,
@@ -78,6 +84,7 @@ export class PushStatus {
       droppedFrames: p.dropped + (p.server?.droppedFrames ?? 0),
       reconnects: p.server?.reconnects ?? 0,
       state: p.server?.state,
+      ...(p.server?.targetBitRate ? { targetBitRate: p.server.targetBitRate } : {}),
       ...completion(out.frames, p.input && this.total(p.input), fps),
     };
   }
@@ -109,6 +116,7 @@ export async function push({ positionals, options, signal, out }: CommandContext
       decoder: { ...decoderOptions(options), threads, timeoutMs: isNetworkUrl(input) ? timeoutMs : undefined },
       server: {
         ...writerOptions(options),
+        ...(options['min-bitrate'] !== undefined ? { bitRate: { max: options.bitrate as number, min: options['min-bitrate'] as number } } : {}),
         threads,
         frameRate: fps,
         retime: options.retime as boolean | undefined,
