@@ -3,7 +3,7 @@ import type { NativeClient, NativeClientOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS, normaliseAudio, type DecoderAudioOptions } from './decoder';
-import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor } from './network-options';
+import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor, isLiveUrl } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
 import { PIXEL_FORMATS, type AudioFrame, type Frame, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
@@ -22,7 +22,12 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** After a drop, reconnect with backoff and keep going. Off by default. */
   reconnect?: { retries?: number; backoffMs?: number };
-  /** Little probing (small probesize and analyzeduration) and slice threads: no frame held back. */
+  /**
+   * Little probing (32 kB, 0.2 s) and slice threads: the client opens in well under a second and
+   * starts near the live edge, with no backlog of the seconds probing read. Default true for live
+   * sources (rtmp://, rtsp://, srt://, udp://...), false for others; `false` probes as FFmpeg does
+   * (a source that describes itself late, a stream found only after a while).
+   */
   lowLatency?: boolean;
   threads?: number;
   /** The largest picture decoded, in pixels, as for {@link DecoderOptions.maxPixels}. */
@@ -53,8 +58,16 @@ export interface ClientStats {
   received: number;
   /** Frames the decoder produced, including ones skipped by `fps` thinning. */
   decoded: number;
-  /** Frames dropped from a full cache (`cacheSize`, `maxCacheBytes`) before JS read them. */
+  /**
+   * Frames lost to a full cache (`cacheSize`, `maxCacheBytes`) while JS reads in order
+   * (`next`/`read`/iteration) and was too slow: frames that JS never got.
+   */
   dropped: number;
+  /**
+   * Every frame a full cache let go, those counted in `dropped` and those let go before JS read
+   * in order: read only for its newest frames (`extractFrame(n)`), the cache turns over by design.
+   */
+  evicted: number;
   /** Audio chunks decoded and put in the cache (0 without `audio`). */
   audioReceived: number;
   /** Audio chunks dropped from a full cache before JS read them. */
@@ -62,7 +75,13 @@ export interface ClientStats {
   reconnects: number;
   /** Frames waiting in the cache now. */
   cached: number;
-  /** How far reading lags behind the live timeline, in ms. */
+  /**
+   * How far behind the live edge the newest frame was read, in ms, as the stream's own timing
+   * tells: the edge is where frames arrived earliest against their stream times since the
+   * (re)connection, so a backlog read in a burst shows as lateness falling to 0, and a reader that
+   * falls behind makes it grow. How old the stream already was when it reached the server (the
+   * publisher's and server's delay) no stream time can tell.
+   */
   latencyMs: number;
   /** Frames received per second of wall time since the first. */
   fps: number;
@@ -101,18 +120,20 @@ function normalise(url: unknown, options: ClientOptions | undefined, where: stri
   check.string(url, 'url');
   const o = check.optionsObject(options);
   check.knownOptions(o, CLIENT_OPTION_KEYS, where, LIBAV_OPTIONS_HINT);
-  const formatOptions = formatOptionsFor(url as string, o, 'source');
-  if (o.lowLatency !== undefined && check.boolean(o.lowLatency, 'lowLatency')) {
+  const lowLatency = o.lowLatency === undefined ? isLiveUrl(url as string) : check.boolean(o.lowLatency, 'lowLatency');
+  // The caller's own probing, if any, before the defaults for live sources fill theirs in.
+  const formatOptions = formatOptionsFor(url as string, lowLatency ? { ...o, formatOptions: { analyzeduration: '200000', ...o.formatOptions } } : o, 'source');
+  if (lowLatency) {
     // Not `fflags nobuffer`: it throws away the packets read while probing, keyframe included,
     // so the first picture waited for the next keyframe (RTMP, GOP of 1 s: open took 1.4-1.9 s
     // instead of 0.6-0.9 s). The probed packets are decoded in a burst, then the reader is live.
+    // analyzeduration 0.2 s (set above; 0 would mean FFmpeg's default, 5 s) is enough to find the
+    // video's parameters.
     formatOptions.probesize ??= '32768';
-    // 0 would mean FFmpeg's default (5 s): 0.2 s is enough to find the video's parameters.
-    formatOptions.analyzeduration ??= '200000';
   }
   const codecOptions = check.dictionary(o.codecOptions, 'codecOptions');
   // Frame threading holds back (threads - 1) frames; slices add no delay.
-  if (o.lowLatency) codecOptions.thread_type ??= 'slice';
+  if (lowLatency) codecOptions.thread_type ??= 'slice';
   const reconnect = o.reconnect === undefined ? {} : check.optionsObject(o.reconnect, 'reconnect');
   check.knownOptions(reconnect, ['retries', 'backoffMs'], `${where} reconnect`);
   return {
@@ -241,8 +262,22 @@ export class Client<T extends Frame | AudioFrame = Frame> extends EventEmitter<C
     this.#native.close();
   }
 
+  /**
+   * Frames in order until the end. A wait longer than `timeoutMs` while the reading thread still
+   * runs (reconnecting) goes on waiting; the thread's own failure, or out of retries, ends it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (let frame = await this.read(); frame !== null; frame = await this.read()) yield frame;
+    for (;;) {
+      let frame: T | null;
+      try {
+        frame = await this.read();
+      } catch (error) {
+        if (error instanceof StreamcoderError && error.code === 'ERR_TIMEOUT' && this.running) continue;
+        throw error;
+      }
+      if (frame === null) return;
+      yield frame;
+    }
   }
 
   [Symbol.dispose](): void {

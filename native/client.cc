@@ -161,6 +161,7 @@ void Client::Emit(const char* type, const Failure* failure, int attempt) {
 }
 
 void Client::Run() {
+  edgeLag_ = INFINITY;  // the connection open() made is this run's first
   const double keepEvery = options_.frameRate > 0 ? 1.0 / options_.frameRate : 0;
   double nextKeep = NAN;
   CachedFrame spare;
@@ -174,6 +175,7 @@ void Client::Run() {
       }
       if (reader == nullptr) {  // after stop(), or a drop: connect again
         OpenReader();
+        edgeLag_ = INFINITY;
         if (attempt > 0) ++reconnects_;
         attempt = 0;
         continue;
@@ -214,10 +216,16 @@ void Client::Run() {
       }
       double wall = double(now - firstAtNs_) / 1e9;
       double stream = spare.meta.time - firstTime_;
-      // How far reading lags behind the live timeline (it grows when the reader falls behind).
-      if (!std::isnan(stream)) {
-        latencyMs_ = std::max(0.0, wall - stream) * 1000;
-        streamSeconds_ = stream;
+      if (!std::isnan(stream)) streamSeconds_ = stream;
+      // How far behind the live edge this frame was read. The stream's times say nothing of how
+      // old its first frame already was; but a backlog comes out faster than real time, so the
+      // smallest (arrival - stream time) since the connection marks the edge, and a frame's
+      // excess over it is its lateness: a burst starts high and falls to 0, a reader that falls
+      // behind grows it. Each connection has its own timeline, hence its own edge.
+      if (!std::isnan(spare.meta.time)) {
+        const double lag = double(now) / 1e9 - spare.meta.time;
+        edgeLag_ = std::min(edgeLag_, lag);
+        latencyMs_ = (lag - edgeLag_) * 1000;
       }
       cache_.Push(spare);
       ++received_;
@@ -372,6 +380,7 @@ Napi::Value Client::GetStats(const Napi::CallbackInfo& info) {
   stats.Set("received", double(received_));
   stats.Set("decoded", double(decoded_));
   stats.Set("dropped", double(cache_.dropped()));
+  stats.Set("evicted", double(cache_.evicted()));
   stats.Set("audioReceived", double(audioReceived_));
   stats.Set("audioDropped", double(cache_.audioDropped()));
   stats.Set("reconnects", double(reconnects_));

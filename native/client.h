@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,7 @@ class Client : public Napi::ObjectWrap<Client>, public Closable {
   std::atomic<int64_t> reconnects_{0};
   std::atomic<int64_t> bytes_{0};
   std::atomic<double> latencyMs_{0};
+  double edgeLag_ = INFINITY;  // reader thread: the smallest (arrival - stream time) this connection
   std::atomic<int64_t> firstAtNs_{0};   // steady clock, when the first frame arrived
   std::atomic<double> firstTime_{NAN};  // its stream time
   std::atomic<double> streamSeconds_{0};

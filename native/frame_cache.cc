@@ -13,7 +13,8 @@ void FrameCache::Push(CachedFrame& frame) {
     spare_.push_back(std::move(oldest->data));
     frames_.erase(oldest);
     --pictures_;
-    ++dropped_;
+    ++evicted_;
+    if (ordered_) ++dropped_;
   }
   CachedFrame stored;
   stored.data.swap(frame.data);
@@ -74,6 +75,7 @@ void FrameCache::Close() {
 
 std::optional<CachedFrame> FrameCache::Next(std::chrono::milliseconds timeout, bool* timedOut) {
   std::unique_lock<std::mutex> lock(mutex_);
+  ordered_ = true;
   *timedOut = !changed_.wait_for(lock, timeout, [this] { return closed_ || !frames_.empty() || ended_; });
   if (closed_) throw Failure("ERR_CLOSED", "The client was closed");
   if (frames_.empty()) {
@@ -98,6 +100,11 @@ size_t FrameCache::size() const {
 int64_t FrameCache::audioDropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return audioDropped_;
+}
+
+int64_t FrameCache::evicted() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return evicted_;
 }
 
 int64_t FrameCache::dropped() const {

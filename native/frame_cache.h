@@ -65,7 +65,11 @@ class FrameCache {
   void Close();
 
   size_t size() const;  // pictures cached
+  // Pictures a full cache let go before anyone read them: `dropped` once the consumer reads in
+  // order (Next was called), so a frame lost to it; before, a cache read only for its newest
+  // frames (extractFrame(n)) turns over by design, and those count as `evicted` only.
   int64_t dropped() const;
+  int64_t evicted() const;
   int64_t audioDropped() const;
 
  private:
@@ -79,6 +83,8 @@ class FrameCache {
   size_t pictures_ = 0;  // entries of frames_ that are pictures
   size_t chunks_ = 0;    // entries that are audio
   int64_t dropped_ = 0;
+  int64_t evicted_ = 0;
+  bool ordered_ = false;  // Next was called
   int64_t audioDropped_ = 0;
   bool ended_ = false;
   bool closed_ = false;

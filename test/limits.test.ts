@@ -123,6 +123,8 @@ test('Client: past maxCacheBytes the oldest frames are dropped and counted, as p
   const frameBytes = 320 * 240 * 3;
   const cli = await Client.open(fixture('h264-bframes.mp4'), { cacheSize: 64, maxCacheBytes: 3 * frameBytes });
   try {
+    // A reader in order that does not keep up: the frames it never gets are losses (dropped).
+    expect(() => cli.next(0)).toThrow(/ERR_TIMEOUT|No frame/);
     cli.start();
     const deadline = Date.now() + 20_000;
     while (cli.stats.received < 75 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -130,6 +132,7 @@ test('Client: past maxCacheBytes the oldest frames are dropped and counted, as p
     expect(stats.received).toBe(75);
     expect(stats.cached).toBe(3);
     expect(stats.dropped).toBe(72);
+    expect(stats.evicted).toBe(72);
   } finally {
     await cli.close();
   }

@@ -3,6 +3,7 @@
 #   rtsp-server.py record <port> <file>  accepts a publish (ANNOUNCE/RECORD, over TCP or UDP) of
 #                                        H.264 at rtsp://127.0.0.1:<port>/live, into <file> (MKV)
 #   rtsp-server.py play <port> <fps>     serves a live 320x240 H.264 test picture at /live
+#   rtsp-server.py play-once <port> <n>  the same at 25 fps, ending after n frames (EOS)
 #   rtsp-server.py relay <port> <udp>    serves at /live the H.264 in RTP (payload 96) arriving on
 #                                        UDP port <udp> of 127.0.0.1 (a relay fed by the project's Server)
 # Prints "ready" once it listens. Run with the system python3, which has gi.
@@ -37,6 +38,11 @@ elif mode == 'play':
         f'( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate={arg}/1 '
         f'! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={arg} ! rtph264pay name=pay0 pt=96 )')
     factory.set_shared(True)
+elif mode == 'play-once':
+    # A stream with an end: <arg> frames at 25 fps, then EOS (RTCP BYE to the reader).
+    factory.set_launch(
+        f'( videotestsrc is-live=true num-buffers={arg} pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 '
+        f'! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 ! rtph264pay name=pay0 pt=96 )')
 elif mode == 'relay':
     factory.set_launch(
         f'( udpsrc address=127.0.0.1 port={arg} buffer-size=4194304 '

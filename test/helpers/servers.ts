@@ -60,6 +60,12 @@ export interface RtmpServer extends RunningServer {
   /** rtmp://127.0.0.1:<port>/rec/<name>: also recorded to recordingOf(name) (FLV; a publish again to the same name appends). */
   recordUrl(name: string): string;
   recordingOf(name: string): string;
+  /**
+   * rtmp://127.0.0.1:<port>/ends/<name>: relayed live, and its readers disconnected when the
+   * publisher stops (idle_streams off). With nginx-rtmp's default (`live`, `rec`) a reader is
+   * told nothing and waits for a publisher to come back.
+   */
+  endsUrl(name: string): string;
   /** Kills nginx at once, as a crash would (SIGKILL). */
   kill(): void;
   /** Freezes nginx (SIGSTOP): connections stay open, nothing is read or answered. */
@@ -87,6 +93,7 @@ rtmp {
     chunk_size 4096;
     application live { live on; record off; }
     application rec { live on; record all; record_path ${dir}; record_unique off; record_append on; }
+    application ends { live on; idle_streams off; }
   }
 }
 `);
@@ -99,6 +106,7 @@ rtmp {
     liveUrl: (name) => `rtmp://127.0.0.1:${listen}/live/${name}`,
     recordUrl: (name) => `rtmp://127.0.0.1:${listen}/rec/${name}`,
     recordingOf: (name) => path.join(dir, `${name}.flv`),
+    endsUrl: (name) => `rtmp://127.0.0.1:${listen}/ends/${name}`,
     kill: () => child.kill('SIGKILL'),
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),
@@ -106,7 +114,7 @@ rtmp {
   };
 }
 
-async function startGstRtsp(mode: 'record' | 'play' | 'relay', arg: string, port?: number): Promise<{ port: number; child: ChildProcess; log: () => string }> {
+async function startGstRtsp(mode: 'record' | 'play' | 'play-once' | 'relay', arg: string, port?: number): Promise<{ port: number; child: ChildProcess; log: () => string }> {
   const listen = port ?? (await freePort());
   const child = spawn('/usr/bin/python3', [path.join(__dirname, 'rtsp-server.py'), mode, String(listen), arg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -140,6 +148,12 @@ export interface RtspPlayServer extends RunningServer {
 /** GStreamer's RTSP server in PLAY mode: a live source for reading tests. */
 export async function startRtspPlayServer(options: { fps?: number; port?: number } = {}): Promise<RtspPlayServer> {
   const { port, child } = await startGstRtsp('play', String(options.fps ?? 25), options.port);
+  return { port, dir: '', url: `rtsp://127.0.0.1:${port}/live`, kill: () => child.kill('SIGKILL'), stop: stopper(child, null) };
+}
+
+/** GStreamer's RTSP server playing a stream with an end: `frames` at 25 fps, then EOS (RTCP BYE). */
+export async function startRtspEndingServer(frames: number): Promise<RtspPlayServer> {
+  const { port, child } = await startGstRtsp('play-once', String(frames));
   return { port, dir: '', url: `rtsp://127.0.0.1:${port}/live`, kill: () => child.kill('SIGKILL'), stop: stopper(child, null) };
 }
 
