@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
+import { Client, Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
 import { runChild } from './helpers/child';
 import { firstPictureMs } from './helpers/ffmpeg-cli';
 import { freePort, startRtmpServer, startRtspListener, type RtmpServer, type RtspListener } from './helpers/servers';
@@ -80,7 +80,7 @@ async function push(srv: Server, until: Promise<void>, picture: (n: number) => U
 }
 
 describe('reconnect to nginx-rtmp', () => {
-  test('killed 10 times over 60 s and restarted on its port after 0.2-3 s: nothing reaches the caller, 10 reconnects, every frame arrived or counted', async () => {
+  test('killed 10 times over 60 s and restarted on its port after 0.2-3 s: nothing reaches the caller, 10 reconnects, every frame arrived or counted; a Client reading it reconnects as often', async () => {
     const port = await freePort();
     let server = await startRtmpServer(port);
     servers.push(server);
@@ -90,9 +90,20 @@ describe('reconnect to nginx-rtmp', () => {
       width: WIDTH, height: HEIGHT, pixelFormat: 'gray', frameRate: FPS, preset: 'ultrafast', tune: 'zerolatency', gopSize: FPS,
       timeoutMs: 2000, reconnect: { backoffMs: 100, maxBackoffMs: 400, outageBufferSeconds: 1.5 },
     });
+    // A reader of the same stream through every kill (opened once the push is on): its iteration
+    // waits across its reconnects.
+    let reader: Client | null = null;
+    const readStamps = new Set<number>();
+    let reading: Promise<unknown> = Promise.resolve(null);
     const seenAgainMs: number[] = [];
     const outages = async () => {
       const begin = performance.now();
+      await sleep(1000);
+      const client = await Client.open(server.recordUrl(name), { pixelFormat: 'gray', timeoutMs: 2000, reconnect: { retries: 100, backoffMs: 100 } });
+      reader = client.start();
+      reading = (async () => {
+        for await (const frame of client) readStamps.add(readStamp(frame.data, WIDTH));
+      })().then(() => null, (error: unknown) => error);
       for (let i = 0; i < 10; i++) {
         // A kill every 5.7 s from 3 s on: the push runs over 60 s.
         await sleep(begin + 3000 + 5700 * i - performance.now());
@@ -109,9 +120,13 @@ describe('reconnect to nginx-rtmp', () => {
     const result = await push(srv, outages(), (n) => stampedFrame(n, WIDTH, HEIGHT));
     const seconds = (performance.now() - started) / 1000;
     await sleep(500);
+    const readerStats = reader!.stats;
+    reader!.close();
+    const readerOutcome = await reading;
     const arrived = await stampsIn(recordings);
     console.log(`killed 10x in ${seconds.toFixed(1)} s: served ${result.served}, arrived ${arrived.size}, dropped ${result.stats.droppedFrames}, ` +
-      `reconnects ${result.stats.reconnects}, down ${Math.round(result.stats.downtimeMs)} ms, seen again after ${seenAgainMs.map((ms) => Math.round(ms)).join(' ')} ms\n  ${result.events.join(', ')}`);
+      `reconnects ${result.stats.reconnects}, down ${Math.round(result.stats.downtimeMs)} ms, seen again after ${seenAgainMs.map((ms) => Math.round(ms)).join(' ')} ms\n  ${result.events.join(', ')}\n` +
+      `  the Client: ${readStamps.size} frames read, ${readerStats.reconnects} reconnects`);
     expect(result.threw).toEqual([]);
     expect(seconds).toBeGreaterThanOrEqual(60);
     expect(result.stats.reconnects).toBe(10);
@@ -121,6 +136,16 @@ describe('reconnect to nginx-rtmp', () => {
     for (const ms of seenAgainMs) expect(ms).toBeLessThan(2000);
     expect([...arrived].every((n) => n < result.served)).toBe(true);
     expect(arrived.size + result.stats.droppedFrames).toBe(result.served);
+    // The reader went on through every kill (closing it ends its iteration with ERR_CLOSED, not before).
+    expect(readerStats.reconnects).toBeGreaterThanOrEqual(10);
+    expect((readerOutcome as StreamcoderError | null)?.code ?? 'ended').toBe('ERR_CLOSED');
+    // It read frames again after every kill: between each restart and the next kill (kill i at
+    // 3 + 5.7 i s, paced at 25 fps; from 4 s after a kill, when the longest outage is over).
+    const killFrame = (i: number) => Math.round(FPS * (3 + 5.7 * i));
+    for (let i = 1; i <= 10; i++) {
+      const [from, to] = [killFrame(i - 1) + 4 * FPS, i < 10 ? killFrame(i) : result.served];
+      expect([...readStamps].some((n) => n >= from && n < to), `frames ${from}-${to}`).toBe(true);
+    }
   }, 150_000);
 });
 
