@@ -3,7 +3,7 @@
 // nginx-rtmp says so, and its stats mean what their names say.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Client, Server, StreamcoderError } from '../lib';
+import { Client, Server, StreamcoderError, pipeline } from '../lib';
 import { startRtmpServer, startRtspEndingServer, type RtmpServer } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 
@@ -114,4 +114,42 @@ describe('the end of a live stream', () => {
     expect((error as StreamcoderError).code).toBe('ERR_TIMEOUT');
     cli.close();
   });
+});
+
+test('relaying a live input with pipeline(): it is not paced a second time, so the relay adds well under a second', async () => {
+  const srv = await Server.open(rtmp.liveUrl('relay-src'), { width: 320, height: 240, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 30 });
+  const sentAt: number[] = [];
+  let publishing = true;
+  const publisher = (async () => {
+    for (let n = 0; publishing; n++) {
+      await srv.serveBlock(stampedFrame(n, 320, 240));
+      sentAt[n] = performance.now();
+    }
+    await srv.close();
+  })();
+  const controller = new AbortController();
+  try {
+    await sleep(1500);
+    const relay = pipeline({ input: rtmp.liveUrl('relay-src'), output: rtmp.liveUrl('relay-dst'), decoder: { pixelFormat: 'gray' }, server: { preset: 'ultrafast' }, signal: controller.signal });
+    relay.catch(() => undefined);
+    await sleep(2500);
+    const cli = await Client.open(rtmp.liveUrl('relay-dst'), { pixelFormat: 'gray' });
+    cli.start();
+    const delays: number[] = [];
+    const started = performance.now();
+    for await (const frame of cli) {
+      delays.push(performance.now() - sentAt[readStamp(frame.data, 320)]);
+      if (performance.now() - started > 3000) break;
+    }
+    cli.close();
+    // After the reader's own start (its first frames come out of probing in a burst).
+    const steady = delays.slice(Math.floor(delays.length / 2)).sort((a, b) => a - b);
+    const median = steady[Math.floor(steady.length / 2)];
+    console.log(`relay of a live input: publisher to reader ${Math.round(median)} ms (median of the last ${steady.length} frames)`);
+    expect(median).toBeLessThan(1000);
+  } finally {
+    controller.abort();
+    publishing = false;
+    await publisher;
+  }
 });
