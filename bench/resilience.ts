@@ -87,3 +87,61 @@ console.log(`library  (reconnect)       seen again after the restart: ${ms(lib.s
 const ref = await reference();
 console.log(`ffmpeg CLI in a shell loop seen again after the restart: ${ms(ref)} (it starts the input over: what was on air is lost)`);
 console.log(`ratio (reference p50 / library p50): ${(percentile(ref, 50) / percentile(lib.seen, 50)).toFixed(2)}`);
+
+// Adaptive bitrate: the same kind of push (640x360 noise, which takes every bit it is given,
+// 30 fps, libx264 ultrafast, 6 Mbit/s) through a token-bucket proxy whose link drops from 8 to
+// 1.5 Mbit/s for 20 s at 5 s, then comes back. The library with `bitRate: { start: 6M, min: 300k,
+// max: 6M }`: how long until its target is under the capacity, how long until it is back within
+// 10 % of the start, how far behind it fell. The reference: the ffmpeg CLI pushing the same rate
+// with -re (no ABR exists there), how far behind it falls in the 20 s (its -progress out_time
+// against the wall clock).
+if (process.env.ABR !== '0') {
+  const { startThrottleProxy } = await import('../test/helpers/throttle-proxy');
+  const link = (t: number) => (t >= 5 && t < 25 ? 1_500_000 : 8_000_000);
+  const rtmp = await startRtmpServer();
+  const proxy = await startThrottleProxy(rtmp.port, link(0));
+  const srv = await Server.open(`rtmp://127.0.0.1:${proxy.port}/live/abr`, {
+    width: 640, height: 360, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 60, bitRate: { start: 6_000_000, min: 300_000, max: 6_000_000 },
+  });
+  const started = performance.now();
+  let settled = NaN;
+  let recovered = NaN;
+  let minLead = 0;
+  const sampler = setInterval(() => {
+    const t = (performance.now() - started) / 1000;
+    proxy.setRate(link(t));
+    const { targetBitRate, lead } = srv.stats;
+    minLead = Math.min(minLead, lead);
+    if (t >= 5 && Number.isNaN(settled) && targetBitRate <= 1_500_000) settled = t - 5;
+    if (t >= 25 && Number.isNaN(recovered) && targetBitRate >= 5_400_000) recovered = t - 25;
+  }, 250);
+  const picture = new Uint8Array(640 * 360);
+  while ((performance.now() - started) / 1000 < 25 || (Number.isNaN(recovered) && (performance.now() - started) / 1000 < 90)) {
+    for (let i = 0; i < picture.length; i += 65536) crypto.getRandomValues(picture.subarray(i, i + 65536));
+    await srv.serveBlock(picture);
+  }
+  clearInterval(sampler);
+  await srv.close();
+  await proxy.close();
+  console.log(`library  (adaptive bitrate) under the 1.5 Mbit/s capacity ${settled.toFixed(1)} s after the drop, back within 10 % of the start ` +
+    `${Number.isNaN(recovered) ? 'not within 65 s' : `${recovered.toFixed(1)} s`} after the link returned; at most ${(-minLead).toFixed(2)} s behind`);
+
+  const refProxy = await startThrottleProxy(rtmp.port, link(0));
+  const ffmpeg = spawn('ffmpeg', ['-v', 'error', '-progress', 'pipe:1', '-re', '-f', 'lavfi', '-i', 'nullsrc=size=640x360:rate=30,geq=random(1)*255:128:128',
+    '-t', '25', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '6M', '-maxrate', '6M', '-bufsize', '6M', '-g', '60', '-f', 'flv', `rtmp://127.0.0.1:${refProxy.port}/live/ref`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const refStarted = performance.now();
+  let behind = 0;
+  let output = '';
+  ffmpeg.stdout.on('data', (chunk) => {
+    output += chunk;
+    for (const match of output.matchAll(/out_time_us=(\d+)/g)) behind = Math.max(behind, (performance.now() - refStarted) / 1000 - Number(match[1]) / 1e6);
+    output = output.slice(-200);
+  });
+  const refSampler = setInterval(() => refProxy.setRate(link((performance.now() - refStarted) / 1000)), 250);
+  await new Promise((resolve) => setTimeout(resolve, 25_000));
+  clearInterval(refSampler);
+  ffmpeg.kill('SIGKILL');
+  await refProxy.close();
+  await rtmp.stop();
+  console.log(`ffmpeg CLI (a fixed 6 Mbit/s) by the end of the 20 s narrow link: ${behind.toFixed(1)} s behind`);
+}

@@ -2,7 +2,10 @@
 // on the same port, or freezes (SIGSTOP) and thaws: the push goes on, every frame served either
 // reaches the server (its number, stamped in the picture, is read back from what nginx recorded)
 // or is counted as dropped, and the two add up exactly. Refusals end the push at once.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Client, Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
@@ -341,3 +344,67 @@ test('a listener that throws is an uncaught exception of the process, as from an
   expect(run.signal, run.stderr).toBeNull();
   expect(run.stdout).toContain('uncaught: from the listener');
 });
+
+test('after a reconnect the stream is one a player accepts: a new header, a key frame first, timestamps going on forward, the sound beside the pictures', async () => {
+  // A plain TCP server taking MPEG-TS (tcp://), each connection into a file of its own, that
+  // hangs up on the first one after 2 s: what the Server sends in each session, byte for byte.
+  const sessions: Buffer[][] = [];
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer((socket) => {
+    const chunks: Buffer[] = [];
+    sessions.push(chunks);
+    sockets.add(socket);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('close', () => sockets.delete(socket));
+    if (sessions.length === 1) setTimeout(() => socket.destroy(), 3000);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const url = `tcp://127.0.0.1:${(listener.address() as net.AddressInfo).port}`;
+  const srv = await Server.open(url, {
+    format: 'mpegts', width: WIDTH, height: HEIGHT, pixelFormat: 'gray', frameRate: FPS, preset: 'ultrafast', gopSize: FPS,
+    audio: { codec: 'aac' }, reconnect: { backoffMs: 50, maxBackoffMs: 100 },
+  });
+  const samples = 48000 / FPS;
+  for (let n = 0; n < 5 * FPS; n++) {
+    await srv.serveBlock({ data: stampedFrame(n, WIDTH, HEIGHT), width: WIDTH, height: HEIGHT, pixelFormat: 'gray', pts: n, time: n / FPS, index: n, keyFrame: false, pictType: '?' });
+    const tone = new Float32Array(samples * 2).map((_, i) => Math.sin(i / 20) / 4);
+    await srv.serveBlock({ kind: 'audio', data: tone, sampleFormat: 'f32', sampleRate: 48000, channels: 2, samples, pts: n * samples, time: n / FPS });
+  }
+  await srv.close();
+  for (const socket of sockets) socket.destroy();
+  listener.close();
+  expect(srv.stats).toMatchObject({ disconnects: 1, reconnects: 1 });
+  expect(sessions.length).toBe(2);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-sessions-'));
+  try {
+    const packets = sessions.map((chunks, i) => {
+      const file = path.join(dir, `session-${i}.ts`);
+      fs.writeFileSync(file, Buffer.concat(chunks));
+      return probePackets(file);
+    });
+    const [first, second] = packets;
+    const video = (p: typeof first) => p.filter((x) => x.type === 'video');
+    const audio = (p: typeof first) => p.filter((x) => x.type === 'audio');
+    // The second session is a stream of its own: it opens (PAT/PMT, which ffprobe needs to find
+    // the streams at all), its first picture is a key frame, and its times go on from the first's:
+    // it starts with the last GOP sent before the drop (at most a GOP and 0.5 s back), never at 0.
+    expect(video(second).length).toBeGreaterThan(0);
+    expect(video(second)[0].key).toBe(true);
+    expect(video(second)[0].pts).toBeGreaterThan(video(first)[0].pts + 1);
+    expect(video(second)[0].pts).toBeGreaterThanOrEqual(video(first).at(-1)!.pts - 1.5);
+    expect(video(second).at(-1)!.pts).toBeGreaterThan(video(first).at(-1)!.pts);
+    // The sound starts with the pictures (within a frame), not before them or seconds after.
+    expect(Math.abs(audio(second)[0].pts - video(second)[0].pts)).toBeLessThan(1.5 / FPS);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Every packet of an MPEG-TS file, as ffprobe reads it: stream type, pts in seconds, key flag. */
+function probePackets(file: string): { type: string; pts: number; key: boolean }[] {
+  const out = String(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=codec_type,pts_time,flags', '-of', 'csv=p=0', file]));
+  return out.trim().split('\n').filter(Boolean).map((line) => {
+    const [type, pts, flags] = line.split(',');
+    return { type, pts: Number(pts), key: flags.startsWith('K') };
+  });
+}
