@@ -20,6 +20,8 @@ constexpr double kStepSeconds = 2.0;     // then a step every this often
 constexpr double kStepUp = 1.10;         // of at most 10 %
 constexpr double kClearBlockedShare = 0.1;  // clear: writes rarely blocked,
 constexpr double kClearBehindSeconds = 0.2;  // and the timeline about on time
+constexpr double kMinSlowSeconds = 0.05;      // blocked writes enough to measure the link by
+constexpr double kFullyBlockedShare = 0.8;    // blocked so much that every byte went at the link's pace
 
 }  // namespace
 
@@ -27,6 +29,8 @@ void BitrateController::Reset(double now) {
   windowStart_ = now;
   windowBytes_ = 0;
   windowBlocked_ = 0;
+  windowSlowBytes_ = 0;
+  windowSlowSeconds_ = 0;
   holdUntil_ = now + kHoldSeconds;
   clearSince_ = now;
 }
@@ -40,11 +44,20 @@ std::optional<BitrateController::Change> BitrateController::Evaluate(double now,
   }
   const double span = now - windowStart_;
   if (span < kWindowSeconds) return std::nullopt;
-  const double throughput = double(windowBytes_) * 8 / span;
+  // What the link carries. Writes blocked nearly all the window: every byte went at the link's
+  // pace, so bytes over the window. Blocked part of it (the start of a congestion, when the other
+  // writes still went into buffers on the way, far faster than the link): the rate of the writes
+  // that waited for room in the socket, which frees at the link's pace. Else all bytes over the
+  // window (what was asked of the link, which carried it).
   const double blocked = windowBlocked_ / span;
+  const double throughput = blocked < kFullyBlockedShare && windowSlowSeconds_ > kMinSlowSeconds
+                                ? double(windowSlowBytes_) * 8 / windowSlowSeconds_
+                                : double(windowBytes_) * 8 / span;
   windowStart_ = now;
   windowBytes_ = 0;
   windowBlocked_ = 0;
+  windowSlowBytes_ = 0;
+  windowSlowSeconds_ = 0;
   const bool congested = blocked > kBlockedShare || lead < -kBehindSeconds;
   // A step down may follow another a window later: the first window of a congestion still counts
   // the bytes the buffers on the way absorbed, the next ones only what the link carried.

@@ -31,10 +31,13 @@ class BitrateController {
 
   explicit BitrateController(AdaptiveBitRate range) : range_(range), target_(range.start) {}
 
-  // A write to the link took `bytes` and blocked for `seconds`.
-  void Written(int64_t bytes, double seconds) {
+  // Writes to the link took `bytes` in `seconds`; of them, those that blocked on a full socket
+  // took `blockedBytes` in `blockedSeconds`.
+  void Written(int64_t bytes, double seconds, int64_t blockedBytes, double blockedSeconds) {
     windowBytes_ += bytes;
     windowBlocked_ += seconds;
+    windowSlowBytes_ += blockedBytes;
+    windowSlowSeconds_ += blockedSeconds;
   }
   // Judges the window that ends at `now`, the served timeline being `lead` s ahead of the wall
   // clock (negative: behind). Returns the new target when it changes.
@@ -51,6 +54,8 @@ class BitrateController {
   double windowStart_ = 0;
   int64_t windowBytes_ = 0;
   double windowBlocked_ = 0;
+  int64_t windowSlowBytes_ = 0;
+  double windowSlowSeconds_ = 0;
   double holdUntil_ = 0;   // no change before this (the queues drain after a step down)
   double clearSince_ = 0;  // since when the link has kept up
 };

@@ -39,6 +39,8 @@ bool IsRefusal(const Failure& failure) {
   return code == "ERR_PUBLISH_REFUSED" || code == "ERR_ACCESS" || code == "ERR_NOT_FOUND" || code == "ERR_INVALID_DATA";
 }
 constexpr int kRefusalAttempts = 3;
+// A write that took longer than this waited for room in the socket (a copy into it takes microseconds).
+constexpr double kBlockedWriteSeconds = 0.002;
 
 }  // namespace
 
@@ -110,6 +112,10 @@ void Link::Write(AVPacket* packet, AVRational timeBase, int stream, bool video) 
     std::lock_guard<std::mutex> lock(mutex_);
     writes_.bytes += bytes;
     writes_.seconds += seconds;
+    if (seconds > kBlockedWriteSeconds) {
+      writes_.blockedBytes += bytes;
+      writes_.blockedSeconds += seconds;
+    }
   } catch (const Failure& failure) {
     if (!options_.enabled || aborted() || !IsDrop(failure)) throw;
     std::unique_lock<std::mutex> lock(mutex_);

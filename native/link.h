@@ -57,10 +57,14 @@ struct OutputEvent {
   bool congestion = false;  // bitrate: a step down for congestion (else a step back up)
 };
 
-// Bytes written to the link and the seconds the writes took (blocked on a full socket).
+// Bytes written to the link and the seconds the writes took (blocked on a full socket); of
+// those, the writes that did block: a full socket takes bytes only as fast as the link drains
+// it, so their bytes per second are what the link carries.
 struct WriteTally {
   int64_t bytes = 0;
   double seconds = 0;
+  int64_t blockedBytes = 0;
+  double blockedSeconds = 0;
 };
 
 struct LinkStats {
