@@ -12,8 +12,9 @@ namespace {
 constexpr double kWindowSeconds = 0.5;
 constexpr double kBlockedShare = 0.3;    // writes blocked this much of the window: congested
 constexpr double kBehindSeconds = 0.3;   // or the served timeline this far behind
+constexpr double kLateSeconds = 0.1;     // blocked writes count when they make it this late
 constexpr double kDrainMargin = 0.8;     // step down below what got through, so the backlog drains
-constexpr double kCatchUpMargin = 0.7;   // further when behind, so the timeline catches up
+constexpr double kCatchUpMargin = 0.6;   // further when behind, so the timeline catches up
 constexpr double kHoldSeconds = 2.0;     // after a step down, no step up for this long
 constexpr double kClearSeconds = 3.0;    // kept up this long before the first step up
 constexpr double kStepSeconds = 2.0;     // then a step every this often
@@ -43,7 +44,10 @@ std::optional<BitrateController::Change> BitrateController::Evaluate(double now,
     return std::nullopt;
   }
   const double span = now - windowStart_;
-  if (span < kWindowSeconds) return std::nullopt;
+  // Writes blocked for a good part of a window already: judged now, not at the window's end (the
+  // served timeline falls behind fast while they block).
+  const bool blockedEarly = windowBlocked_ >= kBlockedShare * kWindowSeconds && lead < -kLateSeconds && now >= holdDownUntil_;
+  if (span < kWindowSeconds && !blockedEarly) return std::nullopt;
   // What the link carries. Writes blocked nearly all the window: every byte went at the link's
   // pace, so bytes over the window. Blocked part of it (the start of a congestion, when the other
   // writes still went into buffers on the way, far faster than the link): the rate of the writes
@@ -58,7 +62,9 @@ std::optional<BitrateController::Change> BitrateController::Evaluate(double now,
   windowBlocked_ = 0;
   windowSlowBytes_ = 0;
   windowSlowSeconds_ = 0;
-  const bool congested = blocked > kBlockedShare || lead < -kBehindSeconds;
+  // Writes that block while the timeline keeps time are buffers doing their work (a backlog
+  // draining after a step down): only blocking that makes the push late is congestion.
+  const bool congested = (blocked > kBlockedShare && lead < -kLateSeconds) || lead < -kBehindSeconds;
   // A step down may follow another a window later: the first window of a congestion still counts
   // the bytes the buffers on the way absorbed, the next ones only what the link carried.
   if (congested) {
@@ -71,6 +77,7 @@ std::optional<BitrateController::Change> BitrateController::Evaluate(double now,
     if (next >= target_) return std::nullopt;
     target_ = next;
     holdUntil_ = now + kHoldSeconds;
+    holdDownUntil_ = now + kWindowSeconds;  // the next step down judges a window of the new rate
     return Change{target_, Reason::kCongestion, throughput};
   }
   if (now < holdUntil_) return std::nullopt;

@@ -1,7 +1,7 @@
 // BitrateController: adaptive bitrate for a live output. It watches what the link really carries
 // (bytes the writes took per second, and the share of the time they spent blocked because the
 // socket was full) and how far the served timeline has fallen behind the wall clock:
-// - congestion (writes blocked a third of the time, or the timeline 0.3 s behind): the target
+// - congestion (writes blocked a third of the time and the timeline late, or it 0.3 s behind): the target
 //   drops at once to what got through, less a margin so the backlog drains (more when behind, so
 //   the timeline catches up), never below `min`, and holds there a moment while the queues empty;
 // - clear for a while: it climbs back, 10 % at most per step, a step every few seconds, up to `max`.
@@ -56,7 +56,8 @@ class BitrateController {
   double windowBlocked_ = 0;
   int64_t windowSlowBytes_ = 0;
   double windowSlowSeconds_ = 0;
-  double holdUntil_ = 0;   // no change before this (the queues drain after a step down)
+  double holdUntil_ = 0;      // no step up before this (the queues drain after a step down)
+  double holdDownUntil_ = 0;  // no early step down before this
   double clearSince_ = 0;  // since when the link has kept up
 };
 

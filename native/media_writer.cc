@@ -94,7 +94,7 @@ WriterOptions Checked(WriterOptions options) {
     // Rate control with a VBV from the start: x264 can change its rates later only if it has one.
     video.bitRate = range.start;
     video.maxBitRate = range.start;
-    video.bufSize = range.start;
+    video.bufSize = VideoEncoder::AdaptiveBufferSize(range.start);
   }
   if (options.reconnect.enabled) {
     ReconnectOptions& link = options.reconnect;

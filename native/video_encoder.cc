@@ -153,7 +153,7 @@ void VideoEncoder::Convert(const uint8_t* data, size_t size) {
 void VideoEncoder::SetBitRate(int64_t bitRate) {
   codec_->bit_rate = bitRate;
   codec_->rc_max_rate = bitRate;
-  codec_->rc_buffer_size = int(std::min<int64_t>(bitRate, INT32_MAX));
+  codec_->rc_buffer_size = int(std::min<int64_t>(AdaptiveBufferSize(bitRate), INT32_MAX));
 }
 
 void VideoEncoder::Send(int64_t pts, const PacketSink& sink) {

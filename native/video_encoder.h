@@ -67,9 +67,12 @@ class VideoEncoder {
   // Drains the encoder: its held-back packets (B-frames, lookahead) go to the sink.
   void Flush(const PacketSink& sink);
   bool anySent() const { return sent_; }
-  // From the next picture on, a new target bit rate (and VBV max rate and 1 s buffer): libx264
+  // From the next picture on, a new target bit rate (and VBV max rate and buffer): libx264
   // reconfigures in place, without a new stream.
   void SetBitRate(int64_t bitRate);
+  // The VBV buffer of an adaptive rate: half a second of it, so that no picture (a key frame)
+  // takes more than that on a link that carries just the rate, and a push stays within a second.
+  static int64_t AdaptiveBufferSize(int64_t bitRate) { return bitRate / 2; }
   // The next picture sent is a key frame (an IDR for H.264/HEVC with closed GOPs).
   void ForceKeyFrame() { forceKey_ = true; }
 

@@ -14,6 +14,7 @@ export interface ThrottleProxy {
 }
 
 const TICK_MS = 10;
+const QUEUE_BYTES = 65_536;
 
 export async function startThrottleProxy(target: number, bitsPerSecond: number): Promise<ThrottleProxy> {
   let rate = bitsPerSecond / 8;  // bytes per second
@@ -28,6 +29,7 @@ export async function startThrottleProxy(target: number, bitsPerSecond: number):
     let tokens = 0;
     let filled = performance.now();
     const pending: Buffer[] = [];
+    let pendingBytes = 0;
     const flush = () => {
       while (pending.length > 0 && tokens >= 1) {
         const head = pending[0];
@@ -35,10 +37,13 @@ export async function startThrottleProxy(target: number, bitsPerSecond: number):
         upstream.write(head.subarray(0, n));
         carried += n;
         tokens -= n;
+        pendingBytes -= n;
         if (n === head.length) pending.shift();
         else pending[0] = head.subarray(n);
       }
-      if (pending.length === 0) client.resume();
+      // Reading goes on while the queue has room (a router's queue of 64 kB), so the link drains
+      // the sender's side smoothly rather than a whole read (64 kB) at a time.
+      if (pendingBytes < QUEUE_BYTES) client.resume();
     };
     const link = {
       tick() {
@@ -55,7 +60,8 @@ export async function startThrottleProxy(target: number, bitsPerSecond: number):
     links.add(link);
     client.on('data', (chunk: Buffer) => {
       pending.push(chunk);
-      client.pause();
+      pendingBytes += chunk.length;
+      if (pendingBytes >= QUEUE_BYTES) client.pause();
       flush();
     });
     upstream.on('data', (chunk) => client.write(chunk));
