@@ -265,6 +265,13 @@ describe('push and record against nginx-rtmp', () => {
     expect((await runCli(['push', clip(), rtmp.recordUrl('adaptive'), '--bitrate', '2M', '--min-bitrate', '500k', '--maxrate', '3M', '--bufsize', '3M'])).code).toBe(2);
   });
 
+  test('push --probe: how much of the input is read to learn its streams (a live relay opens faster); out of range is a usage error', async () => {
+    const result = await runCli(['push', clip(), rtmp.recordUrl('probe'), '--probe', '0.2', '--frames', '10', '--no-realtime', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(jsonReports(result.stdout).summary).toMatchObject({ frames: 10 });
+    expect((await runCli(['push', clip(), rtmp.recordUrl('probe'), '--probe', '0'])).code).toBe(2);
+  });
+
   test('Ctrl-C (SIGINT) mid-push: the stream is flushed and closed, a summary of what went out, exit code 130', async () => {
     const { child, done } = startCli(['push', clip(), rtmp.recordUrl('interrupted'), '--loop']);
     await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -21,11 +21,18 @@ export type Options = Record<string, ParsedValue | undefined>;
 export const INPUT_OPTIONS: Record<string, OptionSpec> = {
   size: { type: 'size', description: 'scale to this size; -1 (or -2) for one side keeps the aspect ratio (even), e.g. 640x-1' },
   start: { type: 'time', description: 'start the input at this time: seconds, or [hh:]mm:ss[.ms]', max: MAX_TIMELINE_SECONDS },
+  probe: { type: 'number', description: "seconds of the input read to learn its streams (default: 1 for live inputs, FFmpeg's 5 for others)", min: 0.01, max: 60 },
 };
 
-export function decoderOptions(options: Options): Pick<DecoderOptions, 'width' | 'height' | 'startTime'> {
+export function decoderOptions(options: Options): Pick<DecoderOptions, 'width' | 'height' | 'startTime' | 'formatOptions'> {
   const size = options.size as Size | undefined;
-  return { width: size?.width, height: size?.height, startTime: options.start as number | undefined };
+  const probe = options.probe as number | undefined;
+  return {
+    width: size?.width,
+    height: size?.height,
+    startTime: options.start as number | undefined,
+    ...(probe !== undefined ? { formatOptions: { analyzeduration: String(Math.round(probe * 1e6)) } } : {}),
+  };
 }
 
 /** How the output is encoded and muxed (Server and Encoder options). */
