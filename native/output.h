@@ -49,7 +49,6 @@ class Output {
   // on_publish hook saying no) fails with ERR_PUBLISH_REFUSED.
   void Open();
   bool isOpen() const { return header_; }
-  bool failed() const { return failed_; }
   // Throws unless packets may be written (open, not failed, not closed).
   void CheckWritable() const;
   // Rescales the packet from `timeBase` to that of stream `index` and writes it, interleaved with
