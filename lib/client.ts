@@ -25,8 +25,8 @@ export interface ClientOptions {
   /**
    * Little probing (32 kB, 0.2 s) and slice threads: the client opens in well under a second and
    * starts near the live edge, with no backlog of the seconds probing read. Default true for live
-   * sources (rtmp://, rtsp://, srt://, udp://...), false for others; `false` probes as FFmpeg does
-   * (a source that describes itself late, a stream found only after a while).
+   * sources (rtmp://, rtsp://, srt://, udp://...) read without `audio`, false otherwise (then
+   * live sources probe up to 1 s: so little can miss a stream that shows up late).
    */
   lowLatency?: boolean;
   threads?: number;
@@ -120,7 +120,9 @@ function normalise(url: unknown, options: ClientOptions | undefined, where: stri
   check.string(url, 'url');
   const o = check.optionsObject(options);
   check.knownOptions(o, CLIENT_OPTION_KEYS, where, LIBAV_OPTIONS_HINT);
-  const lowLatency = o.lowLatency === undefined ? isLiveUrl(url as string) : check.boolean(o.lowLatency, 'lowLatency');
+  // Not by default with sound: 32 kB of a live FLV can end before its video has shown up (nginx
+  // sends the sound's packets as they come), and the open fails with "no video stream".
+  const lowLatency = o.lowLatency === undefined ? isLiveUrl(url as string) && (o.audio === undefined || o.audio === false) : check.boolean(o.lowLatency, 'lowLatency');
   // The caller's own probing, if any, before the defaults for live sources fill theirs in.
   const formatOptions = formatOptionsFor(url as string, lowLatency ? { ...o, formatOptions: { analyzeduration: '200000', ...o.formatOptions } } : o, 'source');
   if (lowLatency) {
