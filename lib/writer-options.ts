@@ -391,10 +391,10 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   checkVbv(codec, maxBitRate, bufSize);
   const rates = bitRateOptions(o.bitRate);
   const formatOptions = formatOptionsFor(url as string, o, 'output');
-  // An adaptive rate sees congestion when the writes block: a socket buffer of a quarter second
+  // An adaptive rate sees congestion when the writes block: a socket buffer of an eighth of a second
   // at the highest rate, not the megabytes the kernel would grow it to (a backlog of seconds).
   if (rates.adaptiveBitRate && /^rtmp/i.test(url as string)) {
-    formatOptions.send_buffer_size ??= String(Math.min(1 << 21, Math.max(32_768, Math.round(rates.adaptiveBitRate.max / 32))));
+    formatOptions.send_buffer_size ??= String(Math.min(1 << 20, Math.max(32_768, Math.round(rates.adaptiveBitRate.max / 64))));
   }
   return {
     url: url as string,

@@ -12,7 +12,7 @@ namespace {
 constexpr double kWindowSeconds = 0.5;
 constexpr double kBlockedShare = 0.3;    // writes blocked this much of the window: congested
 constexpr double kBehindSeconds = 0.3;   // or the served timeline this far behind
-constexpr double kLateSeconds = 0.1;     // blocked writes count when they make it this late
+constexpr double kLateSeconds = 0.06;    // blocked writes count when they make it this late
 constexpr double kDrainMargin = 0.8;     // step down below what got through, so the backlog drains
 constexpr double kCatchUpMargin = 0.6;   // further when behind, so the timeline catches up
 constexpr double kHoldSeconds = 2.0;     // after a step down, no step up for this long
@@ -21,8 +21,7 @@ constexpr double kStepSeconds = 2.0;     // then a step every this often
 constexpr double kStepUp = 1.10;         // of at most 10 %
 constexpr double kClearBlockedShare = 0.1;  // clear: writes rarely blocked,
 constexpr double kClearBehindSeconds = 0.2;  // and the timeline about on time
-constexpr double kMinSlowSeconds = 0.05;      // blocked writes enough to measure the link by
-constexpr double kFullyBlockedShare = 0.8;    // blocked so much that every byte went at the link's pace
+constexpr double kMinBlockedSpan = 0.1;  // time since a write blocked enough to measure the link by
 
 }  // namespace
 
@@ -30,8 +29,8 @@ void BitrateController::Reset(double now) {
   windowStart_ = now;
   windowBytes_ = 0;
   windowBlocked_ = 0;
-  windowSlowBytes_ = 0;
-  windowSlowSeconds_ = 0;
+  blockedSince_ = NAN;
+  bytesSinceBlocked_ = 0;
   holdUntil_ = now + kHoldSeconds;
   clearSince_ = now;
 }
@@ -48,20 +47,18 @@ std::optional<BitrateController::Change> BitrateController::Evaluate(double now,
   // served timeline falls behind fast while they block).
   const bool blockedEarly = windowBlocked_ >= kBlockedShare * kWindowSeconds && lead < -kLateSeconds && now >= holdDownUntil_;
   if (span < kWindowSeconds && !blockedEarly) return std::nullopt;
-  // What the link carries. Writes blocked nearly all the window: every byte went at the link's
-  // pace, so bytes over the window. Blocked part of it (the start of a congestion, when the other
-  // writes still went into buffers on the way, far faster than the link): the rate of the writes
-  // that waited for room in the socket, which frees at the link's pace. Else all bytes over the
-  // window (what was asked of the link, which carried it).
+  // What the link carries: the bytes written since the first write of the window that blocked,
+  // over the time since (room in a full socket frees at the link's pace; the writes before it
+  // went into buffers on the way, far faster). With no blocked write, all bytes over the window.
   const double blocked = windowBlocked_ / span;
-  const double throughput = blocked < kFullyBlockedShare && windowSlowSeconds_ > kMinSlowSeconds
-                                ? double(windowSlowBytes_) * 8 / windowSlowSeconds_
-                                : double(windowBytes_) * 8 / span;
+  const double sinceBlocked = now - blockedSince_;
+  const double throughput = sinceBlocked >= kMinBlockedSpan ? double(bytesSinceBlocked_) * 8 / sinceBlocked
+                                                            : double(windowBytes_) * 8 / span;
   windowStart_ = now;
   windowBytes_ = 0;
   windowBlocked_ = 0;
-  windowSlowBytes_ = 0;
-  windowSlowSeconds_ = 0;
+  blockedSince_ = NAN;
+  bytesSinceBlocked_ = 0;
   // Writes that block while the timeline keeps time are buffers doing their work (a backlog
   // draining after a step down): only blocking that makes the push late is congestion.
   const bool congested = (blocked > kBlockedShare && lead < -kLateSeconds) || lead < -kBehindSeconds;

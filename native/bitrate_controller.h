@@ -8,6 +8,7 @@
 // Pure arithmetic on the times it is given (seconds on a monotonic clock).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 
@@ -31,13 +32,15 @@ class BitrateController {
 
   explicit BitrateController(AdaptiveBitRate range) : range_(range), target_(range.start) {}
 
-  // Writes to the link took `bytes` in `seconds`; of them, those that blocked on a full socket
-  // took `blockedBytes` in `blockedSeconds`.
-  void Written(int64_t bytes, double seconds, int64_t blockedBytes, double blockedSeconds) {
+  // Writes to the link, finished at `now`, took `bytes` in `seconds`; of them, those that blocked
+  // on a full socket took `blockedBytes` in `blockedSeconds`.
+  void Written(double now, int64_t bytes, double seconds, int64_t blockedBytes, double blockedSeconds) {
     windowBytes_ += bytes;
     windowBlocked_ += seconds;
-    windowSlowBytes_ += blockedBytes;
-    windowSlowSeconds_ += blockedSeconds;
+    // From the first write that blocked on, bytes go at the pace the link frees room in the
+    // socket: the bytes since then over the time since then is what the link carries.
+    if (blockedBytes > 0 && std::isnan(blockedSince_)) blockedSince_ = now - blockedSeconds;
+    if (!std::isnan(blockedSince_)) bytesSinceBlocked_ += bytes;
   }
   // Judges the window that ends at `now`, the served timeline being `lead` s ahead of the wall
   // clock (negative: behind). Returns the new target when it changes.
@@ -54,8 +57,8 @@ class BitrateController {
   double windowStart_ = 0;
   int64_t windowBytes_ = 0;
   double windowBlocked_ = 0;
-  int64_t windowSlowBytes_ = 0;
-  double windowSlowSeconds_ = 0;
+  double blockedSince_ = NAN;  // when the first write of the window that blocked began
+  int64_t bytesSinceBlocked_ = 0;
   double holdUntil_ = 0;      // no step up before this (the queues drain after a step down)
   double holdDownUntil_ = 0;  // no early step down before this
   double clearSince_ = 0;  // since when the link has kept up

@@ -276,7 +276,7 @@ void MediaWriter::AdaptBitRate() {
     bitrate_->Reset(now);  // an outage says nothing of what the link carries
     return;
   }
-  bitrate_->Written(writes.bytes, writes.seconds, writes.blockedBytes, writes.blockedSeconds);
+  bitrate_->Written(now, writes.bytes, writes.seconds, writes.blockedBytes, writes.blockedSeconds);
   // Behind the wall clock means something only for a paced push.
   const PacingClock::Reading clock = clock_.Read();
   const double lead = paced_ && clock.started ? (clock.last - clock.first) - clock.elapsed : 0;
