@@ -15,19 +15,51 @@ afterAll(() => rtmp?.stop());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** A publisher in this process: each picture's number stamped in it, and when it was sent kept. */
+function stampedPublisher(url: string): { sentAt: number[]; stop(): Promise<void> } {
+  const sentAt: number[] = [];
+  let publishing = true;
+  const running = (async () => {
+    const srv = await Server.open(url, { width: 320, height: 240, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 30 });
+    for (let n = 0; publishing; n++) {
+      await srv.serveBlock(stampedFrame(n, 320, 240));
+      sentAt[n] = performance.now();
+    }
+    await srv.close();
+  })();
+  return {
+    sentAt,
+    stop: async () => {
+      publishing = false;
+      await running;
+    },
+  };
+}
+
+/** The ffmpeg CLI publishes `seconds` of a test picture to `url` and stops; a Client reads it to the end. What ended the reading. */
+async function readUntilThePublisherStops(url: string, timeoutMs: number): Promise<unknown> {
+  const publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264',
+    '-preset', 'ultrafast', '-g', '25', '-f', 'flv', url], { stdio: 'ignore' });
+  try {
+    await sleep(1000);
+    const cli = await Client.open(url, { timeoutMs });
+    cli.start();
+    try {
+      for await (const frame of cli) void frame;
+      return null;
+    } catch (error) {
+      return error;
+    } finally {
+      cli.close();
+    }
+  } finally {
+    publisher.kill();
+  }
+}
+
 describe('default options on a live RTMP stream (30 fps, a keyframe a second)', () => {
   test('opens within 1.5 s, the first frame is at most 1 s old, 24-36 frames a second over the first 4 s', async () => {
-    // The publisher is this process: each picture's number is stamped in it, and when it was sent is known.
-    const srv = await Server.open(rtmp.liveUrl('edge'), { width: 320, height: 240, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 30 });
-    const sentAt: number[] = [];
-    let publishing = true;
-    const publisher = (async () => {
-      for (let n = 0; publishing; n++) {
-        await srv.serveBlock(stampedFrame(n, 320, 240));
-        sentAt[n] = performance.now();
-      }
-      await srv.close();
-    })();
+    const { sentAt, stop } = stampedPublisher(rtmp.liveUrl('edge'));
     try {
       await sleep(3000);  // live for a while: probing would read a backlog
       const opening = performance.now();
@@ -54,8 +86,7 @@ describe('default options on a live RTMP stream (30 fps, a keyframe a second)', 
       expect(stats.latencyMs).toBeLessThan(200);
       expect(stats.dropped).toBe(0);
     } finally {
-      publishing = false;
-      await publisher;
+      await stop();
     }
   });
 });
@@ -80,53 +111,20 @@ describe('the end of a live stream', () => {
   });
 
   test('RTMP cannot say: nginx-rtmp closing the connection when its publisher stops (idle_streams off) reaches FFmpeg as an I/O error, as a crash would', async () => {
-    const publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264',
-      '-preset', 'ultrafast', '-g', '25', '-f', 'flv', rtmp.endsUrl('stops')], { stdio: 'ignore' });
-    await sleep(1000);
-    const cli = await Client.open(rtmp.endsUrl('stops'), { timeoutMs: 5000 });
-    cli.start();
-    let error: unknown = null;
-    try {
-      for await (const frame of cli) void frame;
-    } catch (e) {
-      error = e;
-    }
-    publisher.kill();
+    const error = await readUntilThePublisherStops(rtmp.endsUrl('stops'), 5000);
     expect(error).toBeInstanceOf(StreamcoderError);
     expect((error as StreamcoderError).code).toBe('ERR_IO');
-    cli.close();
   });
 
   test('with nginx-rtmp\'s default (idle_streams on) the server says nothing: the stall is ERR_TIMEOUT after timeoutMs', async () => {
-    const publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '3', '-c:v', 'libx264',
-      '-preset', 'ultrafast', '-g', '25', '-f', 'flv', rtmp.liveUrl('idles')], { stdio: 'ignore' });
-    await sleep(1000);
-    const cli = await Client.open(rtmp.liveUrl('idles'), { timeoutMs: 1500 });
-    cli.start();
-    let error: unknown = null;
-    try {
-      for await (const frame of cli) void frame;
-    } catch (e) {
-      error = e;
-    }
-    publisher.kill();
+    const error = await readUntilThePublisherStops(rtmp.liveUrl('idles'), 1500);
     expect(error).toBeInstanceOf(StreamcoderError);
     expect((error as StreamcoderError).code).toBe('ERR_TIMEOUT');
-    cli.close();
   });
 });
 
 test('relaying a live input with pipeline(): it is not paced a second time, so the relay adds well under a second', async () => {
-  const srv = await Server.open(rtmp.liveUrl('relay-src'), { width: 320, height: 240, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 30 });
-  const sentAt: number[] = [];
-  let publishing = true;
-  const publisher = (async () => {
-    for (let n = 0; publishing; n++) {
-      await srv.serveBlock(stampedFrame(n, 320, 240));
-      sentAt[n] = performance.now();
-    }
-    await srv.close();
-  })();
+  const { sentAt, stop } = stampedPublisher(rtmp.liveUrl('relay-src'));
   const controller = new AbortController();
   try {
     await sleep(1500);
@@ -149,7 +147,6 @@ test('relaying a live input with pipeline(): it is not paced a second time, so t
     expect(median).toBeLessThan(1000);
   } finally {
     controller.abort();
-    publishing = false;
-    await publisher;
+    await stop();
   }
 });
