@@ -15,16 +15,12 @@ import { firstPictureMs } from '../test/helpers/ffmpeg-cli';
 import { fixture } from '../test/helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from '../test/helpers/servers';
 import { stampedFrame } from '../test/helpers/stamp';
+import { median } from './common';
 
 const KILLS = Number(process.env.KILLS ?? 10);
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 1000);
 const PERIOD_MS = 6000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** Kills the server KILLS times; after each restart, how long until a reader sees the stream. */
 async function outages(port: number, first: RtmpServer, url: (s: RtmpServer) => string, all: RtmpServer[]): Promise<number[]> {
@@ -80,13 +76,13 @@ async function reference(): Promise<number[]> {
   }
 }
 
-const ms = (values: number[]) => `p50 ${Math.round(percentile(values, 50))} ms, max ${Math.round(Math.max(...values))} ms`;
+const ms = (values: number[]) => `p50 ${Math.round(median(values))} ms, max ${Math.round(Math.max(...values))} ms`;
 console.log(`resilience: ${KILLS} kills of nginx-rtmp, each down ${OUTAGE_MS} ms, one every ${PERIOD_MS / 1000} s`);
 const lib = await library();
 console.log(`library  (reconnect)       seen again after the restart: ${ms(lib.seen)}; downtime ${ms(lib.downtime)}; frames dropped per outage ${lib.drops.join(' ')}`);
 const ref = await reference();
 console.log(`ffmpeg CLI in a shell loop seen again after the restart: ${ms(ref)} (it starts the input over: what was on air is lost)`);
-console.log(`ratio (reference p50 / library p50): ${(percentile(ref, 50) / percentile(lib.seen, 50)).toFixed(2)}`);
+console.log(`ratio (reference p50 / library p50): ${(median(ref) / median(lib.seen)).toFixed(2)}`);
 
 // Adaptive bitrate: the same kind of push (640x360 noise, which takes every bit it is given,
 // 30 fps, libx264 ultrafast, 6 Mbit/s) through a token-bucket proxy whose link drops from 8 to

@@ -31,6 +31,11 @@ export function formatOptionsFor(url: string, options: { formatOptions?: unknown
   return formatOptions;
 }
 
+/** Outputs that hold a connection a server can drop: where a Server's `reconnect` applies. */
+export function isConnectedOutput(url: string): boolean {
+  return /^(rtmp[ste]?|rtsps?|srt|tcp):\/\//i.test(url);
+}
+
 /** Streaming protocols, whose sources are live (not a file served over HTTP). */
 export function isLiveUrl(url: string): boolean {
   return /^(rtmp[ste]?|rtsps?|srt|udp|rtp|tcp):\/\//i.test(url);

@@ -6,8 +6,8 @@ import { StreamcoderError } from './errors';
 import type { AudioMode, DecodeWorkerData, PushWorkerData, RingContents, SerializedError } from './pipeline-worker';
 import { FrameRing, MAX_SLOTS } from './ring';
 import type { WriterStats } from './frame-writer';
-import { isLiveUrl } from './network-options';
-import { WRITER_OPTION_KEYS, isConnectedOutput, type AudioOptions, type WriterOptions } from './writer-options';
+import { isConnectedOutput, isLiveUrl } from './network-options';
+import { WRITER_OPTION_KEYS, type AudioOptions, type WriterOptions } from './writer-options';
 import { PIXEL_FORMATS, type StreamInfo } from './types';
 import * as check from './validate';
 

@@ -1,6 +1,6 @@
 import type { NativeWriterOptions } from '../binding';
 import { native } from './binding';
-import { formatOptionsFor, timeoutFor } from './network-options';
+import { formatOptionsFor, isConnectedOutput, timeoutFor } from './network-options';
 import { PIXEL_FORMATS, type AudioInfo, type CodecParameters, type PixelFormat, type Rational, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -64,11 +64,6 @@ export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.f
   maxBackoffMs: 5000,
   outageBufferSeconds: 10,
 });
-
-/** Outputs that hold a connection a server can drop: where `reconnect` applies. */
-export function isConnectedOutput(url: string): boolean {
-  return /^(rtmp[ste]?|rtsps?|srt|tcp):\/\//i.test(url);
-}
 
 /** Options of `Server.open` and `Encoder.open`. */
 export interface WriterOptions {

@@ -2,7 +2,6 @@
 // on the same port, or freezes (SIGSTOP) and thaws: the push goes on, every frame served either
 // reaches the server (its number, stamped in the picture, is read back from what nginx recorded)
 // or is counted as dropped, and the two add up exactly. Refusals end the push at once.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { Client, Decoder, Server, StreamcoderError, type WriterStats } from '../lib';
 import { runChild } from './helpers/child';
 import { firstPictureMs } from './helpers/ffmpeg-cli';
+import { probePackets } from './helpers/media';
 import { freePort, startRtmpServer, startRtspListener, type RtmpServer, type RtspListener } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 
@@ -377,14 +377,13 @@ test('after a reconnect the stream is one a player accepts: a new header, a key 
   expect(sessions.length).toBe(2);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-sessions-'));
   try {
-    const packets = sessions.map((chunks, i) => {
+    const [first, second] = sessions.map((chunks, i) => {
       const file = path.join(dir, `session-${i}.ts`);
       fs.writeFileSync(file, Buffer.concat(chunks));
-      return probePackets(file);
+      return { video: probePackets(file, 'video'), audio: probePackets(file, 'audio') };
     });
-    const [first, second] = packets;
-    const video = (p: typeof first) => p.filter((x) => x.type === 'video');
-    const audio = (p: typeof first) => p.filter((x) => x.type === 'audio');
+    const video = (session: typeof first) => session.video.map((p) => ({ pts: p.time!, key: p.keyFrame }));
+    const audio = (session: typeof first) => session.audio.map((p) => ({ pts: p.time! }));
     // The second session is a stream of its own: it opens (PAT/PMT, which ffprobe needs to find
     // the streams at all), its first picture is a key frame, and its times go on from the first's:
     // it starts with the last GOP sent before the drop (at most a GOP and 0.5 s back), never at 0.
@@ -400,11 +399,3 @@ test('after a reconnect the stream is one a player accepts: a new header, a key 
   }
 });
 
-/** Every packet of an MPEG-TS file, as ffprobe reads it: stream type, pts in seconds, key flag. */
-function probePackets(file: string): { type: string; pts: number; key: boolean }[] {
-  const out = String(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=codec_type,pts_time,flags', '-of', 'csv=p=0', file]));
-  return out.trim().split('\n').filter(Boolean).map((line) => {
-    const [type, pts, flags] = line.split(',');
-    return { type, pts: Number(pts), key: flags.startsWith('K') };
-  });
-}

@@ -1,12 +1,12 @@
 // streamcoder push <input> <url>: decode in one worker, push from another, paced to real time.
 import { StreamcoderError } from '../errors';
-import { isLiveUrl } from '../network-options';
+import { isConnectedOutput, isLiveUrl } from '../network-options';
 import { pipeline, type PipelineProgress, type PipelineStats } from '../pipeline';
 import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
 import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
-import { isConnectedOutput, MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS, type AudioOptions } from '../writer-options';
+import { MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS, type AudioOptions } from '../writer-options';
 import type { CommandSpec } from './args';
 import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
 import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
