@@ -2,7 +2,8 @@
 // ROUNDS=n sets the rounds of the throughput rows (default 3), PACE_SECONDS shortens (3),
 // PACE_AV_SECONDS (at most 60) shortens (4), PACE_AV_REFERENCE=0 leaves out its CLI push.
 // (1) Throughput: the 1080p fixture (300 frames) decoded and pushed unpaced with libx264
-//     veryfast, GOP 60, to a local nginx-rtmp, against `ffmpeg -i X -c:v libx264 -preset veryfast
+//     veryfast, tune zerolatency (a Server's live default), GOP 60, to a local nginx-rtmp, against
+//     `ffmpeg -i X -c:v libx264 -preset veryfast -tune zerolatency
 //     -g 60 -tcp_nodelay 1 -f flv rtmp://...` doing the same, in the same run, same thread counts
 //     (0: auto) and the same socket option (the library sets TCP_NODELAY for rtmp://).
 //     Frames stay yuv420p end to end on both sides (no colour conversion), so the work is the
@@ -35,10 +36,12 @@ const avFile = benchFixture('bench-1080p-aac.mp4');
 const frames = probeFrameCount(file);
 const avFrames = probeFrameCount(avFile);
 const rtmp = await startRtmpServer();
-const encoder = { preset: 'veryfast', gopSize: 60, threads: 0 } as const;
+// tune zerolatency on both sides: a Server to rtmp:// gets it by default (live defaults), and the
+// CLI must do the same work (without it x264 spends lookahead and B-frames the library does not).
+const encoder = { preset: 'veryfast', tune: 'zerolatency', gopSize: 60, threads: 0 } as const;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const cli = ['-v', 'error', '-threads', '0'];
-const x264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-threads', '0'];
+const x264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60', '-threads', '0'];
 const flv = ['-tcp_nodelay', '1', '-f', 'flv'];
 
 function quantiles(values: number[]): { p50: number; p99: number; max: number } {
