@@ -67,7 +67,10 @@ async function push(srv: Server, until: Promise<void>, picture: (n: number) => U
   srv.on('error', (e) => events.push(`error ${e.code}`));
   const threw: unknown[] = [];
   let done = false;
-  until.then(() => (done = true));
+  // A scenario that fails (a server that would not start again) ends the push and fails the test
+  // with its own message, not as an unhandled rejection beside a misleading assertion.
+  let scenarioFailed: unknown;
+  until.then(() => (done = true), (error) => ((scenarioFailed = error), (done = true)));
   let n = 0;
   while (!done) {
     try {
@@ -79,6 +82,7 @@ async function push(srv: Server, until: Promise<void>, picture: (n: number) => U
     n++;
   }
   await srv.close();
+  if (scenarioFailed) throw scenarioFailed;
   return { served: n, stats: srv.stats, events, threw };
 }
 

@@ -209,11 +209,13 @@ export async function startRtspListener(listenPort?: number): Promise<RtspListen
   let log = '';
   child.stderr!.on('data', (chunk) => (log += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Not a probing connect: the listener takes the first connection as its publisher.
+  // Not a probing connect: the listener takes the first connection as its publisher. And not the
+  // listening socket alone: ffmpeg closes it once it accepts, so a publisher already retrying on
+  // the port (a reconnect test) can be taken between two polls; an accepted connection counts too.
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ffmpeg -rtsp_flags listen exited at start: ${log}`);
-    if (String(execFileSync('ss', ['-Hltn', `sport = :${port}`])).trim()) break;
+    if (String(execFileSync('ss', ['-Htn', 'state', 'listening', 'state', 'established', `sport = :${port}`])).trim()) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`ffmpeg -rtsp_flags listen did not listen on ${port} within 15 s: ${log}`);
