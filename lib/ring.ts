@@ -1,6 +1,6 @@
-// A bounded single-producer/single-consumer ring of media items in one SharedArrayBuffer: video
-// frames, audio chunks and compressed packets, in the order the producer commits them (its
-// presentation order). Their bytes are written and read in place (slot.data is a view into the
+// A bounded ring of media items in one SharedArrayBuffer, with one producer and one or more
+// readers (a rendition ladder reads the same frames on several threads): video frames, audio
+// chunks and compressed packets, in the order the producer commits them (its presentation order). Their bytes are written and read in place (slot.data is a view into the
 // shared memory), so a picture crosses between worker_threads without a copy. Control words are
 // Int32 atomics in the same buffer, so the ring is whole on both sides after
 // `postMessage(ring.buffer)` and `FrameRing.attach`.
@@ -13,21 +13,30 @@
 // head, and a reservation fits when it fits in the free run after the head. A ring made for
 // frames of `slotBytes` has `slots` such strides: exactly `slots` frames fit, as before, and the
 // small items between them take only their own bytes and an entry.
+//
+// Several readers: each has its own cursor, and an item's bytes are freed once every reader has
+// moved past it (the tail is the slowest active reader). A reader that falls behind either holds
+// the producer back (`onSlow: 'wait'`) or, when it alone holds everyone back, is moved past the
+// oldest items it has not started reading, which are counted as dropped for it (`'drop'`). A
+// reader that leaves (`detach`) no longer holds anything back.
 import { StreamcoderError, type ErrorCode } from './errors';
 import type { AudioFrame, Frame, FrameInfo, Packet, PixelFormat, Rational, SampleFormat } from './types';
 import * as check from './validate';
 
-// ---- Layout (version 2). Everything lives in the buffer; nothing else is shared. ----
+// ---- Layout (version 3). Everything lives in the buffer; nothing else is shared. ----
 //
 //   [0, 128)          header: 32 Int32 words (below)
-//   [128, 1152)       error area: the UTF-8 code and message of `abort(error)`
-//   [1152, +192*e)    per-entry meta: 16 Float64 + a format name (ASCII, 32 bytes), e entries
+//   [128, 1152)       reader blocks: 16 Int32 words (one cache line) for each of MAX_READERS readers
+//   [1152, 2176)      error area: the UTF-8 code and message of `abort(error)`
+//   [2176, +192*e)    per-entry meta: 16 Float64 + a format name (ASCII, 32 bytes), e entries
 //   [dataOffset, ...) the arena: `slots` strides of slotBytes rounded up to 64 (one cache line, so
 //                     the two threads never write the same line through neighbouring items)
 const MAGIC = 0x53524e47; // 'SRNG'
-const VERSION = 2;
+const VERSION = 3;
 const HEADER_BYTES = 128;
-const ERROR_OFFSET = HEADER_BYTES;
+const READER_OFFSET = HEADER_BYTES;
+const READER_WORDS = 16;
+const ERROR_OFFSET = READER_OFFSET + 16 * READER_WORDS * 4;
 const ERROR_BYTES = 1024;
 const META_OFFSET = ERROR_OFFSET + ERROR_BYTES;
 const META_BYTES = 192;
@@ -47,25 +56,46 @@ const W_DATA_OFFSET = 5;
 // happens between the check and the wait changes it, so no wake-up is ever lost.
 const W_EVENTS = 6;
 const W_WRITTEN = 7; // items committed since creation (wraps as an Int32; only differences count)
-const W_READ = 8; // items released since creation
+const W_READ = 8; // items freed since creation: the tail, which every active reader has passed
 const W_STATE = 9;
 const W_PRODUCER_WAITS = 10;
 const W_CONSUMER_WAITS = 11;
 const W_MAX_DEPTH = 12;
 const W_PRODUCER = 13; // id of the FrameRing object that writes, 0 until one does
-const W_CONSUMER = 14; // id of the FrameRing object that reads
+// (14: the single consumer's id in version 2; readers claim their own block now.)
 const W_ERROR_CODE_BYTES = 15;
 const W_ERROR_MESSAGE_BYTES = 16;
 const W_ERROR_AVERROR = 17;
 // Entry cursors, each written by one side only. Kept apart from the counts so that the entry
 // sequence stays contiguous when the Int32 counts wrap (2^32 is not a multiple of every size).
 const W_WRITE_SLOT = 18;
-const W_READ_SLOT = 19;
+const W_READ_SLOT = 19; // the tail's entry
 const W_ENTRIES = 20;
 const W_ARENA_BYTES = 21; // the arena's size, in units of 64 bytes (so 1024 slots of 1 GiB fit an Int32)
 const W_HEAD = 22; // arena offset of the next free byte, in units of 64 (producer only)
 const W_USED = 23; // arena bytes reserved and not yet released, in units of 64 (add on commit, sub on release)
 const W_SPARE = 24; // arena bytes beyond the `slots` frames (spareBytes), in units of 64
+const W_READERS = 25; // readers the ring was made for
+const W_TAIL_LOCK = 26; // held while one thread frees items at the tail
+
+// Reader block words (Int32 indices from the block's start), each reader's own cursor and counts.
+// The cursor and `holding` change together under the block's lock: the producer moves a 'drop'
+// reader past an item only while that reader does not hold it.
+const R_CURSOR = 0; // items this reader has consumed or been moved past
+const R_SLOT = 1; // the entry of its next item
+const R_LOCK = 2;
+const R_HOLDING = 3; // 1 while it holds its item (between acquireRead and release)
+const R_STATE = 4; // READER_ACTIVE or READER_DETACHED
+const R_POLICY = 5; // SLOW_WAIT or SLOW_DROP
+const R_DROPPED = 6; // pictures (frames or video packets) it was moved past
+const R_DROPPED_ITEMS = 7; // items of any kind it was moved past
+const R_WAITS = 8; // times it found nothing to read and waited
+const R_OWNER = 9; // id of the FrameRing object reading as this reader
+const R_NEED_KEY = 10; // 1 after a drop of compressed video: it skips packets until a keyframe
+const READER_ACTIVE = 0;
+const READER_DETACHED = 1;
+const SLOW_WAIT = 0;
+const SLOW_DROP = 1;
 
 const OPEN = 0;
 const CLOSED = 1;
@@ -97,6 +127,8 @@ export const MAX_SLOTS = 1024;
 export const MAX_SLOT_BYTES = 2 ** 30;
 /** Most entries (items at once, of any kind) a ring may have. */
 export const MAX_ENTRIES = 16384;
+/** Most readers a ring may have. */
+export const MAX_READERS = 16;
 
 /**
  * Bytes of one tightly packed picture, as the Decoder delivers and the Server takes them.
@@ -140,6 +172,26 @@ export interface FrameRingOptions {
    * (48000 x 2 x 4 bytes for stereo f32 at 48 kHz).
    */
   spareBytes?: number;
+  /**
+   * Threads that read every item (default 1). An item's room is reused once every reader has
+   * moved past it, so each reader must read, be moved past by its `onSlow: 'drop'` policy, or
+   * `detach()`. The creating object reads as reader 0; others `FrameRing.attach(buffer, { reader })`.
+   */
+  readers?: number;
+}
+
+/** How a reader attaches. */
+export interface AttachOptions {
+  /** Which reader this object reads as, 0 to readers - 1 (default 0). */
+  reader?: number;
+  /**
+   * What happens when this reader falls behind while the others keep up. `'wait'` (the default):
+   * the producer waits for it, and so every reader does. `'drop'`: when the ring is full and this
+   * reader alone holds the others back, it is moved past the oldest items it has not started to
+   * read; they are counted in its `dropped` (after a dropped compressed picture it also skips to
+   * the next keyframe, so its decoder never sees a broken reference).
+   */
+  onSlow?: 'wait' | 'drop';
 }
 
 /**
@@ -168,9 +220,25 @@ export interface FrameRingStats {
   read: number;
   /** Times the producer found the ring full and waited. */
   producerWaits: number;
-  /** Times the consumer found the ring empty and waited. */
+  /** Times a reader found the ring empty and waited (all readers). */
   consumerWaits: number;
   state: 'open' | 'closed' | 'aborted';
+  /** Each reader's own figures. */
+  readers: ReaderStats[];
+}
+
+export interface ReaderStats {
+  /** Items committed that this reader has not consumed yet. */
+  pending: number;
+  /** Pictures (frames or video packets) this reader was moved past by its `'drop'` policy. */
+  dropped: number;
+  /** Items of any kind it was moved past. */
+  droppedItems: number;
+  /** Times it found nothing to read and waited. */
+  waits: number;
+  onSlow: 'wait' | 'drop';
+  /** 'detached' once it left; the ring no longer waits for it. */
+  state: 'active' | 'detached';
 }
 
 /**
@@ -296,14 +364,22 @@ export class FrameRing {
   readonly #bytes: Uint8Array;
   readonly #arena: number;
   readonly #dataOffset: number;
+  readonly #readerWords: Int32Array;
   readonly #id = objectId();
+  /** The reader this object reads as. */
+  readonly reader: number;
+  /** Readers the ring was made for. */
+  readonly readers: number;
   // What this object holds: one item at a time per role (the sequence number it was acquired at).
   #writing: { sequence: number; offset: number; reserved: number; bytes: number } | null = null;
   #reading: number | null = null;
 
-  private constructor(buffer: SharedArrayBuffer) {
+  private constructor(buffer: SharedArrayBuffer, reader = 0) {
     this.buffer = buffer;
     this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#readerWords = new Int32Array(buffer, READER_OFFSET, MAX_READERS * READER_WORDS);
+    this.readers = this.#words[W_READERS];
+    this.reader = reader;
     this.slots = this.#words[W_SLOTS];
     this.slotBytes = this.#words[W_SLOT_BYTES];
     this.entries = this.#words[W_ENTRIES];
@@ -320,6 +396,7 @@ export class FrameRing {
     const slotBytes = check.integer(o.slotBytes, 'slotBytes', 1, MAX_SLOT_BYTES, 'ERR_BUFFER_SIZE');
     const entries = o.entries === undefined ? Math.min(MAX_ENTRIES, Math.max(16, slots * 8)) : check.integer(o.entries, 'entries', slots, MAX_ENTRIES);
     const spareBytes = o.spareBytes === undefined ? 0 : check.integer(o.spareBytes, 'spareBytes', 0, MAX_SLOT_BYTES, 'ERR_BUFFER_SIZE');
+    const readers = o.readers === undefined ? 1 : check.integer(o.readers, 'readers', 1, MAX_READERS);
     const { stride, dataOffset, arena, total } = layout(slots, slotBytes, entries, spareBytes);
     let buffer: SharedArrayBuffer;
     try {
@@ -334,6 +411,7 @@ export class FrameRing {
     words[W_DATA_OFFSET] = dataOffset;
     words[W_ENTRIES] = entries;
     words[W_SPARE] = aligned(spareBytes) / ALIGN;
+    words[W_READERS] = readers;
     // In units of 64 bytes, as the head and the bytes in use: 1024 slots of 1 GiB fit an Int32.
     words[W_ARENA_BYTES] = arena / ALIGN;
     words[W_VERSION] = VERSION;
@@ -351,11 +429,21 @@ export class FrameRing {
       slotBytes: frameBytes(info.width, info.height, info.pixelFormat ?? 'rgb24'),
       ...(o.entries !== undefined ? { entries: o.entries as number } : {}),
       ...(o.spareBytes !== undefined ? { spareBytes: o.spareBytes as number } : {}),
+      ...(o.readers !== undefined ? { readers: o.readers as number } : {}),
     });
   }
 
-  /** The ring living in `buffer`, made by `FrameRing.create` on any thread. */
-  static attach(buffer: SharedArrayBuffer): FrameRing {
+  /**
+   * The ring living in `buffer`, made by `FrameRing.create` on any thread; it reads as
+   * `options.reader` (one object per reader) and may also be the producer.
+   *
+   * @example
+   * // in the worker of output 2 of 3
+   * const ring = FrameRing.attach(workerData.buffer, { reader: 2, onSlow: 'drop' });
+   */
+  static attach(buffer: SharedArrayBuffer, options?: AttachOptions): FrameRing {
+    const o = check.optionsObject(options);
+    check.knownOptions(o, ['reader', 'onSlow'], 'FrameRing.attach');
     if (!isSharedArrayBuffer(buffer)) throw check.invalid('buffer', 'a SharedArrayBuffer', buffer);
     if (buffer.byteLength < HEADER_BYTES) {
       throw fail('ERR_INVALID_ARGUMENT', `Not a FrameRing buffer: ${buffer.byteLength} bytes is smaller than a ring header`);
@@ -370,13 +458,126 @@ export class FrameRing {
     const slots = words[W_SLOTS];
     const slotBytes = words[W_SLOT_BYTES];
     const entries = words[W_ENTRIES];
-    const valid = slots >= 2 && slots <= MAX_SLOTS && slotBytes >= 1 && slotBytes <= MAX_SLOT_BYTES && entries >= slots && entries <= MAX_ENTRIES;
+    const readers = words[W_READERS];
+    const valid = slots >= 2 && slots <= MAX_SLOTS && slotBytes >= 1 && slotBytes <= MAX_SLOT_BYTES && entries >= slots && entries <= MAX_ENTRIES &&
+      readers >= 1 && readers <= MAX_READERS;
     const expected = valid ? layout(slots, slotBytes, entries, words[W_SPARE] * ALIGN) : null;
     if (!expected || expected.total !== buffer.byteLength || expected.stride !== words[W_STRIDE] ||
         expected.dataOffset !== words[W_DATA_OFFSET] || expected.arena !== words[W_ARENA_BYTES] * ALIGN) {
       throw fail('ERR_INVALID_ARGUMENT', 'Not a FrameRing buffer: its header does not match its size');
     }
-    return new FrameRing(buffer);
+    const reader = o.reader === undefined ? 0 : check.integer(o.reader, 'reader', 0, readers - 1);
+    const ring = new FrameRing(buffer, reader);
+    if (o.onSlow !== undefined) ring.onSlow = check.oneOf(o.onSlow, 'onSlow', ['wait', 'drop'] as const);
+    return ring;
+  }
+
+  /** This reader's policy when it falls behind (see {@link AttachOptions.onSlow}); shared, so the producer applies it. */
+  get onSlow(): 'wait' | 'drop' {
+    return Atomics.load(this.#readerWords, this.#r(R_POLICY)) === SLOW_DROP ? 'drop' : 'wait';
+  }
+
+  set onSlow(policy: 'wait' | 'drop') {
+    check.oneOf(policy, 'onSlow', ['wait', 'drop'] as const);
+    Atomics.store(this.#readerWords, this.#r(R_POLICY), policy === 'drop' ? SLOW_DROP : SLOW_WAIT);
+    this.#signal();
+  }
+
+  /**
+   * This reader leaves: the ring stops waiting for it and frees what only it still held (an
+   * output that failed, so that the others go on). Releases the item it holds. Idempotent; a
+   * detached reader's acquireRead throws ERR_CLOSED.
+   */
+  detach(): void {
+    const rw = this.#readerWords;
+    this.#lockReader(this.reader);
+    Atomics.store(rw, this.#r(R_HOLDING), 0);
+    Atomics.store(rw, this.#r(R_STATE), READER_DETACHED);
+    this.#unlockReader(this.reader);
+    this.#reading = null;
+    this.#advanceTail();
+    this.#signal();
+  }
+
+  /** Index of word `word` of this object's reader block (of `reader`'s when given). */
+  #r(word: number, reader = this.reader): number {
+    return reader * READER_WORDS + word;
+  }
+
+  // Spin locks guard a few loads and stores each, on any thread (the main one included, which
+  // cannot block on Atomics.wait in every host); they are never held across a call that waits.
+  #lockReader(reader: number): void {
+    const at = this.#r(R_LOCK, reader);
+    while (Atomics.compareExchange(this.#readerWords, at, 0, 1) !== 0);
+  }
+
+  #unlockReader(reader: number): void {
+    Atomics.store(this.#readerWords, this.#r(R_LOCK, reader), 0);
+  }
+
+  /**
+   * Frees the items every active reader has moved past: their bytes go back to the producer. Any
+   * thread may call it; the tail lock makes one free each item.
+   */
+  #advanceTail(): void {
+    const w = this.#words;
+    const rw = this.#readerWords;
+    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    try {
+      for (;;) {
+        const tail = Atomics.load(w, W_READ);
+        if (((Atomics.load(w, W_WRITTEN) - tail) | 0) <= 0) return;
+        for (let r = 0; r < this.readers; r++) {
+          if (Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE && ((Atomics.load(rw, this.#r(R_CURSOR, r)) - tail) | 0) <= 0) return;
+        }
+        const slot = Atomics.load(w, W_READ_SLOT);
+        const reserved = this.#meta[slot * (META_BYTES / 8) + M_RESERVED];
+        Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
+        Atomics.sub(w, W_USED, reserved / ALIGN);
+        Atomics.add(w, W_READ, 1);
+      }
+    } finally {
+      Atomics.store(w, W_TAIL_LOCK, 0);
+    }
+  }
+
+  /**
+   * With the ring full: moves each 'drop' reader that alone holds the others back past the
+   * oldest item (never one it holds). A reader is behind when it has more than twice the items
+   * waiting that the most advanced reader has: readers that are all behind (a producer faster
+   * than every output) are simply waited for, so an unpaced run loses nothing.
+   */
+  #dropSlowReaders(): boolean {
+    const w = this.#words;
+    const rw = this.#readerWords;
+    const written = Atomics.load(w, W_WRITTEN);
+    const tail = Atomics.load(w, W_READ);
+    let fastest = Infinity;
+    for (let r = 0; r < this.readers; r++) {
+      if (Atomics.load(rw, this.#r(R_STATE, r)) !== READER_ACTIVE) continue;
+      fastest = Math.min(fastest, (written - Atomics.load(rw, this.#r(R_CURSOR, r))) | 0);
+    }
+    let moved = false;
+    for (let r = 0; r < this.readers; r++) {
+      if (Atomics.load(rw, this.#r(R_POLICY, r)) !== SLOW_DROP) continue;
+      this.#lockReader(r);
+      const cursor = Atomics.load(rw, this.#r(R_CURSOR, r));
+      const pending = (written - cursor) | 0;
+      if (Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE && Atomics.load(rw, this.#r(R_HOLDING, r)) === 0 &&
+          cursor === tail && pending > 2 * fastest) {
+        const slot = Atomics.load(rw, this.#r(R_SLOT, r));
+        const kind = this.#meta[slot * (META_BYTES / 8) + M_KIND];
+        if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(rw, this.#r(R_DROPPED, r), 1);
+        if (kind === KIND_VIDEO_PACKET) Atomics.store(rw, this.#r(R_NEED_KEY, r), 1);
+        Atomics.add(rw, this.#r(R_DROPPED_ITEMS, r), 1);
+        Atomics.store(rw, this.#r(R_SLOT, r), (slot + 1) % this.entries);
+        Atomics.store(rw, this.#r(R_CURSOR, r), (cursor + 1) | 0);
+        moved = true;
+      }
+      this.#unlockReader(r);
+    }
+    if (moved) this.#advanceTail();
+    return moved;
   }
 
   // ---- producer ----
@@ -408,6 +609,7 @@ export class FrameRing {
         const data = new Uint8Array(this.buffer, this.#dataOffset + room.offset, size);
         return { data, slot, commit: (info?: CommitInfo) => this.#commit(written, info), cancel: () => this.#cancel(written) };
       }
+      if (this.readers > 1 && this.#dropSlowReaders()) continue;
       if (!waited) {
         waited = true;
         Atomics.add(w, W_PRODUCER_WAITS, 1);
@@ -577,7 +779,7 @@ export class FrameRing {
       if (ready !== undefined) return ready;
       if (!waited) {
         waited = true;
-        Atomics.add(this.#words, W_CONSUMER_WAITS, 1);
+        this.#countReaderWait();
       }
       this.#wait(events, deadline, 'acquireRead', 'no frame came');
     }
@@ -594,7 +796,7 @@ export class FrameRing {
       if (ready !== undefined) return ready;
       if (!waited) {
         waited = true;
-        Atomics.add(this.#words, W_CONSUMER_WAITS, 1);
+        this.#countReaderWait();
       }
       const remaining = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
       const result = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(this.#words, W_EVENTS, events, remaining);
@@ -609,26 +811,55 @@ export class FrameRing {
     this.#release(this.#reading);
   }
 
-  #beginRead(): void {
-    if (this.#reading !== null) throw fail('ERR_INVALID_STATE', 'acquireRead: the previous slot was not released yet');
-    this.#claim(W_CONSUMER, 'consumer');
+  #countReaderWait(): void {
+    Atomics.add(this.#words, W_CONSUMER_WAITS, 1);
+    Atomics.add(this.#readerWords, this.#r(R_WAITS), 1);
   }
 
-  /** The next item, null at the end, undefined when the consumer must wait. */
+  #beginRead(): void {
+    if (this.#reading !== null) throw fail('ERR_INVALID_STATE', 'acquireRead: the previous slot was not released yet');
+    const owner = Atomics.compareExchange(this.#readerWords, this.#r(R_OWNER), 0, this.#id);
+    if (owner !== 0 && owner !== this.#id) {
+      throw fail('ERR_BUSY', `Reader ${this.reader} of this ring already reads from another object (one object per reader: attach with another \`reader\`)`);
+    }
+    if (Atomics.load(this.#readerWords, this.#r(R_STATE)) === READER_DETACHED) throw fail('ERR_CLOSED', `Reader ${this.reader} of this ring has detached`);
+  }
+
+  /** The next item, null at the end, undefined when the reader must wait. */
   #tryRead(): RingItem | null | undefined {
     const w = this.#words;
-    const state = Atomics.load(w, W_STATE);
-    if (state === ABORTED) throw this.#carriedError();
-    const read = Atomics.load(w, W_READ);
-    if (((Atomics.load(w, W_WRITTEN) - read) | 0) > 0) {
-      this.#reading = read;
-      return this.#readItem(read);
+    const rw = this.#readerWords;
+    for (;;) {
+      const state = Atomics.load(w, W_STATE);
+      if (state === ABORTED) throw this.#carriedError();
+      this.#lockReader(this.reader);
+      const cursor = Atomics.load(rw, this.#r(R_CURSOR));
+      if (((Atomics.load(w, W_WRITTEN) - cursor) | 0) <= 0) {
+        this.#unlockReader(this.reader);
+        return state === CLOSED ? null : undefined;
+      }
+      Atomics.store(rw, this.#r(R_HOLDING), 1);
+      this.#unlockReader(this.reader);
+      this.#reading = cursor;
+      const item = this.#readItem(cursor);
+      // After a dropped compressed picture, the pictures up to the next keyframe reference one
+      // this reader never got: they go too, counted, and its decoder restarts cleanly.
+      if (item.kind === 'video-packet' && Atomics.load(rw, this.#r(R_NEED_KEY)) === 1) {
+        if (item.keyFrame) {
+          Atomics.store(rw, this.#r(R_NEED_KEY), 0);
+        } else {
+          Atomics.add(rw, this.#r(R_DROPPED), 1);
+          Atomics.add(rw, this.#r(R_DROPPED_ITEMS), 1);
+          item.release();
+          continue;
+        }
+      }
+      return item;
     }
-    return state === CLOSED ? null : undefined;
   }
 
   #readItem(sequence: number): RingItem {
-    const slot = Atomics.load(this.#words, W_READ_SLOT);
+    const slot = Atomics.load(this.#readerWords, this.#r(R_SLOT));
     const m = this.#meta;
     const base = slot * (META_BYTES / 8);
     const at = this.#dataOffset + m[base + M_OFFSET];
@@ -680,12 +911,16 @@ export class FrameRing {
       throw fail('ERR_INVALID_STATE', 'release: this slot was already released (acquireRead for the next one)');
     }
     this.#reading = null;
-    const w = this.#words;
-    const slot = Atomics.load(w, W_READ_SLOT);
-    const reserved = this.#meta[slot * (META_BYTES / 8) + M_RESERVED];
-    Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
-    Atomics.sub(w, W_USED, reserved / ALIGN);
-    Atomics.add(w, W_READ, 1);
+    const rw = this.#readerWords;
+    this.#lockReader(this.reader);
+    // A detached reader's cursor no longer matters; it only must not move.
+    if (Atomics.load(rw, this.#r(R_STATE)) === READER_ACTIVE) {
+      Atomics.store(rw, this.#r(R_SLOT), (Atomics.load(rw, this.#r(R_SLOT)) + 1) % this.entries);
+      Atomics.store(rw, this.#r(R_CURSOR), (sequence + 1) | 0);
+    }
+    Atomics.store(rw, this.#r(R_HOLDING), 0);
+    this.#unlockReader(this.reader);
+    this.#advanceTail();
     this.#signal();
   }
 
@@ -752,6 +987,17 @@ export class FrameRing {
       producerWaits: Atomics.load(w, W_PRODUCER_WAITS),
       consumerWaits: Atomics.load(w, W_CONSUMER_WAITS),
       state: state === OPEN ? 'open' : state === CLOSED ? 'closed' : 'aborted',
+      readers: Array.from({ length: this.readers }, (_, r) => {
+        const rw = this.#readerWords;
+        return {
+          pending: Math.max(0, (written - Atomics.load(rw, this.#r(R_CURSOR, r))) | 0),
+          dropped: Atomics.load(rw, this.#r(R_DROPPED, r)),
+          droppedItems: Atomics.load(rw, this.#r(R_DROPPED_ITEMS, r)),
+          waits: Atomics.load(rw, this.#r(R_WAITS, r)),
+          onSlow: Atomics.load(rw, this.#r(R_POLICY, r)) === SLOW_DROP ? 'drop' as const : 'wait' as const,
+          state: Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE ? 'active' as const : 'detached' as const,
+        };
+      }),
     };
   }
 

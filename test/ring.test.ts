@@ -124,9 +124,10 @@ describe('FrameRing in one thread', () => {
 
   test('the Int32 frame counters wrap without a lost, repeated or misplaced frame', () => {
     const ring = FrameRing.create({ slots: 3, slotBytes: 4 });
-    // White-box: start both counters (header words 7 and 8) just below the Int32 wrap.
-    const words = new Int32Array(ring.buffer, 0, 32);
-    words[7] = words[8] = 0x7ffffffe;
+    // White-box: start the counters (header words 7 and 8, and the cursor of reader 0, the first
+    // word of its block after the 32-word header) just below the Int32 wrap.
+    const words = new Int32Array(ring.buffer, 0, 64);
+    words[7] = words[8] = words[32] = 0x7ffffffe;
     for (let n = 0; n < 12; n++) {
       const w = ring.acquireWrite(0);
       w.data[0] = n;
@@ -430,7 +431,7 @@ describe('FrameRing bad input', () => {
     expect(ring.stats).toMatchObject({ written: 2, read: 1 });
     const intruder = FrameRing.attach(ring.buffer);
     expectError(() => intruder.acquireWrite(), 'ERR_BUSY', /producer/);
-    expectError(() => intruder.acquireRead(), 'ERR_BUSY', /consumer/);
+    expectError(() => intruder.acquireRead(), 'ERR_BUSY', /Reader 0 .* another object/);
     expectError(() => w.commit({ pixelFormat: 'rgb24' } as never), 'ERR_INVALID_STATE');
     expectError(() => ring.acquireWrite().commit('x' as never), 'ERR_INVALID_ARGUMENT');
   });
