@@ -193,6 +193,8 @@ export interface Binding {
   redactUrl(text: string): string;
   /** Whether the muxer `url` (or `format`) implies can hold `codec` (output.cc Output::Takes). */
   outputTakes(url: string, format: string, codec: string): boolean;
+  /** Whether FFmpeg has an encoder of that name, and of which kind (avcodec_find_encoder_by_name). */
+  encoderType(name: string): 'video' | 'audio' | null;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions, onEvent?: NativeWriterEvent) => NativeWriter;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;

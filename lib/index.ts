@@ -16,7 +16,10 @@ export {
 } from './types';
 export { redactUrl } from './redact';
 export {
-  FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, MAX_ENTRIES, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot,
-  type AudioReadSlot, type PacketReadSlot, type RingItem, type CommitInfo,
+  FrameRing, frameBytes, MAX_SLOTS, MAX_SLOT_BYTES, MAX_ENTRIES, MAX_READERS, type FrameRingOptions, type FrameRingStats, type WriteSlot, type ReadSlot,
+  type AudioReadSlot, type PacketReadSlot, type RingItem, type CommitInfo, type AttachOptions, type ReaderStats,
 } from './ring';
-export { pipeline, type PipelineAbortError, type PipelineOptions, type PipelineProgress, type PipelineStats } from './pipeline';
+export {
+  pipeline, type PipelineAbortError, type PipelineOptions, type PipelineOutput, type PipelineProgress, type PipelineStats, type PipelineAudio,
+  type PipelineServerOptions, type OutputProgress, type OutputStats,
+} from './pipeline';

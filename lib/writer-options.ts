@@ -1,5 +1,6 @@
 import type { NativeWriterOptions } from '../binding';
 import { native } from './binding';
+import { StreamcoderError } from './errors';
 import { formatOptionsFor, isConnectedOutput, timeoutFor } from './network-options';
 import { PIXEL_FORMATS, type AudioInfo, type CodecParameters, type PixelFormat, type Rational, type StreamInfo } from './types';
 import * as check from './validate';
@@ -288,7 +289,7 @@ function audioOptions(value: unknown, from: Partial<FromOption> | undefined, whe
   const output = from?.audio?.output;
   return {
     audio: 'encode',
-    audioCodec: o.codec === undefined ? undefined : check.string(o.codec, 'audio.codec'),
+    audioCodec: o.codec === undefined ? undefined : requireEncoder(check.string(o.codec, 'audio.codec'), 'audio', 'audio.codec'),
     audioBitRate: o.bitRate === undefined ? 0 : check.bitRate(o.bitRate, 'audio.bitRate'),
     audioSampleRate: check.integer(o.sampleRate ?? output?.sampleRate ?? from?.audio?.sampleRate ?? 48_000, 'audio.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE),
     audioChannels: check.integer(o.channels ?? output?.channels ?? from?.audio?.channels ?? 2, 'audio.channels', 1, check.MAX_CHANNELS),
@@ -367,6 +368,7 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
   if (width === undefined || height === undefined) throw check.invalid('width and height', 'the frame size (or `from`)', width ?? height, 'ERR_DIMENSIONS');
   const fromFormat = PIXEL_FORMATS.find((f) => f === from?.pixelFormat);
   const codec = o.codec === undefined ? 'libx264' : check.string(o.codec, 'codec');
+  if (o.video !== 'copy') requireEncoder(codec, 'video', 'codec');
   // A source whose rate is unknown (0/1) gives 30; one out of bounds is refused by its name.
   const fromRate = o.frameRate === undefined && from?.frameRate && from.frameRate.num > 0 ? from.frameRate : undefined;
   const frameRate = fromRate ? rational(fromRate, 'from.frameRate (set frameRate to override)') : rational(o.frameRate ?? 30, 'frameRate');
@@ -426,6 +428,17 @@ export function normaliseWriterOptions(url: unknown, options: WriterOptions | un
  * name): stream copy is chosen with it before anything is opened. Nothing is connected or created.
  * @internal
  */
+/**
+ * `name`, once FFmpeg is known to have an encoder of that name and kind: a misspelt codec is
+ * refused while the options are checked, before any thread, file or connection is opened.
+ */
+export function requireEncoder(name: string, kind: 'video' | 'audio', option: string): string {
+  const found = native.encoderType(name);
+  if (found === kind) return name;
+  const why = found === null ? `FFmpeg has no encoder named '${name}'` : `'${name}' is a${found === 'audio' ? 'n audio' : ' video'} encoder`;
+  throw new StreamcoderError(`${option}: ${why}; a ${kind} encoder is needed (\`ffmpeg -encoders\` lists them)`, 'ERR_CODEC_NOT_FOUND');
+}
+
 export function containerTakes(output: string, format: string | undefined, codec: string): boolean {
   return native.outputTakes(output, format ?? '', codec);
 }

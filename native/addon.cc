@@ -43,6 +43,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("versions", &Addon::Versions),
                            InstanceMethod("redactUrl", &Addon::RedactUrlMethod),
                            InstanceMethod("outputTakes", &Addon::OutputTakes),
+                           InstanceMethod("encoderType", &Addon::EncoderType),
                            InstanceValue("Decoder", Decoder::Define(env)),
                            InstanceValue("Writer", Writer::Define(env)),
                            InstanceValue("Client", Client::Define(env)),
@@ -137,6 +138,19 @@ Napi::Value Addon::OutputTakes(const Napi::CallbackInfo& info) {
     output.Allocate();
     return Napi::Boolean::New(env, output.Takes(descriptor->id));
   });
+}
+
+// encoderType(name): 'video' or 'audio' for an encoder this FFmpeg has, else null. Lets lib/
+// refuse a codec that does not exist before any thread or connection starts (a ladder's outputs
+// are checked together), instead of at the open of one output among several.
+Napi::Value Addon::EncoderType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "encoderType expects a string");
+  const AVCodec* codec = avcodec_find_encoder_by_name(info[0].As<Napi::String>().Utf8Value().c_str());
+  if (codec == nullptr) return env.Null();
+  if (codec->type == AVMEDIA_TYPE_VIDEO) return Napi::String::New(env, "video");
+  if (codec->type == AVMEDIA_TYPE_AUDIO) return Napi::String::New(env, "audio");
+  return env.Null();
 }
 
 Napi::Value Addon::RedactUrlMethod(const Napi::CallbackInfo& info) {

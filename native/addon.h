@@ -51,6 +51,7 @@ class Addon : public Napi::Addon<Addon> {
   // redactUrl(text): RedactUrl (redact.h), the one implementation lib/redact.ts uses too.
   Napi::Value RedactUrlMethod(const Napi::CallbackInfo& info);
   Napi::Value OutputTakes(const Napi::CallbackInfo& info);
+  Napi::Value EncoderType(const Napi::CallbackInfo& info);
 
   std::shared_ptr<OpenObjects> open_ = std::make_shared<OpenObjects>();
   // FFmpeg's log lines for this environment's onLog callback; 0 when there is none.

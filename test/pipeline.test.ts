@@ -95,7 +95,7 @@ describe('pipeline failures reach the caller as typed errors, both threads stopp
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
-  test('the pushing side rejects an option (unknown codec) while the decoder is running', async () => {
+  test('an unknown codec is refused before either thread starts', async () => {
     const error = await rejection(pipeline({ input, output: rtmp.liveUrl('codec'), server: { codec: 'no-such-codec' }, loop: true }));
     expect(error.code).toBe('ERR_CODEC_NOT_FOUND');
   });

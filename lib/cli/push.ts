@@ -146,7 +146,7 @@ export async function push({ positionals, options, signal, out }: CommandContext
     if (!(signal.aborted && error instanceof StreamcoderError && error.code === 'ERR_ABORTED')) throw error;
   }
   // Stopped before the input was open, nothing was done: a summary of nothing.
-  const end = last ?? { frames: 0, decoded: 0, depth: 0, seconds: 0, streamSeconds: 0, dropped: 0, server: null, input: null };
+  const end = last ?? { frames: 0, decoded: 0, depth: 0, seconds: 0, streamSeconds: 0, dropped: 0, server: null, input: null, outputs: [] };
   progress.end(status.final(end), {
     action: 'pushed',
     output: redactUrl(url),
