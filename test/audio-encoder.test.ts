@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { AudioEncoder, Decoder, Encoder, StreamcoderError, type AudioEncoderOptions, type MediaItem, type Packet, type WriterOptions } from '../lib';
+import { native } from '../lib/binding';
 import { flashBeepArgs, measureSync } from './helpers/av-sync';
 import { fixture, tempDir } from './helpers/fixtures';
 import { sine, streamOf } from './helpers/media';
@@ -192,6 +193,32 @@ describe('the encoder alone', () => {
     expect(end).toBeLessThanOrEqual(9 * 48000 + 1024);
     expect(enc.flush()).toEqual([]);
     expect(caught(() => enc.encode(second[0])).code).toBe('ERR_INVALID_STATE');
+  });
+
+  test('an overlapping frame loses its overlap', () => {
+    using enc = AudioEncoder.openSync({ sampleRate: 48000 });
+    const frames = sine({ seconds: 0.5, chunk: 4800 });
+    const packets = frames.flatMap((frame) => enc.encode(frame));
+    // 100 ms from 0.45 s: its first 50 ms were encoded already and are cut.
+    packets.push(...enc.encode({ ...frames[4], time: 0.45 }));
+    packets.push(...enc.flush());
+    for (let i = 1; i < packets.length; i++) expect(packets[i].pts).toBe((packets[i - 1].pts as number) + 1024);
+    const last = packets[packets.length - 1];
+    // The sound ends at 0.55 s, to the sample (the last packet's duration counts only sound).
+    expect((last.pts as number) + last.duration).toBe(26_400);
+  });
+
+  test('the binding refuses samples that are not whole frames of their channels, reading nothing past them', () => {
+    const raw = new native.AudioEncoder({ codec: 'aac', bitRate: 0, sampleRate: 48000, channels: 2 });
+    raw.openSync();
+    expect(caught(() => raw.encode(new Float32Array(3), 'f32', 48000, 2, 0)).code).toBe('ERR_BUFFER_SIZE');
+    expect(caught(() => raw.encode(new Int16Array(5), 's16', 48000, 2, 0)).code).toBe('ERR_BUFFER_SIZE');
+    expect(caught(() => raw.encode(new Float32Array(4), 's16', 48000, 2, 0)).code).toBe('ERR_INVALID_ARGUMENT');
+    const detached = new Float32Array(2048);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(caught(() => raw.encode(detached, 'f32', 48000, 2, 0)).code).toBe('ERR_DETACHED');
+    raw.close();
+    expect(caught(() => raw.encode(new Float32Array(4), 'f32', 48000, 2, 0)).code).toBe('ERR_CLOSED');
   });
 
   test('bad options: unknown keys, codecs, rates, channels', () => {
