@@ -184,6 +184,27 @@ export interface NativeClient {
   close(): void;
 }
 
+export interface NativeAudioEncoderOptions {
+  codec: string;
+  /** 0: the encoder's default. */
+  bitRate: number;
+  sampleRate: number;
+  channels: number;
+}
+
+/** native/audio_encoder_object.h: PCM in, packets out (timestamps in `timeBase`). */
+export interface NativeAudioEncoder {
+  openSync(): void;
+  open(): Promise<void>;
+  readonly parameters: CodecParameters;
+  readonly timeBase: Rational;
+  readonly closed: boolean;
+  /** `time` null: the samples follow the last ones. */
+  encode(data: Float32Array | Int16Array, sampleFormat: 'f32' | 's16', sampleRate: number, channels: number, time: number | null): Packet[];
+  flush(): Packet[];
+  close(): void;
+}
+
 export interface Binding {
   setErrorClass(errorClass: new (message: string, code: string, averror?: number) => Error): void;
   setLogLevel(level: number): void;
@@ -197,5 +218,6 @@ export interface Binding {
   encoderType(name: string): 'video' | 'audio' | null;
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions, onEvent?: NativeWriterEvent) => NativeWriter;
+  AudioEncoder: new (options: NativeAudioEncoderOptions) => NativeAudioEncoder;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;
 }

@@ -3,6 +3,7 @@
 // name because `export *` would also pass on the CommonJS marker `__esModule`;
 // test/package.test.ts checks that this list and the CommonJS exports are the same.
 export {
+  AudioEncoder,
   Client,
   DEFAULT_MAX_PIXELS,
   Decoder,

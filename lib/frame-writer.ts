@@ -129,6 +129,28 @@ function timestamp(value: unknown, name: string): number | null {
 }
 
 /**
+ * @internal An AudioFrame's fields checked (the Writer's and the AudioEncoder's one check): data of
+ * the type its sampleFormat says, whole samples of its channels (else ERR_BUFFER_SIZE), a time.
+ */
+export function checkAudioFrame(frame: AudioFrame): Omit<Extract<NativeItem, { kind: 'audio' }>, 'kind'> {
+  if (typeof frame !== 'object' || frame === null) throw check.invalid('audioFrame', 'an AudioFrame', frame);
+  const sampleFormat = check.oneOf(frame.sampleFormat, 'audioFrame.sampleFormat', SAMPLE_FORMATS);
+  const expected = sampleFormat === 'f32' ? Float32Array : Int16Array;
+  if (!(frame.data instanceof expected)) {
+    throw check.invalid('audioFrame.data', `${sampleFormat === 'f32' ? 'a Float32Array' : 'an Int16Array'} (sampleFormat '${sampleFormat}')`, frame.data);
+  }
+  const sampleRate = check.integer(frame.sampleRate, 'audioFrame.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE);
+  const channels = check.integer(frame.channels, 'audioFrame.channels', 1, check.MAX_CHANNELS);
+  if (frame.data.length % channels !== 0) {
+    throw check.refused('audioFrame.data', `whole samples of ${channels} channels`, `${frame.data.length} values`, 'ERR_BUFFER_SIZE');
+  }
+  if (frame.samples !== undefined && frame.samples !== frame.data.length / channels) {
+    throw check.refused('audioFrame.samples', `data.length / channels (${frame.data.length / channels})`, String(frame.samples), 'ERR_BUFFER_SIZE');
+  }
+  return { data: frame.data, sampleFormat, sampleRate, channels, time: time(frame.time, 'audioFrame.time', false) };
+}
+
+/**
  * What Server and Encoder share: checking items and handing them to the native writer, which
  * places each at its source time on one timeline (native/media_writer.h), stats, closing.
  */
@@ -208,20 +230,7 @@ export abstract class FrameWriter extends EventEmitter<WriterEvents> implements 
   }
 
   #audio(frame: AudioFrame): NativeItem {
-    const sampleFormat = check.oneOf(frame.sampleFormat, 'audioFrame.sampleFormat', SAMPLE_FORMATS);
-    const expected = sampleFormat === 'f32' ? Float32Array : Int16Array;
-    if (!(frame.data instanceof expected)) {
-      throw check.invalid('audioFrame.data', `${sampleFormat === 'f32' ? 'a Float32Array' : 'an Int16Array'} (sampleFormat '${sampleFormat}')`, frame.data);
-    }
-    const sampleRate = check.integer(frame.sampleRate, 'audioFrame.sampleRate', check.MIN_SAMPLE_RATE, check.MAX_SAMPLE_RATE);
-    const channels = check.integer(frame.channels, 'audioFrame.channels', 1, check.MAX_CHANNELS);
-    if (frame.data.length % channels !== 0) {
-      throw check.refused('audioFrame.data', `whole samples of ${channels} channels`, `${frame.data.length} values`, 'ERR_BUFFER_SIZE');
-    }
-    if (frame.samples !== undefined && frame.samples !== frame.data.length / channels) {
-      throw check.refused('audioFrame.samples', `data.length / channels (${frame.data.length / channels})`, String(frame.samples), 'ERR_BUFFER_SIZE');
-    }
-    return { kind: 'audio', data: frame.data, sampleFormat, sampleRate, channels, time: time(frame.time, 'audioFrame.time', false) };
+    return { kind: 'audio', ...checkAudioFrame(frame) };
   }
 
   #packet(packet: Packet): NativeItem {

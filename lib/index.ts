@@ -2,6 +2,7 @@ export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './
 export type { DecoderAudioOptions, DecoderItem, ItemInfo } from './decoder';
 export { Server } from './server';
 export { Encoder } from './encoder';
+export { AudioEncoder, type AudioEncoderOptions } from './audio-encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
 export { MIN_FRAME_RATE, MAX_FRAME_RATE, RECONNECT_DEFAULTS, type WriterOptions, type AudioOptions, type ReconnectOptions, type AdaptiveBitRateOptions } from './writer-options';
 export { MAX_TIMELINE_SECONDS, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS } from './validate';

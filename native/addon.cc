@@ -1,5 +1,6 @@
 #include "addon.h"
 
+#include "audio_encoder_object.h"
 #include "client.h"
 #include "decoder.h"
 #include "writer.h"
@@ -47,6 +48,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("Decoder", Decoder::Define(env)),
                            InstanceValue("Writer", Writer::Define(env)),
                            InstanceValue("Client", Client::Define(env)),
+                           InstanceValue("AudioEncoder", AudioEncoderObject::Define(env)),
                        });
 }
 

@@ -58,11 +58,12 @@ function vitestArgs(files) {
 // test:asan only). Patterns: a fuzz-*.test.ts joins by its name. Issue 11's sound and copy:
 // decoder-audio (the input side: audio decoders, libswresample, the item queues, copy),
 // timeline (the output side's Timeline and MediaWriter) and audio-output (AudioEncoder, its
-// FIFO, StreamCopy and its bitstream filter, nginx-rtmp).
+// FIFO, StreamCopy and its bitstream filter, nginx-rtmp); audio-encoder (the same AudioEncoder
+// on its own, fed from JS buffers, its packets copied into several outputs).
 const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
   /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
-  /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/,
+  /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/, /^audio-encoder\.test\.ts$/,
 ];
 
 function testFiles() {
