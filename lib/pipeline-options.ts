@@ -4,7 +4,8 @@ import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from './
 import { StreamcoderError } from './errors';
 import type { WriterStats } from './frame-writer';
 import { isConnectedOutput, isLiveUrl } from './network-options';
-import type { AudioMode, DecodeWorkerData, OutputAudio, PushWorkerData } from './pipeline-worker';
+import type { AudioMode, OutputAudio } from './pipeline-sound';
+import type { DecodeWorkerData, PushWorkerData } from './pipeline-worker';
 import { redactUrl } from './redact';
 import { MAX_READERS, MAX_SLOTS } from './ring';
 import { PIXEL_FORMATS, type StreamInfo } from './types';

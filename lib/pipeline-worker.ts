@@ -13,26 +13,15 @@
 // stops too; an output has only detached from the ring, and the parent decides whether the others
 // go on).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Decoder, type DecoderOptions } from './decoder';
-import { StreamcoderError } from './errors';
-import { FrameRing, type RingItem } from './ring';
+import type { Decoder, DecoderOptions } from './decoder';
 import type { WriterInput } from './frame-writer';
+import { openInput, SOUND_BYTES_PER_STREAM, type OutputAudio, type SoundEncodings, type SoundPlan } from './pipeline-sound';
+import { FrameRing, type RingItem } from './ring';
 import { Server } from './server';
-import { containerTakes, type AudioOptions, type WriterOptions } from './writer-options';
+import type { WriterOptions } from './writer-options';
 import type { AudioFrame, Packet, StreamInfo } from './types';
 
-
-/**
- * What becomes of the input's sound: `auto` copies it where the output's container takes its
- * codec and encodes it otherwise; `copy` must copy; `encode` decodes and encodes; `none` drops it.
- */
-export type AudioMode = 'auto' | 'copy' | 'encode' | 'none';
-
-/** What one output asked for the sound: a mode, and the encoder's settings for `encode`. */
-export interface OutputAudio {
-  mode: AudioMode;
-  options: AudioOptions;
-}
+export type { AudioMode, OutputAudio } from './pipeline-sound';
 
 export interface DecodeWorkerData {
   streamcoderPipeline: 'decode';
@@ -65,13 +54,11 @@ export interface PushWorkerData {
   liveInput: boolean;
 }
 
-/** What one output's Server does with the ring's sound: copy it, encode it with these settings, or leave it. */
-export type ServedAudio = 'copy' | 'none' | AudioOptions;
-
 /** What the decoding side delivers into the ring, which the pushing side opens its Server for. */
 export interface RingContents {
-  audio: 'copy' | 'decoded' | 'none';
   video: 'frames' | 'packets';
+  /** The sound's streams and which one each output writes. */
+  sound: SoundPlan;
 }
 
 export interface SerializedError {
@@ -100,75 +87,43 @@ function post(message: object): void {
 /** Bytes a ring slot gets for one compressed video packet (stream copy): a large keyframe fits. */
 const PACKET_SLOT_BYTES = 4 << 20;
 
-/**
- * Opens the input with the sound handled as the outputs ask, and says what each output does with
- * it. The input's packets are copied when every output that wants sound can hold its codec (the
- * codec is known only once the input is open); otherwise the input is opened again to decode it,
- * and the outputs that did not ask for settings of their own get AAC.
- */
-function openInput(data: DecodeWorkerData): { decoder: Decoder<never>; contents: RingContents; audio: ServedAudio[] } {
-  const base: DecoderOptions = { ...data.decoder, ...(data.video === 'copy' ? { video: 'copy' as const } : {}) };
-  const video = data.video === 'copy' ? 'packets' : 'frames';
-  const modes = data.outputs.map((o) => o.audio.mode);
-  const none = () => data.outputs.map((): ServedAudio => 'none');
-  if (modes.every((m) => m === 'none')) return { decoder: Decoder.openSync(data.input, base) as Decoder<never>, contents: { audio: 'none', video }, audio: none() };
-  const decoded = (): { decoder: Decoder<never>; contents: RingContents; audio: ServedAudio[] } => {
-    const decoder = Decoder.openSync(data.input, { ...base, audio: { sampleFormat: 'f32' } }) as Decoder<never>;
-    if (!decoder.info.audio) return { decoder, contents: { audio: 'none', video }, audio: none() };
-    return { decoder, contents: { audio: 'decoded', video }, audio: data.outputs.map((o) => (o.audio.mode === 'none' ? 'none' : o.audio.options)) };
-  };
-  const copies = modes.filter((m) => m === 'copy').length;
-  if (modes.includes('encode')) {
-    if (copies > 0) throw mixedSound();
-    return decoded();
-  }
-  const decoder = Decoder.openSync(data.input, { ...base, audio: 'copy' }) as Decoder<never>;
-  const sound = decoder.info.audio;
-  if (sound === null) return { decoder, contents: { audio: 'none', video }, audio: none() };
-  const codec = sound.parameters.codec;
-  const takes = data.outputs.map((o) => o.audio.mode === 'none' || containerTakes(o.url, o.format, codec));
-  if (takes.every(Boolean)) return { decoder, contents: { audio: 'copy', video }, audio: modes.map((m) => (m === 'none' ? 'none' : 'copy')) };
-  decoder.close();
-  const refused = data.outputs.findIndex((o, i) => o.audio.mode === 'copy' && !takes[i]);
-  if (refused >= 0) {
-    throw new StreamcoderError(
-      `Cannot copy the input's ${codec} sound into the container of ${data.outputs.length > 1 ? `output ${refused}` : 'the output'}: encode it instead (audio: { codec: 'aac' }, or leave audio unset)`,
-      'ERR_UNSUPPORTED',
-    );
-  }
-  if (copies > 0) throw mixedSound();
-  return decoded();
-}
-
-function mixedSound(): StreamcoderError {
-  return new StreamcoderError(
-    "One pipeline cannot both copy the input's sound to some outputs and encode it for others: give every output audio settings, or leave audio unset to let the pipeline choose",
-    'ERR_UNSUPPORTED',
-  );
-}
-
-/** The ring for what `decoder` delivers: `slots` pictures (or packets), and a second of sound beside them. */
+/** The ring for what the decoder delivers: `slots` pictures (or packets), and seconds of sound beside them. */
 function ringFor(decoder: Decoder<never>, contents: RingContents, slots: number, readers: number): FrameRing {
-  const output = decoder.info.audio?.output;
-  const soundBytes = contents.audio === 'decoded' && output ? output.sampleRate * output.channels * 4
-    : contents.audio === 'copy' ? 256 << 10 : 0;
+  const soundBytes = contents.sound.streams.length * SOUND_BYTES_PER_STREAM;
   const slotBytes = contents.video === 'packets' ? PACKET_SLOT_BYTES : decoder.frameBytes;
   return FrameRing.create({ slots, slotBytes, spareBytes: soundBytes, readers });
 }
 
 function runDecode(data: DecodeWorkerData): void {
   let decoder: Decoder<never> | null = null;
+  let encodings: SoundEncodings | null = null;
   let ring: FrameRing | null = null;
   try {
-    const opened = openInput(data);
+    const base: DecoderOptions = { ...data.decoder, ...(data.video === 'copy' ? { video: 'copy' as const } : {}) };
+    const opened = openInput(data.input, base, data.outputs);
     decoder = opened.decoder;
-    ring = ringFor(decoder, opened.contents, data.slots, data.outputs.length);
-    post({ type: 'ready', buffer: ring.buffer, info: decoder.info, contents: opened.contents, audio: opened.audio });
+    encodings = opened.encodings;
+    const contents: RingContents = { video: data.video === 'copy' ? 'packets' : 'frames', sound: opened.sound };
+    const r = ringFor(decoder, contents, data.slots, data.outputs.length);
+    ring = r;
+    post({ type: 'ready', buffer: r.buffer, info: decoder.info, contents });
     // Pictures (or video packets) delivered, in all and since the input last started over.
     let frames = 0;
     let framesThisPass = 0;
     let busy = 0;
     let reported = performance.now();
+    // Sound and packets are copied in; false once the ring was ended by another thread or the
+    // caller (anything else, a packet larger than the whole ring, is this side's failure).
+    const write = (items: (AudioFrame | Packet)[]): boolean => {
+      try {
+        for (const item of items) r.write(item);
+        return true;
+      } catch (error) {
+        if (!r.ended) throw error;
+        return false;
+      }
+    };
+    const stopped = () => post({ type: 'stopped', frames, busySeconds: busy / 1000 });
     for (;;) {
       if (performance.now() - reported >= STATS_INTERVAL_MS) {
         reported = performance.now();
@@ -177,49 +132,53 @@ function runDecode(data: DecodeWorkerData): void {
       if (data.maxFrames > 0 && frames >= data.maxFrames) break;
       let slot;
       try {
-        slot = ring.acquireWrite();
+        slot = r.acquireWrite();
       } catch {
-        // The ring was aborted (or closed) by the other side or the caller: stop quietly; whoever
+        // The ring was aborted (or closed) by another thread or the caller: stop quietly; whoever
         // ended it reports why.
-        post({ type: 'stopped', frames, busySeconds: busy / 1000 });
+        stopped();
         return;
       }
       const started = performance.now();
       // A picture is decoded straight into the slot; sound and packets come back as objects.
-      let item = decoder.extractItemInto(slot.data);
+      const item = decoder.extractItemInto(slot.data);
       if (item === null && data.loop && framesThisPass > 0) {
+        slot.cancel();
         decoder.seek(0);
         framesThisPass = 0;
-        item = decoder.extractItemInto(slot.data);
+        // The last pass's sound ends before the new pass begins.
+        const tails = encodings ? encodings.restart() : [];
+        busy += performance.now() - started;
+        if (!write(tails)) return stopped();
+        continue;
       }
+      // Encoded once here for every output of the same setting.
+      const sound = item?.kind === 'audio' && encodings ? encodings.encode(item as AudioFrame) : null;
       busy += performance.now() - started;
-      if (item === null) break;
+      if (item === null) {
+        slot.cancel();
+        break;
+      }
       if (item.kind === 'video') {
         slot.commit(item);
       } else {
         slot.cancel();
-        try {
-          ring.write(item as AudioFrame | Packet);
-        } catch (error) {
-          // Ended by the other side or the caller: stop quietly. Anything else (a packet larger
-          // than the whole ring) is this side's failure.
-          if (!ring.ended) throw error;
-          post({ type: 'stopped', frames, busySeconds: busy / 1000 });
-          return;
-        }
+        if (!write(sound ?? [item as AudioFrame | Packet])) return stopped();
       }
       if (item.kind === 'video' || item.kind === 'video-packet') {
         frames++;
         framesThisPass++;
       }
     }
-    ring.close();
+    if (encodings && !write(encodings.flush())) return stopped();
+    r.close();
     post({ type: 'decoded', frames, dropped: decoder.corruptPackets });
     post({ type: 'done', frames, busySeconds: busy / 1000 });
   } catch (error) {
     ring?.abort(error);
     post({ type: 'error', error: serializeError(error) });
   } finally {
+    encodings?.close();
     decoder?.close();
   }
 }
@@ -227,14 +186,15 @@ function runDecode(data: DecodeWorkerData): void {
 function runPush(data: PushWorkerData, start: StartMessage): void {
   let server: Server | null = null;
   const ring = FrameRing.attach(start.buffer, { reader: data.reader, onSlow: data.onSlow });
-  const audio = start.audio[data.reader];
+  // The sound stream this output writes (its packets carry that number in the ring), or null.
+  const sound = start.contents.sound.outputs[data.reader];
   try {
     server = Server.openSync(data.output, {
       ...data.server,
-      from: start.info,
+      from: sound === null ? start.info : { ...start.info, audio: start.contents.sound.streams[sound] },
       ...(data.width !== undefined ? { width: data.width, height: data.height } : {}),
       video: start.contents.video === 'packets' ? 'copy' : 'encode',
-      audio: audio === 'none' || start.contents.audio === 'none' ? false : audio,
+      audio: sound === null ? false : 'copy',
       // A looped input starts its timestamps over, and a live input may too (a publisher that
       // restarts): the output's timeline carries on instead, unless the caller chose otherwise.
       ...(data.server.timeline === undefined && (data.loop || data.liveInput) ? { timeline: 'continue' as const } : {}),
@@ -244,7 +204,6 @@ function runPush(data: PushWorkerData, start: StartMessage): void {
     // the offset between sound and pictures survive.
     // (A picture's pixelFormat is the decoder's, one of PIXEL_FORMATS: the ring types it as any string.)
     const serve = data.realtime ? (item: RingItem) => srv.serveFrameBlock(item as WriterInput) : (item: RingItem) => srv.serveFrame(item as WriterInput);
-    const wantsSound = audio !== 'none';
     let frames = 0;
     let busy = 0;
     // When the first picture's serve began and the last one's ended.
@@ -269,7 +228,7 @@ function runPush(data: PushWorkerData, start: StartMessage): void {
       }
       if (item === null) break;
       const picture = item.kind === 'video' || item.kind === 'video-packet';
-      if (!picture && !wantsSound) {
+      if (item.kind === 'audio-packet' && item.stream !== sound) {
         item.release();
         continue;
       }
@@ -321,8 +280,6 @@ export interface StartMessage {
   buffer: SharedArrayBuffer;
   info: StreamInfo;
   contents: RingContents;
-  /** What each output does with the sound, by reader. */
-  audio: ServedAudio[];
 }
 
 if (!isMainThread && parentPort && typeof workerData === 'object' && workerData !== null) {

@@ -6,7 +6,7 @@ import type { WriterStats } from './frame-writer';
 import {
   abortedBeforeStart, normalisePipeline, type OutputProgress, type OutputStats, type PipelineAbortError, type PipelineOptions, type PipelineStats,
 } from './pipeline-options';
-import type { RingContents, SerializedError, ServedAudio } from './pipeline-worker';
+import type { RingContents, SerializedError } from './pipeline-worker';
 import { FrameRing } from './ring';
 import type { StreamInfo } from './types';
 
@@ -44,7 +44,7 @@ type EndReport = {
 };
 
 type WorkerMessage =
-  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo; contents: RingContents; audio: ServedAudio[] }
+  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo; contents: RingContents }
   | EndReport
   | { type: 'opened' }
   | { type: 'stats'; frames: number; dropped: number; server: WriterStats; streamSeconds: number }
@@ -208,7 +208,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
           } else {
             outputsStarted = true;
             for (const o of outputs) {
-              o.worker.postMessage({ type: 'start', buffer: message.buffer, info: message.info, contents: message.contents, audio: message.audio });
+              o.worker.postMessage({ type: 'start', buffer: message.buffer, info: message.info, contents: message.contents });
             }
           }
           break;

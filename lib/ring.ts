@@ -115,6 +115,7 @@ const M_KEY = 9;
 const M_PICT = 10; // frames: char code of pictType; packets: duration
 const M_TB_NUM = 11; // packets: time base
 const M_TB_DEN = 12;
+const M_STREAM = 13; // packets: which of the producer's streams (a pipeline's audio encodings)
 
 const KIND_FRAME = 0;
 const KIND_AUDIO = 1;
@@ -202,7 +203,7 @@ export interface AttachOptions {
 export type CommitInfo =
   | (Partial<FrameInfo> & { kind?: 'video'; byteLength?: number })
   | (Pick<AudioFrame, 'kind' | 'sampleFormat' | 'sampleRate' | 'channels' | 'samples' | 'pts' | 'time'>)
-  | (Pick<Packet, 'kind' | 'pts' | 'dts' | 'duration' | 'timeBase' | 'time' | 'keyFrame'> & { byteLength: number });
+  | (Pick<Packet, 'kind' | 'pts' | 'dts' | 'duration' | 'timeBase' | 'time' | 'keyFrame'> & { byteLength: number; stream?: number });
 
 /** Counters kept in the shared buffer, so both sides see the same figures. */
 export interface FrameRingStats {
@@ -290,7 +291,13 @@ export interface ReadSlot extends Omit<Frame, 'pixelFormat' | 'kind'>, Releasabl
 export interface AudioReadSlot extends AudioFrame, Releasable {}
 
 /** A packet the consumer holds: a {@link Packet} whose bytes are a view into the shared memory. */
-export interface PacketReadSlot extends Packet, Releasable {}
+export interface PacketReadSlot extends Packet, Releasable {
+  /**
+   * Which of the producer's streams it belongs to (0 unless the producer said): a producer may
+   * put several encodings of one sound in the ring, and each reader takes the one it wants.
+   */
+  stream: number;
+}
 
 /** What `acquireRead` gives: tell the kinds apart by `kind`. */
 export type RingItem = ReadSlot | AudioReadSlot | PacketReadSlot;
@@ -650,7 +657,7 @@ export class FrameRing {
    * Copies an audio chunk or a packet into the ring and commits it, waiting for room as
    * `acquireWrite` does. (Frames go in without a copy: `acquireWrite`, decode into `data`, commit.)
    */
-  write(item: AudioFrame | Packet, timeoutMs?: number): void {
+  write(item: AudioFrame | (Packet & { stream?: number }), timeoutMs?: number): void {
     if (typeof item !== 'object' || item === null || !(item.kind === 'audio' || item.kind === 'video-packet' || item.kind === 'audio-packet')) {
       throw check.invalid('item', 'an AudioFrame or a Packet', item);
     }
@@ -662,7 +669,7 @@ export class FrameRing {
     if (item.kind === 'audio') {
       slot.commit({ kind: 'audio', sampleFormat: item.sampleFormat, sampleRate: item.sampleRate, channels: item.channels, samples: item.samples, pts: item.pts, time: item.time });
     } else {
-      slot.commit({ kind: item.kind, pts: item.pts, dts: item.dts, duration: item.duration, timeBase: item.timeBase, time: item.time, keyFrame: item.keyFrame, byteLength: bytes.byteLength });
+      slot.commit({ kind: item.kind, pts: item.pts, dts: item.dts, duration: item.duration, timeBase: item.timeBase, time: item.time, keyFrame: item.keyFrame, byteLength: bytes.byteLength, stream: item.stream });
     }
   }
 
@@ -707,7 +714,7 @@ export class FrameRing {
       m[base + M_INDEX] = samples;
       format = sampleFormat;
     } else {
-      const i = info as Packet & { byteLength: number };
+      const i = info as Packet & { byteLength: number; stream?: number };
       const byteLength = check.integer(i.byteLength, 'info.byteLength', 0, held.bytes, 'ERR_BUFFER_SIZE');
       m[base + M_BYTES] = byteLength;
       m[base + M_PTS] = i.pts ?? NaN;
@@ -719,6 +726,7 @@ export class FrameRing {
       if (typeof timeBase !== 'object' || timeBase === null) throw check.invalid('info.timeBase', 'a {num, den} object', timeBase);
       m[base + M_TB_NUM] = check.integer(timeBase.num, 'info.timeBase.num', 1, 2 ** 31 - 1);
       m[base + M_TB_DEN] = check.integer(timeBase.den, 'info.timeBase.den', 1, 2 ** 31 - 1);
+      m[base + M_STREAM] = i.stream === undefined ? 0 : check.integer(i.stream, 'info.stream', 0, 2 ** 31 - 1);
     }
     m[base + M_KIND] = kind;
     m[base + M_OFFSET] = held.offset;
@@ -886,6 +894,7 @@ export class FrameRing {
           timeBase: { num: m[base + M_TB_NUM], den: m[base + M_TB_DEN] },
           time: orNull(time),
           keyFrame: m[base + M_KEY] === 1,
+          stream: m[base + M_STREAM],
           release,
         };
       default:

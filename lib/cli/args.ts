@@ -36,6 +36,12 @@ export interface CommandSpec {
   usage: string;
   positionals: string[];
   options: Record<string, OptionSpec>;
+  /**
+   * An option that may repeat and opens a group: `--output URL` followed by the options of that
+   * output alone (`scoped`), up to the next `--output`. What comes before the first group belongs
+   * to the command (and to its own first output).
+   */
+  group?: { option: string; description: string; scoped: readonly string[] };
 }
 
 /** A size from --size: a side left out (given as -1 or -2) keeps the aspect ratio. */
@@ -44,6 +50,53 @@ export type ParsedValue = string | number | boolean | Size;
 export interface Parsed {
   positionals: string[];
   options: Record<string, ParsedValue | undefined>;
+  /** Each `group` option given, in order: its value and the scoped options after it (no defaults filled in). */
+  groups: { value: string; options: Record<string, ParsedValue | undefined> }[];
+}
+
+/** Splits `argv` at each `--<option>` / `--<option>=v` (never after `--`): what precedes the first, then each group. */
+function splitGroups(option: string, argv: string[]): { head: string[]; groups: string[][] } {
+  const head: string[] = [];
+  const groups: string[][] = [];
+  let current = head;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') {
+      current.push(...argv.slice(i));
+      break;
+    }
+    if (argv[i] === `--${option}` || argv[i].startsWith(`--${option}=`)) {
+      current = [argv[i]];
+      groups.push(current);
+      continue;
+    }
+    current.push(argv[i]);
+  }
+  return { head, groups };
+}
+
+function parseGroup(spec: CommandSpec, group: NonNullable<CommandSpec['group']>, argv: string[]): Parsed['groups'][number] {
+  const [first, ...rest] = argv;
+  const inline = first.includes('=') ? first.slice(first.indexOf('=') + 1) : undefined;
+  const value = inline ?? rest.shift();
+  if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${group.option} needs a value`);
+  const options: Record<string, OptionSpec> = {};
+  for (const name of group.scoped) options[name] = { ...spec.options[name], default: undefined };
+  const sub: CommandSpec = { ...spec, name: spec.name, positionals: [], options, group: undefined };
+  try {
+    const parsed = parse(sub, rest);
+    // Only what was given: the caller fills in the rest (a flag left out is not `false`).
+    const given = new Set(rest.filter((arg) => arg.startsWith('--')).map((arg) => arg.slice(2).split('=')[0].replace(/^no-(?=.)/, '')));
+    return { value, options: Object.fromEntries(Object.entries(parsed.options).filter(([name]) => given.has(name))) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    // What a group cannot take, said plainly: an option of the whole command, or a second URL.
+    const unknown = /unknown option --(\S+)/.exec(error.message);
+    if (unknown && unknown[1] in spec.options) {
+      throw new UsageError(`--${unknown[1]} applies to every output: give it before the first --${group.option} (an --${group.option} takes ${group.scoped.map((n) => `--${n}`).join(', ')})`);
+    }
+    if (/expects/.test(error.message)) throw new UsageError(`unexpected '${rest.find((arg) => !arg.startsWith('--'))}' after --${group.option} ${value} (one URL per --${group.option})`);
+    throw error;
+  }
 }
 
 /** "from 0 to 64", ">= 1", "> 0 and <= 1000000000": the bounds of `spec` in words. */
@@ -106,6 +159,12 @@ function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
 }
 
 export function parse(spec: CommandSpec, argv: string[]): Parsed {
+  if (spec.group) {
+    const group = spec.group;
+    const { head, groups } = splitGroups(group.option, argv);
+    const parsed = parse({ ...spec, group: undefined }, head);
+    return { ...parsed, groups: groups.map((g) => parseGroup(spec, group, g)) };
+  }
   const positionals: string[] = [];
   const options: Record<string, ParsedValue | undefined> = {};
   const given = new Set<string>();
@@ -150,7 +209,7 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
   if (positionals.length !== spec.positionals.length) {
     throw new UsageError(`'${spec.name}' expects ${spec.positionals.map((p) => `<${p}>`).join(' ')} (see streamcoder ${spec.name} --help)`);
   }
-  return { positionals, options };
+  return { positionals, options, groups: [] };
 }
 
 export function helpText(spec: CommandSpec): string {
@@ -160,6 +219,10 @@ export function helpText(spec: CommandSpec): string {
     const extra = option.choices ? ` (${option.choices.join('|')})` : '';
     const fallback = option.default !== undefined && option.type !== 'flag' ? ` [default: ${option.default}]` : '';
     lines.push(`  --${name}${value}`.padEnd(28) + `${option.description}${extra}${fallback}`);
+  }
+  if (spec.group) {
+    lines.push(`  --${spec.group.option} <url>`.padEnd(28) + spec.group.description);
+    lines.push(''.padEnd(28) + `(repeatable; after it: ${spec.group.scoped.map((n) => `--${n}`).join(', ')})`);
   }
   return lines.join('\n');
 }

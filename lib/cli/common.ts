@@ -1,6 +1,6 @@
 // What every command shares: its options for output and logging, and the context it runs in;
 // and the input and encoder options of push and record, with how they map to the library's.
-import type { OptionSpec, ParsedValue, Size } from './args';
+import type { OptionSpec, Parsed, ParsedValue, Size } from './args';
 import type { DecoderOptions } from '../decoder';
 import { LOG_LEVELS } from '../log';
 import { MAX_TIMELINE_SECONDS } from '../validate';
@@ -78,6 +78,8 @@ export function writerOptions(options: Options): Pick<WriterOptions, 'codec' | '
 export interface CommandContext {
   positionals: string[];
   options: Options;
+  /** The command's repeated groups (push's `--output URL ...`), in order. */
+  groups?: Parsed['groups'];
   /** Aborted on Ctrl-C (SIGINT) or SIGTERM: stop, flush, close, then return. */
   signal: AbortSignal;
   out: NodeJS.WriteStream;

@@ -76,12 +76,12 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { positionals, options } = parse(command.spec, rest);
+    const { positionals, options, groups } = parse(command.spec, rest);
     setLogLevel(options['log-level'] as LogLevel);
     // FFmpeg's lines on stderr, each on a line of its own even while a status line is drawn.
     const clear = process.stderr.isTTY && process.stdout.isTTY ? '\r\x1b[K' : '';
     onLog((level, line) => process.stderr.write(`${clear}[ffmpeg ${level}] ${line}\n`));
-    await command.run({ positionals, options, signal: controller.signal, out: process.stdout });
+    await command.run({ positionals, options, groups, signal: controller.signal, out: process.stdout });
     return interrupted ? 130 : 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -46,6 +46,20 @@ export interface Ending {
   /** push: what each thread alone could do. */
   decodeFps?: number;
   pushFps?: number;
+  /** push with several outputs: each one's figures. */
+  outputs?: OutputSummary[];
+}
+
+/** One output of a push with several. */
+export interface OutputSummary {
+  url: string;
+  state: string;
+  frames: number;
+  /** Pictures it skipped because it fell behind the others. */
+  dropped: number;
+  bitRate: number | null;
+  reconnects: number;
+  error?: string;
 }
 
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
@@ -83,7 +97,8 @@ export function formatStatus(status: Status): string {
 function formatSummary(s: Status, e: Ending): string {
   const threads = e.decodeFps !== undefined && e.pushFps !== undefined ? ` (decode ${e.decodeFps.toFixed(1)} fps, push ${e.pushFps.toFixed(1)} fps)` : '';
   return `${e.interrupted ? 'interrupted: ' : ''}${e.action} ${s.frames} frames (${clock(s.time)}) to ${e.output} in ${e.seconds.toFixed(1)} s: ` +
-    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.audioPackets ? `${s.audioPackets} audio packets, ` : ''}${s.lateFrames} late, ${s.droppedFrames} dropped${s.reconnects ? `, ${s.reconnects} reconnects` : ''}${threads}`;
+    `${s.fps.toFixed(1)} fps, ${s.speed.toFixed(2)}x, ${rate(s.bitRate)}, ${s.audioPackets ? `${s.audioPackets} audio packets, ` : ''}${s.lateFrames} late, ${s.droppedFrames} dropped${s.reconnects ? `, ${s.reconnects} reconnects` : ''}${threads}` +
+    (e.outputs ?? []).map((o) => `\n  ${o.url}: ${o.state}, ${o.frames} frames, ${rate(o.bitRate)}, ${o.dropped} dropped behind the others${o.reconnects ? `, ${o.reconnects} reconnects` : ''}${o.error ? `: ${o.error}` : ''}`).join('');
 }
 
 /** What went out, from a Server's or Encoder's stats. */

@@ -1,21 +1,26 @@
 // streamcoder push <input> <url>: decode in one worker, push from another, paced to real time.
 import { StreamcoderError } from '../errors';
 import { isConnectedOutput, isLiveUrl } from '../network-options';
-import { pipeline, type PipelineProgress, type PipelineStats } from '../pipeline';
+import { pipeline, type OutputProgress, type PipelineAudio, type PipelineOutput, type PipelineProgress, type PipelineServerOptions, type PipelineStats } from '../pipeline';
 import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
 import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
-import { MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS, type AudioOptions } from '../writer-options';
-import type { CommandSpec } from './args';
-import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext } from './common';
-import { completion, FpsMeter, ProgressReporter, sent, type Status } from './progress';
+import { MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS } from '../writer-options';
+import { UsageError, type CommandSpec, type Parsed, type Size } from './args';
+import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext, type Options } from './common';
+import { completion, FpsMeter, ProgressReporter, sent, type OutputSummary, type Status } from './progress';
 
 export const pushSpec: CommandSpec = {
   name: 'push',
   summary: 'Push a file (or a live source) to an RTSP/RTMP server, paced to real time.',
-  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop] [--copy] [--no-audio]',
+  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop] [--copy] [--no-audio] [--output <url> [--size WxH] [--bitrate 800k] ...]',
   positionals: ['input', 'url'],
+  group: {
+    option: 'output',
+    description: 'one more output fed from the same decode, encoded on its own thread; the options after it are its own',
+    scoped: ['size', 'codec', 'bitrate', 'min-bitrate', 'maxrate', 'bufsize', 'preset', 'gop', 'tune', 'format', 'transport', 'audio', 'audio-codec', 'audio-bitrate'],
+  },
   options: {
     ...OUTPUT_OPTIONS,
     fps: { type: 'number', description: "output frame rate (default: the input's); frames are dropped or repeated by time, as ffmpeg's -r does", min: MIN_FRAME_RATE, max: MAX_FRAME_RATE },
@@ -97,13 +102,59 @@ export class PushStatus {
   }
 }
 
-export async function push({ positionals, options, signal, out }: CommandContext): Promise<void> {
+/** A Server's options from the command line's (the whole command's, or one --output group's). */
+function serverOptions(options: Options, url: string, shared: Options): PipelineServerOptions {
+  const threads = shared.threads as number;
+  const timeoutMs = shared.timeout as number;
+  return {
+    ...writerOptions(options),
+    ...(options['min-bitrate'] !== undefined ? { bitRate: { max: options.bitrate as number, min: options['min-bitrate'] as number } } : {}),
+    threads,
+    frameRate: shared.fps as number | undefined,
+    retime: shared.retime as boolean | undefined,
+    tune: options.tune as string | undefined,
+    maxBFrames: shared.bframes as number | undefined,
+    transport: options.transport as 'tcp' | 'udp' | undefined,
+    timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
+    reconnect: shared.reconnect && isConnectedOutput(url) ? { outageBufferSeconds: shared['outage-buffer'] as number } : false,
+  };
+}
+
+function audioFor(options: Options): PipelineAudio {
+  const audio = audioOption(options);
+  return audio === 'auto' ? true : audio;
+}
+
+/** The outputs after the first: each --output group, its options over the defaults. */
+function moreOutputs(groups: Parsed['groups'], shared: Options): PipelineOutput[] {
+  return groups.map(({ value: url, options: given }) => {
+    const options: Options = { ...Object.fromEntries(pushSpec.group!.scoped.map((name) => [name, pushSpec.options[name].default])), ...definedOnly(given) };
+    if (options['min-bitrate'] !== undefined && options.bitrate === undefined) throw new UsageError(`--min-bitrate needs --bitrate too (--output ${redactUrl(url)})`);
+    const size = options.size as Size | undefined;
+    if (size && (size.width === undefined || size.height === undefined)) {
+      throw new UsageError(`--size after --output needs both sides, e.g. 1280x720 (--output ${redactUrl(url)})`);
+    }
+    return {
+      url,
+      ...(size ? { width: size.width, height: size.height } : {}),
+      server: serverOptions(options, url, shared),
+      audio: audioFor(options),
+    };
+  });
+}
+
+function definedOnly(options: Options): Options {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+export async function push({ positionals, options, groups, signal, out }: CommandContext): Promise<void> {
   const [input, url] = positionals;
   const threads = options.threads as number;
   const timeoutMs = options.timeout as number;
   const fps = options.fps as number | undefined;
   const maxFrames = options.frames as number | undefined;
   const loop = options.loop as boolean;
+  const more = moreOutputs(groups ?? [], options);
   const progress = new ProgressReporter(ProgressReporter.modeFor(options, out), out);
   const status = new PushStatus(options.slots as number, fps, (info) => totalFrames(info, maxFrames, loop, (options.start as number | undefined) ?? 0));
   // Set by the progress callback, whose last call comes after both threads stopped, the output closed.
@@ -112,21 +163,11 @@ export async function push({ positionals, options, signal, out }: CommandContext
   try {
     stats = await pipeline({
       input,
-      output: url,
+      ...(more.length === 0
+        ? { output: url, server: serverOptions(options, url, options) }
+        : { outputs: [{ url, server: serverOptions(options, url, options), audio: audioFor(options) }, ...more] }),
       decoder: { ...decoderOptions(options), threads, timeoutMs: isNetworkUrl(input) ? timeoutMs : undefined },
-      server: {
-        ...writerOptions(options),
-        ...(options['min-bitrate'] !== undefined ? { bitRate: { max: options.bitrate as number, min: options['min-bitrate'] as number } } : {}),
-        threads,
-        frameRate: fps,
-        retime: options.retime as boolean | undefined,
-        tune: options.tune as string | undefined,
-        maxBFrames: options.bframes as number | undefined,
-        transport: options.transport as 'tcp' | 'udp' | undefined,
-        timeoutMs: isNetworkUrl(url) ? timeoutMs : undefined,
-        reconnect: options.reconnect && isConnectedOutput(url) ? { outageBufferSeconds: options['outage-buffer'] as number } : false,
-      },
-      audio: audioOption(options) === 'auto' ? true : (audioOption(options) as false | AudioOptions),
+      audio: audioFor(options),
       video: options.copy ? 'copy' : 'encode',
       slots: options.slots as number,
       // A live input arrives in real time already: pacing it again only delays it by the probing's backlog.
@@ -154,5 +195,18 @@ export async function push({ positionals, options, signal, out }: CommandContext
     interrupted: stats === null,
     decodeFps: stats?.decodeFps,
     pushFps: stats?.pushFps,
+    ...(more.length > 0 ? { outputs: (stats?.outputs ?? end.outputs).map(outputSummary) } : {}),
   });
+}
+
+function outputSummary(o: OutputProgress): OutputSummary {
+  return {
+    url: o.url,
+    state: o.state,
+    frames: o.server?.packets ?? o.frames,
+    dropped: o.dropped,
+    bitRate: o.server?.bitRate ?? null,
+    reconnects: o.server?.reconnects ?? 0,
+    ...(o.error ? { error: redactUrl(o.error.message) } : {}),
+  };
 }
