@@ -187,6 +187,11 @@ export interface PipelineStats {
   firstFrameAt: number | null;
   /** Each output's figures, in the order given. */
   outputs: OutputStats[];
+  /**
+   * The sound streams made for the outputs: 1 when the input's is copied, one per distinct
+   * setting when it is encoded (outputs of one setting share its packets), 0 without sound.
+   */
+  audioStreams: number;
 }
 
 /** What an aborted pipeline rejects with: ERR_ABORTED, and the figures of the run until then. */

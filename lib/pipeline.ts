@@ -132,6 +132,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     // counts include the sound between them.
     let decodedFrames = 0;
     let inputInfo: StreamInfo | null = null;
+    let audioStreams = 0;
 
     const servedFrames = () => Math.max(0, ...outputs.map((o) => o.progress.frames));
     const copyOf = (o: OutputRun): OutputProgress => ({ ...o.progress });
@@ -202,6 +203,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       switch (message.type) {
         case 'ready':
           inputInfo = message.info;
+          audioStreams = message.contents.sound.streams.length;
           ring = FrameRing.attach(message.buffer);
           if (failure !== null) {
             ring.abort(failure);
@@ -293,6 +295,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
           server: perOutput[0].server,
           firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
           outputs: perOutput,
+          audioStreams,
         };
       };
       if (failure !== null) {
