@@ -9,7 +9,10 @@ namespace streamcoder {
 
 namespace {
 
-// Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives.
+// Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives,
+// and a writer's rendition (a 1280x720 Frame served to a 640x360 Server) looks like `ffmpeg -s`'s:
+// sharper than bilinear on a downscale, with fewer steps on an upscale, and its cost is small
+// beside the encoder's.
 constexpr int kSwsFlags = SWS_BICUBIC;
 
 // swscale reads and writes whole SIMD words, and for odd widths a pixel pair, past the end of a
