@@ -168,6 +168,22 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     return;
   }
   SwsContext* ctx = ContextFor(srcWidth, srcHeight, srcFormat, SWS_CS_DEFAULT, false);
+  if (srcWidth != width_ || srcHeight != height_) {
+    // Scaled (a writer given a Frame of another size): one slice, the whole picture, from a
+    // padded copy. For a large ratio swscale builds a cascade of two contexts (a 60:1 bicubic
+    // filter has more taps than it allows, so it scales through an intermediate size), and
+    // FFmpeg 5.1's sws_scale runs the cascade only when given the whole picture at once: a
+    // partial slice went to the uncascaded path, never set up, and crashed (1920x1080 to 32x18).
+    // The copy costs little beside the scaling; a picture of the encoder's size keeps the
+    // slices below and no copy.
+    const size_t bytes = PackedSize(srcWidth, srcHeight, srcFormat);
+    tail_.resize(bytes + kOverrun);
+    std::memcpy(tail_.data(), src, bytes);
+    Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, tail_.data(), srcFormat, srcWidth, srcHeight, 1),
+          "Cannot lay out frame");
+    sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
+    return;
+  }
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
   // padded copy (see kOverrun). The split keeps whole chroma rows on both sides.
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(srcFormat);

@@ -42,7 +42,8 @@ class Scaler {
   const size_t packedSize_;
   SwsContextPtr sws_;
   FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
-  std::vector<uint8_t> tail_;  // the last rows of a packed input, padded (see PackedToFrame)
+  // The last rows of a packed input, or a whole one to be scaled, padded (see PackedToFrame).
+  std::vector<uint8_t> tail_;
   // What sws_ was made for (the destination is fixed).
   struct ContextKey {
     int width = 0, height = 0;
