@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Decoder, Encoder, Server, StreamcoderError, type Frame, type PixelFormat } from '../lib';
+import { Decoder, Encoder, FrameRing, Server, StreamcoderError, frameBytes, type Frame, type PixelFormat, type WriterInput } from '../lib';
 import { PIXEL_FORMATS } from '../lib/types';
 import { fixture, tempDir } from './helpers/fixtures';
 import { probeFrameCount, rawFrames } from './helpers/ffmpeg-cli';
@@ -210,6 +210,29 @@ describe('a Frame of another size is scaled to the size the writer was opened at
     let diff = 0;
     for (let i = 0; i < small.length; i++) diff += Math.abs(small[i] - reference[i]);
     expect(diff / small.length).toBeLessThan(6);
+  });
+
+  test('ring slots (lib/ring.ts) of another size are scaled too: a 640x360 and a 99x37 yuv420p slot into a 320x180 Encoder', () => {
+    const file = path.join(dir, 'ring.mkv');
+    const ring = FrameRing.create({ slots: 2, slotBytes: frameBytes(640, 360, 'yuv420p') });
+    const enc = Encoder.openSync(file, { width: 320, height: 180, frameRate: 25, preset: 'ultrafast' });
+    [[640, 360], [99, 37]].forEach(([width, height], i) => {
+      const slot = ring.acquireWrite();
+      slot.data.set(halves(width, height, 'yuv420p', i === 0));
+      slot.commit({ kind: 'video', width, height, pixelFormat: 'yuv420p', pts: i, time: i / 25, index: i, keyFrame: true, pictType: 'I' });
+      const item = ring.acquireRead()!;
+      expect(item.data.length).toBe(frameBytes(width, height, 'yuv420p'));
+      enc.encodeFrame(item as WriterInput);
+      item.release();
+    });
+    enc.closeSync();
+    expect(probeStream(file)).toBe('h264,320,180,yuv420p');
+    const decoded = rawFrames(file, 'gray');
+    const size = 320 * 180;
+    expect(decoded.length).toBe(2 * size);
+    expect(meanLuma(decoded.subarray(0, size), 320, 0, 140)).toBeGreaterThan(230);
+    expect(meanLuma(decoded.subarray(size), 320, 0, 140)).toBeLessThan(25);
+    expect(meanLuma(decoded.subarray(size), 320, 180, 320)).toBeGreaterThan(230);
   });
 
   test('the size changes mid-stream: each picture is scaled from its own size (a new converter each time)', () => {
