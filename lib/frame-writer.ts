@@ -105,7 +105,10 @@ export class WriterEventRelay {
   };
 }
 
-/** A picture to write: a Decoder `Frame`, or the packed bytes of one picture. */
+/**
+ * A picture to write: a Decoder `Frame` (any size and pixel format: scaled to the writer's), or
+ * the packed bytes of one picture of the writer's size and format.
+ */
 export type FrameInput = Frame | Uint8Array;
 
 /**
@@ -136,7 +139,10 @@ function timestamp(value: unknown, name: string): number | null {
 export abstract class FrameWriter extends EventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
   /** @internal */
   protected readonly native: NativeWriter;
-  /** Size and pixel format of the frames this writer takes, and its frame rate. */
+  /**
+   * Size and pixel format of the stream (and of bare Uint8Array pictures; Frames of any other
+   * size and format are scaled to them), and its frame rate.
+   */
   readonly width: number;
   readonly height: number;
   readonly pixelFormat: string;

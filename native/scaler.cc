@@ -144,6 +144,17 @@ void Scaler::FrameToPacked(const AVFrame* src, uint8_t* dst) {
                 width_, height_);
 }
 
+uint8_t* Scaler::Staging(size_t bytes) {
+  if (bytes + kOverrun > stagingBytes_) {
+    staging_.reset();  // the old one first: a 4K picture's copy is not held twice
+    staging_.reset(new uint8_t[bytes + kOverrun]);
+    stagingBytes_ = bytes + kOverrun;
+  }
+  // The slack swscale may read is zeroed (defined bytes for valgrind); the rest is the caller's.
+  std::memset(staging_.get() + bytes, 0, kOverrun);
+  return staging_.get();
+}
+
 AVFrame* Scaler::PaddedFrame() {
   if (!padded_) {
     padded_.reset(av_frame_alloc());
@@ -177,9 +188,9 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     // The copy costs little beside the scaling; a picture of the encoder's size keeps the
     // slices below and no copy.
     const size_t bytes = PackedSize(srcWidth, srcHeight, srcFormat);
-    tail_.resize(bytes + kOverrun);
-    std::memcpy(tail_.data(), src, bytes);
-    Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, tail_.data(), srcFormat, srcWidth, srcHeight, 1),
+    uint8_t* copy = Staging(bytes);
+    std::memcpy(copy, src, bytes);
+    Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, copy, srcFormat, srcWidth, srcHeight, 1),
           "Cannot lay out frame");
     sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
     return;
@@ -200,8 +211,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     tailBytes[p] = size_t(AV_CEIL_RSHIFT(srcHeight, shift) - (head >> shift)) * strides[p];
     bytes += tailBytes[p];
   }
-  tail_.resize(bytes + kOverrun);
-  uint8_t* to = tail_.data();
+  uint8_t* to = Staging(bytes);
   for (int p = 0; p < planeCount; p++) {
     std::memcpy(to, tailPlanes[p], tailBytes[p]);
     tailPlanes[p] = to;
