@@ -115,7 +115,7 @@ export type NativeWriterEvent = (
 
 /** One item for Writer.send: lib/ has checked and normalised it. Times in seconds on the source's timeline. */
 export type NativeItem =
-  | { kind: 'video'; data: Uint8Array; time: number | null }
+  | { kind: 'video'; data: Uint8Array; time: number | null; /** A Frame's own size and format (absent: the open ones); scaled natively when they differ. */ width?: number; height?: number; pixelFormat?: string }
   | { kind: 'audio'; data: Float32Array | Int16Array; sampleFormat: 'f32' | 's16'; sampleRate: number; channels: number; time: number | null }
   | { kind: 'video-packet' | 'audio-packet'; data: Uint8Array; pts: number | null; dts: number | null; duration: number; timeBase: Rational; keyFrame: boolean };
 

@@ -99,7 +99,7 @@ export type ItemInfo = (FrameInfo & { kind: 'video' }) | AudioFrame | Packet;
 /** See {@link DecoderOptions.maxPixels}. */
 export const DEFAULT_MAX_PIXELS = 8192 * 4320;
 /** The hard bound on any picture: 2^27 pixels (and 16384 on a side). */
-export const MAX_PIXELS = 2 ** 27;
+export const MAX_PIXELS = check.MAX_PIXELS;
 
 /** The keys of {@link DecoderOptions}: any other is refused. */
 export const DECODER_OPTION_KEYS = [

@@ -3,7 +3,10 @@ import { normaliseWriterOptions, type WriterOptions } from './writer-options';
 
 /**
  * Encodes frames into a file; the container comes from the file name (`.mp4`, `.mkv`, `.ts`,
- * `.flv`, ...) or the `format` option. Same options as {@link Server}.
+ * `.flv`, ...) or the `format` option. Same options as {@link Server}, and the same inputs: a
+ * `Frame` of another size or pixel format than the Encoder's is scaled to it (libswscale,
+ * bicubic, on the thread that encodes); a bare `Uint8Array` is one picture of the open size and
+ * format.
  *
  * @example
  * const dec = await Decoder.open('in.mp4');
@@ -24,7 +27,10 @@ export class Encoder extends FrameWriter {
     return new Encoder(FrameWriter.openHandleSync(normalised, events), normalised, events);
   }
 
-  /** Encodes one frame and writes the packets that are ready (blocking). */
+  /**
+   * Encodes one frame and writes the packets that are ready (blocking). A Frame of another size
+   * or pixel format is scaled first; see `Server.serveFrame` for what is taken and refused.
+   */
   encodeFrame(frame: WriterInput): void {
     this.writeSync(frame, false);
   }

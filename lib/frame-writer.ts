@@ -3,9 +3,10 @@ import type { NativeItem, NativeWriter, NativeWriterEvent, NativeWriterOptions }
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { openHandle, openHandleSync } from './open-handle';
-import { SAMPLE_FORMATS, type AudioFrame, type Frame, type MediaItem, type Packet, type Rational } from './types';
+import { frameBytes } from './ring';
+import { PIXEL_FORMATS, SAMPLE_FORMATS, type AudioFrame, type Frame, type MediaItem, type Packet, type Rational } from './types';
 import * as check from './validate';
-import { MAX_TIMELINE_SECONDS } from './validate';
+import { MAX_PIXELS, MAX_TIMELINE_SECONDS } from './validate';
 
 /** Counters of a Server or Encoder; readable during and after the push. */
 export interface WriterStats {
@@ -104,7 +105,10 @@ export class WriterEventRelay {
   };
 }
 
-/** A picture to write: a Decoder `Frame`, or the packed bytes of one picture. */
+/**
+ * A picture to write: a Decoder `Frame` (any size and pixel format: scaled to the writer's), or
+ * the packed bytes of one picture of the writer's size and format.
+ */
 export type FrameInput = Frame | Uint8Array;
 
 /**
@@ -157,7 +161,10 @@ export function checkAudioFrame(frame: AudioFrame): Omit<Extract<NativeItem, { k
 export abstract class FrameWriter extends EventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
   /** @internal */
   protected readonly native: NativeWriter;
-  /** Size and pixel format of the frames this writer takes, and its frame rate. */
+  /**
+   * Size and pixel format of the stream (and of bare Uint8Array pictures; Frames of any other
+   * size and format are scaled to them), and its frame rate.
+   */
   readonly width: number;
   readonly height: number;
   readonly pixelFormat: string;
@@ -220,13 +227,22 @@ export abstract class FrameWriter extends EventEmitter<WriterEvents> implements 
 
   #picture(frame: Frame): NativeItem {
     if (!(frame.data instanceof Uint8Array)) throw check.invalid('frame', 'a Frame or a Uint8Array', frame);
-    if (frame.width !== this.width || frame.height !== this.height) {
-      throw new StreamcoderError(`Expected a ${this.width}x${this.height} frame but received ${frame.width}x${frame.height}`, 'ERR_DIMENSIONS');
+    // A Frame of any valid size and pixel format is scaled natively to this writer's: everything
+    // that decides how many bytes are read is checked here, before native code sees it.
+    const width = check.dimension(frame.width, 'frame.width');
+    const height = check.dimension(frame.height, 'frame.height');
+    if (width * height > MAX_PIXELS) {
+      throw check.refused('frame.width x frame.height', `at most ${MAX_PIXELS} pixels`, `${width}x${height}`, 'ERR_DIMENSIONS');
     }
-    if (frame.pixelFormat !== this.pixelFormat) {
-      throw new StreamcoderError(`Expected a ${this.pixelFormat} frame but received ${frame.pixelFormat}`, 'ERR_PIXEL_FORMAT');
+    if (!(PIXEL_FORMATS as readonly unknown[]).includes(frame.pixelFormat)) {
+      throw check.invalid('frame.pixelFormat', `one of ${PIXEL_FORMATS.join(', ')}`, frame.pixelFormat, 'ERR_PIXEL_FORMAT');
     }
-    return { kind: 'video', data: frame.data, time: time(frame.time, 'frame.time', true) };
+    const pixelFormat = frame.pixelFormat;
+    const expected = frameBytes(width, height, pixelFormat);
+    if (frame.data.byteLength !== expected) {
+      throw check.refused('frame.data', `${expected} bytes (a packed ${width}x${height} ${pixelFormat} picture)`, `${frame.data.byteLength} bytes`, 'ERR_BUFFER_SIZE');
+    }
+    return { kind: 'video', data: frame.data, time: time(frame.time, 'frame.time', true), width, height, pixelFormat };
   }
 
   #audio(frame: AudioFrame): NativeItem {

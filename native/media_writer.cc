@@ -236,11 +236,17 @@ void MediaWriter::OpenAudio() {
 }
 
 void MediaWriter::CheckFrameSize(size_t size) const {
+  MediaInput input;
+  input.size = size;
+  CheckPicture(input);
+}
+
+void MediaWriter::CheckPicture(const MediaInput& input) const {
   if (!videoEncoder_) {
     throw Failure("ERR_INVALID_STATE", "The output " + link_.label() +
                                            " copies its video: give it the source's packets (kind 'video-packet'), not pictures");
   }
-  videoEncoder_->CheckFrameSize(size);
+  videoEncoder_->CheckPicture(input.size, videoEncoder_->LayoutOf(input.width, input.height, input.pixelFormat));
 }
 
 double MediaWriter::Write(const MediaInput& input, bool block) {
@@ -298,7 +304,7 @@ void MediaWriter::AdaptBitRate() {
 }
 
 MediaWriter::Plan MediaWriter::PlanVideo(const MediaInput& input) const {
-  CheckFrameSize(input.size);
+  CheckPicture(input);
   const AVRational rate = options_.encoder.frameRate;
   const VideoSync sync = options_.videoSync;
   Plan plan;
@@ -505,7 +511,7 @@ void MediaWriter::WriteVideo(const MediaInput& input, const Plan& plan) {
     ++stats_.frames;
     ++stats_.duplicatedFrames;
   }
-  videoEncoder_->Convert(input.data, input.size);
+  videoEncoder_->Convert(input.data, input.size, videoEncoder_->LayoutOf(input.width, input.height, input.pixelFormat));
   SendPicture(plan.pts, sink);
   lastVideoPts_ = plan.pts;
   lastSlot_ = std::max(lastSlot_, plan.slot);

@@ -112,6 +112,12 @@ struct MediaInput {
   size_t size = 0;
   double time = NAN;  // seconds on the source's timeline; NaN: none
   int64_t slot = -1;  // video: a frame slot at frameRate (the raw binding's write(data, pts))
+  // Video: the packed picture's own size and pixel format; 0 / NONE: the writer's (packed bytes
+  // are a picture of the open size and format). Any other is scaled to the encoder's (see
+  // VideoEncoder::Convert).
+  int width = 0;
+  int height = 0;
+  AVPixelFormat pixelFormat = AV_PIX_FMT_NONE;
   // Audio: interleaved samples.
   AVSampleFormat sampleFormat = AV_SAMPLE_FMT_NONE;
   int sampleRate = 0;
@@ -139,6 +145,9 @@ class MediaWriter {
   size_t frameBytes() const { return videoEncoder_ ? videoEncoder_->frameBytes() : 0; }
   // Throws ERR_BUFFER_SIZE unless `size` is one packed picture of the declared size and format.
   void CheckFrameSize(size_t size) const;
+  // The same for a picture of its own size and format (MediaInput's width, height, pixelFormat),
+  // which is refused (ERR_DIMENSIONS, ERR_PIXEL_FORMAT) unless the writer can scale it.
+  void CheckPicture(const MediaInput& input) const;
 
   // Places the item on the timeline, waits for its deadline when `block` (the item refused
   // first, if it is to be), then encodes or copies it and writes every packet that is ready.

@@ -9,7 +9,10 @@ namespace streamcoder {
 
 namespace {
 
-// Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives.
+// Bicubic is what the ffmpeg CLI uses by default, so frames match what `ffmpeg -pix_fmt` gives,
+// and a writer's rendition (a 1280x720 Frame served to a 640x360 Server) looks like `ffmpeg -s`'s:
+// sharper than bilinear on a downscale, with fewer steps on an upscale, and its cost is small
+// beside the encoder's.
 constexpr int kSwsFlags = SWS_BICUBIC;
 
 // swscale reads and writes whole SIMD words, and for odd widths a pixel pair, past the end of a
@@ -141,6 +144,17 @@ void Scaler::FrameToPacked(const AVFrame* src, uint8_t* dst) {
                 width_, height_);
 }
 
+uint8_t* Scaler::Staging(size_t bytes) {
+  if (bytes + kOverrun > stagingBytes_) {
+    staging_.reset();  // the old one first: a 4K picture's copy is not held twice
+    staging_.reset(new uint8_t[bytes + kOverrun]);
+    stagingBytes_ = bytes + kOverrun;
+  }
+  // The slack swscale may read is zeroed (defined bytes for valgrind); the rest is the caller's.
+  std::memset(staging_.get() + bytes, 0, kOverrun);
+  return staging_.get();
+}
+
 AVFrame* Scaler::PaddedFrame() {
   if (!padded_) {
     padded_.reset(av_frame_alloc());
@@ -165,6 +179,22 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     return;
   }
   SwsContext* ctx = ContextFor(srcWidth, srcHeight, srcFormat, SWS_CS_DEFAULT, false);
+  if (srcWidth != width_ || srcHeight != height_) {
+    // Scaled (a writer given a Frame of another size): one slice, the whole picture, from a
+    // padded copy. For a large ratio swscale builds a cascade of two contexts (a 60:1 bicubic
+    // filter has more taps than it allows, so it scales through an intermediate size), and
+    // FFmpeg 5.1's sws_scale runs the cascade only when given the whole picture at once: a
+    // partial slice went to the uncascaded path, never set up, and crashed (1920x1080 to 32x18).
+    // The copy costs little beside the scaling; a picture of the encoder's size keeps the
+    // slices below and no copy.
+    const size_t bytes = PackedSize(srcWidth, srcHeight, srcFormat);
+    uint8_t* copy = Staging(bytes);
+    std::memcpy(copy, src, bytes);
+    Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, copy, srcFormat, srcWidth, srcHeight, 1),
+          "Cannot lay out frame");
+    sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
+    return;
+  }
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
   // padded copy (see kOverrun). The split keeps whole chroma rows on both sides.
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(srcFormat);
@@ -181,8 +211,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     tailBytes[p] = size_t(AV_CEIL_RSHIFT(srcHeight, shift) - (head >> shift)) * strides[p];
     bytes += tailBytes[p];
   }
-  tail_.resize(bytes + kOverrun);
-  uint8_t* to = tail_.data();
+  uint8_t* to = Staging(bytes);
   for (int p = 0; p < planeCount; p++) {
     std::memcpy(to, tailPlanes[p], tailBytes[p]);
     tailPlanes[p] = to;

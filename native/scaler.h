@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "handles.h"
 
@@ -42,7 +42,13 @@ class Scaler {
   const size_t packedSize_;
   SwsContextPtr sws_;
   FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
-  std::vector<uint8_t> tail_;  // the last rows of a packed input, padded (see PackedToFrame)
+  // The last rows of a packed input, or a whole one to be scaled, padded (see PackedToFrame):
+  // grown, never shrunk. Not a std::vector: under ASan its resize() resolved to node's own
+  // uninstrumented copy of the template, and the half-annotated buffer was reported as a
+  // container overflow; nor need the bytes be zeroed before they are overwritten.
+  uint8_t* Staging(size_t bytes);  // `bytes` to fill, and kOverrun zeroed bytes after them
+  std::unique_ptr<uint8_t[]> staging_;
+  size_t stagingBytes_ = 0;
   // What sws_ was made for (the destination is fixed).
   struct ContextKey {
     int width = 0, height = 0;

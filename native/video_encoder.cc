@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bounds.h"
 #include "failure.h"
 
 namespace streamcoder {
@@ -35,6 +36,23 @@ std::string ChromaMisfit(int width, int height, AVPixelFormat format) {
   if (width % w == 0 && height % h == 0) return "";
   return std::string(desc->name) + " subsamples chroma, and " + std::to_string(width) + "x" +
          std::to_string(height) + " is not a multiple of " + std::to_string(w) + "x" + std::to_string(h);
+}
+
+// The packed layouts pictures come in from JS (lib/types.ts PIXEL_FORMATS): tightly packed,
+// one plane after another, as av_image_fill_arrays lays them out with align 1. Anything else
+// (a hardware or bitstream format, a format with padding bits) has no such layout to read.
+bool IsPackedInputFormat(AVPixelFormat format) {
+  switch (format) {
+    case AV_PIX_FMT_RGB24:
+    case AV_PIX_FMT_BGR24:
+    case AV_PIX_FMT_RGBA:
+    case AV_PIX_FMT_BGRA:
+    case AV_PIX_FMT_GRAY8:
+    case AV_PIX_FMT_YUV420P:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -106,6 +124,7 @@ VideoEncoder::VideoEncoder(const VideoEncoderOptions& options, bool globalHeader
   frame_->height = c->height;
   Check(av_frame_get_buffer(frame_.get(), 0), "Cannot allocate a frame");
   scaler_ = std::make_unique<Scaler>(c->width, c->height, c->pix_fmt);
+  declared_ = PictureLayout{options_.width, options_.height, options_.inputFormat};
   frameBytes_ = Scaler::PackedSize(c->width, c->height, options_.inputFormat);
 }
 
@@ -135,19 +154,39 @@ VideoEncoder::~VideoEncoder() {
   }
 }
 
-void VideoEncoder::CheckFrameSize(size_t size) const {
-  if (size == frameBytes_) return;
-  throw Failure("ERR_BUFFER_SIZE", "Expected a frame of " + std::to_string(frameBytes_) + " bytes (" +
-                                       std::to_string(options_.width) + "x" + std::to_string(options_.height) +
-                                       " " + av_get_pix_fmt_name(options_.inputFormat) + ") but got " +
-                                       std::to_string(size));
+PictureLayout VideoEncoder::LayoutOf(int width, int height, AVPixelFormat format) const {
+  return PictureLayout{width == 0 ? declared_.width : width, height == 0 ? declared_.height : height,
+                       format == AV_PIX_FMT_NONE ? declared_.format : format};
 }
 
-void VideoEncoder::Convert(const uint8_t* data, size_t size) {
-  CheckFrameSize(size);
+void VideoEncoder::CheckPicture(size_t size, const PictureLayout& layout) const {
+  size_t expected = frameBytes_;
+  if (!(layout == declared_)) {
+    // Bounded before any size arithmetic, so the byte count below cannot overflow.
+    CheckDimensions(layout.width, layout.height, "The frame");
+    if (!IsPackedInputFormat(layout.format)) {
+      const char* name = av_get_pix_fmt_name(layout.format);
+      throw Failure("ERR_PIXEL_FORMAT", std::string("Expected a frame in rgb24, bgr24, rgba, bgra, gray or yuv420p but received ") +
+                                            (name != nullptr ? name : "an unknown pixel format"));
+    }
+    expected = Scaler::PackedSize(layout.width, layout.height, layout.format);
+  }
+  if (size == expected) return;
+  throw Failure("ERR_BUFFER_SIZE", "Expected a frame of " + std::to_string(expected) + " bytes (" +
+                                       std::to_string(layout.width) + "x" + std::to_string(layout.height) + " " +
+                                       av_get_pix_fmt_name(layout.format) + ") but got " + std::to_string(size));
+}
+
+void VideoEncoder::Convert(const uint8_t* data, size_t size, const PictureLayout& layout) {
+  // Checked here too, right before the bytes are read: nothing reads past `size`.
+  CheckPicture(size, layout);
   // The encoder may still hold the last picture (a reference): then this makes a new buffer.
   Check(av_frame_make_writable(frame_.get()), "Cannot prepare a frame");
-  scaler_->PackedToFrame(data, options_.width, options_.height, options_.inputFormat, frame_.get());
+  // A picture of the encoder's size and format is copied as before; any other goes through
+  // swscale (bicubic, see scaler.cc), on this thread: the one that encodes, the libuv pool's for
+  // the async calls. The Scaler keeps the SwsContext of the last input layout, so a rendition
+  // ladder's steady stream builds it once, and a size change mid-stream just builds another.
+  scaler_->PackedToFrame(data, layout.width, layout.height, layout.format, frame_.get());
 }
 
 void VideoEncoder::SetBitRate(int64_t bitRate) {

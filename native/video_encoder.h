@@ -36,6 +36,14 @@ struct VideoEncoderOptions {
   OptionList codecOptions;
 };
 
+// The size and pixel format of a packed picture given to the encoder.
+struct PictureLayout {
+  int width = 0;
+  int height = 0;
+  AVPixelFormat format = AV_PIX_FMT_NONE;
+  bool operator==(const PictureLayout& o) const { return width == o.width && height == o.height && format == o.format; }
+};
+
 // Receives each packet the encoder makes (timestamps in the encoder's time base). It may throw.
 using PacketSink = std::function<void(AVPacket*)>;
 
@@ -57,10 +65,18 @@ class VideoEncoder {
   // Bytes of one packed input picture (width x height in the input pixel format).
   size_t frameBytes() const { return frameBytes_; }
   // Throws ERR_BUFFER_SIZE unless `size` is one packed picture of the declared size and format.
-  void CheckFrameSize(size_t size) const;
+  void CheckFrameSize(size_t size) const { CheckPicture(size, declared_); }
+  // A picture's layout, 0 / NONE meaning the declared width, height, format (packed bytes).
+  PictureLayout LayoutOf(int width, int height, AVPixelFormat format) const;
+  // Throws unless `size` is one packed picture of `layout`, and `layout` is one the encoder can
+  // be given: ERR_DIMENSIONS (the library's picture bounds), ERR_PIXEL_FORMAT (not one of the
+  // packed formats JS has), ERR_BUFFER_SIZE.
+  void CheckPicture(size_t size, const PictureLayout& layout) const;
 
-  // Converts a packed picture into the picture the next Send encodes.
-  void Convert(const uint8_t* data, size_t size);
+  // Converts a packed picture of `layout` into the picture the next Send encodes: copied when it
+  // has the encoder's size and format, else converted and scaled by swscale (whose context is
+  // kept for the last input layout, so a stream of one size builds it once).
+  void Convert(const uint8_t* data, size_t size, const PictureLayout& layout);
   // Encodes the last converted picture at `pts` (again, for a duplicate) and hands every packet
   // that is ready to the sink.
   void Send(int64_t pts, const PacketSink& sink);
@@ -85,6 +101,7 @@ class VideoEncoder {
   FramePtr frame_;
   PacketPtr packet_;
   std::unique_ptr<Scaler> scaler_;
+  PictureLayout declared_;  // the size and format the writer was opened with
   size_t frameBytes_ = 0;
   bool sent_ = false;
   bool forceKey_ = false;

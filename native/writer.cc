@@ -164,6 +164,15 @@ MediaInput GetItem(const Napi::Value& value, ByteView* bytes, Napi::Value* data)
     input.kind = MediaInput::Kind::kVideo;
     *bytes = GetBytes(*data, "the frame");
     input.time = GetTime(item, "time");
+    // A Frame says its own size and pixel format (all three, or none: packed bytes of the open
+    // ones). Bounded here, before the size arithmetic; the writer checks the bytes against it.
+    if (!item.Get("width").IsUndefined() || !item.Get("height").IsUndefined() || !item.Get("pixelFormat").IsUndefined()) {
+      input.width = GetInt(item, "width", 0);
+      input.height = GetInt(item, "height", 0);
+      CheckDimensions(input.width, input.height, "The frame");
+      input.pixelFormat = GetPixelFormat(item, "pixelFormat", AV_PIX_FMT_NONE);
+      if (input.pixelFormat == AV_PIX_FMT_NONE) throw Failure("ERR_PIXEL_FORMAT", "Expected the frame's pixelFormat");
+    }
   } else if (kind == "audio") {
     input.kind = MediaInput::Kind::kAudio;
     const std::string format = GetString(item, "sampleFormat");
@@ -429,14 +438,15 @@ Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
     bool block = info[1].ToBoolean().Value();
     gate_.CheckIdle();
     // As in WriteAsync: movable memory is copied now (pictures into the pool, refused first if
-    // the size is wrong; samples and packets, which are small, into memory of their own); a
-    // SharedArrayBuffer is used in place and kept alive until the write settles.
+    // their length is not that of the size and format they claim; samples and packets, which
+    // are small, into memory of their own); a SharedArrayBuffer is used in place and kept alive
+    // until the write settles. Any scaling happens with the encoding, on the pool.
     std::shared_ptr<PooledBuffer> staged;
     std::shared_ptr<std::vector<uint8_t>> copied;
     if (bytes.movable && input.kind == MediaInput::Kind::kVideo) {
       {
         std::lock_guard<std::mutex> lock(gate_.mutex());
-        OpenWriter().CheckFrameSize(bytes.length);
+        OpenWriter().CheckPicture(input);
       }
       staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
       std::memcpy(staged->data(), bytes.data, bytes.length);

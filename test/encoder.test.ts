@@ -226,12 +226,17 @@ describe('bad inputs', () => {
     expectCode(() => enc.encodeFrame(new Float32Array(57600) as never), 'ERR_INVALID_ARGUMENT');
   });
 
-  test('a frame of another size or pixel format than the stream', () => {
+  test('a frame of another size or pixel format is scaled (test/scale.test.ts); one whose size or format is not valid is refused', () => {
     using enc = Encoder.openSync(path.join(dir, 'bad-size.mkv'), { ...base, width: 640, height: 480 });
     const [frame] = sourceFrames(1);
-    expectCode(() => enc.encodeFrame(frame), 'ERR_DIMENSIONS');
+    enc.encodeFrame(frame);
+    expectCode(() => enc.encodeFrame({ ...frame, time: 1, width: 0 }), 'ERR_DIMENSIONS');
+    expectCode(() => enc.encodeFrame({ ...frame, time: 1, height: 16385 }), 'ERR_DIMENSIONS');
+    expectCode(() => enc.encodeFrame({ ...frame, time: 1, width: 1.5 }), 'ERR_DIMENSIONS');
+    expectCode(() => enc.encodeFrame({ ...frame, time: 1, pixelFormat: 'nv12' as never }), 'ERR_PIXEL_FORMAT');
+    expectCode(() => enc.encodeFrame({ ...frame, time: 1, width: frame.width + 1 }), 'ERR_BUFFER_SIZE');
     using gray = Encoder.openSync(path.join(dir, 'bad-format.mkv'), { ...base, pixelFormat: 'gray' });
-    expectCode(() => gray.encodeFrame(frame), 'ERR_PIXEL_FORMAT');
+    gray.encodeFrame(frame);
   });
 
   test('the same frame twice: its timestamp does not increase', () => {

@@ -66,6 +66,29 @@ describe('RTMP through nginx', () => {
     expect(bytes).toBe(25 * 320 * 240 * 3);
   });
 
+  test('a rendition ladder: the same Frames to two Servers, the second opened at 160x120 and scaling them (test/scale.test.ts has the rest)', async () => {
+    const hd = await Server.open(rtmp.recordUrl('ladder-hd'), { from: info, ...quality });
+    const sd = await Server.open(rtmp.recordUrl('ladder-sd'), { from: info, ...quality, width: 160, height: 120 });
+    for (const frame of frames) {
+      await hd.serve(frame);
+      await sd.serve(frame);
+    }
+    await Promise.all([hd.close(), sd.close()]);
+    expect(sd.stats).toMatchObject({ frames: 75, packets: 75 });
+    const [hdFile, sdFile] = await Promise.all([settledFile(rtmp.recordingOf('ladder-hd')), settledFile(rtmp.recordingOf('ladder-sd'))]);
+    expect(codecAndSize(hdFile)).toBe('h264,320,240');
+    expect(codecAndSize(sdFile)).toBe('h264,160,120');
+    expect(probeFrameCount(hdFile)).toBe(75);
+    expect(probeFrameCount(sdFile)).toBe(75);
+    // The small stream's pictures are the source's, scaled: against the CLI's own scaling of them
+    // into yuv420p (what the encoder takes), both read back as rgb24.
+    const small = rawFrames(sdFile, 'rgb24');
+    for (const i of [0, 37, 74]) {
+      const reference = execFileSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '320x240', '-i', '-', '-vf', 'scale=160:120,format=yuv420p', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { input: frames[i].data });
+      expect(psnr(small.subarray(i * reference.length, (i + 1) * reference.length), reference), `frame ${i}`).toBeGreaterThan(28);
+    }
+  });
+
   test('a bad application path the server refuses: a clear error at open', async () => {
     const error = await Server.open(`rtmp://127.0.0.1:${rtmp.port}/nosuchapp/x`, { from: info, timeoutMs: 5000 }).catch((e) => e);
     expect(error).toBeInstanceOf(StreamcoderError);
