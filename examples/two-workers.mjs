@@ -38,12 +38,9 @@ if (isMainThread) {
   const ring = FrameRing.forInfo(dec.info, { slots: 20 });
   parentPort.postMessage({ buffer: ring.buffer, info: dec.info });
   try {
-    for (;;) {
-      const slot = ring.acquireWrite(); // waits while the pusher is 20 frames behind
-      const info = dec.extractFrameInto(slot.data); // decoded straight into shared memory
-      if (!info) break;
-      slot.commit(info);
-    }
+    // GOP by GOP, each frame decoded straight into shared memory and committed with its info;
+    // waits while the pusher is 20 frames behind.
+    while (dec.extractGOPInto(ring)) {}
     ring.close(); // the pusher drains the ring, then gets null
   } catch (error) {
     ring.abort(error); // the pusher's next acquireRead throws this error's code and message
@@ -56,7 +53,9 @@ if (isMainThread) {
   const srv = Server.openSync(workerData.output, { from: workerData.info, pixelFormat: 'yuv420p', preset: 'veryfast', tune: 'zerolatency' });
   try {
     for (let frame = ring.acquireRead(); frame; frame = ring.acquireRead()) {
-      srv.serveFrameBlock(frame.data); // sleeps until this frame is due, then encodes and sends
+      // The slot itself, not only its bytes: it carries the frame's pts and time, so the frame
+      // keeps its place on the timeline (gaps, variable rates). Sleeps until it is due, then sends.
+      srv.serveFrameBlock(frame);
       frame.release(); // the slot goes back to the decoder
     }
   } catch (error) {

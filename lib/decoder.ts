@@ -7,6 +7,7 @@ import {
   PIXEL_FORMATS, SAMPLE_FORMATS, type AudioFrame, type Frame, type FrameInfo, type MediaItem, type Packet, type PixelFormat,
   type SampleFormat, type StreamInfo,
 } from './types';
+import type { FrameRing, WriteSlot } from './ring';
 import * as check from './validate';
 
 export interface DecoderOptions {
@@ -286,6 +287,56 @@ export class Decoder<T extends MediaItem = Frame> implements AsyncIterable<T>, D
   extractGOP(): Frame[] | null {
     return this.#native.readGop();
   }
+
+  /**
+   * The next group of pictures decoded straight into `ring`'s slots (no copy), each committed
+   * with its FrameInfo, so its place on the timeline (pts, time, keyFrame) travels with it: the
+   * GOP-at-a-time way to feed a ring. Returns the GOP's frames' descriptions, or null at the end.
+   * The keyframe that begins the next GOP is found by decoding it, into a slot held back
+   * uncommitted until the next call commits it first: feed one ring from one decoder with this
+   * method alone, and `ring.close()` after the null.
+   *
+   * @example
+   * const ring = FrameRing.forInfo(decoder.info, { slots: 8 });   // a reader takes the frames as they come
+   * while (decoder.extractGOPInto(ring)) {}
+   * ring.close();
+   */
+  extractGOPInto(ring: FrameRing, timeoutMs?: number): FrameInfo[] | null {
+    if (!(ring instanceof Object) || typeof (ring as FrameRing).acquireWrite !== 'function') throw check.invalid('ring', 'a FrameRing', ring);
+    const gop: FrameInfo[] = [];
+    let held = this.#gopHeld;
+    this.#gopHeld = null;
+    if (held && held.ring !== ring) {
+      held.slot.cancel();
+      throw check.invalid('ring', 'the ring the previous extractGOPInto filled', 'another ring');
+    }
+    for (;;) {
+      if (held) {
+        held.slot.commit(held.info);
+        gop.push(held.info);
+        held = null;
+      }
+      const slot = ring.acquireWrite(timeoutMs, this.frameBytes);
+      let info: FrameInfo | null;
+      try {
+        info = this.extractFrameInto(slot.data);
+      } catch (error) {
+        slot.cancel();
+        throw error;
+      }
+      if (info === null) {
+        slot.cancel();
+        return gop.length > 0 ? gop : null;
+      }
+      if (info.keyFrame && gop.length > 0) {
+        this.#gopHeld = { ring, slot, info };
+        return gop;
+      }
+      held = { ring, slot, info };
+    }
+  }
+
+  #gopHeld: { ring: FrameRing; slot: WriteSlot; info: FrameInfo } | null = null;
 
   /** `extractFrame` off the event loop. */
   read(): Promise<Frame | null> {

@@ -258,13 +258,15 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
 
   // One pixel format on the decoding side, which every output takes. yuv420p when nobody says:
   // it is what encoders take, so no thread spends time converting to RGB and back.
-  const servers = list.map((output, i) => check.optionsObject(output?.server, list.length > 1 ? `outputs[${i}].server` : 'server') as WriterOptions);
+  // Messages name an output's options as the caller wrote them: outputs[i].x, or x for `output`.
+  const listed = options.outputs !== undefined;
+  const servers = list.map((output, i) => check.optionsObject(output?.server, listed ? `outputs[${i}].server` : 'server') as WriterOptions);
   const pixelFormat = decoder.pixelFormat ?? (servers.find((s) => s.pixelFormat !== undefined)?.pixelFormat as string | undefined) ?? 'yuv420p';
   check.oneOf(pixelFormat, 'decoder.pixelFormat', PIXEL_FORMATS);
 
   const seen = new Map<string, number>();
   const outputs = list.map((raw, i) => {
-    const name = list.length > 1 ? `outputs[${i}]` : '';
+    const name = listed ? `outputs[${i}]` : '';
     const at = (key: string) => (name ? `${name}.${key}` : key);
     const o = check.optionsObject(raw, name || 'output') as PipelineOutput;
     if (name) check.knownOptions(o, OUTPUT_KEYS, `pipeline ${name}`);

@@ -212,6 +212,9 @@ function runPush(data: PushWorkerData, start: StartMessage): void {
     const streamSeconds = () => (frames > 0 ? (last - first) / 1000 : 0);
     let stopped = false;
     let reported = performance.now();
+    // How far behind the most advanced output this one serves copies (see below). Outputs in step
+    // are within an item or two of each other.
+    const lagging = Math.max(2, ring.slots >> 1);
     post({ type: 'opened' });
     for (;;) {
       if (performance.now() - reported >= STATS_INTERVAL_MS) {
@@ -234,9 +237,18 @@ function runPush(data: PushWorkerData, start: StartMessage): void {
       }
       const started = performance.now();
       if (frames === 0 && picture) first = started;
-      serve(item);
+      if (ring.lag >= lagging) {
+        // Far behind the other outputs (its link is slow): its serve may block for long, so it
+        // serves a copy and gives the slot back first; the others never wait on that call, and
+        // its 'drop' policy can move it past what it cannot keep up with.
+        const copy = { ...item, data: item.data.slice() };
+        item.release();
+        serve(copy as RingItem);
+      } else {
+        serve(item);
+        item.release();
+      }
       busy += performance.now() - started;
-      item.release();
       if (picture) {
         last = performance.now();
         frames++;

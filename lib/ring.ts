@@ -96,6 +96,12 @@ const READER_ACTIVE = 0;
 const READER_DETACHED = 1;
 const SLOW_WAIT = 0;
 const SLOW_DROP = 1;
+/**
+ * How long a 'drop' reader may hold the others back before it loses items: a reader late by a
+ * moment (a busy core, a slower frame) catches up from the ring's slack, which at 8 slots of
+ * 30 fps is far more than this.
+ */
+const DROP_AFTER_MS = 100;
 
 const OPEN = 0;
 const CLOSED = 1;
@@ -380,6 +386,8 @@ export class FrameRing {
   // What this object holds: one item at a time per role (the sequence number it was acquired at).
   #writing: { sequence: number; offset: number; reserved: number; bytes: number } | null = null;
   #reading: number | null = null;
+  // The producer's own: since when each reader has held the others back (NaN: it does not).
+  readonly #holdingBackSince: number[] = [];
 
   private constructor(buffer: SharedArrayBuffer, reader = 0) {
     this.buffer = buffer;
@@ -506,6 +514,23 @@ export class FrameRing {
     this.#signal();
   }
 
+  /**
+   * Items this reader is behind the most advanced active reader (0 when it is the most advanced,
+   * or alone). A reader far behind the others is the one holding them back: it can copy its item
+   * out and release it before a call that may block (a congested link), so that its `'drop'`
+   * policy can move it on instead of every reader waiting for that call.
+   */
+  get lag(): number {
+    const rw = this.#readerWords;
+    const written = Atomics.load(this.#words, W_WRITTEN);
+    const pending = (r: number) => (written - Atomics.load(rw, this.#r(R_CURSOR, r))) | 0;
+    let least = pending(this.reader);
+    for (let r = 0; r < this.readers; r++) {
+      if (Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE) least = Math.min(least, pending(r));
+    }
+    return pending(this.reader) - least;
+  }
+
   /** Index of word `word` of this object's reader block (of `reader`'s when given). */
   #r(word: number, reader = this.reader): number {
     return reader * READER_WORDS + word;
@@ -550,11 +575,15 @@ export class FrameRing {
 
   /**
    * With the ring full: moves each 'drop' reader that alone holds the others back past the
-   * oldest item (never one it holds). A reader is behind when it has more than twice the items
-   * waiting that the most advanced reader has: readers that are all behind (a producer faster
-   * than every output) are simply waited for, so an unpaced run loses nothing.
+   * oldest item (never one it holds). A reader holds the others back when it is at the tail with
+   * more than twice the items waiting that the most advanced reader has (readers that are all
+   * behind, a producer faster than every output, are simply waited for, so an unpaced run loses
+   * nothing), and has done so for DROP_AFTER_MS: a reader that is only a little late (a busy
+   * core) catches up from the ring's slack instead; one that stays behind is then moved on at
+   * once, item by item, as the producer needs room. True when a reader was moved on; otherwise
+   * when to look again (Infinity: nobody to drop).
    */
-  #dropSlowReaders(): boolean {
+  #dropSlowReaders(): true | number {
     const w = this.#words;
     const rw = this.#readerWords;
     const written = Atomics.load(w, W_WRITTEN);
@@ -565,13 +594,20 @@ export class FrameRing {
       fastest = Math.min(fastest, (written - Atomics.load(rw, this.#r(R_CURSOR, r))) | 0);
     }
     let moved = false;
+    let recheckAt = Infinity;
+    const now = performance.now();
     for (let r = 0; r < this.readers; r++) {
       if (Atomics.load(rw, this.#r(R_POLICY, r)) !== SLOW_DROP) continue;
       this.#lockReader(r);
       const cursor = Atomics.load(rw, this.#r(R_CURSOR, r));
       const pending = (written - cursor) | 0;
-      if (Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE && Atomics.load(rw, this.#r(R_HOLDING, r)) === 0 &&
-          cursor === tail && pending > 2 * fastest) {
+      const holdsBack = Atomics.load(rw, this.#r(R_STATE, r)) === READER_ACTIVE && Atomics.load(rw, this.#r(R_HOLDING, r)) === 0 &&
+        cursor === tail && pending > 2 * fastest;
+      if (!holdsBack) this.#holdingBackSince[r] = NaN;
+      else if (Number.isNaN(this.#holdingBackSince[r] ?? NaN)) this.#holdingBackSince[r] = now;
+      const since = this.#holdingBackSince[r];
+      if (holdsBack && now - since < DROP_AFTER_MS) recheckAt = Math.min(recheckAt, since + DROP_AFTER_MS);
+      if (holdsBack && now - since >= DROP_AFTER_MS) {
         const slot = Atomics.load(rw, this.#r(R_SLOT, r));
         const kind = this.#meta[slot * (META_BYTES / 8) + M_KIND];
         if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(rw, this.#r(R_DROPPED, r), 1);
@@ -584,7 +620,7 @@ export class FrameRing {
       this.#unlockReader(r);
     }
     if (moved) this.#advanceTail();
-    return moved;
+    return moved || recheckAt;
   }
 
   // ---- producer ----
@@ -616,12 +652,19 @@ export class FrameRing {
         const data = new Uint8Array(this.buffer, this.#dataOffset + room.offset, size);
         return { data, slot, commit: (info?: CommitInfo) => this.#commit(written, info), cancel: () => this.#cancel(written) };
       }
-      if (this.readers > 1 && this.#dropSlowReaders()) continue;
+      // A 'drop' reader that holds the others back is moved on, once it has done so for a while.
+      let recheckAt = Infinity;
+      if (this.readers > 1) {
+        const dropped = this.#dropSlowReaders();
+        if (dropped === true) continue;
+        recheckAt = dropped;
+      }
       if (!waited) {
         waited = true;
         Atomics.add(w, W_PRODUCER_WAITS, 1);
       }
-      this.#wait(events, deadline, 'acquireWrite', 'the ring stayed full');
+      if (recheckAt < deadline) Atomics.wait(w, W_EVENTS, events, Math.max(0, recheckAt - performance.now()));
+      else this.#wait(events, deadline, 'acquireWrite', 'the ring stayed full');
     }
   }
 

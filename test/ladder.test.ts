@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Decoder, Encoder, StreamcoderError, pipeline, type PipelineOutput, type PipelineStats } from '../lib';
 import { runCli } from './helpers/cli';
 import { tempDir } from './helpers/fixtures';
-import { sine, streamOf } from './helpers/media';
+import { runChild } from './helpers/child';
+import { frameTimes, sine, streamOf } from './helpers/media';
 import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 import { startThrottleProxy, type ThrottleProxy } from './helpers/throttle-proxy';
@@ -22,15 +23,23 @@ afterAll(async () => {
   cleanup();
 });
 
-/** A file of `frames` stamped gray pictures (H.264) with a sine (AAC) beside them. */
-async function stampedSource(name: string, width: number, height: number, frames: number, fps = 30): Promise<string> {
+/**
+ * A file of `frames` stamped gray pictures (H.264) with a sine (AAC) beside them; with `noise`,
+ * the rows below the stamp are noise, which no encoder can make small.
+ */
+async function stampedSource(name: string, width: number, height: number, frames: number, fps = 30, noise = false): Promise<string> {
   const file = path.join(dir, name);
   const enc = Encoder.openSync(file, { width, height, pixelFormat: 'gray', frameRate: fps, preset: 'ultrafast', gopSize: fps, audio: { codec: 'aac' } });
   const sound = sine({ seconds: frames / fps, chunk: 1600 });
   let next = 0;
   for (let n = 0; n < frames; n++) {
     while (next < sound.length && sound[next].time <= n / fps) enc.encodeFrame(sound[next++]);
-    enc.encodeFrame({ data: stampedFrame(n, width, height), width, height, pixelFormat: 'gray', pts: n, time: n / fps });
+    const data = stampedFrame(n, width, height);
+    if (noise) {
+      let seed = n + 1;
+      for (let i = Math.floor(width / 4) * width; i < data.length; i++) data[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    }
+    enc.encodeFrame({ data, width, height, pixelFormat: 'gray', pts: n, time: n / fps });
   }
   while (next < sound.length) enc.encodeFrame(sound[next++]);
   await enc.close();
@@ -61,12 +70,37 @@ async function rejection(promise: Promise<unknown>): Promise<StreamcoderError> {
   throw new Error('expected a rejection');
 }
 
+describe('the ring serves GOPs, and frames keep their place on the timeline', () => {
+  test('examples/two-workers.mjs (GOPs decoded into the ring, slots served as frames) keeps a 2 s gap of its input', async () => {
+    const rtmp = await startRtmpServer();
+    servers.push(rtmp);
+    const input = path.join(dir, 'gap.mp4');
+    const enc = Encoder.openSync(input, { width: 160, height: 120, pixelFormat: 'gray', frameRate: 30, preset: 'ultrafast', gopSize: 10 });
+    for (let n = 0; n < 40; n++) {
+      const t = n < 20 ? n : n + 60; // 20 frames, 2 s of nothing, 20 frames
+      enc.encodeFrame({ data: stampedFrame(n, 160, 120), width: 160, height: 120, pixelFormat: 'gray', pts: t, time: t / 30 });
+    }
+    await enc.close();
+    const run = await runChild(process.execPath, [path.join(__dirname, '..', 'examples', 'two-workers.mjs'), input, rtmp.recordUrl('example')], { timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const times = frameTimes(await settledFile(rtmp.recordingOf('example')));
+    expect(times.length).toBe(40);
+    const steps = times.slice(1).map((t, i) => t - times[i]);
+    expect(Math.max(...steps)).toBeGreaterThan(2);
+    expect(steps.filter((d) => d > 0.1).length).toBe(1);
+    expect(await stampsOf(rtmp.recordingOf('example'))).toEqual(range(40));
+  }, 60_000);
+});
+
 describe('a ladder from one decode to nginx-rtmp', () => {
   let source1080: string;
   let source360: string;
+  let noisy: string;
   let rtmp: RtmpServer;
   beforeAll(async () => {
-    [source1080, source360] = await Promise.all([stampedSource('src-1080.mp4', 1920, 1080, 60), stampedSource('src-360.mp4', 640, 360, 240)]);
+    [source1080, source360, noisy] = await Promise.all([
+      stampedSource('src-1080.mp4', 1920, 1080, 60), stampedSource('src-360.mp4', 640, 360, 240), stampedSource('src-noise.mp4', 640, 360, 180, 30, true),
+    ]);
     rtmp = await startRtmpServer();
     servers.push(rtmp);
   }, 60_000);
@@ -139,7 +173,7 @@ describe('a ladder from one decode to nginx-rtmp', () => {
       // Paced at 30 fps: 6 s of frames in about 6 s, not held back by the dead output.
       expect(stats.outputs[i].streamSeconds).toBeGreaterThan(5.5);
       expect(stats.outputs[i].streamSeconds).toBeLessThan(7.5);
-      expect(stats.outputs[i].server!.lateFrames).toBeLessThan(10);
+      expect(stats.outputs[i].server!.lateFrames).toBeLessThan(30);
     }
     expect(seconds).toBeLessThan(12);
   }, 60_000);
@@ -149,12 +183,13 @@ describe('a ladder from one decode to nginx-rtmp', () => {
     proxies.push(proxy);
     const slowUrl = rtmp.recordUrl('slow').replace(`:${new URL(rtmp.recordUrl('x')).port}/`, `:${proxy.port}/`);
     const stats: PipelineStats = await pipeline({
-      input: source360,
+      input: noisy,
       outputs: [
         { url: rtmp.recordUrl('s-a'), server: { preset: 'ultrafast' } },
         { url: rtmp.recordUrl('s-b'), width: 320, height: 180, server: { preset: 'ultrafast' } },
-        // 6 Mbit/s of pictures into a 0.6 Mbit/s link: its writes block, it falls behind.
-        { url: slowUrl, server: { preset: 'ultrafast', bitRate: '6M', reconnect: false, timeoutMs: 20_000 }, onSlow: 'drop' },
+        // 6 Mbit/s of noise into a 0.6 Mbit/s link (through a small socket buffer, so the kernel
+        // does not soak up seconds of it): its writes block, it falls behind.
+        { url: slowUrl, server: { preset: 'ultrafast', bitRate: '6M', reconnect: false, timeoutMs: 20_000, formatOptions: { send_buffer_size: '32768' } }, onSlow: 'drop' },
       ],
       realtime: true,
       maxFrames: 180,
@@ -172,21 +207,23 @@ describe('a ladder from one decode to nginx-rtmp', () => {
 
   test('bad input is refused before anything starts: zero outputs, one URL twice, a size over 16384, an unknown codec in one output', async () => {
     const url = (name: string) => rtmp.liveUrl(name);
-    const cases: [PipelineOutput[] | unknown, string, RegExp][] = [
-      [[], 'ERR_INVALID_ARGUMENT', /outputs.*at least one output/],
-      [[{ url: url('same') }, { url: url('same'), width: 320, height: 180 }], 'ERR_INVALID_ARGUMENT', /outputs\[1\]\.url.*outputs\[0\] has it too/],
-      [[{ url: url('a') }, { url: url('big'), width: 16385, height: 720 }], 'ERR_DIMENSIONS', /outputs\[1\]\.width/],
-      [[{ url: url('a') }, { url: url('half'), width: 640 }], 'ERR_DIMENSIONS', /outputs\[1\]\.height.*both or neither/],
-      [[{ url: url('a') }, { url: url('b'), server: { codec: 'libx999' } }], 'ERR_CODEC_NOT_FOUND', /outputs\[1\]\.server.*libx999/],
-      [[{ url: url('a') }, { url: url('b'), audio: { codec: 'no-such-aac' } }], 'ERR_CODEC_NOT_FOUND', /no-such-aac/],
-      [[{ url: url('a'), onSlow: 'skip' }], 'ERR_INVALID_ARGUMENT', /onSlow/],
-      [[{ url: url('a'), bitrate: '1M' }], 'ERR_INVALID_ARGUMENT', /bitrate/],
-      ['rtmp://x', 'ERR_INVALID_ARGUMENT', /outputs/],
+    // The error names the option at fault (outputs[i]...) and says what is wrong with it.
+    const cases: [PipelineOutput[] | unknown, string, string[]][] = [
+      [[], 'ERR_INVALID_ARGUMENT', ['outputs', 'at least one output']],
+      [[{ url: url('same') }, { url: url('same'), width: 320, height: 180 }], 'ERR_INVALID_ARGUMENT', ['outputs[1].url', 'outputs[0] has it too']],
+      [[{ url: url('a') }, { url: url('big'), width: 16385, height: 720 }], 'ERR_DIMENSIONS', ['outputs[1].width', '16385']],
+      [[{ url: url('a') }, { url: url('half'), width: 640 }], 'ERR_DIMENSIONS', ['outputs[1].height', 'both or neither']],
+      [[{ url: url('a') }, { url: url('b'), server: { codec: 'libx999' } }], 'ERR_CODEC_NOT_FOUND', ['codec', "no encoder named 'libx999'"]],
+      [[{ url: url('a') }, { url: url('b'), audio: { codec: 'no-such-aac' } }], 'ERR_CODEC_NOT_FOUND', ['audio.codec', "no encoder named 'no-such-aac'"]],
+      [[{ url: url('a'), onSlow: 'skip' }], 'ERR_INVALID_ARGUMENT', ['outputs[0].onSlow', 'skip']],
+      [[{ url: url('a'), bitrate: '1M' }], 'ERR_INVALID_ARGUMENT', ['bitrate', 'outputs[0]']],
+      ['rtmp://x', 'ERR_INVALID_ARGUMENT', ['outputs', 'a list of outputs']],
     ];
-    for (const [outputs, code, message] of cases) {
+    for (const [outputs, code, parts] of cases) {
       const started = performance.now();
       const error = await rejection(pipeline({ input: source360, outputs: outputs as PipelineOutput[] }));
-      expect([error.code, error.message]).toEqual([code, expect.stringMatching(message)]);
+      expect(error.code, error.message).toBe(code);
+      for (const part of parts) expect(error.message).toContain(part);
       expect(performance.now() - started).toBeLessThan(1000);
     }
     await expect(pipeline({ input: source360, output: url('a'), outputs: [{ url: url('b') }] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('output') });

@@ -96,14 +96,19 @@ describe('FrameRing with several readers, in one thread', () => {
     // Reader 0 keeps up (it reads all there is); reader 1 does not read: it is moved past the
     // oldest items one by one, as the producer needs room.
     for (let i = 0; i < 4; i++) ring.acquireRead(0)!.release();
+    // The first drop comes once reader 1 has held reader 0 back for 100 ms; later ones at once.
+    const started = performance.now();
     for (let i = 4; i < 20; i++) {
-      put(ring, i);
+      put(ring, i, 1000);
       const item = ring.acquireRead(0)!;
       expect(item.index).toBe(i);
       item.release();
     }
     const dropped = ring.stats.readers[1].dropped;
     expect(dropped).toBeGreaterThan(0);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(95);
+    expect(elapsed).toBeLessThan(900);
     // What reader 1 still gets starts just after the items dropped for it, in order.
     let expected = dropped;
     for (let item = slow.acquireRead(0); item && item.index !== undefined; ) {
@@ -138,7 +143,7 @@ describe('FrameRing with several readers, in one thread', () => {
     for (let i = 0; i < 4; i++) ring.write(packet(i), 0);
     for (let i = 0; i < 4; i++) ring.acquireRead(0)!.release();
     for (let i = 4; i < 12; i++) {
-      ring.write(packet(i), 0);
+      ring.write(packet(i), 1000);
       ring.acquireRead(0)!.release();
     }
     const got: number[] = [];

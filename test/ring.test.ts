@@ -224,6 +224,31 @@ describe('FrameRing in one thread', () => {
     copying.close();
     direct.close();
   });
+
+  test('extractGOPInto decodes GOP by GOP straight into the slots: the same frames, pixels and timeline as extractGOP', () => {
+    const file = fixture('h264-bframes.mp4');
+    const copying = Decoder.openSync(file);
+    const direct = Decoder.openSync(file);
+    // One thread: room for a GOP (25 frames) and the next GOP's keyframe, held back uncommitted.
+    const ring = FrameRing.forInfo(direct.info, { slots: 26 });
+    const sizes: number[] = [];
+    for (let gop = copying.extractGOP(); gop; gop = copying.extractGOP()) {
+      sizes.push(gop.length);
+      const infos = direct.extractGOPInto(ring)!;
+      expect(infos.map((i) => i.index)).toEqual(gop.map((f) => f.index));
+      expect(ring.stats.depth).toBe(gop.length);
+      for (const frame of gop) {
+        const item = ring.acquireRead(0)!;
+        expect([item.index, item.pts, item.time, item.keyFrame]).toEqual([frame.index, frame.pts, frame.time, frame.keyFrame]);
+        expect(Buffer.compare(item.data, frame.data)).toBe(0);
+        item.release();
+      }
+    }
+    expect(direct.extractGOPInto(ring)).toBeNull();
+    expect(sizes).toEqual([25, 25, 25]);
+    copying.close();
+    direct.close();
+  });
 });
 
 describe('FrameRing with audio chunks and packets between the frames', () => {
