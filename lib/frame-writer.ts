@@ -115,7 +115,13 @@ export type FrameInput = Frame | Uint8Array;
  * What Server and Encoder take: a picture (a `Frame`, or packed bytes), an `AudioFrame`, or a
  * compressed `Packet` of a copied stream.
  */
-export type WriterInput = MediaItem | Uint8Array;
+export type WriterInput = MediaItem | Uint8Array | NamedFormatFrame;
+
+/**
+ * A frame whose pixel format is any string, checked when it is served: a FrameRing slot (the ring
+ * carries the format by name), so a reader serves its item as it is, timeline and all.
+ */
+export type NamedFormatFrame = Omit<Frame, 'pixelFormat'> & { pixelFormat: string };
 
 /** A time in seconds (or null) within the timeline's bounds. */
 function time(value: unknown, name: string, nullable: boolean): number | null {
@@ -225,7 +231,7 @@ export abstract class FrameWriter extends EventEmitter<WriterEvents> implements 
     }
   }
 
-  #picture(frame: Frame): NativeItem {
+  #picture(frame: Frame | NamedFormatFrame): NativeItem {
     if (!(frame.data instanceof Uint8Array)) throw check.invalid('frame', 'a Frame or a Uint8Array', frame);
     // A Frame of any valid size and pixel format is scaled natively to this writer's: everything
     // that decides how many bytes are read is checked here, before native code sees it.

@@ -14,7 +14,6 @@
 // go on).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Decoder, DecoderOptions } from './decoder';
-import type { WriterInput } from './frame-writer';
 import { openInput, SOUND_BYTES_PER_STREAM, type OutputAudio, type SoundEncodings, type SoundPlan } from './pipeline-sound';
 import { FrameRing, type RingItem } from './ring';
 import { Server } from './server';
@@ -202,8 +201,7 @@ function runPush(data: PushWorkerData, start: StartMessage): void {
     const srv = server;
     // Items, not bare bytes: each goes out at its source time, so gaps, variable frame rates and
     // the offset between sound and pictures survive.
-    // (A picture's pixelFormat is the decoder's, one of PIXEL_FORMATS: the ring types it as any string.)
-    const serve = data.realtime ? (item: RingItem) => srv.serveFrameBlock(item as WriterInput) : (item: RingItem) => srv.serveFrame(item as WriterInput);
+    const serve = data.realtime ? (item: RingItem) => srv.serveFrameBlock(item) : (item: RingItem) => srv.serveFrame(item);
     let frames = 0;
     let busy = 0;
     // When the first picture's serve began and the last one's ended.

@@ -130,29 +130,43 @@ describe('the snippets that push run', () => {
   });
   afterAll(() => server?.stop());
 
-  /** Runs a snippet with the clip and the URL swapped; returns the frames the server recorded. */
-  async function runPushing(start: RegExp, name: string): Promise<number> {
+  /**
+   * Runs a snippet with the clip and the URLs (`rtmp://127.0.0.1/live/<name>`) swapped; returns
+   * the frames the server recorded for each of `names`.
+   */
+  async function runPushingAll(start: RegExp, names: string[], run: string): Promise<number[]> {
     const snippet = SNIPPETS.find((s) => start.test(s.code));
     expect(snippet, `no README snippet matches ${start}`).toBeDefined();
-    const code = snippet!.code
-      .replaceAll("'clip.mp4'", JSON.stringify(fixture('h264-bframes.mp4')))
-      .replaceAll("'rtmp://127.0.0.1/live/cam'", JSON.stringify(server.recordUrl(name)));
-    expect(code).not.toContain('rtmp://127.0.0.1/live/cam');
+    let code = snippet!.code.replaceAll("'clip.mp4'", JSON.stringify(fixture('h264-bframes.mp4')));
+    // Each run records under names of its own: a second publish to a name would append to it.
+    for (const name of names) code = code.replaceAll(`'rtmp://127.0.0.1/live/${name}'`, JSON.stringify(server.recordUrl(`${run}-${name}`)));
+    expect(code).not.toContain("'rtmp://127.0.0.1/live/");
+    const name = run;
     const { outputText } = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext } });
     const file = path.join(dir, `${name}.mjs`);
     fs.writeFileSync(file, outputText);
-    const run = await runChild(process.execPath, [file], { cwd: dir, timeout: 60_000 });
-    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
-    const recording = await settledFile(server.recordingOf(name));
-    const count = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', recording]);
-    return Number(String(count).trim());
+    const child = await runChild(process.execPath, [file], { cwd: dir, timeout: 60_000 });
+    expect(child.status, `${child.stdout}${child.stderr}`).toBe(0);
+    const counts: number[] = [];
+    for (const output of names) {
+      const recording = await settledFile(server.recordingOf(`${run}-${output}`));
+      const count = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', recording]);
+      counts.push(Number(String(count).trim()));
+    }
+    return counts;
   }
+
+  const runPushing = async (start: RegExp, run: string): Promise<number> => (await runPushingAll(start, ['cam'], run))[0];
 
   test('the quick start pushes every frame of the clip', async () => {
     expect(await runPushing(/Decoder\.open\('clip\.mp4'\);/, 'quickstart')).toBe(75);
   });
 
   test('the pipeline() snippet pushes every frame of the clip', async () => {
-    expect(await runPushing(/await pipeline\(\{/, 'pipeline')).toBe(75);
+    expect(await runPushing(/const stats = await pipeline\(\{/, 'pipeline')).toBe(75);
+  });
+
+  test('the ladder snippet pushes every frame of the clip to each of its three outputs', async () => {
+    expect(await runPushingAll(/const ladder = await pipeline\(\{/, ['hd', '720', '360'], 'ladder')).toEqual([75, 75, 75]);
   });
 });
