@@ -192,7 +192,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     std::memcpy(copy, src, bytes);
     Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, copy, srcFormat, srcWidth, srcHeight, 1),
           "Cannot lay out frame");
-    sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
+    Check(sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize), "Cannot scale a frame");
     return;
   }
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
