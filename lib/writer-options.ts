@@ -105,7 +105,11 @@ export interface WriterOptions {
    * and the output plays on without a jump.
    */
   timeline?: 'strict' | 'continue';
-  /** Size of the frames given (and of the stream). Required unless `from` gives it. */
+  /**
+   * Size of the stream, and of pictures given as bare Uint8Arrays. Required unless `from` gives
+   * it. A `Frame` of another size is scaled to it (libswscale, bicubic), so one Decoder can feed
+   * writers of several sizes (a rendition ladder).
+   */
   width?: number;
   height?: number;
   /**
@@ -114,7 +118,10 @@ export interface WriterOptions {
    * Default `from`'s, else 30.
    */
   frameRate?: number | Rational;
-  /** Pixel format of the frames given. Default `from`'s when it is one of these, else `rgb24`. */
+  /**
+   * Pixel format of pictures given as bare Uint8Arrays (a `Frame` says its own, and is converted
+   * when it differs). Default `from`'s when it is one of these, else `rgb24`.
+   */
   pixelFormat?: PixelFormat;
   /** Any libavcodec video encoder: `libx264` (default), `libx265`, `mpeg4`, `h264_nvenc`, ... */
   codec?: string;

@@ -183,8 +183,9 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     // Scaled (a writer given a Frame of another size): one slice, the whole picture, from a
     // padded copy. For a large ratio swscale builds a cascade of two contexts (a 60:1 bicubic
     // filter has more taps than it allows, so it scales through an intermediate size), and
-    // FFmpeg 5.1's sws_scale runs the cascade only when given the whole picture at once: a
-    // partial slice went to the uncascaded path, never set up, and crashed (1920x1080 to 32x18).
+    // sws_scale (FFmpeg 5.1, 6 and 7 alike) runs the cascade only for the whole picture at once
+    // (srcSliceY 0, srcSliceH the full height): a partial slice went to the uncascaded path,
+    // never set up, and crashed (1920x1080 to 32x18).
     // The copy costs little beside the scaling; a picture of the encoder's size keeps the
     // slices below and no copy.
     const size_t bytes = PackedSize(srcWidth, srcHeight, srcFormat);
@@ -192,7 +193,7 @@ void Scaler::PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPi
     std::memcpy(copy, src, bytes);
     Check(av_image_fill_arrays(const_cast<uint8_t**>(planes), strides, copy, srcFormat, srcWidth, srcHeight, 1),
           "Cannot lay out frame");
-    sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize);
+    Check(sws_scale(ctx, planes, strides, 0, srcHeight, dst->data, dst->linesize), "Cannot scale a frame");
     return;
   }
   // Two slices: all but the last rows straight from the caller's memory, the last rows from a
