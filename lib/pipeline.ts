@@ -58,7 +58,6 @@ interface OutputRun {
   progress: OutputProgress;
   streamSeconds: number;
   end: EndReport | null;
-  exited: boolean;
 }
 
 /**
@@ -117,7 +116,6 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
       progress: { url: push.label, state: 'starting', frames: 0, dropped: 0, server: null, error: null },
       streamSeconds: 0,
       end: null,
-      exited: false,
     }));
     let ring: FrameRing | null = null;
     let outputsStarted = false;
@@ -327,7 +325,6 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
         outputFailed(o, new StreamcoderError(`The thread of ${o.label} ${why}`, 'ERR_INTERNAL'));
       };
       o.worker.on('exit', (code: number): void => {
-        o.exited = true;
         if (failure === null && o.progress.state !== 'failed' && !o.end) {
           const carried = ring?.error;
           if (carried) fail(atCaller(carried));
