@@ -443,8 +443,9 @@ export function requireEncoder(name: string, kind: 'video' | 'audio', option: st
   const found = native.encoderType(name);
   if (found === kind) return name;
   // No such encoder is ERR_CODEC_NOT_FOUND; one of the other kind is a wrong argument.
-  const why = found === null ? `FFmpeg has no encoder named '${name}'` : `'${name}' is a${found === 'audio' ? 'n audio' : ' video'} encoder`;
-  throw new StreamcoderError(`${option}: ${why}; a ${kind} encoder is needed (\`ffmpeg -encoders\` lists them)`, found === null ? 'ERR_CODEC_NOT_FOUND' : 'ERR_INVALID_ARGUMENT');
+  const a = kind === 'audio' ? 'an audio' : 'a video';
+  const why = found === null ? `FFmpeg has no encoder named '${name}'` : `'${name}' is not ${a} encoder (it encodes ${found})`;
+  throw new StreamcoderError(`${option}: ${why}; \`ffmpeg -encoders\` lists ${kind === 'audio' ? 'the audio' : 'the video'} encoders`, found === null ? 'ERR_CODEC_NOT_FOUND' : 'ERR_INVALID_ARGUMENT');
 }
 
 export function containerTakes(output: string, format: string | undefined, codec: string): boolean {

@@ -5,25 +5,17 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { AudioEncoder, Decoder, Encoder, StreamcoderError, type AudioEncoderOptions, type MediaItem, type Packet, type WriterOptions } from '../lib';
+import { AudioEncoder, Decoder, Encoder, type AudioEncoderOptions, type MediaItem, type Packet, type WriterOptions } from '../lib';
 import { native } from '../lib/binding';
 import { flashBeepArgs, measureSync } from './helpers/av-sync';
 import { fixture, tempDir } from './helpers/fixtures';
 import { sine, streamOf } from './helpers/media';
+import { caught } from './helpers/errors';
 
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
 const out = (name: string) => path.join(dir, name);
 
-function caught(call: () => unknown): StreamcoderError {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamcoderError);
-    return error as StreamcoderError;
-  }
-  throw new Error('expected an error');
-}
 
 /**
  * Decodes `source` with its sound, encodes the sound once with `audio`, and writes the pictures

@@ -4,11 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Encoder, Server, StreamcoderError, type AudioFrame, type WriterOptions } from '../lib';
+import { Encoder, Server, type AudioFrame, type WriterOptions } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
 import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { byTime, ffmpegPcm, grayFrame, probePackets, probeParameters, sine, streamOf } from './helpers/media';
 import { execFileSync } from 'node:child_process';
+import { caught } from './helpers/errors';
 
 const { dir, cleanup } = tempDir();
 let rtmp: RtmpServer;
@@ -25,15 +26,6 @@ const video = { width: 64, height: 48, pixelFormat: 'gray' as const, frameRate: 
 const pictures = (seconds: number, start = 0) => Array.from({ length: Math.round(seconds * 25) }, (_, i) => grayFrame(64, 48, start + i / 25, (i * 7) % 256));
 const out = (name: string) => path.join(dir, name);
 
-function caught(call: () => unknown): StreamcoderError {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamcoderError);
-    return error as StreamcoderError;
-  }
-  throw new Error('expected an error');
-}
 
 function encodeFile(name: string, options: WriterOptions, items: Parameters<Encoder['encodeFrame']>[0][]): Encoder {
   const enc = Encoder.openSync(out(name), { ...video, ...options });

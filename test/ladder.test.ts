@@ -13,6 +13,7 @@ import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers
 import { readStamp, stampedFrame } from './helpers/stamp';
 import { startThrottleProxy, type ThrottleProxy } from './helpers/throttle-proxy';
 import { execFileSync } from 'node:child_process';
+import { rejection } from './helpers/errors';
 
 const { dir, cleanup } = tempDir('streamcoder-ladder-');
 const servers: RtmpServer[] = [];
@@ -60,15 +61,6 @@ function sizeOf(file: string): string {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-async function rejection(promise: Promise<unknown>): Promise<StreamcoderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamcoderError);
-    return error as StreamcoderError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the ring serves GOPs, and frames keep their place on the timeline', () => {
   test('examples/two-workers.mjs (GOPs decoded into the ring, slots served as frames) keeps a 2 s gap of its input', async () => {

@@ -2,20 +2,10 @@
 // only once every active reader has moved past it; a 'drop' reader that alone lags is moved past
 // items (counted) instead of holding the others back; a reader that detaches holds nothing back.
 import { describe, expect, test } from 'vitest';
-import { FrameRing, StreamcoderError } from '../lib';
+import { FrameRing } from '../lib';
 import { distModule, runWorker } from './helpers/workers';
+import { expectError } from './helpers/errors';
 
-function expectError(fn: () => unknown, code: string, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(StreamcoderError);
-  expect((thrown as StreamcoderError).code).toBe(code);
-  if (message) expect((thrown as StreamcoderError).message).toMatch(message);
-}
 
 const SLOT_BYTES = 4096;
 

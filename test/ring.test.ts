@@ -2,18 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { Decoder, FrameRing, StreamcoderError, frameBytes } from '../lib';
 import { fixture } from './helpers/fixtures';
 import { distModule, runWorker } from './helpers/workers';
+import { expectError } from './helpers/errors';
 
-function expectError(fn: () => unknown, code: string, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(StreamcoderError);
-  expect((thrown as StreamcoderError).code).toBe(code);
-  if (message) expect((thrown as StreamcoderError).message).toMatch(message);
-}
 
 // Worker bodies. Each frame i is recognisable everywhere: its index, its pts, its length, its
 // first and last 4 bytes (i, big-endian) and a fill byte in between, so a lost, duplicated,
