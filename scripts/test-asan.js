@@ -59,11 +59,13 @@ function vitestArgs(files) {
 // decoder-audio (the input side: audio decoders, libswresample, the item queues, copy),
 // timeline (the output side's Timeline and MediaWriter) and audio-output (AudioEncoder, its
 // FIFO, StreamCopy and its bitstream filter, nginx-rtmp); audio-encoder (the same AudioEncoder
-// on its own, fed from JS buffers, its packets copied into several outputs).
+// on its own, fed from JS buffers, its packets copied into several outputs). Issue 13: scale (a
+// writer scaling Frames of any size and format, swept at memory's end and between guard bytes).
 const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
   /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
   /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/, /^audio-encoder\.test\.ts$/,
+  /^scale\.test\.ts$/,
 ];
 
 function testFiles() {
