@@ -104,7 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: false,
   });
 
-  // nginx-rtmp's on_publish posts form fields.
+  // JSON bodies only, but for nginx-rtmp's on_publish, which posts form fields.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8192 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
