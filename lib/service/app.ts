@@ -142,6 +142,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/', { config: { public: true } }, async (_request, reply) => reply.headers(pageHeaders).type('text/html; charset=utf-8').send(STATUS_PAGE_HTML));
   app.get('/status.js', { config: { public: true } }, async (_request, reply) => reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(STATUS_PAGE_SCRIPT));
 
+  // Browsers ask for it by themselves; without this they log the 401 of an unknown route.
+  app.get('/favicon.ico', { config: { public: true } }, async (_request, reply) => reply.code(204).send());
+
   const metrics = createMetrics(() => service.views());
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
