@@ -1,9 +1,10 @@
 // npm run bench:serve
 // How many paced 720p30 pushes (libx264 ultrafast, 2.5 Mb/s, GOP 60, the AAC track copied) one
 // machine sustains through `streamcoder serve` (the real CLI, each stream its own process), with
-// every stream live and no more than 1 % of its frames late, against the same number of
-// `ffmpeg -re` processes doing the same push (their `speed` must stay >= 0.99). For each count
-// N of 1, 2, 4, 6, ... up to MAX_STREAMS (default 10; bounded), each side runs WARMUP_SECONDS (4)
+// every stream live and no more than 1 % of its items (pictures and sound packets) served more
+// than half a frame late, against the same number of `ffmpeg -re` processes doing the same push
+// (their `speed` must stay >= 0.99: ffmpeg measures no lateness of its own); both sides' fps
+// too. For each count N of 1, 2, 4, 6, ... up to MAX_STREAMS (default 10; bounded), each side runs WARMUP_SECONDS (4)
 // then is measured for MEASURE_SECONDS (10): CPU (utime + stime from /proc, % of one core) and
 // RSS (VmRSS) per stream process; the service's own process apart. Stops after the first count
 // the service does not sustain.
@@ -78,9 +79,12 @@ try {
     const last = await get();
     const seconds = (performance.now() - window) / 1000;
     const allLive = last.every((s) => s.state === 'live' && s.pid === first[last.indexOf(s)].pid);
+    // lateFrames counts every item served late, pictures and sound packets: over both.
     const late = last.map((s, i) => {
-      const frames = s.outputs[0].frames - first[i].outputs[0].frames;
-      return frames > 0 ? (s.outputs[0].lateFrames - first[i].outputs[0].lateFrames) / frames : 1;
+      const a = first[i].outputs[0];
+      const b = s.outputs[0];
+      const items = b.frames - a.frames + (b.audioPackets - a.audioPackets);
+      return items > 0 ? (b.lateFrames - a.lateFrames) / items : 1;
     });
     const fps = last.map((s, i) => (s.outputs[0].frames - first[i].outputs[0].frames) / seconds);
     const sustained = allLive && Math.max(...late) <= 0.01;
@@ -88,18 +92,23 @@ try {
 
     // The same pushes with the ffmpeg CLI.
     const speeds: number[][] = ids.map(() => []);
+    const frameCounts: number[] = ids.map(() => 0);
     const children: ChildProcess[] = ids.map((id, i) => {
       const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostats', '-progress', 'pipe:1', '-re', '-stream_loop', '-1', '-i', source,
         '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-b:v', '2500k', '-c:a', 'copy', '-f', 'flv', rtmp.liveUrl(`ff-${id}`)], { stdio: ['ignore', 'pipe', 'ignore'] });
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => {
         for (const match of chunk.matchAll(/speed=\s*([\d.]+)x/g)) speeds[i].push(Number(match[1]));
+        for (const match of chunk.matchAll(/^frame=(\d+)/gm)) frameCounts[i] = Number(match[1]);
       });
       return child;
     });
     await sleep(WARMUP_SECONDS * 1000);
     const marks = speeds.map((s) => s.length);
+    const framesBefore = [...frameCounts];
+    const ffWindow = performance.now();
     const ff = await sample(children.map((c) => c.pid!), MEASURE_SECONDS);
+    const ffFps = frameCounts.map((f, i) => (f - framesBefore[i]) / ((performance.now() - ffWindow) / 1000));
     // ffmpeg's speed is averaged since its start: the last value of the window says whether it kept up.
     const ffSpeed = speeds.map((s, i) => (s.length > marks[i] ? s[s.length - 1] : 0));
     const ffAlive = children.every((c) => c.exitCode === null);
@@ -117,6 +126,7 @@ try {
       measured.rss[0].toFixed(0).padStart(5),
       ffAlive && Math.min(...ffSpeed) >= 0.99 ? 'yes' : 'NO ',
       Math.min(...ffSpeed).toFixed(3).padStart(6),
+      mean(ffFps).toFixed(1).padStart(5),
       mean(ff.cpu).toFixed(0).padStart(5),
       mean(ff.rss).toFixed(0).padStart(5),
     ].join(' | ');
@@ -129,5 +139,5 @@ try {
   await rtmp.stop();
 }
 
-console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | CPU %/stream | RSS MB/stream');
+console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | fps/stream | CPU %/stream | RSS MB/stream');
 for (const row of rows) console.log(row);

@@ -60,7 +60,12 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     stallSeconds: options.stall as number,
     healthySeconds: options.healthy as number,
   };
-  const service = new StreamService({ dataDir, supervision, maxStreams: options['max-streams'] as number });
+  const service = new StreamService({
+    dataDir,
+    supervision,
+    maxStreams: options['max-streams'] as number,
+    onEvent: options.quiet ? undefined : (line) => out.write(`${new Date().toISOString()} ${line}\n`),
+  });
   const app = buildApp({
     service,
     token,

@@ -18,6 +18,8 @@ export interface StreamServiceOptions {
   supervision: SupervisionOptions;
   /** Streams the service holds at most (running or not). */
   maxStreams: number;
+  /** Told every change of a stream's state, as one line (URLs and errors masked). */
+  onEvent?: (line: string) => void;
 }
 
 export class StreamService {
@@ -42,10 +44,23 @@ export class StreamService {
     const supervisor = new StreamSupervisor(spec, this.options.supervision, createdAt);
     const entry = { supervisor, desired };
     this.streams.set(spec.id, entry);
+    let logged = '';
     supervisor.on('change', () => {
+      if (this.options.onEvent && supervisor.state !== logged) {
+        logged = supervisor.state;
+        const view = streamView(supervisor, this.options.supervision.maxAttempts);
+        const why = (view.state === 'retrying' || view.state === 'failed') && view.lastError ? `: ${view.lastError.message}` : '';
+        const retry = view.nextRetryAt ? ` (attempt ${view.attempt.n} of ${view.attempt.of} at ${view.nextRetryAt})` : '';
+        this.options.onEvent(`stream ${spec.id}: ${view.state}${why}${retry}`);
+      }
       if (supervisor.state === 'finished' && entry.desired === 'running' && !this.closing) {
         entry.desired = 'finished';
-        this.persist();
+        // Called from a child's exit: a failed write (a full disk) must not take the service down.
+        try {
+          this.persist();
+        } catch (error) {
+          this.options.onEvent?.(`could not save the streams file: ${(error as Error).message}`);
+        }
       }
     });
     return supervisor;

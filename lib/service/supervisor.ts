@@ -40,6 +40,8 @@ export const SUPERVISION_DEFAULTS: SupervisionOptions = {
 /** Extra seconds the first frame of a run gets on top of stallSeconds (opening, probing, connecting). */
 const FIRST_FRAME_GRACE_S = 10;
 const HISTORY_LENGTH = 60;
+/** The span the fps and bit rate shown are measured over. */
+const RATE_WINDOW_MS = 2000;
 const STDERR_TAIL = 2000;
 
 /** The backoff before retry number `failures` (1-based): backoffMs * 2^(failures-1), capped. */
@@ -74,6 +76,12 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   runStartedAt: number | null = null;
   /** When each output last turned live in this run (null while it is not). */
   liveSince: (number | null)[] = [];
+  /**
+   * Each output's pictures and video bits per second over the last seconds (the Server's own
+   * fps and bitRate are averages since its start: they hide a stall or a slowdown for long).
+   */
+  rates: { fps: number; bitRate: number }[] = [];
+  private samples: { t: number; frames: number[]; bytes: number[] }[] = [];
   readonly history: HistorySample[] = [];
   private child: ChildProcess | null = null;
   private exited: Promise<void> | null = null;
@@ -154,6 +162,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     this.runStartedAt = Date.now();
     this.lastAdvanceAt = Date.now();
     this.liveSince = this.spec.outputs.map(() => null);
+    this.rates = this.spec.outputs.map(() => ({ fps: 0, bitRate: 0 }));
+    this.samples = [];
     const child = fork(runnerScript(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
     this.child = child;
     child.stderr!.setEncoding('utf8');
@@ -201,12 +211,27 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       }
       if (previous !== this.state) this.emit('change');
     }
+    this.measureRates(progress, now);
     const last = this.history.at(-1);
     if (!last || now - last.t >= 1000) {
-      const server = progress.outputs[0]?.server;
-      this.history.push({ t: now, fps: Math.round((server?.fps ?? 0) * 10) / 10, bitRate: Math.round(server?.bitRate ?? 0) });
+      const rate = this.rates[0];
+      this.history.push({ t: now, fps: Math.round(rate.fps * 10) / 10, bitRate: Math.round(rate.bitRate) });
       if (this.history.length > HISTORY_LENGTH) this.history.shift();
     }
+  }
+
+  /** Rates over the span back to the newest sample at least RATE_WINDOW_MS old (or the oldest kept). */
+  private measureRates(progress: StreamProgress, now: number): void {
+    const sample = { t: now, frames: progress.outputs.map((o) => o.frames), bytes: progress.outputs.map((o) => o.server?.bytes ?? 0) };
+    this.samples.push(sample);
+    while (this.samples.length > 2 && now - this.samples[1].t >= RATE_WINDOW_MS) this.samples.shift();
+    const base = this.samples[0];
+    const seconds = (now - base.t) / 1000;
+    if (seconds <= 0) return;
+    this.rates = sample.frames.map((frames, i) => ({
+      fps: Math.max(0, frames - base.frames[i]) / seconds,
+      bitRate: (Math.max(0, sample.bytes[i] - base.bytes[i]) * 8) / seconds,
+    }));
   }
 
   private checkStall(): void {

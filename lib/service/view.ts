@@ -6,12 +6,16 @@ import type { StreamSupervisor, StreamState, HistorySample } from './supervisor'
 export interface OutputView {
   url: string;
   state: string;
+  /** Pictures per second over the last 2 s. */
   fps: number;
-  /** Video bits per second. */
+  /** Video bits per second over the last 2 s. */
   bitRate: number;
   frames: number;
   dropped: number;
+  /** Items (pictures, sound packets) served late: compare with frames + audioPackets. */
   lateFrames: number;
+  /** Sound packets written. */
+  audioPackets: number;
   reconnects: number;
   /** Seconds the output's timeline runs ahead of the wall clock. */
   lead: number;
@@ -64,11 +68,12 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
       return {
         url: redactUrl(spec.url),
         state: s.running ? (o?.state ?? 'starting') : 'closed',
-        fps: round(o?.fps ?? 0),
-        bitRate: Math.round(server?.bitRate ?? 0),
+        fps: o ? round(s.rates[i]?.fps ?? 0) : 0,
+        bitRate: o ? Math.round(s.rates[i]?.bitRate ?? 0) : 0,
         frames: o?.frames ?? 0,
         dropped: o?.dropped ?? 0,
         lateFrames: server?.lateFrames ?? 0,
+        audioPackets: server?.audioPackets ?? 0,
         reconnects: server?.reconnects ?? 0,
         lead: round(server?.lead ?? 0, 3),
         uptime: since ? round((now - since) / 1000, 1) : 0,
