@@ -1,9 +1,11 @@
 // streamcoder serve's HTTP API from the outside: the real CLI on a loopback port, real HTTP calls
 // (Node's fetch), a real nginx-rtmp. Tokens, request validation, input restrictions, masked URLs,
 // /metrics, and publish tokens checked by nginx-rtmp's on_publish against the service.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChild } from './helpers/child';
-import { fixture } from './helpers/fixtures';
+import { fixture, FIXTURE_DIR } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { startService, type RunningService, type StreamResource } from './helpers/serve';
 
@@ -73,10 +75,18 @@ describe('a bad body', () => {
       [{ input: input(), outputs: [{ url: 'file:///tmp/out.flv' }] }, "outputs[0].url: scheme 'file' is not allowed"],
       [{ input: input(), outputs: [{ url: nginx.liveUrl('a') }, { url: nginx.liveUrl('b') }] }, 'not supported yet'],
     ];
-    for (const [body, message] of cases) {
-      const answer = await post(body);
-      expect(answer.status, JSON.stringify(body)).toBe(400);
-      expect(answer.body.messages.join('\n'), JSON.stringify(body)).toContain(message);
+    // A link inside the allowed directory to a file outside it.
+    const link = path.join(FIXTURE_DIR, `.serve-api-link-${process.pid}`);
+    fs.symlinkSync('/etc/hostname', link);
+    cases.push([{ input: link, outputs: out }, 'input: files must lie in ']);
+    try {
+      for (const [body, message] of cases) {
+        const answer = await post(body);
+        expect(answer.status, JSON.stringify(body)).toBe(400);
+        expect(answer.body.messages.join('\n'), JSON.stringify(body)).toContain(message);
+      }
+    } finally {
+      fs.rmSync(link);
     }
   });
 

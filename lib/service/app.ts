@@ -1,5 +1,6 @@
 // The HTTP API (fastify): routes, the bearer-token check, the request schemas and how their
 // faults are told (one message per fault), the publish-token endpoints, /metrics, the status page.
+import fs from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { tokenMatches } from './auth';
 import { createMetrics } from './metrics';
@@ -7,7 +8,7 @@ import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page';
 import type { PublishTokens } from './publish-tokens';
 import { unsupported } from './run-pipeline';
 import { ServiceError, type StreamService } from './service';
-import { createStreamSchema, ID_PATTERN, specFaults, type InputPolicy, type StreamSpec } from './spec';
+import { createStreamSchema, filePathOf, ID_PATTERN, specFaults, type InputPolicy, type StreamSpec } from './spec';
 
 export interface AppOptions {
   service: StreamService;
@@ -154,7 +155,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const notYet = unsupported(request.body);
     if (notYet) faults.push(notYet);
     if (faults.length) return reply.code(400).send({ error: 'Bad Request', messages: faults });
-    return reply.code(201).send(service.create(request.body));
+    // A file input is kept by its real path, the one checked: a link changed later cannot lead
+    // the stream out of the allowed directory.
+    const file = filePathOf(request.body.input);
+    const input = file === null ? request.body.input : fs.realpathSync(file);
+    return reply.code(201).send(service.create({ ...request.body, input }));
   });
   type ById = { Params: { id: string } };
   app.get<ById>('/v1/streams/:id', { schema: { params: idParams } }, async (request) => service.view(request.params.id));
