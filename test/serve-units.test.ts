@@ -8,6 +8,7 @@ import { tokenMatches } from '../lib/service/auth';
 import { PublishTokens } from '../lib/service/publish-tokens';
 import { StreamStore } from '../lib/service/store';
 import { backoffDelay } from '../lib/service/supervisor';
+import { runCli } from './helpers/cli';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-serve-unit-'));
 
@@ -61,5 +62,18 @@ describe('StreamStore', () => {
     expect(store.load().map((s) => [s.spec.id, s.desired])).toEqual([['a', 'running'], ['b', 'stopped']]);
     expect(fs.statSync(store.file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(store.dir)).toEqual(['streams.json']);
+  });
+});
+
+describe('streamcoder serve arguments', () => {
+  it('refuses a bad --listen (exit 2) and a short token (exit 1)', async () => {
+    const listen = await runCli(['serve', '--listen', 'nope']);
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toContain("--listen expects host:port such as 127.0.0.1:8080 or [::1]:8080, got 'nope'");
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'token'), 'short\n');
+    const token = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--token-file', path.join(dir, 'token')]);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('the token must be at least 16 characters');
   });
 });
