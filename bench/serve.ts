@@ -91,6 +91,14 @@ try {
     });
     const fps = last.map((s, i) => (s.outputs[0].frames - first[i].outputs[0].frames) / seconds);
     const sustained = allLive && Math.max(...late) <= 0.01;
+    if (!sustained) {
+      // Why not: each stream that was late, restarted or not live, as the service saw it.
+      last.forEach((s, i) => {
+        if (late[i] > 0.01 || s.state !== 'live' || s.pid !== first[i].pid) {
+          console.log(`   ${s.id}: ${s.state}, ${(late[i] * 100).toFixed(2)}% late, lead ${s.outputs[0].lead} s, restarts ${s.restarts}, last error ${s.lastError?.message ?? 'none'}`);
+        }
+      });
+    }
     for (const id of ids) await service.api('DELETE', `/v1/streams/${id}`);
 
     // The same pushes with the ffmpeg CLI.
