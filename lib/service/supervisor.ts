@@ -164,7 +164,15 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     this.liveSince = this.spec.outputs.map(() => null);
     this.rates = this.spec.outputs.map(() => ({ fps: 0, bitRate: 0 }));
     this.samples = [];
-    const child = fork(runnerScript(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    let child: ChildProcess;
+    try {
+      child = fork(runnerScript(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    } catch (error) {
+      // No process (the runner script gone, no memory to fork): a failure like any other,
+      // retried with the backoff, never an exception out of a timer that would end the service.
+      this.fail(`could not start the stream's process: ${(error as Error).message}`);
+      return;
+    }
     this.child = child;
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
