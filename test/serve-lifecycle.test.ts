@@ -1,7 +1,9 @@
 // A stream's life at its edges, against the running service: a push no server takes fails, is
 // retried with the backoff doubling (counted: attempt n of m) and ends `failed`; an operator's
 // start gives it a fresh count. A stream whose input ends is `finished`, and stays so across a
-// restart of the service (it is not pushed again).
+// restart of the service (it is not pushed again). A server that accepts and never answers ends
+// the run, which is retried.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
@@ -73,5 +75,29 @@ describe('a stream whose input ends', () => {
     const after = await service.api<StreamResource>('GET', '/v1/streams/once');
     expect(after.body.state).toBe('finished');
     expect(after.body.pid).toBeNull();
+  });
+});
+
+describe('a server that accepts and never answers', () => {
+  // The library's own open timeout (10 s) ends the run before the stall watchdog (6 + 10 s for a
+  // first frame) would; either way the run ends and is retried.
+  it('ends the run at the open timeout and retries it', async () => {
+    const sockets: net.Socket[] = [];
+    const mute = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const { port } = mute.address() as net.AddressInfo;
+    try {
+      const created = await service.api('POST', '/v1/streams', { id: 'mute', input: fixture('av.mp4'), outputs: [{ url: `rtmp://127.0.0.1:${port}/live/mute`, size: '160x120', preset: 'ultrafast' }], loop: true });
+      expect(created.status).toBe(201);
+      const ended = await service.waitFor('mute', (s) => s.lastError !== null, 30_000);
+      expect(ended.outputs[0].frames).toBe(0);
+      expect(ended.state).toBe('retrying');
+      expect(ended.lastError!.message).toBe(`Cannot open 'rtmp://127.0.0.1:${port}/live/***': no answer within 10000 ms`);
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      expect((await service.api('DELETE', '/v1/streams/mute')).status).toBe(204);
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => mute.close(resolve));
+    }
   });
 });
