@@ -16,7 +16,8 @@ const quiet = process.argv.includes('--quiet');
 // tests use as an independent judge, the compiler toolchain, nginx-rtmp (RTMP server) and
 // GStreamer's RTSP server (RTSP publish/play) for the streaming tests, valgrind for the memcheck
 // test of the native code, the AddressSanitizer and UBSan runtimes for the ASan build
-// (test/asan.test.ts, npm run test:asan; g++-12 depends on both, named here to say so).
+// (test/asan.test.ts, npm run test:asan; g++-12 depends on both, named here to say so), Chromium
+// for the status page test of `streamcoder serve` (test/serve-page.test.ts, driven by puppeteer-core).
 const APT_PACKAGES = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavutil-dev', 'libswscale-dev', 'libswresample-dev',
@@ -25,6 +26,7 @@ const APT_PACKAGES = [
   'python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-rtsp', 'gstreamer1.0-plugins-base',
   'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly',
   'valgrind', 'libasan8', 'libubsan1',
+  'chromium',
 ];
 
 function log(message) {

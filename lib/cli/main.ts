@@ -11,11 +11,13 @@ import type { CommandRun } from './common';
 import { probe, probeSpec } from './probe';
 import { push, pushSpec } from './push';
 import { record, recordSpec } from './record';
+import { serve, serveSpec } from './serve';
 
 const COMMANDS: Record<string, { spec: CommandSpec; run: CommandRun }> = {
   push: { spec: pushSpec, run: push },
   probe: { spec: probeSpec, run: probe },
   record: { spec: recordSpec, run: record },
+  serve: { spec: serveSpec, run: serve },
 };
 
 /** The package's version, from its package.json (two levels up from lib/cli and dist/cli). */

@@ -66,6 +66,8 @@ export interface RtmpServer extends RunningServer {
    * told nothing and waits for a publisher to come back.
    */
   endsUrl(name: string): string;
+  /** rtmp://127.0.0.1:<port>/auth/<name>: relayed live; publishes admitted by `onPublish` (when given). */
+  authUrl(name: string): string;
   /** Kills nginx at once, as a crash would (SIGKILL). */
   kill(): void;
   /** Freezes nginx (SIGSTOP): connections stay open, nothing is read or answered. */
@@ -74,8 +76,11 @@ export interface RtmpServer extends RunningServer {
   resume(): void;
 }
 
-/** nginx + libnginx-mod-rtmp: applications `live` (relay) and `rec` (relay + record). */
-export async function startRtmpServer(port?: number): Promise<RtmpServer> {
+/**
+ * nginx + libnginx-mod-rtmp: applications `live` (relay) and `rec` (relay + record), and with
+ * `onPublish` (an http:// URL) `auth`, whose publishes nginx admits only when that URL answers 2xx.
+ */
+export async function startRtmpServer(port?: number, options: { onPublish?: string } = {}): Promise<RtmpServer> {
   const listen = port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-nginx-'));
   const conf = path.join(dir, 'nginx.conf');
@@ -94,6 +99,7 @@ rtmp {
     application live { live on; record off; }
     application rec { live on; record all; record_path ${dir}; record_unique off; record_append on; }
     application ends { live on; idle_streams off; }
+    ${options.onPublish ? `application auth { live on; on_publish ${options.onPublish}; }` : ''}
   }
 }
 `);
@@ -107,6 +113,7 @@ rtmp {
     recordUrl: (name) => `rtmp://127.0.0.1:${listen}/rec/${name}`,
     recordingOf: (name) => path.join(dir, `${name}.flv`),
     endsUrl: (name) => `rtmp://127.0.0.1:${listen}/ends/${name}`,
+    authUrl: (name) => `rtmp://127.0.0.1:${listen}/auth/${name}`,
     kill: () => child.kill('SIGKILL'),
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),

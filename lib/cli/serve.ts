@@ -1,0 +1,89 @@
+// streamcoder serve: the push service. Streams are created, watched and stopped over HTTP (see
+// lib/service/app.ts); each runs in a process of its own, supervised; what the operator asked
+// for is kept in --data and resumed at the next start. Stops cleanly on Ctrl-C or SIGTERM: every
+// stream's process is stopped (outputs closed), the streams file kept as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommandSpec } from './args';
+import { UsageError } from './args';
+import { COMMON_OPTIONS, type CommandContext } from './common';
+import { buildApp } from '../service/app';
+import { loadApiToken } from '../service/auth';
+import { PublishTokens } from '../service/publish-tokens';
+import { StreamService } from '../service/service';
+import { DEFAULT_INPUT_SCHEMES } from '../service/spec';
+import { SUPERVISION_DEFAULTS } from '../service/supervisor';
+
+const D = SUPERVISION_DEFAULTS;
+
+export const serveSpec: CommandSpec = {
+  name: 'serve',
+  summary: 'Run the push service: an HTTP API (and status page at /) that starts, supervises and stops pushes',
+  usage: 'streamcoder serve [--listen 127.0.0.1:8080] [--data DIR] [--token-file FILE] [--allow-dir DIR]',
+  positionals: [],
+  options: {
+    listen: { type: 'string', description: 'address:port to listen on (loopback unless told otherwise; port 0: any free one)', default: '127.0.0.1:8080' },
+    data: { type: 'string', description: 'directory of the streams file, the API token and the publish-token secret', default: 'streamcoder-data' },
+    'token-file': { type: 'string', description: 'file whose first line is the API bearer token (default: DATA/api-token, made on first start)' },
+    'allow-dir': { type: 'string', description: 'directory file inputs must lie in (default: DATA/media)' },
+    'allow-schemes': { type: 'string', description: 'comma-separated URL schemes inputs may use', default: DEFAULT_INPUT_SCHEMES.join(',') },
+    'rtmp-url': { type: 'string', description: 'rtmp://host:port of the nginx-rtmp server publish URLs point at', default: 'rtmp://127.0.0.1:1935' },
+    'max-streams': { type: 'integer', description: 'streams held at most', default: 64, min: 1, max: 10000 },
+    'max-attempts': { type: 'integer', description: 'failures in a row before a stream is failed', default: D.maxAttempts, min: 1, max: 1_000_000 },
+    backoff: { type: 'number', description: 'seconds before the first retry (doubled each next one)', default: D.backoffMs / 1000, min: 0.01, max: 3600 },
+    'max-backoff': { type: 'number', description: 'longest wait between retries, seconds', default: D.maxBackoffMs / 1000, min: 0.01, max: 86400 },
+    stall: { type: 'number', description: 'seconds without a new frame after which a stream is restarted', default: D.stallSeconds, min: 1, max: 3600 },
+    healthy: { type: 'number', description: 'seconds live after which the failure count starts again', default: D.healthySeconds, min: 1, max: 86400 },
+    ...COMMON_OPTIONS,
+  },
+};
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[3]) > 65535) throw new UsageError(`--listen expects host:port such as 127.0.0.1:8080 or [::1]:8080, got '${text}'`);
+  return { host: match[1] ?? match[2], port: Number(match[3]) };
+}
+
+export async function serve({ options, signal, out }: CommandContext): Promise<void> {
+  const { host, port } = parseListen(options.listen as string);
+  const dataDir = path.resolve(options.data as string);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const allowDir = path.resolve((options['allow-dir'] as string | undefined) ?? path.join(dataDir, 'media'));
+  fs.mkdirSync(allowDir, { recursive: true });
+  const schemes = (options['allow-schemes'] as string).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const { token, file: tokenFile } = loadApiToken(options['token-file'] as string | undefined, dataDir);
+  const supervision = {
+    ...D,
+    maxAttempts: options['max-attempts'] as number,
+    backoffMs: Math.round((options.backoff as number) * 1000),
+    maxBackoffMs: Math.round(Math.max(options['max-backoff'] as number, options.backoff as number) * 1000),
+    stallSeconds: options.stall as number,
+    healthySeconds: options.healthy as number,
+  };
+  const service = new StreamService({
+    dataDir,
+    supervision,
+    maxStreams: options['max-streams'] as number,
+    onEvent: options.quiet ? undefined : (line) => out.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  const app = buildApp({
+    service,
+    token,
+    inputPolicy: { schemes, directories: [fs.realpathSync(allowDir)] },
+    publishTokens: new PublishTokens(dataDir),
+    rtmpUrl: options['rtmp-url'] as string,
+  });
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const where = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  service.resume();
+  if (!options.quiet) {
+    out.write(`streamcoder serve: listening on http://${where} (token in ${tokenFile}; file inputs from ${allowDir}; ${service.size} stream(s) resumed)\n`);
+  }
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await app.close();
+  await service.close();
+}

@@ -1,0 +1,39 @@
+// Publish tokens for nginx-rtmp: the service signs "app/stream/expiry" with HMAC-SHA256 under a
+// secret kept in DATA/publish-secret (so tokens outlive a restart of the service); nginx-rtmp's
+// on_publish asks the service about each publish, with the URL's query (`?token=...`) as form
+// fields, and admits it only on a 2xx answer.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class PublishTokens {
+  private readonly secret: Buffer;
+
+  constructor(dataDir: string) {
+    const file = path.join(dataDir, 'publish-secret');
+    if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32), { mode: 0o600 });
+    this.secret = fs.readFileSync(file);
+  }
+
+  private mac(payload: string): Buffer {
+    return crypto.createHmac('sha256', this.secret).update(payload).digest();
+  }
+
+  /** A token admitting a publish to `app/stream` until `expiresAt` (seconds since the epoch). */
+  sign(app: string, stream: string, expiresAt: number): string {
+    return `${expiresAt}.${this.mac(`${app}/${stream}/${expiresAt}`).toString('base64url')}`;
+  }
+
+  /** '' when `token` admits `app/stream` now, else why not. */
+  check(app: string, stream: string, token: string | undefined, now = Date.now() / 1000): string {
+    if (!token) return 'no token';
+    const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!match) return 'malformed token';
+    const expiresAt = Number(match[1]);
+    const given = Buffer.from(match[2], 'base64url');
+    const expected = this.mac(`${app}/${stream}/${expiresAt}`);
+    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return 'bad signature';
+    if (expiresAt <= now) return 'expired token';
+    return '';
+  }
+}

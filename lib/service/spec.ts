@@ -1,0 +1,170 @@
+// What an operator asks for when creating a stream: the request body's JSON schema (checked by
+// fastify's Ajv before any handler runs), and the checks a schema cannot make (which URL schemes,
+// which directory). The spec kept and persisted is the body as given, URLs unmasked: only the
+// service and its stream runners ever see it; every answer masks it (see view.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface OutputSpec {
+  /** Where to push: rtmp://, rtmps://, rtsp:// or srt:// (the service writes no files). */
+  url: string;
+  /** "1280x720": the pictures are scaled to this size before encoding. */
+  size?: string;
+  /** Video bits per second: 2500000, "2500k" or "2.5M". */
+  bitrate?: number | string;
+  /** x264/x265 preset (default: the library's, veryfast). */
+  preset?: string;
+  /** Video encoder (default libx264). */
+  codec?: string;
+}
+
+export interface StreamSpec {
+  id: string;
+  input: string;
+  outputs: OutputSpec[];
+  loop?: boolean;
+  realtime?: boolean;
+  audio?: boolean;
+}
+
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+export const MAX_URL_LENGTH = 2048;
+/** The schema allows this many outputs; run-pipeline.ts says how many run today. */
+export const MAX_OUTPUTS_IN_SCHEMA = 8;
+export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+export const CODECS = ['libx264', 'libx265'] as const;
+
+/** POST /v1/streams: the body. Unknown properties are faults (a typo must not be ignored). */
+export const createStreamSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['input', 'outputs'],
+  properties: {
+    id: { type: 'string', pattern: ID_PATTERN },
+    input: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
+    outputs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_OUTPUTS_IN_SCHEMA,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
+          size: { type: 'string', pattern: '^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$' },
+          bitrate: {
+            anyOf: [
+              { type: 'integer', minimum: 10000, maximum: 200000000 },
+              { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[kM]?$' },
+            ],
+          },
+          preset: { type: 'string', enum: PRESETS },
+          codec: { type: 'string', enum: CODECS },
+        },
+      },
+    },
+    loop: { type: 'boolean' },
+    realtime: { type: 'boolean' },
+    audio: { type: 'boolean' },
+  },
+} as const;
+
+/** Where inputs may come from. */
+export interface InputPolicy {
+  /** URL schemes an input may use (without "://"); "file" admits paths under `directories`. */
+  schemes: readonly string[];
+  /** Real paths of the directories file inputs must lie in. */
+  directories: readonly string[];
+}
+
+export const DEFAULT_INPUT_SCHEMES = ['file', 'rtmp', 'rtmps', 'rtsp', 'srt', 'http', 'https'] as const;
+export const OUTPUT_SCHEMES = ['rtmp', 'rtmps', 'rtsp', 'srt'] as const;
+
+/**
+ * FFmpeg's protocol_whitelist for an input of this scheme: what it opens may use these protocols
+ * only, so an HTTP playlist cannot lead the decoder to file:// or another host's subprotocol.
+ */
+export const PROTOCOL_WHITELIST: Record<string, string> = {
+  file: 'file',
+  rtmp: 'rtmp,tcp',
+  rtmps: 'rtmps,rtmp,tcp,tls',
+  rtsp: 'rtsp,rtp,udp,tcp,srtp',
+  srt: 'srt,udp',
+  http: 'http,tcp,hls',
+  https: 'https,http,tcp,tls,crypto,hls',
+};
+
+function schemeOf(url: string): string | null {
+  const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url);
+  return match ? match[1].toLowerCase() : null;
+}
+
+/** The file path of a file input (a plain absolute path or file:///path), else null. */
+export function filePathOf(input: string): string | null {
+  if (input.startsWith('file://')) {
+    try {
+      return new URL(input).pathname;
+    } catch {
+      return null;
+    }
+  }
+  return schemeOf(input) === null ? input : null;
+}
+
+/**
+ * The faults of a spec the schema has passed: one message per fault, [] when none. Checks the
+ * input's scheme and, for files, that its real path (links resolved) lies in an allowed directory
+ * and is a regular file; the outputs' schemes; duplicate output URLs.
+ */
+export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): string[] {
+  const faults: string[] = [];
+  const file = filePathOf(body.input);
+  if (file !== null) {
+    if (!policy.schemes.includes('file')) faults.push('input: files are not allowed (allowed schemes: ' + policy.schemes.join(', ') + ')');
+    else if (!path.isAbsolute(file)) faults.push('input: a file input must be an absolute path');
+    else {
+      let real: string | null = null;
+      try {
+        real = fs.realpathSync(file);
+      } catch {
+        faults.push('input: no such file');
+      }
+      if (real !== null) {
+        const inside = policy.directories.some((dir) => real === dir || real!.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep));
+        if (!inside) faults.push(`input: files must lie in ${policy.directories.length ? policy.directories.join(' or ') : 'an allowed directory (none is configured: --allow-dir)'}`);
+        else if (!fs.statSync(real).isFile()) faults.push('input: not a regular file');
+      }
+    }
+  } else {
+    const scheme = schemeOf(body.input);
+    if (scheme === null || scheme === 'file' || !policy.schemes.includes(scheme)) {
+      faults.push(`input: scheme '${scheme ?? '?'}' is not allowed (allowed: ${policy.schemes.join(', ')})`);
+    } else if (!PROTOCOL_WHITELIST[scheme]) {
+      faults.push(`input: scheme '${scheme}' is not supported`);
+    }
+  }
+  const seen = new Set<string>();
+  body.outputs.forEach((output, i) => {
+    const scheme = schemeOf(output.url);
+    if (scheme === null || !(OUTPUT_SCHEMES as readonly string[]).includes(scheme)) {
+      faults.push(`outputs[${i}].url: scheme '${scheme ?? '?'}' is not allowed (allowed: ${OUTPUT_SCHEMES.join(', ')})`);
+    } else {
+      try {
+        new URL(output.url);
+      } catch {
+        faults.push(`outputs[${i}].url: not a valid URL`);
+      }
+    }
+    if (seen.has(output.url)) faults.push(`outputs[${i}].url: the same URL twice`);
+    seen.add(output.url);
+  });
+  return faults;
+}
+
+/** "2500k" -> 2500000; numbers as they are. */
+export function bitsPerSecond(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^([0-9]+(?:\.[0-9]+)?)([kM]?)$/.exec(value)!;
+  return Math.round(Number(match[1]) * (match[2] === 'k' ? 1e3 : match[2] === 'M' ? 1e6 : 1));
+}

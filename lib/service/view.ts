@@ -1,0 +1,84 @@
+// A stream as the API shows it: what an operator needs to act, every URL masked (credentials,
+// stream keys, query values) by the library's redactUrl.
+import { redactUrl } from '../redact';
+import type { StreamSupervisor, StreamState, HistorySample } from './supervisor';
+
+export interface OutputView {
+  url: string;
+  state: string;
+  /** Pictures per second over the last 2 s. */
+  fps: number;
+  /** Video bits per second over the last 2 s. */
+  bitRate: number;
+  frames: number;
+  dropped: number;
+  /** Items (pictures, sound packets) served late: compare with frames + audioPackets. */
+  lateFrames: number;
+  /** Sound packets written. */
+  audioPackets: number;
+  reconnects: number;
+  /** Seconds the output's timeline runs ahead of the wall clock. */
+  lead: number;
+  /** Seconds live in this run (0 while not live). */
+  uptime: number;
+}
+
+export interface StreamView {
+  id: string;
+  state: StreamState;
+  input: string;
+  loop: boolean;
+  realtime: boolean | null;
+  audio: boolean;
+  /** This run's attempt of the `of` allowed in a row before `failed`. */
+  attempt: { n: number; of: number };
+  restarts: number;
+  lastError: { message: string; at: string } | null;
+  nextRetryAt: string | null;
+  startedAt: string | null;
+  createdAt: string;
+  pid: number | null;
+  outputs: OutputView[];
+  history: HistorySample[];
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView {
+  const now = Date.now();
+  return {
+    id: s.spec.id,
+    state: s.state,
+    input: redactUrl(s.spec.input),
+    loop: s.spec.loop ?? false,
+    realtime: s.spec.realtime ?? null,
+    audio: s.spec.audio ?? true,
+    attempt: { n: Math.min(s.failures + 1, maxAttempts), of: maxAttempts },
+    restarts: s.restarts,
+    lastError: s.lastError && { message: redactUrl(s.lastError.message), at: iso(s.lastError.at)! },
+    nextRetryAt: iso(s.nextRetryAt),
+    startedAt: s.running ? iso(s.runStartedAt) : null,
+    createdAt: iso(s.createdAt)!,
+    pid: s.pid,
+    outputs: s.spec.outputs.map((spec, i) => {
+      const o = s.running ? s.progress?.outputs[i] : undefined;
+      const server = o?.server;
+      const since = s.liveSince[i];
+      return {
+        url: redactUrl(spec.url),
+        state: s.running ? (o?.state ?? 'starting') : 'closed',
+        fps: o ? round(s.rates[i]?.fps ?? 0) : 0,
+        bitRate: o ? Math.round(s.rates[i]?.bitRate ?? 0) : 0,
+        frames: o?.frames ?? 0,
+        dropped: o?.dropped ?? 0,
+        lateFrames: server?.lateFrames ?? 0,
+        audioPackets: server?.audioPackets ?? 0,
+        reconnects: server?.reconnects ?? 0,
+        lead: round(server?.lead ?? 0, 3),
+        uptime: since ? round((now - since) / 1000, 1) : 0,
+      };
+    }),
+    history: s.history,
+  };
+}

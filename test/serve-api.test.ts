@@ -1,0 +1,166 @@
+// streamcoder serve's HTTP API from the outside: the real CLI on a loopback port, real HTTP calls
+// (Node's fetch), a real nginx-rtmp. Tokens, request validation, input restrictions, masked URLs,
+// /metrics, and publish tokens checked by nginx-rtmp's on_publish against the service.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChild } from './helpers/child';
+import { fixture, FIXTURE_DIR } from './helpers/fixtures';
+import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
+import { startService, type RunningService, type StreamResource } from './helpers/serve';
+
+let service: RunningService;
+let nginx: RtmpServer;
+
+beforeAll(async () => {
+  const rtmpPort = await freePort();
+  service = await startService({ args: ['--rtmp-url', `rtmp://127.0.0.1:${rtmpPort}`] });
+  nginx = await startRtmpServer(rtmpPort, { onPublish: `${service.url}/v1/rtmp/on-publish` });
+});
+
+afterAll(async () => {
+  const code = await service?.stop();
+  await nginx?.stop();
+  expect(code).toBe(130);
+});
+
+const input = () => fixture('av.mp4');
+
+describe('the bearer token', () => {
+  it('is needed on every call but /healthz and the page', async () => {
+    expect((await service.api('GET', '/healthz', undefined, null)).status).toBe(200);
+    expect((await service.api('GET', '/', undefined, null)).status).toBe(200);
+    for (const [method, route] of [['GET', '/v1/streams'], ['GET', '/metrics'], ['POST', '/v1/streams'], ['DELETE', '/v1/streams/x'], ['POST', '/v1/publish-urls'], ['GET', '/v1/nothing']]) {
+      const none = await service.api(method, route, undefined, null);
+      expect(none.status, `${method} ${route}`).toBe(401);
+      expect(none.body.messages[0]).toMatch(/bearer token is required/);
+      expect((await service.api(method, route, undefined, 'x'.repeat(43))).status).toBe(401);
+      expect((await service.api(method, route, undefined, `${service.token}x`)).status).toBe(401);
+    }
+    expect((await service.api('GET', '/v1/streams')).status).toBe(200);
+  });
+});
+
+describe('a bad body', () => {
+  const post = (body: unknown) => service.api<{ error: string; messages: string[] }>('POST', '/v1/streams', body);
+  it('gets a 400 with one clear message per fault', async () => {
+    let answer = await post({});
+    expect(answer.status).toBe(400);
+    expect(answer.body.messages.sort()).toEqual(["body: 'input' is required", "body: 'outputs' is required"]);
+    answer = await post({ input: input(), outputs: [{ url: 5, size: 'big', bitrate: 'fast', preset: 'warp' }], loop: 'yes', colour: 'red', id: '../x' });
+    expect(answer.status).toBe(400);
+    expect(answer.body.messages.sort()).toEqual([
+      "body: unknown property 'colour'",
+      "id: must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+      'loop: must be boolean',
+      "outputs[0].bitrate: must be bits per second: an integer from 10000 to 200000000, or a string such as '2500k' or '2.5M'",
+      'outputs[0].preset: must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow',
+      'outputs[0].size: must be WIDTHxHEIGHT, such as 1280x720',
+      'outputs[0].url: must be string',
+    ]);
+    answer = await post({ input: input(), outputs: [] });
+    expect(answer.body.messages).toEqual(['outputs: must NOT have fewer than 1 items']);
+  });
+
+  it('refuses inputs outside the allowed schemes and directory, and outputs that are not servers', async () => {
+    const out = [{ url: nginx.liveUrl('x') }];
+    const cases: [unknown, string][] = [
+      [{ input: '/etc/passwd', outputs: out }, 'input: files must lie in '],
+      [{ input: `${input()}/../../../etc/passwd`, outputs: out }, 'input: '],
+      [{ input: 'file:///etc/hostname', outputs: out }, 'input: files must lie in '],
+      [{ input: 'relative.mp4', outputs: out }, 'input: a file input must be an absolute path'],
+      [{ input: 'lavfi://testsrc', outputs: out }, "input: scheme 'lavfi' is not allowed"],
+      [{ input: 'concat:/a|/b', outputs: out }, 'input: a file input must be an absolute path'],
+      [{ input: input(), outputs: [{ url: '/tmp/out.flv' }] }, "outputs[0].url: scheme '?' is not allowed"],
+      [{ input: input(), outputs: [{ url: 'file:///tmp/out.flv' }] }, "outputs[0].url: scheme 'file' is not allowed"],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('a') }, { url: nginx.liveUrl('b') }] }, 'not supported yet'],
+    ];
+    // A link inside the allowed directory to a file outside it.
+    const link = path.join(FIXTURE_DIR, `.serve-api-link-${process.pid}`);
+    fs.symlinkSync('/etc/hostname', link);
+    cases.push([{ input: link, outputs: out }, 'input: files must lie in ']);
+    try {
+      for (const [body, message] of cases) {
+        const answer = await post(body);
+        expect(answer.status, JSON.stringify(body)).toBe(400);
+        expect(answer.body.messages.join('\n'), JSON.stringify(body)).toContain(message);
+      }
+    } finally {
+      fs.rmSync(link);
+    }
+  });
+
+  it('gets 400 for JSON that does not parse, 413 past the size limit, 415 for another type', async () => {
+    expect((await post('{"input": ')).status).toBe(400);
+    const huge = await post({ input: 'x'.repeat(70_000), outputs: [{ url: 'rtmp://h/a/b' }] });
+    expect(huge.status).toBe(413);
+    const form = await fetch(`${service.url}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${service.token}`, 'content-type': 'text/plain' }, body: 'x' });
+    expect(form.status).toBe(415);
+    expect((await service.api('GET', '/v1/streams/no-such')).status).toBe(404);
+    expect((await service.api('POST', '/v1/streams/bad%20id/stop')).status).toBe(400);
+  });
+});
+
+describe('a stream', () => {
+  it('runs, shows masked URLs everywhere, and appears in /metrics', async () => {
+    const secretUrl = `rtmp://alice:pa55word@127.0.0.1:${nginx.port}/live/streamkey-0123`;
+    const created = await service.api<StreamResource>('POST', '/v1/streams', { id: 'masked', input: input(), outputs: [{ url: secretUrl, size: '160x120', bitrate: '300k', preset: 'ultrafast' }], loop: true });
+    expect(created.status).toBe(201);
+    expect(created.body.outputs[0].url).toBe(`rtmp://***@127.0.0.1:${nginx.port}/live/***`);
+    const again = await service.api('POST', '/v1/streams', { id: 'masked', input: input(), outputs: [{ url: nginx.liveUrl('other') }] });
+    expect(again.status).toBe(409);
+    const live = await service.waitFor('masked', (s) => s.state === 'live' && s.outputs[0].frames > 25);
+    expect(live.attempt).toEqual({ n: 1, of: 10 });
+    expect(live.outputs[0]).toMatchObject({ state: 'live', reconnects: 0 });
+    expect(live.outputs[0].fps).toBeGreaterThan(10);
+    const metrics = await service.api<string>('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain(`streamcoder_output_up{stream="masked",output="0",url="rtmp://***@127.0.0.1:${nginx.port}/live/***"} 1`);
+    expect(metrics.text).toContain('streamcoder_stream_state{stream="masked",state="live"} 1');
+    expect(metrics.text).toMatch(/streamcoder_output_frames_total\{stream="masked"[^}]*\} [1-9]\d*/);
+    const everything = [metrics.text, (await service.api('GET', '/v1/streams')).text, service.output()].join('\n');
+    expect(everything).not.toContain('pa55word');
+    expect(everything).not.toContain('streamkey-0123');
+    const stopped = await service.api<StreamResource>('POST', '/v1/streams/masked/stop');
+    expect(stopped.body.state).toBe('stopped');
+    expect(stopped.body.pid).toBeNull();
+    expect((await service.api('DELETE', '/v1/streams/masked')).status).toBe(204);
+    expect((await service.api('GET', '/v1/streams/masked')).status).toBe(404);
+  });
+});
+
+describe('publish tokens', () => {
+  // The ffmpeg CLI as an outside publisher: 2 s of a test picture to `url`.
+  const publish = (url: string) => runChild('ffmpeg', ['-hide_banner', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '2',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-f', 'flv', url], { timeout: 20_000 });
+  const issue = async (stream: string, ttlSeconds: number) => {
+    const answer = await service.api<{ url: string; expiresAt: string }>('POST', '/v1/publish-urls', { app: 'auth', stream, ttlSeconds });
+    expect(answer.status).toBe(201);
+    return answer.body.url;
+  };
+
+  it('admits a publish with a fresh token, and nginx-rtmp refuses a bad, foreign or expired one', async () => {
+    const fresh = await issue('cam1', 60);
+    expect(fresh).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.1:${nginx.port}/auth/cam1\\?token=\\d+\\.[A-Za-z0-9_-]{43}$`));
+    const expiring = await issue('cam1', 1);
+    const accepted = await publish(fresh);
+    expect(accepted.status, accepted.stderr).toBe(0);
+    const token = new URL(fresh).searchParams.get('token')!;
+    const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    const refusals = await Promise.all([
+      publish(nginx.authUrl('cam1')),
+      publish(`${nginx.authUrl('cam1')}?token=${forged}`),
+      publish(`${nginx.authUrl('cam2')}?token=${token}`),
+    ]);
+    for (const refused of refusals) expect(refused.status).not.toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2100 - 0));
+    const expired = await publish(expiring);
+    expect(expired.status).not.toBe(0);
+  });
+
+  it('validates the request', async () => {
+    const answer = await service.api<{ messages: string[] }>('POST', '/v1/publish-urls', { app: 'a/b', stream: 'x', ttlSeconds: 0 });
+    expect(answer.status).toBe(400);
+    expect(answer.body.messages.sort()).toEqual(["app: must be 1 to 64 letters, digits, '_' or '-'", 'ttlSeconds: must be >= 1']);
+  });
+});

@@ -1,0 +1,79 @@
+// The service's small parts on their own: the backoff, the token comparison, publish tokens,
+// the streams file's atomic write.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tokenMatches } from '../lib/service/auth';
+import { PublishTokens } from '../lib/service/publish-tokens';
+import { StreamStore } from '../lib/service/store';
+import { backoffDelay } from '../lib/service/supervisor';
+import { runCli } from './helpers/cli';
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-serve-unit-'));
+
+describe('backoffDelay', () => {
+  it('doubles from backoffMs and stops at maxBackoffMs', () => {
+    const options = { backoffMs: 500, maxBackoffMs: 10_000 };
+    expect([1, 2, 3, 4, 5, 6, 7, 100].map((n) => backoffDelay(n, options))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+  });
+});
+
+describe('tokenMatches', () => {
+  it('takes exactly "Bearer <token>"', () => {
+    const token = 'abcdefghijklmnopqrstuvwxyz';
+    expect(tokenMatches(`Bearer ${token}`, token)).toBe(true);
+    for (const header of [undefined, '', token, `bearer ${token}`, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Bearer  ${token}`, `Basic ${token}`]) {
+      expect(tokenMatches(header, token), String(header)).toBe(false);
+    }
+  });
+});
+
+describe('PublishTokens', () => {
+  it('admits its own token for that app and stream until it expires, and nothing else', () => {
+    const dir = tempDir();
+    const tokens = new PublishTokens(dir);
+    const now = 1_800_000_000;
+    const token = tokens.sign('live', 'cam', now + 60);
+    expect(tokens.check('live', 'cam', token, now)).toBe('');
+    expect(tokens.check('live', 'cam', token, now + 60)).toBe('expired token');
+    expect(tokens.check('live', 'cam2', token, now)).toBe('bad signature');
+    expect(tokens.check('rec', 'cam', token, now)).toBe('bad signature');
+    expect(tokens.check('live', 'cam', token.replace(/^\d+/, String(now + 6000)), now)).toBe('bad signature');
+    expect(tokens.check('live', 'cam', undefined, now)).toBe('no token');
+    expect(tokens.check('live', 'cam', 'x.y', now)).toBe('malformed token');
+    // The secret outlives a restart; another data directory's does not admit it.
+    expect(new PublishTokens(dir).check('live', 'cam', token, now)).toBe('');
+    expect(new PublishTokens(tempDir()).check('live', 'cam', token, now)).toBe('bad signature');
+    expect(fs.statSync(path.join(dir, 'publish-secret')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('StreamStore', () => {
+  it('writes through a temp file and a rename, mode 0600, and reads back what it wrote', () => {
+    const store = new StreamStore(tempDir());
+    expect(store.load()).toEqual([]);
+    const streams = [{ spec: { id: 'a', input: '/x.mp4', outputs: [{ url: 'rtmp://h/live/key' }] }, desired: 'running' as const, createdAt: 1 }];
+    store.save(streams);
+    const inode = fs.statSync(store.file).ino;
+    store.save([...streams, { ...streams[0], spec: { ...streams[0].spec, id: 'b' }, desired: 'stopped' as const }]);
+    // A new file each time, renamed over the old one: a reader never sees half a file.
+    expect(fs.statSync(store.file).ino).not.toBe(inode);
+    expect(store.load().map((s) => [s.spec.id, s.desired])).toEqual([['a', 'running'], ['b', 'stopped']]);
+    expect(fs.statSync(store.file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(store.dir)).toEqual(['streams.json']);
+  });
+});
+
+describe('streamcoder serve arguments', () => {
+  it('refuses a bad --listen (exit 2) and a short token (exit 1)', async () => {
+    const listen = await runCli(['serve', '--listen', 'nope']);
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toContain("--listen expects host:port such as 127.0.0.1:8080 or [::1]:8080, got 'nope'");
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'token'), 'short\n');
+    const token = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--token-file', path.join(dir, 'token')]);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('the token must be at least 16 characters');
+  });
+});
