@@ -73,7 +73,7 @@ describe('a bad body', () => {
       [{ input: 'concat:/a|/b', outputs: out }, 'input: a file input must be an absolute path'],
       [{ input: input(), outputs: [{ url: '/tmp/out.flv' }] }, "outputs[0].url: scheme '?' is not allowed"],
       [{ input: input(), outputs: [{ url: 'file:///tmp/out.flv' }] }, "outputs[0].url: scheme 'file' is not allowed"],
-      [{ input: input(), outputs: [{ url: nginx.liveUrl('a') }, { url: nginx.liveUrl('b') }] }, 'not supported yet'],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('a') }, { url: nginx.liveUrl('a'), size: '640x360' }] }, 'outputs[1].url: the same URL twice'],
     ];
     // A link inside the allowed directory to a file outside it.
     const link = path.join(FIXTURE_DIR, `.serve-api-link-${process.pid}`);
@@ -126,6 +126,23 @@ describe('a stream', () => {
     expect(stopped.body.pid).toBeNull();
     expect((await service.api('DELETE', '/v1/streams/masked')).status).toBe(204);
     expect((await service.api('GET', '/v1/streams/masked')).status).toBe(404);
+  });
+});
+
+describe('a stream with several outputs', () => {
+  it('feeds a ladder from one decode in one process: each output at its size, each read back, each in the resource', async () => {
+    const created = await service.api<StreamResource>('POST', '/v1/streams', {
+      id: 'ladder', input: input(), loop: true,
+      outputs: [{ url: nginx.liveUrl('ladder-big'), bitrate: '300k', preset: 'ultrafast' }, { url: nginx.liveUrl('ladder-small'), size: '96x64', bitrate: '100k', preset: 'ultrafast' }],
+    });
+    expect(created.status, created.text).toBe(201);
+    const live = await service.waitFor('ladder', (s) => s.state === 'live' && s.outputs.every((o) => o.frames > 25));
+    expect(live.outputs.map((o) => o.state)).toEqual(['live', 'live']);
+    for (const [name, size] of [['ladder-big', '160x120'], ['ladder-small', '96x64']]) {
+      const probe = await runChild('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0:s=x', nginx.liveUrl(name)], { timeout: 20_000 });
+      expect(probe.stdout.trim(), probe.stderr).toBe(size);
+    }
+    expect((await service.api('DELETE', '/v1/streams/ladder')).status).toBe(204);
   });
 });
 

@@ -6,7 +6,6 @@ import { tokenMatches } from './auth';
 import { createMetrics } from './metrics';
 import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page';
 import type { PublishTokens } from './publish-tokens';
-import { unsupported } from './run-pipeline';
 import { ServiceError, type StreamService } from './service';
 import { createStreamSchema, filePathOf, ID_PATTERN, specFaults, type InputPolicy, type StreamSpec } from './spec';
 
@@ -152,8 +151,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/v1/streams', async () => ({ streams: service.views() }));
   app.post<{ Body: Omit<StreamSpec, 'id'> & { id?: string } }>('/v1/streams', { schema: { body: createStreamSchema } }, async (request, reply) => {
     const faults = specFaults(request.body, options.inputPolicy);
-    const notYet = unsupported(request.body);
-    if (notYet) faults.push(notYet);
     if (faults.length) return reply.code(400).send({ error: 'Bad Request', messages: faults });
     // A file input is kept by its real path, the one checked: a link changed later cannot lead
     // the stream out of the allowed directory.

@@ -29,7 +29,7 @@ export interface StreamSpec {
 
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const MAX_URL_LENGTH = 2048;
-/** The schema allows this many outputs; run-pipeline.ts says how many run today. */
+/** Outputs a stream may have: each is a thread of its stream's process, fed from one decode. */
 export const MAX_OUTPUTS_IN_SCHEMA = 8;
 export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 export const CODECS = ['libx264', 'libx265'] as const;
