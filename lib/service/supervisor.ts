@@ -291,7 +291,9 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   }
 
   private fail(message: string): void {
-    this.lastError = { message, at: Date.now() };
+    // One clock reading for both: the next retry is exactly the backoff after the failure.
+    const now = Date.now();
+    this.lastError = { message, at: now };
     this.failures++;
     if (this.failures >= this.options.maxAttempts) {
       this.state = 'failed';
@@ -302,7 +304,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     this.restarts++;
     const delay = backoffDelay(this.failures, this.options);
     this.state = 'retrying';
-    this.nextRetryAt = Date.now() + delay;
+    this.nextRetryAt = now + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.nextRetryAt = null;
