@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChild } from './helpers/child';
 import { fixture, FIXTURE_DIR } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
-import { startService, type RunningService, type StreamResource } from './helpers/serve';
+import { readLive, startService, type RunningService, type StreamResource } from './helpers/serve';
 
 let service: RunningService;
 let nginx: RtmpServer;
@@ -143,6 +143,24 @@ describe('a stream with several outputs', () => {
       expect(probe.stdout.trim(), probe.stderr).toBe(size);
     }
     expect((await service.api('DELETE', '/v1/streams/ladder')).status).toBe(204);
+  });
+
+  it('an output whose server refuses it fails alone: the stream stays live on the other, which keeps going', async () => {
+    const nowhere = `rtmp://127.0.0.1:${await freePort()}/live/gone`;
+    const created = await service.api<StreamResource>('POST', '/v1/streams', {
+      id: 'half', input: input(), loop: true,
+      outputs: [{ url: nginx.liveUrl('half-ok'), size: '96x64', bitrate: '100k', preset: 'ultrafast' }, { url: nowhere, size: '96x64', preset: 'ultrafast' }],
+    });
+    expect(created.status, created.text).toBe(201);
+    const half = await service.waitFor('half', (s) => s.state === 'live' && s.outputs[0].frames > 25 && s.outputs[1].state === 'failed');
+    expect(half.outputs[1].error).toMatch(/refused/i);
+    expect(half.outputs[0].error).toBeNull();
+    expect(half.restarts).toBe(0);
+    const later = await service.waitFor('half', (s) => s.outputs[0].frames > half.outputs[0].frames + 25);
+    expect(later).toMatchObject({ state: 'live', restarts: 0 });
+    const read = await readLive(nginx.liveUrl('half-ok'), 10);
+    expect(read.ok, read.stderr.slice(-500)).toBe(true);
+    expect((await service.api('DELETE', '/v1/streams/half')).status).toBe(204);
   });
 });
 

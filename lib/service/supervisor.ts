@@ -209,12 +209,16 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       else this.liveSince[i] = null;
     });
     if (this.ending === null) {
-      const states = progress.outputs.map((o) => o.state);
+      // An output that failed alone (refused, out of retries) stays failed in this run, shown as
+      // such with its error, while the others go on: the stream is live while they are. (When
+      // every output fails, the run ends and is retried as a whole.)
+      const states = progress.outputs.map((o) => o.state).filter((s) => s !== 'failed');
       const previous = this.state;
-      if (states.every((s) => s === 'live')) this.state = 'live';
-      else if (states.some((s) => s === 'reconnecting' || s === 'failed')) this.state = 'retrying';
+      if (states.length > 0 && states.every((s) => s === 'live')) this.state = 'live';
+      else if (states.some((s) => s === 'reconnecting')) this.state = 'retrying';
       else if (this.state !== 'retrying') this.state = 'starting';
-      if (this.state === 'live' && this.failures > 0 && Math.min(...this.liveSince.map((t) => t ?? now)) <= now - this.options.healthySeconds * 1000) {
+      const healthySince = Math.min(...this.liveSince.filter((t, i) => progress.outputs[i].state !== 'failed').map((t) => t ?? now));
+      if (this.state === 'live' && this.failures > 0 && healthySince <= now - this.options.healthySeconds * 1000) {
         this.failures = 0;
       }
       if (previous !== this.state) this.emit('change');

@@ -21,6 +21,8 @@ export interface OutputView {
   lead: number;
   /** Seconds live in this run (0 while not live). */
   uptime: number;
+  /** Why this output failed in this run while the others went on (null unless `failed`). */
+  error: string | null;
 }
 
 export interface StreamView {
@@ -77,6 +79,7 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
         reconnects: server?.reconnects ?? 0,
         lead: round(server?.lead ?? 0, 3),
         uptime: since ? round((now - since) / 1000, 1) : 0,
+        error: o?.error ? redactUrl(o.error) : null,
       };
     }),
     history: s.history,

@@ -18,7 +18,7 @@ export interface StreamResource {
   lastError: { message: string; at: string } | null;
   nextRetryAt: string | null;
   pid: number | null;
-  outputs: { url: string; state: string; fps: number; bitRate: number; frames: number; dropped: number; lateFrames: number; audioPackets: number; reconnects: number; lead: number; uptime: number }[];
+  outputs: { url: string; state: string; fps: number; bitRate: number; frames: number; dropped: number; lateFrames: number; audioPackets: number; reconnects: number; lead: number; uptime: number; error: string | null }[];
   history: { t: number; fps: number; bitRate: number }[];
 }
 
