@@ -1,3 +1,7 @@
+// pipeline(): one decoding thread and one thread per output around a FrameRing, run and watched
+// from the caller's thread: the threads' reports become progress and stats, an output's failure
+// stays its own, the input's (or every output's) failure or an abort stops them all. The options
+// and result types are in pipeline-options.ts, the threads' code in pipeline-worker.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
