@@ -565,8 +565,10 @@ export class FrameRing {
         const slot = Atomics.load(w, W_READ_SLOT);
         const reserved = this.#meta[slot * (META_BYTES / 8) + M_RESERVED];
         Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
-        Atomics.sub(w, W_USED, reserved / ALIGN);
+        // The count first, the bytes last: a producer that finds the room must not count the
+        // item still in the ring (its depth would read one too many).
         Atomics.add(w, W_READ, 1);
+        Atomics.sub(w, W_USED, reserved / ALIGN);
       }
     } finally {
       Atomics.store(w, W_TAIL_LOCK, 0);
