@@ -225,12 +225,18 @@ describe('a ladder from one decode to nginx-rtmp', () => {
 
   test('streamcoder push with --output groups: each its own size and bit rate; the summary lists every output', async () => {
     const result = await runCli([
-      'push', source360, rtmp.recordUrl('cli-a'), '--no-realtime', '--frames', '60', '--preset', 'ultrafast', '--json',
+      'push', source360, rtmp.recordUrl('cli-a'), '--frames', '60', '--preset', 'ultrafast', '--json',
       '--output', rtmp.recordUrl('cli-b'), '--size', '320x180', '--bitrate', '300k', '--preset', 'ultrafast',
       '--output', rtmp.recordUrl('cli-c'), '--size', '160x90', '--bitrate', '150k', '--preset', 'ultrafast', '--no-audio',
     ]);
     expect(result.code).toBe(0);
-    const summary = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    // Paced (2 s): progress objects come once a second, each with every output's figures.
+    const progress = lines.filter((line) => line.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1).outputs.map((o: { url: string }) => o.url)).toEqual([expect.stringContaining('output 0'), expect.stringContaining('output 1'), expect.stringContaining('output 2')]);
+    const summary = lines.at(-1);
+    expect(summary.type).toBe('summary');
     expect(summary.outputs.map((o: { state: string; frames: number }) => [o.state, o.frames])).toEqual([['done', 60], ['done', 60], ['done', 60]]);
     expect(sizeOf(await settledFile(rtmp.recordingOf('cli-b')))).toBe('320x180');
     expect(sizeOf(await settledFile(rtmp.recordingOf('cli-c')))).toBe('160x90');

@@ -31,6 +31,11 @@ export interface Status {
   /** When the end is known (a file, --frames, --duration): the share done (0-100), and the seconds left (null until a pace is known). */
   percent?: number;
   eta?: number | null;
+  /**
+   * push with several outputs: each one's figures (the fields above are the first output's).
+   * The live line says how many are live and names the others' states.
+   */
+  outputs?: OutputSummary[];
 }
 
 /** How a run ended, for its summary. */
@@ -91,6 +96,13 @@ export function formatStatus(status: Status): string {
   if (status.reconnects) parts.push(`reconnects=${status.reconnects}`);
   if (status.state === 'reconnecting') parts.push('RECONNECTING');
   if (status.percent !== undefined) parts.push(`done=${status.percent.toFixed(1)}%`, `eta=${status.eta == null ? 'N/A' : clock(status.eta)}`);
+  if (status.outputs) {
+    const live = status.outputs.filter((o) => o.state === 'live' || o.state === 'running').length;
+    const behind = status.outputs.reduce((sum, o) => sum + o.dropped, 0);
+    parts.push(`outputs=${live}/${status.outputs.length}`);
+    if (behind) parts.push(`behind-drops=${behind}`);
+    for (const [i, o] of status.outputs.entries()) if (o.state === 'failed' || o.state === 'reconnecting') parts.push(`out${i}=${o.state.toUpperCase()}`);
+  }
   return parts.join(' ');
 }
 
@@ -171,8 +183,9 @@ export class ProgressReporter {
     this.update(final, true);
     this.finish();
     if (this.mode === 'json') {
-      // The final figures, without those of a live line only (ring depth, time left).
-      const { depth, slots, eta, ...figures } = final;
+      // The final figures, without those of a live line only (ring depth, time left); each
+      // output's final figures are the ending's.
+      const { depth, slots, eta, outputs, ...figures } = final;
       this.out.write(`${JSON.stringify(rounded({ type: 'summary', ...ending, ...figures }))}\n`);
     } else if (this.mode !== 'quiet') this.out.write(`${formatSummary(final, ending)}\n`);
   }

@@ -90,6 +90,7 @@ export class PushStatus {
       reconnects: p.server?.reconnects ?? 0,
       state: p.server?.state,
       ...(p.server?.targetBitRate ? { targetBitRate: p.server.targetBitRate } : {}),
+      ...(p.outputs.length > 1 ? { outputs: p.outputs.map(outputSummary) } : {}),
       ...completion(out.frames, p.input && this.total(p.input), fps),
     };
   }
@@ -199,10 +200,11 @@ export async function push({ positionals, options, groups, signal, out }: Comman
   });
 }
 
+/** One output's figures for the status line and the summary; `state` is its link's while it runs. */
 function outputSummary(o: OutputProgress): OutputSummary {
   return {
     url: o.url,
-    state: o.state,
+    state: o.state === 'running' ? o.server?.state ?? 'running' : o.state,
     frames: o.server?.packets ?? o.frames,
     dropped: o.dropped,
     bitRate: o.server?.bitRate ?? null,
