@@ -14,7 +14,7 @@ function firstErrors(stderr: string, count = 3): string {
   return blocks.slice(0, count).join('\n') || stderr.slice(-6000);
 }
 
-test('decoding, encoding (a sweep of sizes too), the Client thread and the error paths are memcheck-clean', async () => {
+test('decoding, encoding (a sweep of sizes too), scaling, AudioEncoder, the Client thread and the error paths are memcheck-clean', async () => {
   const { dir, cleanup } = tempDir();
   try {
     // Asynchronous: the test process's event loop stays free for vitest while valgrind runs.

@@ -5,7 +5,7 @@ const { execFileSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
-const { Client, Decoder, Encoder, Server, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
+const { AudioEncoder, Client, Decoder, Encoder, Server, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
 const { packedBytes } = require('./packed-bytes');
 
 const [fixtures, out] = process.argv.slice(2);
@@ -72,6 +72,7 @@ async function main() {
     cli.close();
   }
   await reconnecting();
+  await scaledAndShared();
   await sweep();
   onLog(null);
   console.log('exerciser done');
@@ -309,6 +310,32 @@ async function sweep() {
       }
     }
   }
+}
+
+// Issue 13: a writer given Frames of other sizes and formats scales them (swscale, a padded copy,
+// the cascaded context of a large ratio), sync and async; and the standalone AudioEncoder (its
+// FIFO, resampling, flush, the packets' bytes handed to JS, misuse after close).
+async function scaledAndShared() {
+  const enc = Encoder.openSync(path.join(out, 'scaled.nut'), { width: 32, height: 18, frameRate: 25, pixelFormat: 'yuv420p', codec: 'rawvideo' });
+  for (const [w, h] of [[1, 1], [7, 5], [33, 19], [64, 48], [853, 479], [1920, 1080]]) {
+    for (const pixelFormat of FORMATS) {
+      const frame = { data: new Uint8Array(packedBytes(pixelFormat, w, h)).fill(w), width: w, height: h, pixelFormat, pts: null, time: null };
+      if ((w + h) % 2) enc.encodeFrame(frame);
+      else await enc.encode(frame);
+    }
+  }
+  expectFailure(() => enc.encodeFrame({ data: new Uint8Array(10), width: 7, height: 5, pixelFormat: 'rgb24', pts: null, time: null }));
+  await enc.close();
+  const audio = AudioEncoder.openSync({ codec: 'aac', bitRate: '64k', sampleRate: 48000, channels: 2 });
+  const packets = [];
+  for (const [i, [rate, channels, format]] of [[44100, 1, 'f32'], [48000, 2, 's16'], [22050, 2, 'f32']].entries()) {
+    packets.push(...audio.encode(tone(rate, channels, 777, i * 0.1, format)));
+  }
+  packets.push(...audio.flush());
+  if (packets.length === 0 || !audio.parameters.extradata?.length) throw new Error('AudioEncoder made no packets or no global header');
+  audio.close();
+  expectFailure(() => audio.encode(tone(48000, 2, 100, 1)));
+  expectFailure(() => AudioEncoder.openSync({ codec: 'libx264' }));
 }
 
 main().catch((error) => {
