@@ -302,7 +302,7 @@ export class Decoder<T extends MediaItem = Frame> implements AsyncIterable<T>, D
    * ring.close();
    */
   extractGOPInto(ring: FrameRing, timeoutMs?: number): FrameInfo[] | null {
-    if (!(ring instanceof Object) || typeof (ring as FrameRing).acquireWrite !== 'function') throw check.invalid('ring', 'a FrameRing', ring);
+    if (typeof ring !== 'object' || ring === null || typeof ring.acquireWrite !== 'function') throw check.invalid('ring', 'a FrameRing', ring);
     const gop: FrameInfo[] = [];
     let held = this.#gopHeld;
     this.#gopHeld = null;

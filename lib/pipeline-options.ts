@@ -303,7 +303,7 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
       label: outputLabel(i, url, list.length),
       format: server.format === undefined ? '' : check.string(server.format, at('server.format')),
       size,
-      audio: { mode: audio.mode, options: audio.options } satisfies OutputAudio,
+      audio: audio satisfies OutputAudio,
       onSlow: o.onSlow === undefined ? onSlow : check.oneOf(o.onSlow, at('onSlow'), ['drop', 'wait'] as const),
       // A live output survives its server going away unless the caller says otherwise.
       server: { ...server, pixelFormat: pixelFormat as WriterOptions['pixelFormat'], reconnect: server.reconnect ?? isConnectedOutput(url) },

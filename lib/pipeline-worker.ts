@@ -20,7 +20,6 @@ import { Server } from './server';
 import type { WriterOptions } from './writer-options';
 import type { AudioFrame, Packet, StreamInfo } from './types';
 
-export type { AudioMode, OutputAudio } from './pipeline-sound';
 
 export interface DecodeWorkerData {
   streamcoderPipeline: 'decode';

@@ -129,7 +129,7 @@ function audioFor(options: Options): PipelineAudio {
 /** The outputs after the first: each --output group, its options over the defaults. */
 function moreOutputs(groups: Parsed['groups'], shared: Options): PipelineOutput[] {
   return groups.map(({ value: url, options: given }) => {
-    const options: Options = { ...Object.fromEntries(pushSpec.group!.scoped.map((name) => [name, pushSpec.options[name].default])), ...definedOnly(given) };
+    const options: Options = { ...Object.fromEntries(pushSpec.group!.scoped.map((name) => [name, pushSpec.options[name].default])), ...given };
     if (options['min-bitrate'] !== undefined && options.bitrate === undefined) throw new UsageError(`--min-bitrate needs --bitrate too (--output ${redactUrl(url)})`);
     const size = options.size as Size | undefined;
     if (size && (size.width === undefined || size.height === undefined)) {
@@ -142,10 +142,6 @@ function moreOutputs(groups: Parsed['groups'], shared: Options): PipelineOutput[
       audio: audioFor(options),
     };
   });
-}
-
-function definedOnly(options: Options): Options {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 export async function push({ positionals, options, groups, signal, out }: CommandContext): Promise<void> {

@@ -217,7 +217,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       if (states.length > 0 && states.every((s) => s === 'live')) this.state = 'live';
       else if (states.some((s) => s === 'reconnecting')) this.state = 'retrying';
       else if (this.state !== 'retrying') this.state = 'starting';
-      const healthySince = Math.min(...this.liveSince.filter((t, i) => progress.outputs[i].state !== 'failed').map((t) => t ?? now));
+      const healthySince = Math.min(...this.liveSince.filter((_, i) => progress.outputs[i].state !== 'failed').map((t) => t ?? now));
       if (this.state === 'live' && this.failures > 0 && healthySince <= now - this.options.healthySeconds * 1000) {
         this.failures = 0;
       }
