@@ -1,3 +1,5 @@
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { NativeAudioOptions, NativeDecoder, NativeDecoderOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';

@@ -1,3 +1,6 @@
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
+/// <reference lib="esnext.disposable" preserve="true" />
 import { EventEmitter } from 'node:events';
 import type { NativeItem, NativeWriter, NativeWriterEvent, NativeWriterOptions } from '../binding';
 import { native } from './binding';

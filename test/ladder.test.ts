@@ -243,8 +243,12 @@ describe('a ladder from one decode to nginx-rtmp', () => {
     expect(() => streamOf(rtmp.recordingOf('cli-c'), 'audio')).toThrow(/no audio/);
     expect(await stampsOf(rtmp.recordingOf('cli-c'))).toEqual(range(60));
 
-    const usage = await runCli(['push', source360, rtmp.liveUrl('u'), '--output', rtmp.liveUrl('v'), '--loop']);
-    expect([usage.code, usage.stderr]).toEqual([2, expect.stringMatching(/--loop applies to every output: give it before the first --output/)]);
+    // An option of the whole push is taken after the groups too (it once was "unknown option").
+    const last = await runCli(['push', source360, rtmp.recordUrl('cli-d'), '--output', rtmp.recordUrl('cli-e'), '--size', '320x180', '--bitrate', '300k', '--no-realtime', '--frames', '30', '--json']);
+    expect(last.code, last.stderr).toBe(0);
+    expect(JSON.parse(last.stdout.trim().split('\n').at(-1)!).outputs.map((o: { state: string; frames: number }) => [o.state, o.frames])).toEqual([['done', 30], ['done', 30]]);
+    const usage = await runCli(['push', source360, rtmp.liveUrl('u'), '--output', rtmp.liveUrl('v'), '--fps', '25']);
+    expect([usage.code, usage.stderr]).toEqual([2, expect.stringMatching(/--fps applies to every output: give it before the first --output/)]);
     const half = await runCli(['push', source360, rtmp.liveUrl('u'), '--output', rtmp.liveUrl('v'), '--size', '640x-1']);
     expect([half.code, half.stderr]).toEqual([2, expect.stringMatching(/--size after --output needs both sides/)]);
     const missing = await runCli(['push', source360, rtmp.liveUrl('u'), '--output']);

@@ -39,18 +39,19 @@ function ok(result: Run): Run {
 const NPM_QUIET = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error'];
 
 let tarball = '';
-const typesNode = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
+const typesNodeVersion = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
 
 /**
- * A new project with the tarball (and @types/node, as a TypeScript user has) installed. npm 11
- * runs a dependency's install script only when the project allows it (`allowScripts`).
+ * A new project with the tarball (and, unless `typesNode` is false, @types/node, as many
+ * TypeScript users have) installed. npm 11 runs a dependency's install script only when the
+ * project allows it (`allowScripts`).
  */
-async function project(name: string, installArgs: string[], allowScripts = false): Promise<{ dir: string; install: Run }> {
+async function project(name: string, installArgs: string[], allowScripts = false, typesNode = true): Promise<{ dir: string; install: Run }> {
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
   const manifest = { name: `try-${name}`, version: '1.0.0', private: true, ...(allowScripts ? { allowScripts: { streamcoder: true } } : {}) };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
-  const install = ok(await run('npm', ['install', tarball, `@types/node@${typesNode}`, ...NPM_QUIET, ...installArgs], dir));
+  const install = ok(await run('npm', ['install', tarball, ...(typesNode ? [`@types/node@${typesNodeVersion}`] : []), ...NPM_QUIET, ...installArgs], dir));
   return { dir, install };
 }
 
@@ -172,46 +173,13 @@ describe('installed with npm, install scripts allowed', () => {
     expect([info.codec, info.width, info.height, info.pixelFormat]).toEqual(['h264', 320, 240, 'yuv420p']);
   });
 
-  test('a strict TypeScript project type-checks against the installed types (node16, nodenext, bundler; CJS and ESM files)', async () => {
-    const usage = `
-      import { Decoder, Server, pipeline, FrameRing, frameBytes, StreamcoderError, ffmpegVersions, type Frame, type PixelFormat, type StreamInfo } from 'streamcoder';
-      export async function relay(input: string, url: string): Promise<number> {
-        const dec = await Decoder.open(input, { width: 640 });
-        const info: StreamInfo = dec.info;
-        const format: PixelFormat = info.pixelFormat;
-        const srv = await Server.open(url, { from: info, pixelFormat: format, bitRate: '1M' });
-        let frames = 0;
-        for await (const frame of dec) {
-          const f: Frame = frame;
-          await srv.serveFrameBlock(f);
-          frames++;
-        }
-        await srv.close();
-        dec.close();
-        const ring = FrameRing.create({ slots: 4, slotBytes: frameBytes(64, 64, 'rgb24') });
-        void ring.slots;
-        const stats = await pipeline({ input, output: url, maxFrames: 1 });
-        const { libraries } = ffmpegVersions();
-        return frames + stats.frames + libraries.libavcodec.runtime.length;
-      }
-      export function isTyped(error: unknown): boolean {
-        return error instanceof StreamcoderError && error.code === 'ERR_NOT_FOUND';
-      }`;
-    fs.writeFileSync(path.join(dir, 'usage.ts'), usage);
-    fs.writeFileSync(path.join(dir, 'usage.mts'), usage);
+  test('a strict TypeScript project with @types/node type-checks against the installed types (node16, nodenext, bundler; CJS and ESM files)', async () => {
+    fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
+    fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
     fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
-    const settings: [string, Record<string, string>][] = [
-      ['node16', { module: 'node16', moduleResolution: 'node16' }],
-      ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
-      ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
-    ];
-    for (const [name, resolution] of settings) {
+    for (const [name, resolution] of RESOLUTIONS) {
       const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
-      fs.writeFileSync(path.join(dir, `tsconfig.${name}.json`), JSON.stringify({
-        compilerOptions: { ...resolution, target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'], strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
-        files,
-      }));
-      const result = await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${name}.json`], dir);
+      const result = await typeCheck(dir, name, { ...resolution, lib: ['ES2022', 'ESNext.Disposable'], types: ['node'] }, files);
       expect(`${result.stdout}${result.stderr}`, name).toBe('');
       expect(result.status, name).toBe(0);
     }
@@ -222,6 +190,78 @@ describe('installed with npm, install scripts allowed', () => {
     expect(rebuild.stderr).toContain('building the addon with cmake-js');
     expect(await loadAndDecode(dir)).toEqual({ kind: 'source build', file: installed(dir, 'build', 'Release', 'streamcoder.node'), frames: 75 });
   });
+});
+
+/** The usage a TypeScript user writes (the README's calls), for the type-checking tests. */
+const TYPED_USAGE = `
+  import { Decoder, Server, pipeline, FrameRing, frameBytes, StreamcoderError, ffmpegVersions, type Frame, type PixelFormat, type StreamInfo } from 'streamcoder';
+  export async function relay(input: string, url: string): Promise<number> {
+    const dec = await Decoder.open(input, { width: 640 });
+    const info: StreamInfo = dec.info;
+    const format: PixelFormat = info.pixelFormat;
+    const srv = await Server.open(url, { from: info, pixelFormat: format, bitRate: '1M' });
+    let frames = 0;
+    for await (const frame of dec) {
+      const f: Frame = frame;
+      await srv.serveFrameBlock(f);
+      frames++;
+    }
+    await srv.close();
+    dec.close();
+    const ring = FrameRing.create({ slots: 4, slotBytes: frameBytes(64, 64, 'rgb24') });
+    void ring.slots;
+    const stats = await pipeline({ input, output: url, maxFrames: 1 });
+    const { libraries } = ffmpegVersions();
+    return frames + stats.frames + libraries.libavcodec.runtime.length;
+  }
+  export function isTyped(error: unknown): boolean {
+    return error instanceof StreamcoderError && error.code === 'ERR_NOT_FOUND';
+  }`;
+
+/** tsc on `files` in `dir` with these compiler options (strict, no emit, libraries checked); its output. */
+async function typeCheck(dir: string, name: string, compilerOptions: Record<string, unknown>, files: string[]): Promise<Run> {
+  fs.writeFileSync(path.join(dir, `tsconfig.${name}.json`), JSON.stringify({
+    compilerOptions: { target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, ...compilerOptions },
+    files,
+  }));
+  return run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${name}.json`], dir);
+}
+
+const RESOLUTIONS: [string, Record<string, string>][] = [
+  ['node16', { module: 'node16', moduleResolution: 'node16' }],
+  ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
+  ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+];
+
+describe('a strict TypeScript project without @types/node of its own', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = (await project('bare-types', ['--ignore-scripts'], false, false)).dir;
+  }, 300_000);
+
+  test('type-checks with `types: []` and the target's default lib, in every resolution mode (CJS and ESM files)', async () => {
+    fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
+    fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
+    fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
+    for (const [name, resolution] of RESOLUTIONS) {
+      const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
+      const result = await typeCheck(dir, name, { ...resolution, types: [] }, files);
+      expect(`${result.stdout}${result.stderr}`, name).toBe('');
+      expect(result.status, name).toBe(0);
+    }
+  });
+
+  test('every published declaration file type-checks on its own', async () => {
+    const declarations = ok(await run('find', ['.', '-name', '*.d.ts', '-o', '-name', '*.d.mts'], installed(dir))).stdout.trim().split('\n')
+      .filter((file) => !file.includes('node_modules')).map((file) => path.join('node_modules', 'streamcoder', file));
+    expect(declarations.length).toBeGreaterThan(20);
+    const failures: string[] = [];
+    for (const file of declarations) {
+      const result = await typeCheck(dir, 'alone', { module: 'node16', moduleResolution: 'node16', types: [] }, [file]);
+      if (result.status !== 0) failures.push(`${file}:\n${result.stdout}${result.stderr}`);
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
 });
 
 describe('installed with --ignore-scripts', () => {

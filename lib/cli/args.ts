@@ -39,9 +39,19 @@ export interface CommandSpec {
   /**
    * An option that may repeat and opens a group: `--output URL` followed by the options of that
    * output alone (`scoped`), up to the next `--output`. What comes before the first group belongs
-   * to the command (and to its own first output).
+   * to the command (and to its own first output). The command's other options are taken wherever
+   * they stand, except the `shared` ones.
    */
-  group?: { option: string; description: string; scoped: readonly string[] };
+  group?: {
+    option: string;
+    description: string;
+    scoped: readonly string[];
+    /**
+     * Settings every output shares (one frame rate for all): after an `--output` they would read
+     * as that output's alone, so they must come before the first one.
+     */
+    shared: readonly string[];
+  };
 }
 
 /** A size from --size: a side left out (given as -1 or -2) keeps the aspect ratio. */
@@ -54,22 +64,43 @@ export interface Parsed {
   groups: { value: string; options: Record<string, ParsedValue | undefined> }[];
 }
 
-/** Splits `argv` at each `--<option>` / `--<option>=v` (never after `--`): what precedes the first, then each group. */
-function splitGroups(option: string, argv: string[]): { head: string[]; groups: string[][] } {
+/** The option an argument names (`--no-x` naming the flag `x`), or null when it names none of `spec`'s. */
+function optionNamed(spec: CommandSpec, arg: string): string | null {
+  if (!arg.startsWith('--') || arg === '--') return null;
+  const name = arg.slice(2).split('=')[0];
+  if (name in spec.options) return name;
+  const flag = name.replace(/^no-/, '');
+  return name.startsWith('no-') && spec.options[flag]?.type === 'flag' ? flag : null;
+}
+
+/**
+ * Splits `argv` at each `--<option>` / `--<option>=v` (never after `--`): what precedes the first,
+ * then each group. An option of the whole command met inside a group (neither scoped to it nor
+ * shared by the outputs) goes to the head, with its value: `--no-realtime` means the same last.
+ */
+function splitGroups(spec: CommandSpec, group: NonNullable<CommandSpec['group']>, argv: string[]): { head: string[]; groups: string[][] } {
   const head: string[] = [];
   const groups: string[][] = [];
   let current = head;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') {
+    const arg = argv[i];
+    if (arg === '--') {
       current.push(...argv.slice(i));
       break;
     }
-    if (argv[i] === `--${option}` || argv[i].startsWith(`--${option}=`)) {
-      current = [argv[i]];
+    if (arg === `--${group.option}` || arg.startsWith(`--${group.option}=`)) {
+      current = [arg];
       groups.push(current);
       continue;
     }
-    current.push(argv[i]);
+    const name = current === head ? null : optionNamed(spec, arg);
+    if (name !== null && !group.scoped.includes(name) && !group.shared.includes(name)) {
+      const takesValue = spec.options[name].type !== 'flag' && !arg.includes('=');
+      head.push(...argv.slice(i, takesValue ? i + 2 : i + 1));
+      if (takesValue) i++;
+      continue;
+    }
+    current.push(arg);
   }
   return { head, groups };
 }
@@ -89,10 +120,11 @@ function parseGroup(spec: CommandSpec, group: NonNullable<CommandSpec['group']>,
     return { value, options: Object.fromEntries(Object.entries(parsed.options).filter(([name]) => given.has(name))) };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    // What a group cannot take, said plainly: an option of the whole command, or a second URL.
-    const unknown = /unknown option --(\S+)/.exec(error.message);
-    if (unknown && unknown[1] in spec.options) {
-      throw new UsageError(`--${unknown[1]} applies to every output: give it before the first --${group.option} (an --${group.option} takes ${group.scoped.map((n) => `--${n}`).join(', ')})`);
+    // What a group cannot take, said plainly: a setting every output shares, or a second URL.
+    const unknown = /unknown option (--\S+)/.exec(error.message);
+    const shared = unknown ? optionNamed(spec, unknown[1]) : null;
+    if (shared !== null) {
+      throw new UsageError(`--${shared} applies to every output: give it before the first --${group.option} (an --${group.option} takes ${group.scoped.map((n) => `--${n}`).join(', ')})`);
     }
     if (/expects/.test(error.message)) throw new UsageError(`unexpected '${rest.find((arg) => !arg.startsWith('--'))}' after --${group.option} ${value} (one URL per --${group.option})`);
     throw error;
@@ -161,7 +193,7 @@ function convert(name: string, spec: OptionSpec, raw: string): ParsedValue {
 export function parse(spec: CommandSpec, argv: string[]): Parsed {
   if (spec.group) {
     const group = spec.group;
-    const { head, groups } = splitGroups(group.option, argv);
+    const { head, groups } = splitGroups(spec, group, argv);
     const parsed = parse({ ...spec, group: undefined }, head);
     return { ...parsed, groups: groups.map((g) => parseGroup(spec, group, g)) };
   }
@@ -223,6 +255,9 @@ export function helpText(spec: CommandSpec): string {
   if (spec.group) {
     lines.push(`  --${spec.group.option} <url>`.padEnd(28) + spec.group.description);
     lines.push(''.padEnd(28) + `(repeatable; after it: ${spec.group.scoped.map((n) => `--${n}`).join(', ')})`);
+    if (spec.group.shared.length > 0) {
+      lines.push(''.padEnd(28) + `${spec.group.shared.map((n) => `--${n}`).join(', ')}: before the first --${spec.group.option}; other options anywhere`);
+    }
   }
   return lines.join('\n');
 }

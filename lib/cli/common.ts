@@ -1,5 +1,7 @@
 // What every command shares: its options for output and logging, and the context it runs in;
 // and the input and encoder options of push and record, with how they map to the library's.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import type { OptionSpec, Parsed, ParsedValue, Size } from './args';
 import type { DecoderOptions } from '../decoder';
 import { LOG_LEVELS } from '../log';

@@ -1,6 +1,8 @@
 // The live status of a running command: one redrawn line on a terminal, plain key=value lines
 // when stdout is a pipe or a file, one JSON object per second with --json, nothing with --quiet;
 // and at the end, one summary (a line, or a {"type":"summary"} object).
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import type { WriterStats } from '../frame-writer';
 
 export interface Status {

@@ -20,6 +20,7 @@ export const pushSpec: CommandSpec = {
     option: 'output',
     description: 'one more output fed from the same decode, encoded on its own thread; the options after it are its own',
     scoped: ['size', 'codec', 'bitrate', 'min-bitrate', 'maxrate', 'bufsize', 'preset', 'gop', 'tune', 'format', 'transport', 'audio', 'audio-codec', 'audio-bitrate'],
+    shared: ['fps', 'retime', 'copy', 'bframes'],
   },
   options: {
     ...OUTPUT_OPTIONS,

@@ -3,6 +3,8 @@
 // or stalls (frames stop advancing while it should run), with exponential, capped backoff,
 // counted: after `maxAttempts` failures in a row the stream is `failed` and left alone. A run that
 // stays live for `healthySeconds` clears the count.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
