@@ -5,6 +5,7 @@
 export {
   AudioEncoder,
   Client,
+  DEFAULT_MAX_GOP_BYTES,
   DEFAULT_MAX_PIXELS,
   Decoder,
   Encoder,

@@ -44,8 +44,10 @@ export interface DecoderOptions {
   maxPixels?: number;
   /**
    * What one `extractGOP()`/`readGOP()` may hold, in bytes, before it fails with `ERR_LIMIT`
-   * (a stream without further keyframes would otherwise grow it without end). Default 2 GiB:
-   * a 250-frame GOP of 1080p rgb24 is 1.55 GB. Larger GOPs: raise it, or read frame by frame.
+   * (a stream without further keyframes would otherwise grow it without end). Default 1 GiB
+   * ({@link DEFAULT_MAX_GOP_BYTES}): 170 frames of 1080p rgb24, 345 of yuv420p, so that a few KB
+   * of crafted pictures near `maxPixels` cannot make one call take gigabytes. Longer GOPs (x264's
+   * default is 250 frames): raise it, or read frame by frame.
    */
   maxGopBytes?: number;
   /**
@@ -101,6 +103,8 @@ export type ItemInfo = (FrameInfo & { kind: 'video' }) | AudioFrame | Packet;
 
 /** See {@link DecoderOptions.maxPixels}. */
 export const DEFAULT_MAX_PIXELS = 8192 * 4320;
+/** The default `maxGopBytes`: 1 GiB. */
+export const DEFAULT_MAX_GOP_BYTES = 2 ** 30;
 /** The hard bound on any picture: 2^27 pixels (and 16384 on a side). */
 export const MAX_PIXELS = check.MAX_PIXELS;
 
@@ -154,7 +158,7 @@ function normalise(source: unknown, options: DecoderOptions | undefined, where: 
     threads: o.threads === undefined ? 0 : check.integer(o.threads, 'threads', 0, check.MAX_THREADS),
     timeoutMs: timeoutFor(url, o.timeoutMs),
     maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
-    maxGopBytes: o.maxGopBytes === undefined ? 2 ** 31 : check.integer(o.maxGopBytes, 'maxGopBytes', 1, Number.MAX_SAFE_INTEGER),
+    maxGopBytes: o.maxGopBytes === undefined ? DEFAULT_MAX_GOP_BYTES : check.integer(o.maxGopBytes, 'maxGopBytes', 1, Number.MAX_SAFE_INTEGER),
     inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
     formatOptions: formatOptionsFor(url, o, 'source'),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),

@@ -1,4 +1,4 @@
-export { Decoder, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
+export { Decoder, DEFAULT_MAX_GOP_BYTES, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
 export type { DecoderAudioOptions, DecoderItem, ItemInfo } from './decoder';
 export { Server } from './server';
 export { Encoder } from './encoder';

@@ -90,7 +90,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
   // What one GOP may hold (readGop); 2 GiB by default: a 250-frame GOP (x264's default) of
   // 1080p rgb24 is 1.55 GB.
-  static constexpr double kDefaultMaxGopBytes = double(int64_t(2) << 30);
+  static constexpr double kDefaultMaxGopBytes = double(int64_t(1) << 30);  // lib/decoder.ts DEFAULT_MAX_GOP_BYTES
   double maxGopBytes_ = kDefaultMaxGopBytes;
 
   std::unique_ptr<MediaReader> reader_;
