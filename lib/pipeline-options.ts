@@ -133,7 +133,7 @@ export interface PipelineProgress {
   frames: number;
   /** Frames decoded so far (pushed + in the ring). */
   decoded: number;
-  /** Pictures in the ring now, not yet read by every output (the sound between them not counted). */
+  /** Pictures in the ring now, not yet read by every output: at most `slots` (the sound between them not counted). */
   depth: number;
   /** Seconds since the call. */
   seconds: number;

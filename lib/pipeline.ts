@@ -130,8 +130,7 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     let running = 1 + outputs.length;
     let grace: NodeJS.Timeout | null = null;
     let dropped = 0;
-    // Pictures (or video packets) delivered into the ring, as last reported: the ring's own
-    // counts include the sound between them.
+    // Pictures (or video packets) delivered into the ring, as last reported.
     let decodedFrames = 0;
     let inputInfo: StreamInfo | null = null;
     let audioStreams = 0;
@@ -145,8 +144,8 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
         onProgress({
           frames: servedFrames(),
           decoded: decodedFrames,
-          // Pictures in flight: the ring also holds the sound between them.
-          depth: Math.min(s.depth, Math.max(0, decodedFrames - Math.min(...outputs.map((o) => o.progress.frames)))),
+          // Pictures in the ring (at most `slots`), not the sound between them.
+          depth: s.pictures,
           seconds: (performance.now() - started) / 1000,
           streamSeconds: Math.max(0, ...outputs.map((o) => o.streamSeconds)),
           dropped,

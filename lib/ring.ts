@@ -77,6 +77,10 @@ const W_USED = 23; // arena bytes reserved and not yet released, in units of 64 
 const W_SPARE = 24; // arena bytes beyond the `slots` frames (spareBytes), in units of 64
 const W_READERS = 25; // readers the ring was made for
 const W_TAIL_LOCK = 26; // held while one thread frees items at the tail
+// Pictures (frames and video packets) committed / freed since creation: the ring holds at most
+// `slots` of them, whatever room the spare bytes leave, so that `slots` means what it says.
+const W_PICTURES_WRITTEN = 27;
+const W_PICTURES_READ = 28;
 
 // Reader block words (Int32 indices from the block's start), each reader's own cursor and counts.
 // The cursor and `holding` change together under the block's lock: the producer moves a 'drop'
@@ -216,8 +220,10 @@ export interface FrameRingStats {
   slots: number;
   slotBytes: number;
   entries: number;
-  /** Items committed and not yet released, now. */
+  /** Items committed and not yet released, now: pictures and the sound and packets between them. */
   depth: number;
+  /** Pictures (frames or video packets) committed and not yet released, now: at most `slots`. */
+  pictures: number;
   /** Arena bytes those items hold, now. */
   bytesInUse: number;
   /** Largest depth seen at a commit. */
@@ -564,9 +570,11 @@ export class FrameRing {
         }
         const slot = Atomics.load(w, W_READ_SLOT);
         const reserved = this.#meta[slot * (META_BYTES / 8) + M_RESERVED];
+        const kind = this.#meta[slot * (META_BYTES / 8) + M_KIND];
         Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
-        // The count first, the bytes last: a producer that finds the room must not count the
+        // The counts first, the bytes last: a producer that finds the room must not count the
         // item still in the ring (its depth would read one too many).
+        if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(w, W_PICTURES_READ, 1);
         Atomics.add(w, W_READ, 1);
         Atomics.sub(w, W_USED, reserved / ALIGN);
       }
@@ -629,11 +637,16 @@ export class FrameRing {
 
   /**
    * Room for the next item: `bytes` of it (default `slotBytes`, one frame), waiting while the
-   * ring has no room (at most `timeoutMs`, then ERR_TIMEOUT). Throws ERR_CLOSED once the ring is
-   * closed, and the carried error once it is aborted. Blocking: not for the main thread of an
-   * application (use a worker).
+   * ring has no room (at most `timeoutMs`, then ERR_TIMEOUT). The room of a whole slot is a
+   * picture's: it also waits while the ring holds `slots` pictures. Throws ERR_CLOSED once the
+   * ring is closed, and the carried error once it is aborted. Blocking: not for the main thread
+   * of an application (use a worker).
    */
   acquireWrite(timeoutMs?: number, bytes?: number): WriteSlot {
+    return this.#acquireWrite(timeoutMs, bytes, bytes === undefined || bytes >= this.slotBytes);
+  }
+
+  #acquireWrite(timeoutMs: number | undefined, bytes: number | undefined, picture: boolean): WriteSlot {
     const deadline = this.#deadline(timeoutMs);
     if (this.#writing !== null) throw fail('ERR_INVALID_STATE', 'acquireWrite: the previous slot was not committed yet');
     const size = bytes === undefined ? this.slotBytes : check.integer(bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER, 'ERR_BUFFER_SIZE');
@@ -648,7 +661,8 @@ export class FrameRing {
       this.#throwIfEnded(true);
       const written = Atomics.load(w, W_WRITTEN);
       const room = this.#room(size);
-      if (((written - Atomics.load(w, W_READ)) | 0) < this.entries && room !== null) {
+      const pictureRoom = !picture || ((Atomics.load(w, W_PICTURES_WRITTEN) - Atomics.load(w, W_PICTURES_READ)) | 0) < this.slots;
+      if (((written - Atomics.load(w, W_READ)) | 0) < this.entries && room !== null && pictureRoom) {
         this.#writing = { sequence: written, ...room, bytes: size };
         const slot = Atomics.load(w, W_WRITE_SLOT);
         const data = new Uint8Array(this.buffer, this.#dataOffset + room.offset, size);
@@ -709,7 +723,7 @@ export class FrameRing {
     const source = item.data;
     if (!ArrayBuffer.isView(source)) throw check.invalid('item.data', 'a typed array', source);
     const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-    const slot = this.acquireWrite(timeoutMs, bytes.byteLength);
+    const slot = this.#acquireWrite(timeoutMs, bytes.byteLength, item.kind === 'video-packet');
     slot.data.set(bytes);
     if (item.kind === 'audio') {
       slot.commit({ kind: 'audio', sampleFormat: item.sampleFormat, sampleRate: item.sampleRate, channels: item.channels, samples: item.samples, pts: item.pts, time: item.time });
@@ -782,6 +796,8 @@ export class FrameRing {
     Atomics.store(w, W_WRITE_SLOT, (slot + 1) % this.entries);
     Atomics.store(w, W_HEAD, ((held.offset + aligned(held.bytes)) % this.#arena) / ALIGN);
     Atomics.add(w, W_USED, held.reserved / ALIGN);
+    // Counted before it is published, so that a reader freeing it never takes it from zero.
+    if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(w, W_PICTURES_WRITTEN, 1);
     // The store of W_WRITTEN publishes the item: Atomics are sequentially consistent, so the
     // consumer that sees the new count also sees the bytes and the meta written before it.
     const depth = (Atomics.add(w, W_WRITTEN, 1) + 1 - Atomics.load(w, W_READ)) | 0;
@@ -1034,6 +1050,7 @@ export class FrameRing {
       slotBytes: this.slotBytes,
       entries: this.entries,
       depth: (written - read) | 0,
+      pictures: (Atomics.load(w, W_PICTURES_WRITTEN) - Atomics.load(w, W_PICTURES_READ)) | 0,
       bytesInUse: Atomics.load(w, W_USED) * ALIGN,
       maxDepth: Atomics.load(w, W_MAX_DEPTH),
       written,

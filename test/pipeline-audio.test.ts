@@ -145,8 +145,12 @@ describe('A/V sync, measured in what nginx-rtmp recorded', () => {
   test('paced in real time (5 s), and a 4 s input looped 3 times: in sync through every loop', async () => {
     const input = make('loop.mp4', flashBeepArgs(4));
     const began = performance.now();
-    const stats = await pipeline({ input, output: rtmp.recordUrl('loop'), server: fast, loop: true, maxFrames: 300 });
+    const depths: number[] = [];
+    const stats = await pipeline({ input, output: rtmp.recordUrl('loop'), server: fast, loop: true, maxFrames: 300, onProgress: ({ depth }) => depths.push(depth) });
     expect(stats.frames).toBe(300);
+    // Paced, the decoder runs ahead and the ring stays full: of pictures, 8 (the default slots),
+    // never more, though its spare bytes for the sound have room for a few more of these.
+    expect(Math.max(...depths)).toBe(8);
     // Paced: 300 frames at 25 fps take 12 s (loose: a busy machine may be late, never early).
     expect(performance.now() - began).toBeGreaterThan(11_000);
     const offsets = expectInSync(await recorded('loop'), 0, 8);

@@ -304,6 +304,36 @@ describe('FrameRing with audio chunks and packets between the frames', () => {
     expectError(() => tight.write(audio(0, 1), 0), 'ERR_TIMEOUT');
   });
 
+  test('spare bytes that would fit more pictures still hold `slots` of them: the count is the pictures in the ring', () => {
+    // 2 slots of 1000 bytes and 10,000 spare: room for twelve pictures by bytes alone.
+    const ring = FrameRing.create({ slots: 2, slotBytes: 1000, spareBytes: 10_000 });
+    const packet = (n: number) => ({ kind: 'video-packet' as const, data: new Uint8Array(100).fill(n), pts: n, dts: n, duration: 1, timeBase: { num: 1, den: 25 }, time: n / 25, keyFrame: n === 0 });
+    ring.acquireWrite(0).commit({ index: 0 });
+    ring.write(audio(0, 64), 0);
+    ring.acquireWrite(0).commit({ index: 1 });
+    expect(ring.stats).toMatchObject({ depth: 3, pictures: 2 });
+    // A third picture waits, by either way in (a frame's slot, a video packet); sound does not.
+    expectError(() => ring.acquireWrite(0), 'ERR_TIMEOUT');
+    expectError(() => ring.write(packet(2), 0), 'ERR_TIMEOUT');
+    expectError(() => ring.acquireWrite(0, 5000), 'ERR_TIMEOUT');
+    ring.write(audio(1, 64), 0);
+    expect(ring.stats).toMatchObject({ depth: 4, pictures: 2 });
+    // The first picture read and released: room for one more, and no more than one.
+    ring.acquireRead()!.release();
+    expect(ring.stats).toMatchObject({ depth: 3, pictures: 1 });
+    ring.write(packet(2), 0);
+    expect(ring.stats).toMatchObject({ depth: 4, pictures: 2 });
+    expectError(() => ring.acquireWrite(0), 'ERR_TIMEOUT');
+    ring.close();
+    const kinds: string[] = [];
+    for (let item = ring.acquireRead(0); item; item = ring.acquireRead(0)) {
+      kinds.push(item.kind);
+      item.release();
+    }
+    expect(kinds).toEqual(['audio', 'video', 'audio', 'video-packet']);
+    expect(ring.stats).toMatchObject({ depth: 0, pictures: 0 });
+  });
+
   test('items of random sizes wrap around the arena many times, never overlapping one still held', () => {
     const ring = FrameRing.create({ slots: 4, slotBytes: 5000, entries: 64 });
     let seed = 12345;
