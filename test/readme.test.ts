@@ -170,3 +170,16 @@ describe('the snippets that push run', () => {
     expect(await runPushingAll(/const ladder = await pipeline\(\{/, ['hd', '720', '360'], 'ladder')).toEqual([75, 75, 75]);
   });
 });
+
+test("Development's layout names every native file pair, and no file that is not there", () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const layout = /^- Layout: [\s\S]*?(?=^\S|^- )/m.exec(readme.slice(readme.indexOf('## Development')))?.[0] ?? '';
+  expect(layout).toContain('`native/`');
+  const named = new Set([...layout.matchAll(/`([a-z_]+)(?:\.h)?`/g)].map((m) => m[1]));
+  const pairs = new Set(fs.readdirSync(path.join(root, 'native')).filter((file) => /\.(h|cc)$/.test(file)).map((file) => file.replace(/\.(h|cc)$/, '')));
+  expect([...pairs].filter((name) => !named.has(name))).toEqual([]);
+  // Every snake_case name in the paragraph (the folders' and commands' names aside) is a file there.
+  const words = ['bootstrap', 'prebuild', 'prepack', 'install', 'demo', 'fuzz', 'native', 'lib', 'test', 'bench', 'examples', 'scripts'];
+  expect([...named].filter((name) => name.includes('_') && !pairs.has(name))).toEqual([]);
+  expect([...named].filter((name) => !name.includes('_') && !pairs.has(name) && !words.includes(name))).toEqual([]);
+});
