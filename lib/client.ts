@@ -1,13 +1,12 @@
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
-/// <reference types="node" preserve="true" />
 /// <reference lib="esnext.disposable" preserve="true" />
-import { EventEmitter } from 'node:events';
 import type { NativeClient, NativeClientOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { DEFAULT_MAX_PIXELS, LIBAV_OPTIONS_HINT, MAX_PIXELS, normaliseAudio, type DecoderAudioOptions } from './decoder';
 import { DEFAULT_NETWORK_TIMEOUT_MS, formatOptionsFor, isLiveUrl } from './network-options';
 import { openHandle, openHandleSync } from './open-handle';
+import { TypedEventEmitter } from './typed-emitter';
 import { PIXEL_FORMATS, type AudioFrame, type Frame, type PixelFormat, type StreamInfo } from './types';
 import * as check from './validate';
 
@@ -99,20 +98,6 @@ export interface ClientEvents {
   reconnect: [attempt: number, cause: StreamcoderError];
 }
 
-type ClientListener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) => void;
-
-// Node's typed EventEmitter takes any name (`K | keyof T`) and types an unknown one's listener
-// `never`; these signatures take only the names of ClientEvents, so a wrong one is the error.
-export interface Client<T extends Frame | AudioFrame = Frame> {
-  on<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  once<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  addListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  prependListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  prependOnceListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  off<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-  removeListener<K extends keyof ClientEvents>(eventName: K, listener: ClientListener<K>): this;
-}
-
 /** The keys of {@link ClientOptions}: any other is refused. */
 const CLIENT_OPTION_KEYS = [
   'cacheSize', 'pixelFormat', 'width', 'height', 'frameRate', 'transport', 'timeoutMs', 'reconnect',
@@ -179,7 +164,7 @@ function clientAudio(value: unknown, where: string): NativeClientOptions['audio'
  * cli.start();
  * for await (const frame of cli) console.log(frame.index, cli.stats.latencyMs);
  */
-export class Client<T extends Frame | AudioFrame = Frame> extends EventEmitter<ClientEvents> implements AsyncIterable<T>, Disposable {
+export class Client<T extends Frame | AudioFrame = Frame> extends TypedEventEmitter<ClientEvents> implements AsyncIterable<T>, Disposable {
   readonly #native: NativeClient;
   readonly #timeoutMs: number;
   readonly #cacheSize: number;

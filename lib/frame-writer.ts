@@ -1,11 +1,10 @@
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
-/// <reference types="node" preserve="true" />
 /// <reference lib="esnext.disposable" preserve="true" />
-import { EventEmitter } from 'node:events';
 import type { NativeItem, NativeWriter, NativeWriterEvent, NativeWriterOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError, withCallerStack } from './errors';
 import { openHandle, openHandleSync } from './open-handle';
+import { TypedEventEmitter } from './typed-emitter';
 import { frameBytes } from './ring';
 import { PIXEL_FORMATS, SAMPLE_FORMATS, type AudioFrame, type Frame, type MediaItem, type Packet, type Rational } from './types';
 import * as check from './validate';
@@ -77,19 +76,6 @@ export interface WriterEvents {
    * (ERR_RECONNECT_FAILED). Emitted only when someone listens; the next serve throws it anyway.
    */
   error: [error: StreamcoderError];
-}
-
-type WriterListener<K extends keyof WriterEvents> = (...args: WriterEvents[K]) => void;
-
-// Node's typed EventEmitter takes any name; these signatures take only WriterEvents' names.
-export interface FrameWriter {
-  on<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  once<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  addListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  prependListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  prependOnceListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  off<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
-  removeListener<K extends keyof WriterEvents>(eventName: K, listener: WriterListener<K>): this;
 }
 
 /**
@@ -167,7 +153,7 @@ export function checkAudioFrame(frame: AudioFrame): Omit<Extract<NativeItem, { k
  * What Server and Encoder share: checking items and handing them to the native writer, which
  * places each at its source time on one timeline (native/media_writer.h), stats, closing.
  */
-export abstract class FrameWriter extends EventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
+export abstract class FrameWriter extends TypedEventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
   /** @internal */
   protected readonly native: NativeWriter;
   /**

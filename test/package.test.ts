@@ -239,7 +239,7 @@ describe('a strict TypeScript project without @types/node of its own', () => {
     dir = (await project('bare-types', ['--ignore-scripts'], false, false)).dir;
   }, 300_000);
 
-  test('type-checks with `types: []` and the target's default lib, in every resolution mode (CJS and ESM files)', async () => {
+  test("type-checks with `types: []` and the target's default lib, in every resolution mode (CJS and ESM files)", async () => {
     fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
     fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
     fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
