@@ -1,13 +1,15 @@
+// AudioEncoder: PCM in, compressed audio Packets out, on its own (not inside a Server or Encoder),
+// for a caller that muxes or sends the packets itself.
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
 /// <reference lib="esnext.disposable" preserve="true" />
 import type { NativeAudioEncoder, NativeAudioEncoderOptions } from '../binding';
 import { native } from './binding';
 import { StreamcoderError } from './errors';
-import { checkAudioFrame } from './frame-writer';
+import { checkAudioFrame } from './writer/frame-writer';
 import { openHandle, openHandleSync } from './open-handle';
 import type { AudioFrame, AudioInfo, CodecParameters, Packet, Rational, StreamInfo } from './types';
 import * as check from './validate';
-import { AUDIO_OPTION_KEYS, type AudioOptions } from './writer-options';
+import { AUDIO_OPTION_KEYS, type AudioOptions } from './writer/options';
 
 /**
  * What {@link AudioEncoder.open} takes: the same as a Server's or Encoder's `audio` option.

@@ -1,3 +1,4 @@
+// The loaded native addon, once per process: the source build, the prebuild or STREAMCODER_NATIVE.
 import type { Binding } from '../binding';
 import { loadAddon, type AddonCandidate } from './load-native';
 import { StreamcoderError } from './errors';

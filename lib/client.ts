@@ -1,3 +1,5 @@
+// Client: reads a live stream (rtsp, rtmp, srt, ...) on a native thread into a bounded cache of
+// frames that JavaScript takes at its own pace, reconnecting when the source goes away.
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
 /// <reference lib="esnext.disposable" preserve="true" />
 import type { NativeClient, NativeClientOptions } from '../binding';

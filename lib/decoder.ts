@@ -1,3 +1,6 @@
+// Decoder: frames (and sound, and packets for a stream copy) out of a file or URL: sync methods
+// for workers and scripts, async ones off the event loop, seeking, scaling, and the bounds a hostile
+// input is held to (maxPixels, maxGopBytes).
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
 /// <reference lib="esnext.disposable" preserve="true" />
 import type { NativeAudioOptions, NativeDecoder, NativeDecoderOptions } from '../binding';

@@ -1,3 +1,5 @@
+// StreamcoderError: the one error type of the library, its stable codes, and the caller's stack on
+// errors that come back from another thread.
 /**
  * Every error the library throws or rejects with is a {@link StreamcoderError}: check `code`, a
  * stable string, rather than the message.

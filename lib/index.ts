@@ -1,12 +1,13 @@
+// The package's entry: every public name, from the modules that hold them.
 export { Decoder, DEFAULT_MAX_GOP_BYTES, DEFAULT_MAX_PIXELS, MAX_PIXELS, type DecoderOptions } from './decoder';
 export type { DecoderAudioOptions, DecoderItem, ItemInfo } from './decoder';
-export { Server } from './server';
-export { Encoder } from './encoder';
+export { Server } from './writer/server';
+export { Encoder } from './writer/encoder';
 export { AudioEncoder, type AudioEncoderOptions } from './audio-encoder';
 export { Client, type ClientOptions, type ClientStats, type ClientEvents } from './client';
-export { MIN_FRAME_RATE, MAX_FRAME_RATE, RECONNECT_DEFAULTS, type WriterOptions, type AudioOptions, type ReconnectOptions, type AdaptiveBitRateOptions } from './writer-options';
+export { MIN_FRAME_RATE, MAX_FRAME_RATE, RECONNECT_DEFAULTS, type WriterOptions, type AudioOptions, type ReconnectOptions, type AdaptiveBitRateOptions } from './writer/options';
 export { MAX_TIMELINE_SECONDS, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS } from './validate';
-export type { WriterStats, WriterEvents, FrameInput, WriterInput, NamedFormatFrame } from './frame-writer';
+export type { WriterStats, WriterEvents, FrameInput, WriterInput, NamedFormatFrame } from './writer/frame-writer';
 export { StreamcoderError, type ErrorCode } from './errors';
 export { setLogLevel, onLog, LOG_LEVELS, type LogLevel } from './log';
 export { ffmpegVersions, type FfmpegVersions, type FfmpegLibrary } from './versions';

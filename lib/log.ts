@@ -1,3 +1,4 @@
+// FFmpeg's log: its level, and a callback that receives its lines (masked) instead of stderr.
 import { native } from './binding';
 import * as check from './validate';
 

@@ -1,3 +1,4 @@
+// The open/openSync pair every native object shares: open once, then use; close frees at once.
 import { withCallerStack } from './errors';
 
 /** What every native object has: an open pair, and a way to free it at once. */

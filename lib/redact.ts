@@ -1,3 +1,4 @@
+// Masking the secrets of URLs (credentials, keys, tokens) in any text the library shows.
 import { native } from './binding';
 
 /**

@@ -1,3 +1,5 @@
+// The plain data the API passes around: rationals, pixel and sample formats, frames, sound, packets,
+// stream descriptions.
 /** A rational number, as FFmpeg keeps rates and time bases: `num / den`. */
 export interface Rational {
   num: number;

@@ -1,3 +1,4 @@
+// ffmpegVersions(): the FFmpeg the addon was built against and the one it loaded, and which addon.
 import { addon, native } from './binding';
 import type { AddonKind } from './load-native';
 

@@ -87,7 +87,7 @@ beforeAll(async () => {
 test('the tarball holds the prebuild, the built library and the sources for a fallback build; nothing test- or bench-only', async () => {
   const listing = ok(await run('tar', ['-tzf', tarball], work)).stdout.trim().split('\n').map((line) => line.replace(/^package\//, ''));
   expect(listing).toContain(`prebuilds/${TAG}/streamcoder.node`);
-  for (const file of ['package.json', 'README.md', 'LICENSE', 'index.mjs', 'index.d.mts', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/pipeline-worker.js', 'scripts/install.js', 'CMakeLists.txt', 'native/addon.cc']) {
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'index.mjs', 'index.d.mts', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/pipeline/worker.js', 'scripts/install.js', 'CMakeLists.txt', 'native/js/addon.cc']) {
     expect(listing, file).toContain(file);
   }
   const unwanted = listing.filter((file) =>

@@ -171,15 +171,20 @@ describe('the snippets that push run', () => {
   });
 });
 
-test("Development's layout names every native file pair, and no file that is not there", () => {
+test("Development's layout names every native file pair and folder, every lib file outside cli/ and service/, and nothing that is not there", () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const layout = /^- Layout: [\s\S]*?(?=^\S|^- )/m.exec(readme.slice(readme.indexOf('## Development')))?.[0] ?? '';
+  const layout = /^- Layout\.[\s\S]*?(?=^\S|^- )/m.exec(readme.slice(readme.indexOf('## Development')))?.[0] ?? '';
   expect(layout).toContain('`native/`');
-  const named = new Set([...layout.matchAll(/`([a-z_]+)(?:\.h)?`/g)].map((m) => m[1]));
-  const pairs = new Set(fs.readdirSync(path.join(root, 'native')).filter((file) => /\.(h|cc)$/.test(file)).map((file) => file.replace(/\.(h|cc)$/, '')));
-  expect([...pairs].filter((name) => !named.has(name))).toEqual([]);
-  // Every snake_case name in the paragraph (the folders' and commands' names aside) is a file there.
-  const words = ['bootstrap', 'prebuild', 'prepack', 'install', 'demo', 'fuzz', 'native', 'lib', 'test', 'bench', 'examples', 'scripts'];
-  expect([...named].filter((name) => name.includes('_') && !pairs.has(name))).toEqual([]);
-  expect([...named].filter((name) => !name.includes('_') && !pairs.has(name) && !words.includes(name))).toEqual([]);
+  const named = new Set([...layout.matchAll(/`([a-z_.-]+\/?)`/g)].map((m) => m[1]));
+  const native = path.join(root, 'native');
+  const folders = fs.readdirSync(native).filter((name) => fs.statSync(path.join(native, name)).isDirectory());
+  const pairs = folders.flatMap((folder) => fs.readdirSync(path.join(native, folder)).map((file) => file.replace(/\.(cc|h)$/, '')).map((name) => (name === 'ffmpeg' ? 'ffmpeg.h' : name)));
+  expect(folders.filter((folder) => !named.has(`${folder}/`))).toEqual([]);
+  expect([...new Set(pairs)].filter((name) => !named.has(name))).toEqual([]);
+  const lib = path.join(root, 'lib');
+  const libFiles = ['', 'writer', 'ring', 'pipeline'].flatMap((folder) => fs.readdirSync(path.join(lib, folder)).filter((file) => file.endsWith('.ts')));
+  expect(libFiles.filter((file) => !named.has(file))).toEqual([]);
+  // Each snake_case name is a native file there; each .ts name a lib file.
+  expect([...named].filter((name) => /^[a-z]+_[a-z_]+$/.test(name) && !pairs.includes(name))).toEqual([]);
+  expect([...named].filter((name) => name.endsWith('.ts') && !libFiles.includes(name) && name !== 'binding.d.ts')).toEqual([]);
 });

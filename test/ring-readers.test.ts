@@ -205,10 +205,10 @@ interface ReaderReport { received: number; last: number; problems: unknown[]; se
 
 async function fanOut(frames: number, readers: { delayMs?: number; onSlow?: 'wait' | 'drop'; detachAfter?: number; pauseAt?: number; pauseMs?: number }[], periodMs = 0) {
   const ring = FrameRing.create({ slots: 8, slotBytes: SLOT_BYTES, readers: readers.length });
-  const runs = readers.map((r, reader) => runWorker<ReaderReport>(READER, { ring: distModule('ring'), buffer: ring.buffer, reader, delayMs: r.delayMs ?? 0, onSlow: r.onSlow ?? 'wait', detachAfter: r.detachAfter ?? 0, pauseAt: r.pauseAt ?? -1, pauseMs: r.pauseMs ?? 0 }));
+  const runs = readers.map((r, reader) => runWorker<ReaderReport>(READER, { ring: distModule('ring/index'), buffer: ring.buffer, reader, delayMs: r.delayMs ?? 0, onSlow: r.onSlow ?? 'wait', detachAfter: r.detachAfter ?? 0, pauseAt: r.pauseAt ?? -1, pauseMs: r.pauseMs ?? 0 }));
   // The policies are in place before the first item: the producer starts once every reader attached.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const producer = runWorker<{ seconds: number }>(PRODUCER, { ring: distModule('ring'), buffer: ring.buffer, frames, periodMs });
+  const producer = runWorker<{ seconds: number }>(PRODUCER, { ring: distModule('ring/index'), buffer: ring.buffer, frames, periodMs });
   const reports = await Promise.all(runs.map((r) => r.result));
   const { seconds } = await producer.result;
   return { ring, reports, seconds };

@@ -69,7 +69,7 @@ interface ConsumerReport {
 
 async function handOff(frames: number, slots: number, producer: object, consumer: object) {
   const ring = FrameRing.create({ slots, slotBytes: SLOT_BYTES });
-  const path = distModule('ring');
+  const path = distModule('ring/index');
   const p = runWorker<{ sent?: number; error?: unknown }>(PRODUCER, { ring: path, buffer: ring.buffer, frames, ...producer });
   const c = runWorker<ConsumerReport>(CONSUMER, { ring: path, buffer: ring.buffer, ...consumer });
   const [sent, report] = await Promise.all([p.result, c.result]);
@@ -519,7 +519,7 @@ describe('FrameRing across two worker threads', () => {
 
   test('an abort by the consumer wakes a producer blocked on a full ring', async () => {
     const ring = FrameRing.create({ slots: 2, slotBytes: SLOT_BYTES });
-    const p = runWorker<{ error?: { code: string; message: string } }>(PRODUCER, { ring: distModule('ring'), buffer: ring.buffer, frames: 1000 });
+    const p = runWorker<{ error?: { code: string; message: string } }>(PRODUCER, { ring: distModule('ring/index'), buffer: ring.buffer, frames: 1000 });
     // This thread is the consumer: read two frames, then give up with an error.
     for (let i = 0; i < 2; i++) {
       const f = (await ring.readAsync(20000))!;
@@ -554,7 +554,7 @@ describe('FrameRing across two worker threads', () => {
       ring.close();
       parentPort.postMessage({ sent: workerData.items });`;
     const ring = FrameRing.create({ slots: 3, slotBytes: SLOT_BYTES, spareBytes: 4000 });
-    const p = runWorker(MIXED, { ring: distModule('ring'), buffer: ring.buffer, items: 3000 });
+    const p = runWorker(MIXED, { ring: distModule('ring/index'), buffer: ring.buffer, items: 3000 });
     let n = 0;
     const problems: string[] = [];
     for (let item = await ring.readAsync(20000); item; item = await ring.readAsync(20000)) {
@@ -572,7 +572,7 @@ describe('FrameRing across two worker threads', () => {
 
   test('the main thread consumes with readAsync while a worker produces', async () => {
     const ring = FrameRing.create({ slots: 3, slotBytes: SLOT_BYTES });
-    const p = runWorker(PRODUCER, { ring: distModule('ring'), buffer: ring.buffer, frames: 200 });
+    const p = runWorker(PRODUCER, { ring: distModule('ring/index'), buffer: ring.buffer, frames: 200 });
     let n = 0;
     for (let f = await ring.readAsync(20000); f; f = await ring.readAsync(20000)) {
       expect([f.index, new DataView(f.data.buffer, f.data.byteOffset).getUint32(0), f.data.byteLength]).toEqual([n, n, lengthOf(n)]);

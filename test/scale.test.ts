@@ -212,7 +212,7 @@ describe('a Frame of another size is scaled to the size the writer was opened at
     expect(diff / small.length).toBeLessThan(6);
   });
 
-  test('ring slots (lib/ring.ts) of another size are scaled too: a 640x360 and a 99x37 yuv420p slot into a 320x180 Encoder', () => {
+  test('ring slots (lib/ring/) of another size are scaled too: a 640x360 and a 99x37 yuv420p slot into a 320x180 Encoder', () => {
     const file = path.join(dir, 'ring.mkv');
     const ring = FrameRing.create({ slots: 2, slotBytes: frameBytes(640, 360, 'yuv420p') });
     const enc = Encoder.openSync(file, { width: 320, height: 180, frameRate: 25, preset: 'ultrafast' });

@@ -6,7 +6,7 @@ import type { OptionSpec, Parsed, ParsedValue, Size } from './args';
 import type { DecoderOptions } from '../decoder';
 import { LOG_LEVELS } from '../log';
 import { MAX_TIMELINE_SECONDS } from '../validate';
-import { MAX_GOP_SIZE, type AudioOptions, type WriterOptions } from '../writer-options';
+import { MAX_GOP_SIZE, type AudioOptions, type WriterOptions } from '../writer/options';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   quiet: { type: 'flag', description: 'no progress output' },

@@ -3,7 +3,7 @@
 // and at the end, one summary (a line, or a {"type":"summary"} object).
 // Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
 /// <reference types="node" preserve="true" />
-import type { WriterStats } from '../frame-writer';
+import type { WriterStats } from '../writer/frame-writer';
 
 export interface Status {
   /** Media time that went out so far, seconds. */

@@ -6,7 +6,7 @@ import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
 import { isNetworkUrl, MAX_THREADS, MAX_TIMEOUT_MS } from '../validate';
-import { MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS } from '../writer-options';
+import { MAX_B_FRAMES, MAX_FRAME_RATE, MAX_OUTAGE_BUFFER_SECONDS, MIN_FRAME_RATE, RECONNECT_DEFAULTS } from '../writer/options';
 import { UsageError, type CommandSpec, type Parsed, type Size } from './args';
 import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext, type Options } from './common';
 import { completion, FpsMeter, ProgressReporter, sent, type OutputSummary, type Status } from './progress';

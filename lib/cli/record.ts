@@ -1,9 +1,9 @@
 // streamcoder record <url> <file>: read a live stream and write it to a file.
 import { Decoder } from '../decoder';
-import { Encoder } from '../encoder';
+import { Encoder } from '../writer/encoder';
 import { StreamcoderError } from '../errors';
 import { MAX_TIMELINE_SECONDS, MAX_TIMEOUT_MS } from '../validate';
-import { containerTakes, MAX_CRF } from '../writer-options';
+import { containerTakes, MAX_CRF } from '../writer/options';
 import type { MediaItem } from '../types';
 import type { CommandSpec } from './args';
 import { AUDIO_OPTIONS, audioOption, COMMON_OPTIONS, decoderOptions, INPUT_OPTIONS, OUTPUT_OPTIONS, writerOptions, type CommandContext, type Options } from './common';

@@ -2,7 +2,7 @@
 // the per-output figures the service shows. A stream's outputs are one pipeline's outputs: one
 // decode feeding each output on its own thread, each isolated from the others.
 import { pipeline, type OutputProgress as PipelineOutputProgress, type PipelineProgress, type PipelineStats } from '../pipeline';
-import type { WriterStats } from '../frame-writer';
+import type { WriterStats } from '../writer/frame-writer';
 import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type StreamSpec } from './spec';
 
 export interface OutputProgress {

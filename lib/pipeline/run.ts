@@ -1,0 +1,310 @@
+// One run of pipeline(), watched from the caller's thread: it starts the decode thread and one
+// thread per output, turns their messages into progress and the final stats, keeps an output's
+// failure its own, and stops every thread once when the input fails, every output fails, or the
+// caller aborts. Its steps: start, the messages of each side, the threads' exits, fail, finish.
+import { Worker } from 'node:worker_threads';
+import { StreamcoderError } from '../errors';
+import { FrameRing } from '../ring';
+import type { StreamInfo } from '../types';
+import type { WriterStats } from '../writer/frame-writer';
+import type { normalisePipeline, OutputProgress, OutputStats, PipelineAbortError, PipelineOptions, PipelineStats } from './options';
+import type { RingContents, SerializedError } from './worker';
+
+/** How long the threads get to stop by themselves after an abort before they are terminated. */
+const STOP_GRACE_MS = 3000;
+const PROGRESS_INTERVAL_MS = 500;
+
+/** A thread's last word ('done', or 'stopped' by another thread or the caller). */
+type EndReport = {
+  type: 'done' | 'stopped';
+  frames: number;
+  busySeconds: number;
+  dropped?: number;
+  firstFrameAt?: number | null;
+  server?: WriterStats;
+  streamSeconds?: number;
+};
+
+type WorkerMessage =
+  | { type: 'ready'; buffer: SharedArrayBuffer; info: StreamInfo; contents: RingContents }
+  | EndReport
+  | { type: 'opened' }
+  | { type: 'stats'; frames: number; dropped: number; server: WriterStats; streamSeconds: number }
+  | { type: 'decoded'; frames: number; dropped: number }
+  | { type: 'error'; error: SerializedError; dropped?: number; server?: WriterStats | null };
+
+/** One output's thread and what it said last. */
+interface OutputRun {
+  worker: Worker;
+  label: string;
+  progress: OutputProgress;
+  streamSeconds: number;
+  end: EndReport | null;
+}
+
+const copyOf = (o: OutputRun): OutputProgress => ({ ...o.progress });
+
+export class PipelineRun {
+  readonly result: Promise<PipelineStats>;
+  readonly #options: PipelineOptions;
+  /** The caller's stack, which errors from the threads are given (they have none of their own here). */
+  readonly #trace: { stack?: string };
+  readonly #started = performance.now();
+  readonly #decodeWorker: Worker;
+  readonly #outputs: OutputRun[];
+  readonly #timer: NodeJS.Timeout;
+  #settlers: { resolve: (stats: PipelineStats) => void; reject: (error: unknown) => void } | null = null;
+  #ring: FrameRing | null = null;
+  #outputsStarted = false;
+  #failure: unknown = null;
+  #aborted: StreamcoderError | null = null;
+  #decodeDone: EndReport | null = null;
+  #decodeEnd: EndReport | null = null;
+  #running: number;
+  #grace: NodeJS.Timeout | null = null;
+  #dropped = 0;
+  // Pictures (or video packets) delivered into the ring, as last reported.
+  #decodedFrames = 0;
+  #inputInfo: StreamInfo | null = null;
+  #audioStreams = 0;
+  readonly #onAbort = (): void => {
+    this.#aborted = new StreamcoderError('The pipeline was aborted', 'ERR_ABORTED');
+    this.#fail(this.#aborted);
+  };
+
+  /** Starts the threads of `data` (normalised options) from `script`; `result` settles when all have stopped. */
+  constructor(options: PipelineOptions, data: ReturnType<typeof normalisePipeline>, script: string, trace: { stack?: string }) {
+    this.#options = options;
+    this.#trace = trace;
+    // The executor runs at once: the settlers are there before any thread can report.
+    this.result = new Promise<PipelineStats>((resolve, reject) => {
+      this.#settlers = { resolve, reject };
+    });
+    this.#decodeWorker = new Worker(script, { workerData: data.decode });
+    this.#outputs = data.pushes.map((push) => ({
+      worker: new Worker(script, { workerData: push }),
+      label: push.label,
+      progress: { url: push.label, state: 'starting', frames: 0, dropped: 0, server: null, error: null },
+      streamSeconds: 0,
+      end: null,
+    }));
+    this.#running = 1 + this.#outputs.length;
+    this.#timer = setInterval(() => this.#progress(), PROGRESS_INTERVAL_MS);
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#decodeWorker.on('message', (message: WorkerMessage) => this.#onDecodeMessage(message));
+    this.#watchDecodeThread();
+    this.#outputs.forEach((o, reader) => {
+      o.worker.on('message', (message: WorkerMessage) => this.#onOutputMessage(o, message));
+      this.#watchOutputThread(o, reader);
+    });
+  }
+
+  /** Frames handed to the Server so far: the most any output handed over. */
+  #servedFrames(): number {
+    return Math.max(0, ...this.#outputs.map((o) => o.progress.frames));
+  }
+
+  #progress(): void {
+    const { onProgress } = this.#options;
+    if (!onProgress || !this.#ring) return;
+    try {
+      onProgress({
+        frames: this.#servedFrames(),
+        decoded: this.#decodedFrames,
+        // Pictures in the ring (at most `slots`), not the sound between them.
+        depth: this.#ring.stats.pictures,
+        seconds: (performance.now() - this.#started) / 1000,
+        streamSeconds: Math.max(0, ...this.#outputs.map((o) => o.streamSeconds)),
+        dropped: this.#dropped,
+        server: this.#outputs[0].progress.server,
+        input: this.#inputInfo,
+        outputs: this.#outputs.map(copyOf),
+      });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  // Stops everything once: the ring carries the reason to every thread; a thread stuck in a
+  // native call (a network read, a connect) gets the grace period, then is terminated.
+  #fail(error: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = error;
+    this.#ring?.abort(error);
+    if (!this.#outputsStarted) for (const o of this.#outputs) o.worker.postMessage({ type: 'stop' });
+    this.#outputsStarted = true;
+    this.#grace = setTimeout(() => {
+      void this.#decodeWorker.terminate();
+      for (const o of this.#outputs) void o.worker.terminate();
+    }, STOP_GRACE_MS);
+  }
+
+  #atCaller(e: StreamcoderError): StreamcoderError {
+    e.stack = `${e.name}: ${e.message}\n${(this.#trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+    return e;
+  }
+
+  #fromWorker(error: SerializedError): StreamcoderError {
+    return this.#atCaller(new StreamcoderError(error.message, error.code, error.averror));
+  }
+
+  /**
+   * An output stopped for good: the others go on, unless none is left, when the run fails with
+   * the first output's error (the one a single-output pipeline always had).
+   */
+  #outputFailed(o: OutputRun, error: StreamcoderError): void {
+    if (o.progress.state === 'failed') return;
+    o.progress.state = 'failed';
+    o.progress.error = error;
+    if (this.#failure !== null) return;
+    const outputs = this.#outputs;
+    if (outputs.every((x) => x.progress.state === 'failed')) {
+      const first = outputs.find((x) => x.progress.error)!.progress.error!;
+      this.#fail(outputs.length > 1 ? this.#atCaller(new StreamcoderError(`Every output failed; ${outputs[0].label}: ${outputs[0].progress.error!.message}`, first.code, first.averror)) : first);
+    }
+  }
+
+  #onDecodeMessage(message: WorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        this.#inputInfo = message.info;
+        this.#audioStreams = message.contents.sound.streams.length;
+        this.#ring = FrameRing.attach(message.buffer);
+        if (this.#failure !== null) {
+          this.#ring.abort(this.#failure);
+        } else {
+          this.#outputsStarted = true;
+          for (const o of this.#outputs) {
+            o.worker.postMessage({ type: 'start', buffer: message.buffer, info: message.info, contents: message.contents });
+          }
+        }
+        break;
+      case 'decoded':
+        this.#decodedFrames = message.frames;
+        this.#dropped = message.dropped;
+        break;
+      case 'done':
+      case 'stopped':
+        if (message.type === 'done') this.#decodeDone = message;
+        this.#decodeEnd = message;
+        break;
+      case 'error':
+        this.#fail(this.#fromWorker(message.error));
+        break;
+    }
+  }
+
+  #onOutputMessage(o: OutputRun, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'opened':
+        o.progress.state = 'running';
+        break;
+      case 'stats':
+        o.progress.frames = message.frames;
+        o.progress.dropped = message.dropped;
+        o.progress.server = message.server;
+        o.streamSeconds = message.streamSeconds;
+        break;
+      case 'done':
+      case 'stopped':
+        o.end = message;
+        o.progress.state = message.type;
+        o.progress.frames = message.frames;
+        o.progress.dropped = message.dropped ?? o.progress.dropped;
+        // Stopped too, the output closed first: its last figures.
+        if (message.server) o.progress.server = message.server;
+        o.streamSeconds = message.streamSeconds ?? o.streamSeconds;
+        break;
+      case 'error':
+        if (message.server) o.progress.server = message.server;
+        if (message.dropped !== undefined) o.progress.dropped = message.dropped;
+        this.#outputFailed(o, this.#fromWorker(message.error));
+        break;
+    }
+  }
+
+  #watchDecodeThread(): void {
+    this.#decodeWorker.on('exit', (code: number): void => {
+      if (code !== 0 && this.#failure === null) this.#fail(new StreamcoderError(`The decode thread of the pipeline exited with code ${code}`, 'ERR_INTERNAL'));
+      // A thread that stopped because another aborted the ring: the ring carries the cause,
+      // whose own report, on another port, may not have arrived yet (messages from several
+      // workers are not ordered). Without a cause, a decoder that ended without finishing fails the run.
+      if (this.#failure === null && !this.#decodeDone) {
+        const carried = this.#ring?.error;
+        this.#fail(carried ? this.#atCaller(carried) : new StreamcoderError('The decode thread of the pipeline ended without finishing', 'ERR_INTERNAL'));
+      }
+      this.#finish();
+    });
+    this.#decodeWorker.on('error', (error: Error): void => {
+      this.#fail(new StreamcoderError(`The decode thread of the pipeline crashed: ${error.message}`, 'ERR_INTERNAL'));
+    });
+  }
+
+  #watchOutputThread(o: OutputRun, reader: number): void {
+    const lost = (why: string): void => {
+      // A thread that died while reading would hold the ring for ever: its reader leaves.
+      if (this.#ring && o.progress.state !== 'failed') FrameRing.attach(this.#ring.buffer, { reader }).detach();
+      this.#outputFailed(o, new StreamcoderError(`The thread of ${o.label} ${why}`, 'ERR_INTERNAL'));
+    };
+    o.worker.on('exit', (code: number): void => {
+      if (this.#failure === null && o.progress.state !== 'failed' && !o.end) {
+        const carried = this.#ring?.error;
+        if (carried) this.#fail(this.#atCaller(carried));
+        else lost(code !== 0 ? `exited with code ${code}` : 'ended without finishing');
+      }
+      this.#finish();
+    });
+    o.worker.on('error', (error: Error): void => lost(`crashed: ${error.message}`));
+  }
+
+  /** A thread has exited; after the last, the run settles. */
+  #finish(): void {
+    if (--this.#running > 0) return;
+    clearInterval(this.#timer);
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    // The end's report, whatever the end (a throw from onProgress here fails the run).
+    this.#progress();
+    if (this.#grace) clearTimeout(this.#grace);
+    const settlers = this.#settlers!;
+    if (this.#failure !== null) {
+      if (this.#failure === this.#aborted) (this.#aborted as PipelineAbortError).stats = this.#figures(this.#decodeEnd);
+      settlers.reject(this.#failure);
+      return;
+    }
+    settlers.resolve(this.#figures(this.#decodeDone));
+  }
+
+  /** The run's stats, the decoding side's from `decode` (its last report). */
+  #figures(decode: EndReport | null): PipelineStats {
+    const stats = this.#ring?.stats;
+    const perOutput: OutputStats[] = this.#outputs.map((o) => {
+      const streamSeconds = o.end?.streamSeconds ?? o.streamSeconds;
+      return {
+        ...copyOf(o),
+        streamSeconds,
+        fps: streamSeconds ? o.progress.frames / streamSeconds : 0,
+        pushFps: o.end && o.end.busySeconds > 0 ? o.end.frames / o.end.busySeconds : 0,
+      };
+    });
+    const frames = this.#servedFrames();
+    const streamSeconds = Math.max(0, ...perOutput.map((o) => o.streamSeconds));
+    const pushing = perOutput.filter((o) => o.pushFps > 0);
+    const firstFrames = this.#outputs.map((o) => o.end?.firstFrameAt).filter((t): t is number => typeof t === 'number');
+    return {
+      frames,
+      seconds: (performance.now() - this.#started) / 1000,
+      streamSeconds,
+      fps: streamSeconds ? frames / streamSeconds : 0,
+      dropped: this.#dropped,
+      decodeFps: decode && decode.busySeconds > 0 ? decode.frames / decode.busySeconds : 0,
+      pushFps: pushing.length ? Math.min(...pushing.map((o) => o.pushFps)) : 0,
+      maxDepth: stats?.maxDepth ?? 0,
+      producerWaits: stats?.producerWaits ?? 0,
+      consumerWaits: stats?.consumerWaits ?? 0,
+      server: perOutput[0].server,
+      firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
+      outputs: perOutput,
+      audioStreams: this.#audioStreams,
+    };
+  }
+}

@@ -1,0 +1,105 @@
+// Decoder: the JS binding of MediaReader. Sync methods run on the calling thread (scripts and
+// worker_threads); the *Async methods run the same work on the libuv pool. One operation at a
+// time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <napi.h>
+
+#include "js/addon.h"
+#include "js/buffer_pool.h"
+#include "js/js_values.h"
+#include "js/operation_gate.h"
+#include "media/media_reader.h"
+
+namespace streamcoder {
+
+class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Decoder(const Napi::CallbackInfo& info);
+  ~Decoder() override;
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Stops any read in progress, waits for it, frees the reader. Idempotent, any thread.
+  void Close() override;
+
+ private:
+  struct Decoded {
+    PooledBuffer pixels;
+    FrameMeta meta;
+  };
+  // One item of readItemAsync, made on the pool thread: exactly one of the three is set.
+  struct Item {
+    std::optional<Decoded> video;
+    std::optional<AudioItem> audio;
+    AudioFormat audioFormat;  // of `audio`
+    std::optional<PacketItem> packet;
+  };
+
+  Napi::Value OpenSync(const Napi::CallbackInfo& info);
+  Napi::Value OpenAsync(const Napi::CallbackInfo& info);
+  Napi::Value GetInfo(const Napi::CallbackInfo& info);
+  Napi::Value GetFrameBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetCorruptPackets(const Napi::CallbackInfo& info);
+  Napi::Value GetAudioCorruptPackets(const Napi::CallbackInfo& info);
+  Napi::Value GetAudioSkipped(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrame(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameIntoAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadFrameIntoMovable(const Napi::CallbackInfo& info);
+  Napi::Value ReadGop(const Napi::CallbackInfo& info);
+  Napi::Value ReadGopAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadItem(const Napi::CallbackInfo& info);
+  Napi::Value ReadItemInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadItemAsync(const Napi::CallbackInfo& info);
+  Napi::Value Seek(const Napi::CallbackInfo& info);
+  Napi::Value CloseMethod(const Napi::CallbackInfo& info);
+
+  // These run with gate_.mutex() held, on whichever thread does the work.
+  MediaReader& OpenReader();
+  void OpenUnderLock();
+  // checkOnly: the checks alone (open, big enough), nothing decoded.
+  std::optional<FrameMeta> DecodeInto(ByteView destination, bool checkOnly = false);
+  // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
+  void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
+                 const std::function<void(const FrameMeta&)>& taken);
+
+  // Pool thread, without the mutex (it takes it): the next frame into pooled memory.
+  std::optional<Decoded> DecodePooled();
+  // Pool thread, without the mutex: the next item, a video frame into pooled memory; nullopt at
+  // the end.
+  std::optional<Item> NextItemPooled();
+  // JS thread: an audio or packet item the reader has pending (PeekItem said `kind`), taken.
+  Napi::Value TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind);
+  Napi::Value ItemToJs(Napi::Env env, Item& item);
+
+  // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
+  // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
+  // event loop, as external buffers with Node-API finalisers would.
+  Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
+  Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
+
+  // What one GOP may hold (readGop); 2 GiB by default: a 250-frame GOP (x264's default) of
+  // 1080p rgb24 is 1.55 GB.
+  static constexpr double kDefaultMaxGopBytes = double(int64_t(1) << 30);  // lib/decoder.ts DEFAULT_MAX_GOP_BYTES
+  double maxGopBytes_ = kDefaultMaxGopBytes;
+
+  std::unique_ptr<MediaReader> reader_;
+  OperationGate gate_{"decoder"};
+  bool opened_ = false;
+  std::string pixelFormat_;
+  std::shared_ptr<OpenObjects> registry_;
+  // Memory of frames delivered by async reads (64 MiB: ten 1080p rgb24 frames).
+  std::shared_ptr<BufferPool> pool_ = BufferPool::Create(size_t(64) << 20);
+};
+
+}  // namespace streamcoder

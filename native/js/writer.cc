@@ -1,0 +1,502 @@
+#include "js/writer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "base/bounds.h"
+#include "container/codec_parameters.h"
+#include "js/async_task.h"
+#include "js/errors.h"
+#include "js/js_values.h"
+#include "js/open_once.h"
+
+namespace streamcoder {
+
+namespace {
+
+// A whole number within int64 for MediaWriter to range-check: a double beyond int64's range (or
+// a fraction) is refused here, because converting it would be undefined behaviour.
+int64_t GetWhole(const Napi::Object& options, const char* key, int64_t fallback) {
+  double value = GetNumber(options, key, double(fallback));
+  if (value != std::floor(value) || !(std::fabs(value) < 9.2e18)) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", value);  // 1e+300, not 301 digits
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer for ") + key + " but received " + text);
+  }
+  return int64_t(value);
+}
+
+AVRational GetRational(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected { num, den } for ") + key);
+  Napi::Object rational = value.As<Napi::Object>();
+  return AVRational{GetInt(rational, "num", 0), GetInt(rational, "den", 0)};
+}
+
+// The source stream a copy takes its packets from: the CodecParameters object of a Decoder's
+// info (codec_parameters.h checks and converts it).
+std::shared_ptr<CopySource> GetCopySource(const Napi::Object& options, const char* key) {
+  StreamParameters stream = CodecParametersFromJs(options.Get(key), key);
+  auto source = std::make_shared<CopySource>();
+  source->parameters = std::move(stream.parameters);
+  source->timeBase = stream.timeBase;
+  return source;
+}
+
+StreamMode GetStreamMode(const Napi::Object& options, const char* key, StreamMode fallback) {
+  const std::string mode = GetString(options, key);
+  if (mode.empty()) return fallback;
+  if (mode == "none") return StreamMode::kNone;
+  if (mode == "encode") return StreamMode::kEncode;
+  if (mode == "copy") return StreamMode::kCopy;
+  throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected 'none', 'encode' or 'copy' for ") + key);
+}
+
+WriterOptions ParseOptions(const Napi::Object& options) {
+  WriterOptions writer;
+  writer.url = GetString(options, "url");
+  if (writer.url.empty()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an output path or URL");
+  writer.format = GetString(options, "format");
+  VideoEncoderOptions& video = writer.encoder;
+  video.width = GetInt(options, "width", 0);
+  video.height = GetInt(options, "height", 0);
+  video.frameRate = AVRational{GetInt(options, "frameRateNum", 30), GetInt(options, "frameRateDen", 1)};
+  video.inputFormat = GetPixelFormat(options, "pixelFormat", AV_PIX_FMT_RGB24);
+  video.codec = GetString(options, "codec", "libx264");
+  video.bitRate = GetWhole(options, "bitRate", 0);
+  video.maxBitRate = GetWhole(options, "maxBitRate", 0);
+  video.bufSize = GetWhole(options, "bufSize", 0);
+  video.gopSize = GetInt(options, "gopSize", -1);
+  video.maxBFrames = GetInt(options, "maxBFrames", -1);
+  video.threads = GetInt(options, "threads", 0);
+  video.preset = GetString(options, "preset");
+  video.tune = GetString(options, "tune");
+  video.crf = GetNumber(options, "crf", -1);
+  video.codecOptions = GetOptionList(options, "codecOptions");
+  writer.timeoutMs = GetWhole(options, "timeoutMs", 0);
+  writer.formatOptions = GetOptionList(options, "formatOptions");
+
+  writer.video = GetStreamMode(options, "video", StreamMode::kEncode);
+  if (writer.video == StreamMode::kCopy) writer.videoCopy = GetCopySource(options, "videoParameters");
+  const std::string sync = GetString(options, "videoSync", "passthrough");
+  if (sync == "passthrough") writer.videoSync = VideoSync::kPassthrough;
+  else if (sync == "constant") writer.videoSync = VideoSync::kConstant;
+  else if (sync == "retime") writer.videoSync = VideoSync::kRetime;
+  else throw Failure("ERR_INVALID_ARGUMENT", "Expected 'passthrough', 'constant' or 'retime' for videoSync");
+  const std::string timeline = GetString(options, "timeline", "strict");
+  if (timeline == "strict") writer.timeline = Timeline::Mode::kStrict;
+  else if (timeline == "continue") writer.timeline = Timeline::Mode::kContinue;
+  else throw Failure("ERR_INVALID_ARGUMENT", "Expected 'strict' or 'continue' for timeline");
+
+  writer.audio = GetStreamMode(options, "audio", StreamMode::kNone);
+  if (writer.audio == StreamMode::kEncode) {
+    writer.audioEncoder.codec = GetString(options, "audioCodec");
+    writer.audioEncoder.bitRate = GetWhole(options, "audioBitRate", 0);
+    writer.audioEncoder.sampleRate = GetInt(options, "audioSampleRate", 48000);
+    writer.audioEncoder.channels = GetInt(options, "audioChannels", 2);
+  }
+  if (writer.audio == StreamMode::kCopy) writer.audioCopy = GetCopySource(options, "audioParameters");
+
+  Napi::Value adaptive = options.Get("adaptiveBitRate");
+  if (adaptive.IsObject()) {
+    Napi::Object a = adaptive.As<Napi::Object>();
+    writer.adaptive.enabled = true;
+    writer.adaptive.start = video.bitRate;
+    writer.adaptive.min = GetWhole(a, "min", 0);
+    writer.adaptive.max = GetWhole(a, "max", 0);
+  }
+
+  Napi::Value reconnect = options.Get("reconnect");
+  if (reconnect.IsObject()) {
+    Napi::Object r = reconnect.As<Napi::Object>();
+    ReconnectOptions& link = writer.reconnect;
+    link.enabled = true;
+    link.retries = GetInt(r, "retries", 30);
+    link.backoffMs = GetWhole(r, "backoffMs", 250);
+    link.maxBackoffMs = GetWhole(r, "maxBackoffMs", 5000);
+    link.outageBufferSeconds = GetNumber(r, "outageBufferSeconds", 10);
+  }
+  return writer;
+}
+
+int64_t GetPts(const Napi::Value& value) {
+  if (!value.IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a pts number");
+  double pts = value.As<Napi::Number>().DoubleValue();
+  if (!(pts >= 0) || pts > 9007199254740991.0 || pts != std::floor(pts)) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected a pts that is a non-negative integer");
+  }
+  return int64_t(pts);
+}
+
+// A time in seconds (NaN for null or undefined), within the timeline's bounds.
+double GetTime(const Napi::Object& item, const char* key) {
+  Napi::Value value = item.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return NAN;
+  if (!value.IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a number of seconds or null for ") + key);
+  double time = value.As<Napi::Number>().DoubleValue();
+  if (!(std::fabs(time) <= double(kMaxTimelineSeconds))) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected a time within 1e9 s for ") + key);
+  }
+  return time;
+}
+
+// A packet timestamp: an integer within 2^53, or null (AV_NOPTS_VALUE).
+int64_t GetTimestamp(const Napi::Object& item, const char* key) {
+  Napi::Value value = item.Get(key);
+  if (value.IsUndefined() || value.IsNull()) return AV_NOPTS_VALUE;
+  double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::fabs(number) <= 9007199254740991.0) || number != std::floor(number)) {
+    throw Failure("ERR_INVALID_ARGUMENT", std::string("Expected an integer or null for packet.") + key);
+  }
+  return int64_t(number);
+}
+
+// One item of lib/'s normalised shapes (binding.d.ts NativeItem) as a MediaInput over its bytes.
+MediaInput GetItem(const Napi::Value& value, ByteView* bytes, Napi::Value* data) {
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an item object");
+  Napi::Object item = value.As<Napi::Object>();
+  const std::string kind = GetString(item, "kind");
+  *data = item.Get("data");
+  MediaInput input;
+  if (kind == "video") {
+    input.kind = MediaInput::Kind::kVideo;
+    *bytes = GetBytes(*data, "the frame");
+    input.time = GetTime(item, "time");
+    // A Frame says its own size and pixel format (all three, or none: packed bytes of the open
+    // ones). Bounded here, before the size arithmetic; the writer checks the bytes against it.
+    if (!item.Get("width").IsUndefined() || !item.Get("height").IsUndefined() || !item.Get("pixelFormat").IsUndefined()) {
+      input.width = GetInt(item, "width", 0);
+      input.height = GetInt(item, "height", 0);
+      CheckDimensions(input.width, input.height, "The frame");
+      input.pixelFormat = GetPixelFormat(item, "pixelFormat", AV_PIX_FMT_NONE);
+      if (input.pixelFormat == AV_PIX_FMT_NONE) throw Failure("ERR_PIXEL_FORMAT", "Expected the frame's pixelFormat");
+    }
+  } else if (kind == "audio") {
+    input.kind = MediaInput::Kind::kAudio;
+    const std::string format = GetString(item, "sampleFormat");
+    if (format != "f32" && format != "s16") throw Failure("ERR_INVALID_ARGUMENT", "Expected 'f32' or 's16' for sampleFormat");
+    input.sampleFormat = format == "f32" ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_S16;
+    *bytes = GetTypedBytes(*data, format == "f32" ? napi_float32_array : napi_int16_array, "the samples");
+    input.sampleRate = GetInt(item, "sampleRate", 0);
+    input.channels = GetInt(item, "channels", 0);
+    input.time = GetTime(item, "time");
+  } else if (kind == "video-packet" || kind == "audio-packet") {
+    input.kind = MediaInput::Kind::kPacket;
+    input.packetType = kind == "video-packet" ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO;
+    *bytes = GetBytes(*data, "the packet");
+    input.pts = GetTimestamp(item, "pts");
+    input.dts = GetTimestamp(item, "dts");
+    input.duration = GetTimestamp(item, "duration");
+    if (input.duration == AV_NOPTS_VALUE) input.duration = 0;
+    input.timeBase = GetRational(item, "timeBase");
+    input.keyFrame = GetBool(item, "keyFrame", false);
+  } else {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected kind 'video', 'audio', 'video-packet' or 'audio-packet'");
+  }
+  input.data = bytes->data;
+  input.size = bytes->length;
+  return input;
+}
+
+Napi::Object StatsToJs(Napi::Env env, const WriterStats& stats) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("frames", double(stats.frames));
+  object.Set("packets", double(stats.packets));
+  object.Set("bytes", double(stats.bytes));
+  object.Set("keyFrames", double(stats.keyFrames));
+  object.Set("lateFrames", double(stats.lateFrames));
+  object.Set("droppedFrames", double(stats.droppedFrames));
+  object.Set("duplicatedFrames", double(stats.duplicatedFrames));
+  object.Set("audioSamples", double(stats.audioSamples));
+  object.Set("audioPackets", double(stats.audioPackets));
+  object.Set("audioBytes", double(stats.audioBytes));
+  object.Set("bitRate", stats.bitRate);
+  object.Set("fps", stats.fps);
+  object.Set("lead", stats.lead);
+  object.Set("targetBitRate", double(stats.targetBitRate));
+  object.Set("state", LinkStateName(stats.state));
+  object.Set("disconnects", double(stats.disconnects));
+  object.Set("reconnects", double(stats.reconnects));
+  object.Set("downtimeMs", stats.downtimeMs);
+  object.Set("outageDroppedFrames", double(stats.outageDroppedFrames));
+  object.Set("droppedAudioPackets", double(stats.droppedAudioPackets));
+  return object;
+}
+
+// A link event for the JS side's listener: (type, { code, message, attempt, downtimeMs }).
+void Notify(Napi::ThreadSafeFunction& events, const OutputEvent& event) {
+  auto* copy = new OutputEvent(event);
+  napi_status status = events.NonBlockingCall(copy, [](Napi::Env env, Napi::Function callback, OutputEvent* event) {
+    std::unique_ptr<OutputEvent> owned(event);
+    if (env == nullptr || callback == nullptr) return;
+    const char* type = owned->type == OutputEvent::Type::kDisconnect  ? "disconnect"
+                       : owned->type == OutputEvent::Type::kReconnect ? "reconnect"
+                       : owned->type == OutputEvent::Type::kBitRate   ? "bitrate"
+                                                                      : "failed";
+    CallListener(env, [&] {
+      Napi::Object info = Napi::Object::New(env);
+      if (!owned->code.empty()) info.Set("error", ToJsError(env, Failure(owned->code, owned->message)).Value());
+      info.Set("attempt", double(owned->attempt));
+      info.Set("downtimeMs", owned->downtimeMs);
+      if (owned->type == OutputEvent::Type::kBitRate) {
+        info.Set("bitRate", double(owned->bitRate));
+        info.Set("throughput", owned->throughput);
+        info.Set("reason", owned->congestion ? "congestion" : "recovery");
+      }
+      callback.Call({Napi::String::New(env, type), info});
+    });
+  });
+  if (status != napi_ok) delete copy;
+}
+
+}  // namespace
+
+Napi::Function Writer::Define(Napi::Env env) {
+  return DefineClass(env, "Writer",
+                     {
+                         InstanceMethod("openSync", &Writer::OpenSync),
+                         InstanceMethod("open", &Writer::OpenAsync),
+                         InstanceAccessor("frameBytes", &Writer::GetFrameBytes, nullptr),
+                         InstanceAccessor("stats", &Writer::GetStats, nullptr),
+                         InstanceAccessor("closed", &Writer::GetClosed, nullptr),
+                         InstanceMethod("write", &Writer::WriteSync),
+                         InstanceMethod("writeAsync", &Writer::WriteAsync),
+                         InstanceMethod("send", &Writer::SendSync),
+                         InstanceMethod("sendAsync", &Writer::SendAsync),
+                         InstanceMethod("closeSync", &Writer::CloseSync),
+                         InstanceMethod("close", &Writer::CloseAsync),
+                     });
+}
+
+Writer::Writer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Writer>(info) {
+  Napi::Env env = info.Env();
+  Guarded(env, [&] { writer_ = std::make_unique<MediaWriter>(ParseOptions(GetOptionsObject(info, 0))); });
+  if (writer_ && info[1].IsFunction()) {
+    events_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-writer", 64, 1);
+    events_.Unref(env);  // events alone must not keep the process alive
+    writer_->SetListener([events = events_](const OutputEvent& event) mutable { Notify(events, event); });
+  }
+  registry_ = Addon::Of(env).openObjects();
+  registry_->Add(this);
+}
+
+Writer::~Writer() {
+  Close();
+  if (registry_) registry_->Remove(this);
+}
+
+void Writer::Close() {
+  if (!gate_.MarkClosed()) return;
+  if (writer_) writer_->Abort();
+  std::lock_guard<std::mutex> lock(gate_.mutex());
+  Release();  // the writer's destructor frees everything, swallowing errors
+  pool_->Drain();
+  ReleaseEvents();
+}
+
+void Writer::ReleaseEvents() {
+  // Only once the writer (and with it the reconnect thread) is gone: nothing calls it after.
+  if (events_) {
+    events_.Release();
+    events_ = Napi::ThreadSafeFunction();
+  }
+}
+
+void Writer::Release() {
+  std::unique_ptr<MediaWriter> writer;
+  {
+    // writer_ changes only here, under both locks, so GetStats may read it under statsMutex_.
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    if (writer_) lastStats_ = writer_->stats();
+    writer.swap(writer_);
+  }
+}
+
+MediaWriter& Writer::OpenWriter() {
+  if (!writer_) throw Failure("ERR_CLOSED", "The stream is closed");
+  if (!writer_->isOpen()) throw Failure("ERR_NOT_OPEN", "The stream is not open yet");
+  return *writer_;
+}
+
+double Writer::WriteItem(const MediaInput& input, bool block) { return OpenWriter().Write(input, block); }
+
+void Writer::Finish() {
+  if (!writer_) return;
+  try {
+    writer_->Finish();  // the flush adds the last packets to the counters
+  } catch (...) {
+    Release();
+    throw;
+  }
+  Release();
+}
+
+Napi::Value Writer::OpenSync(const Napi::CallbackInfo& info) {
+  return OpenOnce(info, gate_, opened_, false, [this] { OpenUnderLock(); });
+}
+
+Napi::Value Writer::OpenAsync(const Napi::CallbackInfo& info) {
+  return OpenOnce(info, gate_, opened_, true, [this] { OpenUnderLock(); });
+}
+
+void Writer::OpenUnderLock() {
+  if (!writer_) throw Failure("ERR_CLOSED", "The stream was closed while opening");
+  writer_->Open();
+}
+
+Napi::Value Writer::GetFrameBytes(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    return Napi::Number::New(info.Env(), double(OpenWriter().frameBytes()));
+  });
+}
+
+Napi::Value Writer::GetStats(const Napi::CallbackInfo& info) {
+  // Readable while a write is in flight and after close: the counters are the record of the push.
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    if (writer_) lastStats_ = writer_->stats();
+    return StatsToJs(info.Env(), lastStats_);
+  });
+}
+
+Napi::Value Writer::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), gate_.closed());
+}
+
+Napi::Value Writer::WriteSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    ByteView bytes = GetBytes(info[0], "the frame");
+    int64_t pts = GetPts(info[1]);
+    bool block = info[2].ToBoolean().Value();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    MediaInput input;
+    input.data = bytes.data;
+    input.size = bytes.length;
+    input.slot = pts;
+    return Napi::Number::New(info.Env(), WriteItem(input, block));
+  });
+}
+
+Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    ByteView bytes = GetBytes(info[0], "the frame");
+    int64_t pts = GetPts(info[1]);
+    bool block = info[2].ToBoolean().Value();
+    gate_.CheckIdle();
+    // An ArrayBuffer may be detached, resized or freed while the pool thread reads it: its bytes
+    // are copied now, into memory of ours reused from frame to frame. A SharedArrayBuffer's
+    // memory never moves (and is kept alive below): read in place, no copy.
+    std::shared_ptr<PooledBuffer> staged;
+    if (bytes.movable) {
+      {
+        // A wrong size is refused before anything is copied (a huge wrong buffer, say).
+        std::lock_guard<std::mutex> lock(gate_.mutex());
+        OpenWriter().CheckFrameSize(bytes.length);
+      }
+      staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
+      std::memcpy(staged->data(), bytes.data, bytes.length);
+      bytes.data = staged->data();
+    }
+    auto settled = gate_.BeginAsync();
+    return AsyncTask<double>::Run(
+        info.Env(),
+        [this, bytes, pts, block, staged] {
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          MediaInput input;
+          input.data = bytes.data;
+          input.size = bytes.length;
+          input.slot = pts;
+          return WriteItem(input, block);
+        },
+        [](Napi::Env env, double& late) -> Napi::Value { return Napi::Number::New(env, late); },
+        {info.This(), info[0]}, settled);
+  });
+}
+
+Napi::Value Writer::SendSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    gate_.CheckIdle();
+    ByteView bytes;
+    Napi::Value data;
+    MediaInput input = GetItem(info[0], &bytes, &data);
+    bool block = info[1].ToBoolean().Value();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    return Napi::Number::New(info.Env(), WriteItem(input, block));
+  });
+}
+
+Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    ByteView bytes;
+    Napi::Value data;
+    MediaInput input = GetItem(info[0], &bytes, &data);
+    bool block = info[1].ToBoolean().Value();
+    gate_.CheckIdle();
+    // As in WriteAsync: movable memory is copied now (pictures into the pool, refused first if
+    // their length is not that of the size and format they claim; samples and packets, which
+    // are small, into memory of their own); a SharedArrayBuffer is used in place and kept alive
+    // until the write settles. Any scaling happens with the encoding, on the pool.
+    std::shared_ptr<PooledBuffer> staged;
+    std::shared_ptr<std::vector<uint8_t>> copied;
+    if (bytes.movable && input.kind == MediaInput::Kind::kVideo) {
+      {
+        std::lock_guard<std::mutex> lock(gate_.mutex());
+        OpenWriter().CheckPicture(input);
+      }
+      staged = std::make_shared<PooledBuffer>(pool_, bytes.length);
+      std::memcpy(staged->data(), bytes.data, bytes.length);
+      input.data = staged->data();
+    } else if (bytes.movable) {
+      copied = std::make_shared<std::vector<uint8_t>>(bytes.data, bytes.data + bytes.length);
+      input.data = copied->data();
+    }
+    auto settled = gate_.BeginAsync();
+    return AsyncTask<double>::Run(
+        info.Env(),
+        [this, input, block, staged, copied] {
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          return WriteItem(input, block);
+        },
+        [](Napi::Env env, double& late) -> Napi::Value { return Napi::Number::New(env, late); },
+        {info.This(), data}, settled);
+  });
+}
+
+Napi::Value Writer::CloseSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (gate_.closed()) return info.Env().Undefined();
+    if (writer_) writer_->CancelWait();
+    std::lock_guard<std::mutex> lock(gate_.mutex());
+    gate_.MarkClosed();
+    Finish();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Writer::CloseAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (gate_.closed()) {
+      auto deferred = Napi::Promise::Deferred::New(info.Env());
+      deferred.Resolve(info.Env().Undefined());
+      return deferred.Promise();
+    }
+    // Closed from now on for JS; the flush runs on the pool after any write in flight.
+    if (writer_) writer_->CancelWait();
+    gate_.MarkClosed();
+    return AsyncTask<bool>::Run(
+        info.Env(),
+        [this] {
+          std::lock_guard<std::mutex> lock(gate_.mutex());
+          Finish();
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()});
+  });
+}
+
+}  // namespace streamcoder

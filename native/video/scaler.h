@@ -1,0 +1,66 @@
+// Pixel conversion and scaling between decoded/encoded AVFrames and the tightly packed pictures
+// JavaScript sees (one plane after another, no row padding). The swscale context is rebuilt only
+// when the source's size, format or colour details change, which a live stream may do mid-way.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "base/handles.h"
+
+namespace streamcoder {
+
+class Scaler {
+ public:
+  Scaler(int width, int height, AVPixelFormat format);
+  Scaler(const Scaler&) = delete;
+  Scaler& operator=(const Scaler&) = delete;
+
+  // Bytes of one packed picture of this scaler's size and format.
+  static size_t PackedSize(int width, int height, AVPixelFormat format);
+  size_t packedSize() const { return packedSize_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  AVPixelFormat format() const { return format_; }
+
+  // src (any size/format) -> this scaler's size and format, packed into dst.
+  void FrameToPacked(const AVFrame* src, uint8_t* dst);
+  // A packed picture of the given size/format -> dst, an allocated frame of this scaler's size
+  // and format.
+  void PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPixelFormat srcFormat,
+                     AVFrame* dst);
+
+ private:
+  AVFrame* PaddedFrame();
+  SwsContext* ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFormat, int colorspace,
+                         bool fullRange);
+
+  const int width_;
+  const int height_;
+  const AVPixelFormat format_;
+  const size_t packedSize_;
+  SwsContextPtr sws_;
+  FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
+  // The last rows of a packed input, or a whole one to be scaled, padded (see PackedToFrame):
+  // grown, never shrunk. Not a std::vector: under ASan its resize() resolved to node's own
+  // uninstrumented copy of the template, and the half-annotated buffer was reported as a
+  // container overflow; nor need the bytes be zeroed before they are overwritten.
+  uint8_t* Staging(size_t bytes);  // `bytes` to fill, and kOverrun zeroed bytes after them
+  std::unique_ptr<uint8_t[]> staging_;
+  size_t stagingBytes_ = 0;
+  // What sws_ was made for (the destination is fixed).
+  struct ContextKey {
+    int width = 0, height = 0;
+    AVPixelFormat format = AV_PIX_FMT_NONE;
+    int colorspace = -1;
+    bool fullRange = false;
+    bool operator==(const ContextKey& o) const {
+      return width == o.width && height == o.height && format == o.format && colorspace == o.colorspace &&
+             fullRange == o.fullRange;
+    }
+  };
+  ContextKey key_;
+};
+
+}  // namespace streamcoder
