@@ -1,4 +1,4 @@
-// The raw native module (native/*.cc), declared by hand. lib/ builds the public API on top of it;
+// The raw native module (native/js/*.cc), declared by hand. lib/ builds the public API on top of it;
 // users never import this. Options arrive here already validated and normalised by lib/.
 
 import type { AudioFrame, CodecParameters, FrameInfo, Frame, MediaItem, Packet, Rational, StreamInfo } from './lib/types';
@@ -84,7 +84,7 @@ export interface NativeWriterOptions {
   /** 'encode' (default) or 'copy' (then videoParameters describes the packets). */
   video?: 'encode' | 'copy';
   videoParameters?: CodecParameters;
-  /** Video placement (native/media_writer.h): by source time, constant rate by time, or evenly. */
+  /** Video placement (native/media/media_writer.h): by source time, constant rate by time, or evenly. */
   videoSync?: 'passthrough' | 'constant' | 'retime';
   timeline?: 'strict' | 'continue';
   /** 'none' (default), 'encode' (audioCodec '' or absent: aac, else the container's own) or 'copy'. */
@@ -94,9 +94,9 @@ export interface NativeWriterOptions {
   audioSampleRate?: number;
   audioChannels?: number;
   audioParameters?: CodecParameters;
-  /** libx264: follow what the link carries, `bitRate` being the start (native/bitrate_controller.h). */
+  /** libx264: follow what the link carries, `bitRate` being the start (native/live/bitrate_controller.h). */
   adaptiveBitRate?: { min: number; max: number };
-  /** Network outputs: survive the server going away (native/link.h). Absent: off. */
+  /** Network outputs: survive the server going away (native/live/link.h). Absent: off. */
   reconnect?: NativeReconnectOptions;
 }
 
@@ -192,7 +192,7 @@ export interface NativeAudioEncoderOptions {
   channels: number;
 }
 
-/** native/audio_encoder_object.h: PCM in, packets out (timestamps in `timeBase`). */
+/** native/js/audio_encoder_object.h: PCM in, packets out (timestamps in `timeBase`). */
 export interface NativeAudioEncoder {
   openSync(): void;
   open(): Promise<void>;
@@ -210,7 +210,7 @@ export interface Binding {
   setLogLevel(level: number): void;
   setLogCallback(callback: ((level: number, line: string) => void) | null): void;
   versions(): { ffmpeg: string; libraries: Record<FfmpegLibrary, { built: string; runtime: string }> };
-  /** native/redact.cc RedactUrl: every URL in `text` with its secrets masked. */
+  /** native/base/redact.cc RedactUrl: every URL in `text` with its secrets masked. */
   redactUrl(text: string): string;
   /** Whether the muxer `url` (or `format`) implies can hold `codec` (output.cc Output::Takes). */
   outputTakes(url: string, format: string, codec: string): boolean;

@@ -113,7 +113,7 @@ export const MAX_TIMELINE_SECONDS = 1e9;
 
 /** Largest side the library accepts for any picture (the native layer enforces the same). */
 export const MAX_DIMENSION = 16384;
-/** Most pixels of any picture: 2^27 (native/bounds.h kMaxPixels). */
+/** Most pixels of any picture: 2^27 (native/base/bounds.h kMaxPixels). */
 export const MAX_PIXELS = 2 ** 27;
 
 /** Bounds of the numbers the native layer also enforces: bit rates (100 Gbit/s), threads, timeouts (a day). */

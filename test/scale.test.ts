@@ -1,5 +1,5 @@
 // A Server or Encoder opened at one size scales Frames of any other size and pixel format to it
-// (native/video_encoder.cc Convert, through swscale on the encoding thread). Files are written
+// (native/video/video_encoder.cc Convert, through swscale on the encoding thread). Files are written
 // with Encoder (and a Server publishing to a file), and judged by ffprobe and the ffmpeg CLI:
 // the output's size, its frame count, and what the pictures show.
 //

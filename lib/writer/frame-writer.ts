@@ -153,7 +153,7 @@ export function checkAudioFrame(frame: AudioFrame): Omit<Extract<NativeItem, { k
 
 /**
  * What Server and Encoder share: checking items and handing them to the native writer, which
- * places each at its source time on one timeline (native/media_writer.h), stats, closing.
+ * places each at its source time on one timeline (native/media/media_writer.h), stats, closing.
  */
 export abstract class FrameWriter extends TypedEventEmitter<WriterEvents> implements Disposable, AsyncDisposable {
   /** @internal */
