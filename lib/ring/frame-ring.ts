@@ -237,7 +237,6 @@ export class FrameRing {
     return pending(this.reader) - least;
   }
 
-
   // ---- producer ----
 
   /**
@@ -477,7 +476,6 @@ export class FrameRing {
     this.#m.signal();
   }
 
-
   // ---- both sides ----
 
   /**
@@ -509,7 +507,6 @@ export class FrameRing {
   get error(): StreamcoderError | null {
     return Atomics.load(this.#m.words, W_STATE) === ABORTED ? this.#m.carriedError() : null;
   }
-
 
   get stats(): FrameRingStats {
     return this.#m.stats();
