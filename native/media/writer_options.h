@@ -8,6 +8,7 @@
 #include <string>
 
 #include "audio/audio_encoder.h"
+#include "base/bounds.h"
 #include "base/dictionary.h"
 #include "base/failure.h"
 #include "base/handles.h"
