@@ -83,6 +83,14 @@ describe('push: what cannot stand after an --output says why', () => {
     expect(() => parse(pushSpec, [INPUT, A, ...sample(name, pushSpec.options[name]), '--output', B])).not.toThrow();
   });
 
+  test('a bad value inside a group is said as the option says it, not taken for a second URL', () => {
+    expect(usageError([INPUT, A, '--output', B, '--size', 'abc'])).toBe("--size expects a size such as 1280x720, or 640x-1 to keep the aspect ratio (sides up to 16384), got 'abc'");
+    expect(usageError([INPUT, A, '--output', B, '--bitrate', '8x'])).toMatch(/^--bitrate expects a bit rate such as 2M/);
+    expect(usageError([INPUT, A, '--output', B, '--size', '640'])).toMatch(/^--size expects a size/);
+    // A second word where the group takes none is still a second URL.
+    expect(usageError([INPUT, A, '--output', B, 'rtmp://127.0.0.1/live/c'])).toBe(`unexpected 'rtmp://127.0.0.1/live/c' after --output ${B} (one URL per --output)`);
+  });
+
   test('--no-retime (a shared flag, negated) is refused by its name too', () => {
     expect(usageError([INPUT, A, '--output', B, '--no-retime'])).toMatch(/^--retime applies to every output/);
   });

@@ -194,6 +194,14 @@ describe('arguments', () => {
     expect(result.stderr.startsWith(`streamcoder: ${message}`), result.stderr).toBe(true);
   });
 
+  test('a usage error that quotes a URL masks its secrets', async () => {
+    const secret = 'rtmp://user:hunter2@127.0.0.1/live/SECRETKEY';
+    const quoted = await runCli(['push', '/nonexistent/a.mp4', 'rtmp://127.0.0.1/live/a', '--output', secret, 'rtmp://user:hunter2@127.0.0.1/live/OTHERKEY']);
+    expect(quoted.code).toBe(2);
+    expect(quoted.stderr).not.toMatch(/hunter2|SECRETKEY|OTHERKEY/);
+    expect(quoted.stderr).toContain("unexpected 'rtmp://***@127.0.0.1/live/***' after --output rtmp://***@127.0.0.1/live/***");
+  });
+
   test('help for an unknown command: exit 2', async () => {
     const result = await runCli(['help', 'frobnicate']);
     expect(result.code).toBe(2);

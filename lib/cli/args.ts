@@ -126,7 +126,10 @@ function parseGroup(spec: CommandSpec, group: NonNullable<CommandSpec['group']>,
     if (shared !== null) {
       throw new UsageError(`--${shared} applies to every output: give it before the first --${group.option} (an --${group.option} takes ${group.scoped.map((n) => `--${n}`).join(', ')})`);
     }
-    if (/expects/.test(error.message)) throw new UsageError(`unexpected '${rest.find((arg) => !arg.startsWith('--'))}' after --${group.option} ${value} (one URL per --${group.option})`);
+    // A second word where the group takes none: the group's own parse found too many positionals.
+    if (error.message.startsWith(`'${spec.name}' expects`)) {
+      throw new UsageError(`unexpected '${rest.find((arg) => !arg.startsWith('--'))}' after --${group.option} ${value} (one URL per --${group.option})`);
+    }
     throw error;
   }
 }

@@ -87,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     return interrupted ? 130 : 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`streamcoder: ${error.message}\n`);
+      // A usage error may quote an argument, a URL with its secrets among them.
+      process.stderr.write(`streamcoder: ${redactUrl(error.message)}\n`);
       return 2;
     }
     if (interrupted) return 130;
