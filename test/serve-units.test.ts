@@ -1,11 +1,12 @@
 // The service's small parts on their own: the backoff, the token comparison, publish tokens,
-// the streams file's atomic write.
+// the streams file's atomic write and its checks when read back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenMatches } from '../lib/service/auth';
 import { PublishTokens } from '../lib/service/publish-tokens';
+import { storedSpecFaults } from '../lib/service/spec';
 import { StreamStore } from '../lib/service/store';
 import { backoffDelay } from '../lib/service/supervisor';
 import { runCli } from './helpers/cli';
@@ -52,16 +53,78 @@ describe('PublishTokens', () => {
 describe('StreamStore', () => {
   it('writes through a temp file and a rename, mode 0600, and reads back what it wrote', () => {
     const store = new StreamStore(tempDir());
-    expect(store.load()).toEqual([]);
+    const none = () => [];
+    expect(store.load(none)).toEqual([]);
     const streams = [{ spec: { id: 'a', input: '/x.mp4', outputs: [{ url: 'rtmp://h/live/key' }] }, desired: 'running' as const, createdAt: 1 }];
     store.save(streams);
     const inode = fs.statSync(store.file).ino;
     store.save([...streams, { ...streams[0], spec: { ...streams[0].spec, id: 'b' }, desired: 'stopped' as const }]);
     // A new file each time, renamed over the old one: a reader never sees half a file.
     expect(fs.statSync(store.file).ino).not.toBe(inode);
-    expect(store.load().map((s) => [s.spec.id, s.desired])).toEqual([['a', 'running'], ['b', 'stopped']]);
+    expect(store.load(none).map((s) => [s.spec.id, s.desired])).toEqual([['a', 'running'], ['b', 'stopped']]);
     expect(fs.statSync(store.file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(store.dir)).toEqual(['streams.json']);
+  });
+});
+
+describe('the streams file read back', () => {
+  const media = tempDir();
+  const clip = path.join(media, 'clip.mp4');
+  fs.writeFileSync(clip, 'not really a clip');
+  const policy = { schemes: ['file', 'rtmp'], directories: [fs.realpathSync(media)] };
+  const good = { id: 'ok', input: clip, outputs: [{ url: 'rtmp://127.0.0.1/live/a' }] };
+
+  it("takes a spec the API takes, and finds in one it would refuse the API's faults", () => {
+    expect(storedSpecFaults(good, policy)).toEqual([]);
+    // A file gone since is the run's failure, not the file's.
+    expect(storedSpecFaults({ ...good, input: path.join(media, 'gone.mp4') }, policy)).toEqual([]);
+    expect(storedSpecFaults({ ...good, input: '/etc/passwd' }, policy)).toEqual([`input: files must lie in ${policy.directories[0]}`]);
+    expect(storedSpecFaults({ ...good, outputs: [{ url: 'file:///tmp/out.flv' }] }, policy)).toEqual(["outputs[0].url: scheme 'file' is not allowed (allowed: rtmp, rtmps, rtsp, srt)"]);
+    expect(storedSpecFaults({ input: clip, outputs: [{ url: 'rtmp://h/live/a' }] }, policy)).toEqual(["spec must have required property 'id'"]);
+    expect(storedSpecFaults({ ...good, outputs: [{ url: 'rtmp://h/live/a', size: '99999999x1' }] }, policy)).toEqual(['outputs.0.size must match pattern "^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$"']);
+    expect(storedSpecFaults('a string', policy)).toEqual(['spec must be object']);
+  });
+
+  it('a file that is not whole JSON, or holds a stream the API would refuse, is an error naming the file and the way out; it stays as it is', () => {
+    const dir = tempDir();
+    const store = new StreamStore(dir);
+    const faultsOf = (spec: unknown) => storedSpecFaults(spec, policy);
+    store.save([{ spec: good, desired: 'running', createdAt: 1 }, { spec: { ...good, id: 'two' }, desired: 'stopped', createdAt: 2 }]);
+    expect(store.load(faultsOf)).toHaveLength(2);
+    const whole = fs.readFileSync(store.file, 'utf8');
+    const cases: [string, RegExp][] = [
+      [whole.slice(0, 120), /not JSON \(/],
+      [JSON.stringify({ version: 2, streams: [] }), /not a streams file of version 1/],
+      [JSON.stringify({ version: 1, streams: [{ spec: { ...good, input: '/etc/passwd' }, desired: 'running', createdAt: 1 }] }), /streams\[0\] \(ok\): input: files must lie in/],
+      [JSON.stringify({ version: 1, streams: [{ spec: good, desired: 'maybe', createdAt: 1 }, { spec: good, desired: 'running', createdAt: 1 }] }), /streams\[0\] \(ok\)\.desired: one of running, stopped, finished; streams\[1\] \(ok\): the id ok twice/],
+    ];
+    for (const [text, fault] of cases) {
+      fs.writeFileSync(store.file, text);
+      let message = '';
+      try {
+        store.load(faultsOf);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(fault);
+      expect(message).toContain(`cannot load ${store.file}: `);
+      expect(message).toContain(`correct it, or move it aside (mv ${store.file} ${store.file}.bad) to start with no streams`);
+      expect(fs.readFileSync(store.file, 'utf8')).toBe(text);
+    }
+  });
+
+  it('streamcoder serve refuses to start on a truncated streams file, naming it, and leaves it whole', async () => {
+    const dir = tempDir();
+    const store = new StreamStore(dir);
+    store.save([{ spec: good, desired: 'stopped', createdAt: 1 }]);
+    const truncated = fs.readFileSync(store.file, 'utf8').slice(0, 100);
+    fs.writeFileSync(store.file, truncated);
+    const run = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--allow-dir', media]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`streamcoder: cannot load ${store.file}: not JSON (`);
+    expect(run.stderr).toContain('move it aside');
+    expect(run.stdout).not.toContain('listening');
+    expect(fs.readFileSync(store.file, 'utf8')).toBe(truncated);
   });
 });
 

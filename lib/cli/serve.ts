@@ -60,23 +60,31 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     stallSeconds: options.stall as number,
     healthySeconds: options.healthy as number,
   };
+  const inputPolicy = { schemes, directories: [fs.realpathSync(allowDir)] };
   const service = new StreamService({
     dataDir,
     supervision,
     maxStreams: options['max-streams'] as number,
+    inputPolicy,
     onEvent: options.quiet ? undefined : (line) => out.write(`${new Date().toISOString()} ${line}\n`),
   });
   const app = buildApp({
     service,
     token,
-    inputPolicy: { schemes, directories: [fs.realpathSync(allowDir)] },
+    inputPolicy,
     publishTokens: new PublishTokens(dataDir),
     rtmpUrl: options['rtmp-url'] as string,
   });
-  await app.listen({ host, port });
+  // The streams file first: one that cannot be taken whole stops the service before it serves.
+  service.resume();
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
   const address = app.server.address();
   const where = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
-  service.resume();
   if (!options.quiet) {
     out.write(`streamcoder serve: listening on http://${where} (token in ${tokenFile}; file inputs from ${allowDir}; ${service.size} stream(s) resumed)\n`);
   }

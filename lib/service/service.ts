@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { StreamStore, type Desired } from './store';
 import { StreamSupervisor, type SupervisionOptions } from './supervisor';
-import type { StreamSpec } from './spec';
+import { storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
 import { streamView, type StreamView } from './view';
 
 export class ServiceError extends Error {
@@ -18,6 +18,8 @@ export interface StreamServiceOptions {
   supervision: SupervisionOptions;
   /** Streams the service holds at most (running or not). */
   maxStreams: number;
+  /** Where inputs may come from: the streams file is read back through it too. */
+  inputPolicy: InputPolicy;
   /** Told every change of a stream's state, as one line (URLs and errors masked). */
   onEvent?: (line: string) => void;
 }
@@ -31,9 +33,13 @@ export class StreamService {
     this.store = new StreamStore(options.dataDir);
   }
 
-  /** Takes the stored streams back and starts those that were running. */
+  /**
+   * Takes the stored streams back, each through the API's checks, and starts those that were
+   * running. Throws, having started nothing, when the streams file cannot be taken whole.
+   */
   resume(): void {
-    for (const stored of this.store.load()) {
+    const policy = this.options.inputPolicy;
+    for (const stored of this.store.load((spec) => storedSpecFaults(spec, policy))) {
       const supervisor = this.add(stored.spec, stored.desired, stored.createdAt);
       if (stored.desired === 'running') supervisor.start();
       else supervisor.state = stored.desired;

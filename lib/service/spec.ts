@@ -2,6 +2,7 @@
 // fastify's Ajv before any handler runs), and the checks a schema cannot make (which URL schemes,
 // which directory). The spec kept and persisted is the body as given, URLs unmasked: only the
 // service and its stream runners ever see it; every answer masks it (see view.ts).
+import Ajv from 'ajv';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -167,4 +168,16 @@ export function bitsPerSecond(value: number | string): number {
   if (typeof value === 'number') return value;
   const match = /^([0-9]+(?:\.[0-9]+)?)([kM]?)$/.exec(value)!;
   return Math.round(Number(match[1]) * (match[2] === 'k' ? 1e3 : match[2] === 'M' ? 1e6 : 1));
+}
+
+/** The API's schema with the id the service gave, for a spec read back from the streams file. */
+const storedSpecValid = new Ajv({ allErrors: true, strict: false }).compile({ ...createStreamSchema, required: ['id', 'input', 'outputs'] });
+
+/**
+ * The faults of a spec read back from the streams file: the API's schema and checks, as if it
+ * were posted again (a file input that has gone since is the run's failure, not the file's).
+ */
+export function storedSpecFaults(spec: unknown, policy: InputPolicy): string[] {
+  if (!storedSpecValid(spec)) return (storedSpecValid.errors ?? []).map((e) => `${e.instancePath.slice(1).replace(/\//g, '.') || 'spec'} ${e.message}`);
+  return specFaults(spec as StreamSpec, policy).filter((fault) => fault !== 'input: no such file');
 }
