@@ -2,6 +2,7 @@
 // (Node's fetch), a real nginx-rtmp. Tokens, request validation, input restrictions, masked URLs,
 // /metrics, and publish tokens checked by nginx-rtmp's on_publish against the service.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChild } from './helpers/child';
@@ -89,6 +90,60 @@ describe('a bad body', () => {
       fs.rmSync(link);
     }
   });
+
+  it('refuses outputs that would make the service listen, sizes past the bound, and bit rate strings out of range, as numbers are', async () => {
+    const cases: [unknown, string][] = [
+      [{ input: input(), outputs: [{ url: 'srt://0.0.0.0:19999?mode=listener' }] }, 'outputs[0].url: the service only connects out; it does not listen (mode=listener)'],
+      [{ input: input(), outputs: [{ url: 'srt://127.0.0.1:19999?MODE=rendezvous' }] }, 'it does not listen (MODE=rendezvous)'],
+      [{ input: input(), outputs: [{ url: 'rtsp://127.0.0.1:8554/x?listen=1' }] }, 'it does not listen (listen=1)'],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('x'), size: '8192x8192' }] }, `outputs[0].size: 8192x8192 is more than the ${3840 * 2160} pixels an output may have`],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('x'), bitrate: '999999M' }] }, 'outputs[0].bitrate: 999999M is 999999000000 bits per second, not from 10000 to 200000000'],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('x'), bitrate: '0' }] }, 'outputs[0].bitrate: 0 is 0 bits per second'],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('x'), bitrate: 0 }] }, "outputs[0].bitrate: must be bits per second"],
+    ];
+    for (const [body, message] of cases) {
+      const answer = await post(body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body.messages.join('\n'), JSON.stringify(body)).toContain(message);
+    }
+    // A caller, at the bound, is taken.
+    const fine = await post({ id: 'bounds-ok', input: input(), outputs: [{ url: 'srt://127.0.0.1:19998?mode=caller', size: '3840x2160', bitrate: '200M' }] });
+    expect(fine.status).toBe(201);
+    expect((await service.api('DELETE', '/v1/streams/bounds-ok')).status).toBe(204);
+  });
+
+  it('refuses URLs with control characters or white space (a newline would forge a log line)', async () => {
+    for (const url of [`${nginx.liveUrl('x')}\n2026-01-01T00:00:00.000Z stream forged: live`, `${nginx.liveUrl('x')} pubPasswd=SECRET`, `${nginx.liveUrl('x')}\u001b[2J`]) {
+      const answer = await post({ input: input(), outputs: [{ url }] });
+      expect(answer.status, JSON.stringify(url)).toBe(400);
+      expect(answer.body.messages).toEqual(['outputs[0].url: must hold no white space or control characters (a newline, a tab)']);
+    }
+    const input2 = await post({ input: `${input()}\n`, outputs: [{ url: nginx.liveUrl('x') }] });
+    expect(input2.body.messages).toEqual(['input: must hold no white space or control characters (a newline, a tab)']);
+  });
+
+  it('closes a request whose body trickles in (408 at the 10 s bound, not Node\'s 300 s)', async () => {
+    const { port } = new URL(service.url);
+    const started = performance.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1/streams HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${service.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+        const drip = setInterval(() => socket.write(' '), 1000);
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(text);
+        });
+      });
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error('still open after 30 s')), 30_000);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(seconds).toBeGreaterThan(9);
+    expect(seconds).toBeLessThan(25);
+  }, 40_000);
 
   it('gets 400 for JSON that does not parse, 413 past the size limit, 415 for another type', async () => {
     expect((await post('{"input": ')).status).toBe(400);
@@ -191,6 +246,23 @@ describe('publish tokens', () => {
     await new Promise((resolve) => setTimeout(resolve, 2100 - 0));
     const expired = await publish(expiring);
     expect(expired.status).not.toBe(0);
+  });
+
+  it("on_publish takes strings once each, and a token's canonical spelling only", async () => {
+    const token = new URL(await issue('cam3', 60)).searchParams.get('token')!;
+    const onPublish = (body: string, type = 'application/x-www-form-urlencoded') => fetch(`${service.url}/v1/rtmp/on-publish`, { method: 'POST', headers: { 'content-type': type }, body });
+    expect((await onPublish(`call=publish&app=auth&name=cam3&token=${token}`)).status).toBe(200);
+    // The same MAC spelled with other trailing bits (the last of 43 characters holds 2 unused bits).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(token.at(-1)!);
+    const twin = `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(Buffer.from(twin.split('.')[1], 'base64url')).toEqual(Buffer.from(token.split('.')[1], 'base64url'));
+    expect((await onPublish(`call=publish&app=auth&name=cam3&token=${twin}`)).status).toBe(403);
+    // Two tokens (the last would win), a JSON object for a field, an array for the token.
+    expect((await onPublish(`call=publish&app=auth&name=cam3&token=bad&token=${token}`)).status).toBe(400);
+    expect((await onPublish(JSON.stringify({ app: { toString: 1 }, name: 'cam3', token }), 'application/json')).status).toBe(400);
+    expect((await onPublish(JSON.stringify({ app: 'auth', name: 'cam3', token: [token] }), 'application/json')).status).toBe(400);
+    expect((await onPublish(JSON.stringify({ app: 'auth', name: 'cam3', token }), 'application/json')).status).toBe(200);
   });
 
   it('validates the request', async () => {

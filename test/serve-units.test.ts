@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenMatches } from '../lib/service/auth';
 import { PublishTokens } from '../lib/service/publish-tokens';
+import { escapeControl } from '../lib/service/service';
 import { storedSpecFaults } from '../lib/service/spec';
 import { StreamStore } from '../lib/service/store';
 import { backoffDelay } from '../lib/service/supervisor';
@@ -64,6 +65,12 @@ describe('StreamStore', () => {
     expect(store.load(none).map((s) => [s.spec.id, s.desired])).toEqual([['a', 'running'], ['b', 'stopped']]);
     expect(fs.statSync(store.file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(store.dir)).toEqual(['streams.json']);
+  });
+});
+
+describe('escapeControl', () => {
+  it('writes a line that quotes text on one line: control characters as escapes, the rest as it is', () => {
+    expect(escapeControl('stream a: failed: bad\n2026-01-01 stream b: live\r\t\u001b[2J\u007f ünï')).toBe('stream a: failed: bad\\n2026-01-01 stream b: live\\r\\t\\x1b[2J\\x7f ünï');
   });
 });
 

@@ -11,7 +11,8 @@ import { buildApp } from '../service/app';
 import { loadApiToken } from '../service/auth';
 import { PublishTokens } from '../service/publish-tokens';
 import { StreamService } from '../service/service';
-import { DEFAULT_INPUT_SCHEMES } from '../service/spec';
+import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_OUTPUT_PIXELS } from '../service/spec';
+import { MAX_PIXELS } from '../validate';
 import { SUPERVISION_DEFAULTS } from '../service/supervisor';
 
 const D = SUPERVISION_DEFAULTS;
@@ -29,6 +30,7 @@ export const serveSpec: CommandSpec = {
     'allow-schemes': { type: 'string', description: 'comma-separated URL schemes inputs may use', default: DEFAULT_INPUT_SCHEMES.join(',') },
     'rtmp-url': { type: 'string', description: 'rtmp://host:port of the nginx-rtmp server publish URLs point at', default: 'rtmp://127.0.0.1:1935' },
     'max-streams': { type: 'integer', description: 'streams held at most', default: 64, min: 1, max: 10000 },
+    'max-output-pixels': { type: 'integer', description: "the most pixels an output's size may ask", default: DEFAULT_MAX_OUTPUT_PIXELS, min: 1, max: MAX_PIXELS },
     'max-attempts': { type: 'integer', description: 'failures in a row before a stream is failed', default: D.maxAttempts, min: 1, max: 1_000_000 },
     backoff: { type: 'number', description: 'seconds before the first retry (doubled each next one)', default: D.backoffMs / 1000, min: 0.01, max: 3600 },
     'max-backoff': { type: 'number', description: 'longest wait between retries, seconds', default: D.maxBackoffMs / 1000, min: 0.01, max: 86400 },
@@ -60,7 +62,7 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     stallSeconds: options.stall as number,
     healthySeconds: options.healthy as number,
   };
-  const inputPolicy = { schemes, directories: [fs.realpathSync(allowDir)] };
+  const inputPolicy = { schemes, directories: [fs.realpathSync(allowDir)], maxOutputPixels: options['max-output-pixels'] as number };
   const service = new StreamService({
     dataDir,
     supervision,

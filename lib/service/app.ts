@@ -18,7 +18,21 @@ export interface AppOptions {
   rtmpUrl: string;
   /** Longest request body, bytes. */
   bodyLimit?: number;
+  /** Longest a request may take to arrive whole, headers and body, ms (default 10 s). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * The API takes small JSON bodies: a request that has not arrived whole in 10 s is a slow client
+ * holding a connection (Node's own default waits 300 s), answered 408 and closed.
+ */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** nginx-rtmp's on_publish fields: strings only (each given once), the ones it sends. */
+const onPublishSchema = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 1024 },
+} as const;
 
 /** What a field must look like, for the faults whose schema words ("must match pattern ...") say nothing useful. */
 const FIELD_HINTS: Record<string, string> = {
@@ -27,6 +41,8 @@ const FIELD_HINTS: Record<string, string> = {
   bitrate: "must be bits per second: an integer from 10000 to 200000000, or a string such as '2500k' or '2.5M'",
   app: "must be 1 to 64 letters, digits, '_' or '-'",
   stream: "must be 1 to 64 letters, digits, '_' or '-'",
+  url: 'must hold no white space or control characters (a newline, a tab)',
+  input: 'must hold no white space or control characters (a newline, a tab)',
 };
 
 interface AjvFault {
@@ -96,8 +112,13 @@ declare module 'fastify' {
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const { service } = options;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    requestTimeout,
+    // Headers alone within the same bound (Node's default is 60 s), checked every second (Node
+    // looks every 30 s by default, so a 10 s bound could wait 40).
+    http: { headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
     // Every fault of a body at once; nothing coerced or removed: a wrong type or an unknown
     // property is a fault, never silently fixed.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
@@ -106,8 +127,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // JSON bodies only, but for nginx-rtmp's on_publish, which posts form fields.
   app.removeContentTypeParser('text/plain');
+  // A field given twice is refused, not decided by order (the last would win).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8192 }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    const fields: Record<string, string> = {};
+    for (const [key, value] of new URLSearchParams(body as string)) {
+      if (Object.hasOwn(fields, key)) {
+        done(Object.assign(new Error(`the field '${key}' is given twice`), { statusCode: 400 }), undefined);
+        return;
+      }
+      fields[key] = value;
+    }
+    done(null, fields);
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -182,12 +212,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // arguments come as fields of their own). A 2xx admits the publish, anything else refuses it.
   // No bearer token (nginx cannot send one): the signed token is the credential, and only a
   // caller on this machine is answered.
-  app.post<{ Body: Record<string, string> }>('/v1/rtmp/on-publish', { config: { public: true } }, async (request: FastifyRequest<{ Body: Record<string, string> }>, reply) => {
+  app.post<{ Body: Record<string, string> }>('/v1/rtmp/on-publish', { config: { public: true }, schema: { body: onPublishSchema } }, async (request: FastifyRequest<{ Body: Record<string, string> }>, reply) => {
     if (!LOOPBACK.has(request.ip)) return reply.code(403).send('forbidden');
     const body = request.body ?? {};
     const why = body.call !== undefined && body.call !== 'publish'
       ? 'not a publish'
-      : options.publishTokens.check(String(body.app ?? ''), String(body.name ?? ''), body.token);
+      : options.publishTokens.check(body.app ?? '', body.name ?? '', body.token);
     if (why) {
       request.log.warn({ app: body.app, why }, 'publish refused');
       return reply.code(403).type('text/plain').send(`refused: ${why}`);

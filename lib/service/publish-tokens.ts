@@ -27,11 +27,14 @@ export class PublishTokens {
   /** '' when `token` admits `app/stream` now, else why not. */
   check(app: string, stream: string, token: string | undefined, now = Date.now() / 1000): string {
     if (!token) return 'no token';
-    const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (typeof token !== 'string') return 'malformed token';
+    const match = /^([1-9]\d{0,11})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return 'malformed token';
     const expiresAt = Number(match[1]);
-    const given = Buffer.from(match[2], 'base64url');
-    const expected = this.mac(`${app}/${stream}/${expiresAt}`);
+    // The canonical text compared, not the decoded bytes: base64url's last character carries
+    // bits that decoding drops, so four spellings of one MAC would otherwise pass.
+    const given = Buffer.from(match[2], 'ascii');
+    const expected = Buffer.from(this.mac(`${app}/${stream}/${expiresAt}`).toString('base64url'), 'ascii');
     if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return 'bad signature';
     if (expiresAt <= now) return 'expired token';
     return '';

@@ -7,6 +7,11 @@ import { StreamSupervisor, type SupervisionOptions } from './supervisor';
 import { storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
 import { streamView, type StreamView } from './view';
 
+/** `text` on one line: its control characters written as escapes (\\n, \\x1b), so no quoted text can forge a log line. */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export class ServiceError extends Error {
   constructor(readonly statusCode: number, message: string) {
     super(message);
@@ -57,7 +62,7 @@ export class StreamService {
         const view = streamView(supervisor, this.options.supervision.maxAttempts);
         const why = (view.state === 'retrying' || view.state === 'failed') && view.lastError ? `: ${view.lastError.message}` : '';
         const retry = view.nextRetryAt ? ` (attempt ${view.attempt.n} of ${view.attempt.of} at ${view.nextRetryAt})` : '';
-        this.options.onEvent(`stream ${spec.id}: ${view.state}${why}${retry}`);
+        this.options.onEvent(escapeControl(`stream ${spec.id}: ${view.state}${why}${retry}`));
       }
       if (supervisor.state === 'finished' && entry.desired === 'running' && !this.closing) {
         entry.desired = 'finished';
@@ -65,7 +70,7 @@ export class StreamService {
         try {
           this.persist();
         } catch (error) {
-          this.options.onEvent?.(`could not save the streams file: ${(error as Error).message}`);
+          this.options.onEvent?.(escapeControl(`could not save the streams file: ${(error as Error).message}`));
         }
       }
     });

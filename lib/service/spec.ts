@@ -35,6 +35,15 @@ export const MAX_OUTPUTS_IN_SCHEMA = 8;
 export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 export const CODECS = ['libx264', 'libx265'] as const;
 
+/**
+ * A URL without control characters (a newline would forge a log line) or white space (after a
+ * space, FFmpeg's rtmp takes librtmp-style options, a listener or a credential among them).
+ */
+export const NO_CONTROL_OR_SPACE = '^[^\\u0000-\\u0020\\u007f]+$';
+/** The bit rates a stream may ask, as a number or a string ('2500k', '2.5M'). */
+export const MIN_BIT_RATE = 10_000;
+export const MAX_BIT_RATE = 200_000_000;
+
 /** POST /v1/streams: the body. Unknown properties are faults (a typo must not be ignored). */
 export const createStreamSchema = {
   type: 'object',
@@ -42,7 +51,7 @@ export const createStreamSchema = {
   required: ['input', 'outputs'],
   properties: {
     id: { type: 'string', pattern: ID_PATTERN },
-    input: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
+    input: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH, pattern: NO_CONTROL_OR_SPACE },
     outputs: {
       type: 'array',
       minItems: 1,
@@ -52,11 +61,11 @@ export const createStreamSchema = {
         additionalProperties: false,
         required: ['url'],
         properties: {
-          url: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH },
+          url: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH, pattern: NO_CONTROL_OR_SPACE },
           size: { type: 'string', pattern: '^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$' },
           bitrate: {
             anyOf: [
-              { type: 'integer', minimum: 10000, maximum: 200000000 },
+              { type: 'integer', minimum: MIN_BIT_RATE, maximum: MAX_BIT_RATE },
               { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[kM]?$' },
             ],
           },
@@ -77,7 +86,12 @@ export interface InputPolicy {
   schemes: readonly string[];
   /** Real paths of the directories file inputs must lie in. */
   directories: readonly string[];
+  /** The most pixels an output's `size` may ask (default {@link DEFAULT_MAX_OUTPUT_PIXELS}). */
+  maxOutputPixels?: number;
 }
+
+/** 3840x2160: a 4K output at most, unless the operator says otherwise (--max-output-pixels). */
+export const DEFAULT_MAX_OUTPUT_PIXELS = 3840 * 2160;
 
 export const DEFAULT_INPUT_SCHEMES = ['file', 'rtmp', 'rtmps', 'rtsp', 'srt', 'http', 'https'] as const;
 export const OUTPUT_SCHEMES = ['rtmp', 'rtmps', 'rtsp', 'srt'] as const;
@@ -146,21 +160,46 @@ export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): s
     }
   }
   const seen = new Set<string>();
+  const maxPixels = policy.maxOutputPixels ?? DEFAULT_MAX_OUTPUT_PIXELS;
   body.outputs.forEach((output, i) => {
     const scheme = schemeOf(output.url);
     if (scheme === null || !(OUTPUT_SCHEMES as readonly string[]).includes(scheme)) {
       faults.push(`outputs[${i}].url: scheme '${scheme ?? '?'}' is not allowed (allowed: ${OUTPUT_SCHEMES.join(', ')})`);
     } else {
+      let url: URL | null = null;
       try {
-        new URL(output.url);
+        url = new URL(output.url);
       } catch {
         faults.push(`outputs[${i}].url: not a valid URL`);
       }
+      const listens = url ? listenerOption(url) : null;
+      if (listens) faults.push(`outputs[${i}].url: the service only connects out; it does not listen (${listens})`);
+    }
+    if (output.size !== undefined) {
+      const [width, height] = output.size.split('x').map(Number);
+      if (width * height > maxPixels) faults.push(`outputs[${i}].size: ${output.size} is more than the ${maxPixels} pixels an output may have`);
+    }
+    if (typeof output.bitrate === 'string') {
+      const bits = bitsPerSecond(output.bitrate);
+      if (!(bits >= MIN_BIT_RATE && bits <= MAX_BIT_RATE)) faults.push(`outputs[${i}].bitrate: ${output.bitrate} is ${bits} bits per second, not from ${MIN_BIT_RATE} to ${MAX_BIT_RATE}`);
     }
     if (seen.has(output.url)) faults.push(`outputs[${i}].url: the same URL twice`);
     seen.add(output.url);
   });
   return faults;
+}
+
+/**
+ * The query option of an output URL that would make the stream process listen instead of
+ * connecting (srt's `mode=listener` or `rendezvous`, a `listen` option), else null.
+ */
+function listenerOption(url: URL): string | null {
+  for (const [key, value] of url.searchParams) {
+    const name = key.toLowerCase();
+    if (name === 'mode' && value.toLowerCase() !== 'caller') return `${key}=${value}`;
+    if (name === 'listen' || name === 'listen_timeout' || name === 'rtsp_flags') return `${key}=${value}`;
+  }
+  return null;
 }
 
 /** "2500k" -> 2500000; numbers as they are. */
