@@ -39,6 +39,19 @@ describe('the bearer token', () => {
       expect((await service.api(method, route, undefined, `${service.token}x`)).status).toBe(401);
     }
     expect((await service.api('GET', '/v1/streams')).status).toBe(200);
+    // The scheme's name in any case; a wrong token is told as wrong, not as missing.
+    const lower = await fetch(`${service.url}/v1/streams`, { headers: { authorization: `bearer ${service.token}` } });
+    expect(lower.status).toBe(200);
+    const wrong = await service.api('GET', '/v1/streams', undefined, 'x'.repeat(43));
+    expect(wrong.body.messages).toEqual(['the bearer token is not the one this service takes']);
+  });
+
+  it('takes a POST that needs no body with a JSON content type and an empty body', async () => {
+    const answer = await fetch(`${service.url}/v1/streams/no-such/stop`, { method: 'POST', headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' } });
+    expect(answer.status).toBe(404);
+    // A body that is there must still be JSON, and free of prototype tricks.
+    const bad = await fetch(`${service.url}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' }, body: '{"__proto__": {"x": 1}, "input": "/a", "outputs": []}' });
+    expect(bad.status).toBe(400);
   });
 });
 

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tokenMatches } from '../lib/service/auth';
+import { listenWarning } from '../lib/cli/serve';
+import { loadApiToken, tokenFault, tokenMatches } from '../lib/service/auth';
 import { PublishTokens } from '../lib/service/publish-tokens';
 import { escapeControl } from '../lib/service/service';
 import { storedSpecFaults } from '../lib/service/spec';
@@ -25,9 +26,15 @@ describe('tokenMatches', () => {
   it('takes exactly "Bearer <token>"', () => {
     const token = 'abcdefghijklmnopqrstuvwxyz';
     expect(tokenMatches(`Bearer ${token}`, token)).toBe(true);
-    for (const header of [undefined, '', token, `bearer ${token}`, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Bearer  ${token}`, `Basic ${token}`]) {
+    // The scheme's name in any case (RFC 9110), as clients send it.
+    expect(tokenMatches(`bearer ${token}`, token)).toBe(true);
+    expect(tokenMatches(`BEARER ${token}`, token)).toBe(true);
+    for (const header of [undefined, '', token, `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Bearer  ${token}`, `Basic ${token}`]) {
       expect(tokenMatches(header, token), String(header)).toBe(false);
     }
+    expect(tokenFault(undefined)).toBe('a bearer token is required: Authorization: Bearer <token>');
+    expect(tokenFault(`Basic ${token}`)).toBe('a bearer token is required: Authorization: Bearer <token>');
+    expect(tokenFault('Bearer wrong-token-of-some-length')).toBe('the bearer token is not the one this service takes');
   });
 });
 
@@ -132,6 +139,31 @@ describe('the streams file read back', () => {
     expect(run.stderr).toContain('move it aside');
     expect(run.stdout).not.toContain('listening');
     expect(fs.readFileSync(store.file, 'utf8')).toBe(truncated);
+  });
+});
+
+describe('what serve warns of, and refuses, at start', () => {
+  it('a token file others can read is a warning naming the file and the fix; a 0600 one is not', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'token');
+    fs.writeFileSync(file, `${'t'.repeat(32)}\n`, { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    expect(loadApiToken(file, dir).warning).toBe(`${file} can be read by others (mode 0644): chmod 600 ${file}`);
+    fs.chmodSync(file, 0o600);
+    expect(loadApiToken(file, dir).warning).toBeUndefined();
+    // The one it makes itself is 0600.
+    expect(loadApiToken(undefined, dir).warning).toBeUndefined();
+  });
+
+  it('listening beyond loopback is a warning', () => {
+    for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2']) expect(listenWarning(host), host).toBeNull();
+    for (const host of ['0.0.0.0', '::', '192.168.1.5']) expect(listenWarning(host), host).toMatch(/not loopback: the API \(its bearer token in clear text\)/);
+  });
+
+  it('--allow-schemes with a scheme the service cannot take as an input is refused (exit 2), naming it', async () => {
+    const run = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', tempDir(), '--allow-schemes', 'file,tcp,concat,bogus']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--allow-schemes: tcp, concat, bogus cannot be an input here (the service takes file, rtmp, rtmps, rtsp, srt, http, https)');
   });
 });
 

@@ -11,7 +11,7 @@ import { buildApp } from '../service/app';
 import { loadApiToken } from '../service/auth';
 import { PublishTokens } from '../service/publish-tokens';
 import { StreamService } from '../service/service';
-import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_OUTPUT_PIXELS } from '../service/spec';
+import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_OUTPUT_PIXELS, PROTOCOL_WHITELIST } from '../service/spec';
 import { MAX_PIXELS } from '../validate';
 import { SUPERVISION_DEFAULTS } from '../service/supervisor';
 
@@ -40,6 +40,12 @@ export const serveSpec: CommandSpec = {
   },
 };
 
+/** What to warn of when the API listens beyond this machine: its token travels in clear text. */
+export function listenWarning(host: string): string | null {
+  if (['127.0.0.1', '::1', 'localhost'].includes(host.toLowerCase()) || /^127\./.test(host)) return null;
+  return `listening on ${host}, not loopback: the API (its bearer token in clear text) and the status page are open to the network; put a TLS proxy in front of it`;
+}
+
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
   if (!match || Number(match[3]) > 65535) throw new UsageError(`--listen expects host:port such as 127.0.0.1:8080 or [::1]:8080, got '${text}'`);
@@ -53,7 +59,12 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
   const allowDir = path.resolve((options['allow-dir'] as string | undefined) ?? path.join(dataDir, 'media'));
   fs.mkdirSync(allowDir, { recursive: true });
   const schemes = (options['allow-schemes'] as string).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const { token, file: tokenFile } = loadApiToken(options['token-file'] as string | undefined, dataDir);
+  const { token, file: tokenFile, warning } = loadApiToken(options['token-file'] as string | undefined, dataDir);
+  if (warning) process.stderr.write(`streamcoder serve: warning: ${warning}\n`);
+  const unknown = schemes.filter((scheme) => !PROTOCOL_WHITELIST[scheme]);
+  if (unknown.length) throw new UsageError(`--allow-schemes: ${unknown.join(', ')} cannot be an input here (the service takes ${Object.keys(PROTOCOL_WHITELIST).join(', ')})`);
+  const exposed = listenWarning(host);
+  if (exposed) process.stderr.write(`streamcoder serve: warning: ${exposed}\n`);
   const supervision = {
     ...D,
     maxAttempts: options['max-attempts'] as number,

@@ -2,7 +2,7 @@
 // faults are told (one message per fault), the publish-token endpoints, /metrics, the status page.
 import fs from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { tokenMatches } from './auth';
+import { tokenFault, tokenMatches } from './auth';
 import { createMetrics } from './metrics';
 import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page';
 import type { PublishTokens } from './publish-tokens';
@@ -125,6 +125,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: false,
   });
 
+  // An empty body with a JSON content type (what many clients send with a POST that needs none)
+  // is no body, not a fault; a route that needs one still refuses it by its schema.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    json(request, body as string, done);
+  });
+
   // JSON bodies only, but for nginx-rtmp's on_publish, which posts form fields.
   app.removeContentTypeParser('text/plain');
   // A field given twice is refused, not decided by order (the last would win).
@@ -144,7 +153,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (request.routeOptions.config?.public) return;
     if (!tokenMatches(request.headers.authorization, options.token)) {
       reply.header('www-authenticate', 'Bearer').code(401);
-      return reply.send({ error: 'Unauthorized', messages: ['a bearer token is required: Authorization: Bearer <token>'] });
+      return reply.send({ error: 'Unauthorized', messages: [tokenFault(request.headers.authorization)] });
     }
   });
 
