@@ -125,6 +125,27 @@ describe('a bad body', () => {
     expect((await service.api('DELETE', '/v1/streams/bounds-ok')).status).toBe(204);
   });
 
+  it('refuses a scheme in upper case, naming the one FFmpeg knows; takes a file:// input with an escaped space', async () => {
+    for (const [body, message] of [
+      [{ input: 'HTTP://127.0.0.1/a.m3u8', outputs: [{ url: nginx.liveUrl('x') }] }, 'input: write the scheme in lower case (http://)'],
+      [{ input: `FILE://${input()}`, outputs: [{ url: nginx.liveUrl('x') }] }, 'input: write the scheme in lower case (file://)'],
+      [{ input: input(), outputs: [{ url: nginx.liveUrl('x').replace('rtmp://', 'RTMP://') }] }, 'outputs[0].url: write the scheme in lower case (rtmp://)'],
+    ] as const) {
+      const answer = await post(body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.messages).toEqual([message]);
+    }
+    const spaced = path.join(FIXTURE_DIR, `.serve-api space ${process.pid}.mp4`);
+    fs.copyFileSync(input(), spaced);
+    try {
+      const answer = await post({ id: 'spaced', input: `file://${spaced.replace(/ /g, '%20')}`, outputs: [{ url: nginx.liveUrl('spaced') }], realtime: false });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+      expect((await service.api('DELETE', '/v1/streams/spaced')).status).toBe(204);
+    } finally {
+      fs.rmSync(spaced);
+    }
+  });
+
   it('refuses URLs with control characters or white space (a newline would forge a log line)', async () => {
     for (const url of [`${nginx.liveUrl('x')}\n2026-01-01T00:00:00.000Z stream forged: live`, `${nginx.liveUrl('x')} pubPasswd=SECRET`, `${nginx.liveUrl('x')}\u001b[2J`]) {
       const answer = await post({ input: input(), outputs: [{ url }] });

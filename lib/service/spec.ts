@@ -106,7 +106,7 @@ export const PROTOCOL_WHITELIST: Record<string, string> = {
   rtmps: 'rtmps,rtmp,tcp,tls',
   rtsp: 'rtsp,rtp,udp,tcp,srtp',
   srt: 'srt,udp',
-  http: 'http,tcp,hls',
+  http: 'http,tcp,hls,crypto',
   https: 'https,http,tcp,tls,crypto,hls',
 };
 
@@ -119,7 +119,8 @@ function schemeOf(url: string): string | null {
 export function filePathOf(input: string): string | null {
   if (input.startsWith('file://')) {
     try {
-      return new URL(input).pathname;
+      // The path as the file system knows it: file:///a%20b.mp4 is "/a b.mp4".
+      return decodeURIComponent(new URL(input).pathname);
     } catch {
       return null;
     }
@@ -134,6 +135,12 @@ export function filePathOf(input: string): string | null {
  */
 export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): string[] {
   const faults: string[] = [];
+  // FFmpeg knows its protocols by lower-case names only ("HTTP://" is "Protocol not found").
+  for (const [field, url] of [['input', body.input], ...body.outputs.map((o, i) => [`outputs[${i}].url`, o.url])]) {
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1];
+    if (scheme && scheme !== scheme.toLowerCase()) faults.push(`${field}: write the scheme in lower case (${scheme.toLowerCase()}://)`);
+  }
+  if (faults.length) return faults;
   const file = filePathOf(body.input);
   if (file !== null) {
     if (!policy.schemes.includes('file')) faults.push('input: files are not allowed (allowed schemes: ' + policy.schemes.join(', ') + ')');
