@@ -8,7 +8,8 @@ import { native } from './binding';
  *   `streamid=`/`passphrase=` included), and the fragment: `#key` -> `#***`;
  * - for rtmp, rtmps, rtmpt, rtmpe, rtmpte and rtmpts URLs, the stream name (the stream key on
  *   most platforms): every path segment after the application, `rtmp://host/live/<key>` ->
- *   `rtmp://host/live/***`.
+ *   `rtmp://host/live/***`, and the values of librtmp-style options after the URL and a space
+ *   (`rtmp://host/live/key pubPasswd=x` -> `rtmp://host/live/*** pubPasswd=***`).
  *
  * A URL ends at whitespace, a quote or an angle bracket. This is the native layer's own function
  * (one implementation for everything the library reports), which also masks the stream names

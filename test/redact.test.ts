@@ -51,6 +51,11 @@ const TABLE: [string, string][] = [
   ['<rtmp://h/live/key>', '<rtmp://h/live/***>'],
   ['rtmp://h/live/key\nnext line', 'rtmp://h/live/***\nnext line'],
   ['x-rtmp://h/live/key', 'x-rtmp://h/live/key'],
+  // librtmp's options after the URL, a space each: every value masked, the words after them kept
+  ['rtmp://h/live/KEY pubUser=bob pubPasswd=SECRET token=TOK', 'rtmp://h/live/*** pubUser=*** pubPasswd=*** token=***'],
+  ["Cannot open 'rtmp://h/live/KEY pubPasswd=SECRET live=1': refused", "Cannot open 'rtmp://h/live/*** pubPasswd=*** live=***': refused"],
+  ['rtmp://h/live/KEY conn=S:x and more words', 'rtmp://h/live/*** conn=*** and more words'],
+  ['rtsp://h/cam pubPasswd=x', 'rtsp://h/cam pubPasswd=x'],
   ['no URL at all', 'no URL at all'],
   ['', ''],
 ];

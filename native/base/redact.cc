@@ -130,6 +130,25 @@ std::string RedactOne(const std::string& scheme, const std::string& rest) {
   return out;
 }
 
+// librtmp's form of options, after the URL and a space each: "rtmp://host/app/key pubUser=bob
+// pubPasswd=x token=y live=1". Any of them may carry a credential, so every value is masked.
+// Appends them (masked) to `out` from `end`, where the URL ended; returns where they end.
+size_t MaskLibrtmpOptions(const std::string& text, size_t end, std::string& out) {
+  while (end + 1 < text.size() && text[end] == ' ') {
+    size_t key = end + 1;
+    size_t eq = key;
+    while (eq < text.size() && (std::isalnum(static_cast<unsigned char>(text[eq])) || text[eq] == '_')) ++eq;
+    if (eq == key || eq >= text.size() || text[eq] != '=') break;
+    size_t value = eq + 1;
+    size_t next = value;
+    while (next < text.size() && !EndsUrl(text[next])) ++next;
+    out += text.substr(end, value - end);
+    if (next > value) out += kMask;
+    end = next;
+  }
+  return end;
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -209,7 +228,9 @@ std::string RedactUrl(const std::string& text) {
     // (FFmpeg's detail is quoted that way); at most that one character of a URL is left out.
     if (end > sep + 3 && text[end - 1] == ')' && text.find('(', start) >= end - 1) --end;
     out.append(text, done, start - done);
-    out += RedactOne(text.substr(start, sep - start), text.substr(sep + 3, end - sep - 3));
+    const std::string scheme = text.substr(start, sep - start);
+    out += RedactOne(scheme, text.substr(sep + 3, end - sep - 3));
+    if (IsRtmpFamily(Lower(scheme))) end = MaskLibrtmpOptions(text, end, out);
     done = search = end;
   }
   out.append(text, done, std::string::npos);
@@ -226,7 +247,19 @@ std::vector<std::string> SecretsOf(const std::string& url, const OptionList& opt
   }
   size_t sep = url.find("://");
   if (sep == std::string::npos) return secrets;
-  UrlParts parts = Split(url.substr(0, sep), url.substr(sep + 3));
+  // librtmp-style options after a space ("... pubPasswd=x token=y"): each value is a secret.
+  size_t space = IsRtmpFamily(Lower(url.substr(0, sep))) ? url.find(' ', sep) : std::string::npos;
+  if (space != std::string::npos) {
+    for (size_t begin = space + 1; begin < url.size();) {
+      size_t stop = url.find(' ', begin);
+      if (stop == std::string::npos) stop = url.size();
+      std::string option = url.substr(begin, stop - begin);
+      size_t eq = option.find('=');
+      if (eq != std::string::npos) AddSecret(secrets, option.substr(eq + 1));
+      begin = stop + 1;
+    }
+  }
+  UrlParts parts = Split(url.substr(0, sep), url.substr(sep + 3, (space == std::string::npos ? url.size() : space) - sep - 3));
   if (parts.hasUserinfo) {
     AddSecret(secrets, parts.userinfo);
     size_t colon = parts.userinfo.find(':');
