@@ -174,15 +174,7 @@ describe('installed with npm, install scripts allowed', () => {
   });
 
   test('a strict TypeScript project with @types/node type-checks against the installed types (node16, nodenext, bundler; CJS and ESM files)', async () => {
-    fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
-    fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
-    fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
-    for (const [name, resolution] of RESOLUTIONS) {
-      const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
-      const result = await typeCheck(dir, name, { ...resolution, lib: ['ES2022', 'ESNext.Disposable'], types: ['node'] }, files);
-      expect(`${result.stdout}${result.stderr}`, name).toBe('');
-      expect(result.status, name).toBe(0);
-    }
+    await expectUsageTypeChecks(dir, { lib: ['ES2022', 'ESNext.Disposable'], types: ['node'] });
   });
 
   test('a forced source build (npm rebuild --build-from-source) compiles and is what loads', async () => {
@@ -233,6 +225,19 @@ const RESOLUTIONS: [string, Record<string, string>][] = [
   ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
 ];
 
+/** TYPED_USAGE as .ts, .mts and .cts files in `dir` type-check in each resolution mode, with `options`. */
+async function expectUsageTypeChecks(dir: string, options: Record<string, unknown>): Promise<void> {
+  fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
+  fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
+  fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
+  for (const [name, resolution] of RESOLUTIONS) {
+    const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
+    const result = await typeCheck(dir, name, { ...resolution, ...options }, files);
+    expect(`${result.stdout}${result.stderr}`, name).toBe('');
+    expect(result.status, name).toBe(0);
+  }
+}
+
 describe('a strict TypeScript project without @types/node of its own', () => {
   let dir = '';
   beforeAll(async () => {
@@ -240,15 +245,7 @@ describe('a strict TypeScript project without @types/node of its own', () => {
   }, 300_000);
 
   test("type-checks with `types: []` and the target's default lib, in every resolution mode (CJS and ESM files)", async () => {
-    fs.writeFileSync(path.join(dir, 'usage.ts'), TYPED_USAGE);
-    fs.writeFileSync(path.join(dir, 'usage.mts'), TYPED_USAGE);
-    fs.writeFileSync(path.join(dir, 'usage.cts'), `import streamcoder = require('streamcoder');\nexport const open: typeof streamcoder.Decoder.open = streamcoder.Decoder.open;\n`);
-    for (const [name, resolution] of RESOLUTIONS) {
-      const files = name === 'bundler' ? ['usage.ts', 'usage.mts'] : ['usage.ts', 'usage.mts', 'usage.cts'];
-      const result = await typeCheck(dir, name, { ...resolution, types: [] }, files);
-      expect(`${result.stdout}${result.stderr}`, name).toBe('');
-      expect(result.status, name).toBe(0);
-    }
+    await expectUsageTypeChecks(dir, { types: [] });
   });
 
   test('every published declaration file type-checks on its own', async () => {

@@ -30,10 +30,10 @@ import {
   READER_DETACHED, R_CURSOR, R_HOLDING, R_NEED_KEY, R_DROPPED, R_DROPPED_ITEMS, R_OWNER, R_POLICY, R_SLOT, R_STATE, R_WAITS,
   SLOW_DROP, SLOW_WAIT, VERSION, W_ARENA_BYTES, W_CONSUMER_WAITS, W_DATA_OFFSET, W_ENTRIES, W_EVENTS, W_HEAD, W_MAGIC,
   W_MAX_DEPTH, W_PICTURES_WRITTEN, W_PRODUCER, W_PRODUCER_WAITS, W_READ, W_READERS, W_SLOTS, W_SLOT_BYTES, W_SPARE,
-  W_STATE, W_STRIDE, W_USED, W_VERSION, W_WRITE_SLOT, W_WRITTEN, aligned, layout,
+  W_STATE, W_STRIDE, W_USED, W_VERSION, W_WRITE_SLOT, W_WRITTEN, aligned, isPicture, layout,
 } from './layout';
 import { fail, RingMemory, throwTimeout } from './memory';
-import { isPicture, readMeta, writeMeta, type Held } from './meta';
+import { readMeta, writeMeta, type Held } from './meta';
 import { frameBytes, type AttachOptions, type CommitInfo, type FrameRingOptions, type FrameRingStats, type RingItem, type WriteSlot } from './types';
 
 // Atomics.waitAsync is in Node 16+, but only in TypeScript's ES2024 lib.

@@ -112,6 +112,11 @@ export const KIND_AUDIO = 1;
 export const KIND_VIDEO_PACKET = 2;
 export const KIND_AUDIO_PACKET = 3;
 
+/** True for the kinds that take a picture's place (at most `slots` of them are in the ring). */
+export function isPicture(kind: number): boolean {
+  return kind === KIND_FRAME || kind === KIND_VIDEO_PACKET;
+}
+
 /** Most slots a ring may have. */
 export const MAX_SLOTS = 1024;
 /** Largest slot: 1 GiB (a 16384x16384 rgba picture is exactly that). */

@@ -5,7 +5,7 @@
 import { StreamcoderError, type ErrorCode } from '../errors';
 import * as check from '../validate';
 import {
-  ABORTED, ALIGN, CLOSED, DROP_AFTER_MS, ERROR_BYTES, ERROR_OFFSET, HEADER_BYTES, KIND_FRAME, KIND_VIDEO_PACKET, MAX_READERS,
+  ABORTED, ALIGN, CLOSED, DROP_AFTER_MS, ERROR_BYTES, ERROR_OFFSET, HEADER_BYTES, KIND_VIDEO_PACKET, MAX_READERS, isPicture,
   META_BYTES, META_OFFSET, M_KIND, M_RESERVED, OPEN, READER_ACTIVE, READER_OFFSET, READER_WORDS, R_CURSOR, R_DROPPED,
   R_DROPPED_ITEMS, R_HOLDING, R_LOCK, R_NEED_KEY, R_POLICY, R_SLOT, R_STATE, R_WAITS, SLOW_DROP, W_ARENA_BYTES,
   W_CONSUMER_WAITS, W_DATA_OFFSET, W_ENTRIES, W_ERROR_AVERROR, W_ERROR_CODE_BYTES, W_ERROR_MESSAGE_BYTES, W_EVENTS,
@@ -108,7 +108,7 @@ export class RingMemory {
         Atomics.store(w, W_READ_SLOT, (slot + 1) % this.entries);
         // The counts first, the bytes last: a producer that finds the room must not count the
         // item still in the ring (its depth would read one too many).
-        if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(w, W_PICTURES_READ, 1);
+        if (isPicture(kind)) Atomics.add(w, W_PICTURES_READ, 1);
         Atomics.add(w, W_READ, 1);
         Atomics.sub(w, W_USED, reserved / ALIGN);
       }
@@ -154,7 +154,7 @@ export class RingMemory {
       if (holdsBack && now - since >= DROP_AFTER_MS) {
         const slot = Atomics.load(rw, this.r(R_SLOT, r));
         const kind = this.meta[slot * (META_BYTES / 8) + M_KIND];
-        if (kind === KIND_FRAME || kind === KIND_VIDEO_PACKET) Atomics.add(rw, this.r(R_DROPPED, r), 1);
+        if (isPicture(kind)) Atomics.add(rw, this.r(R_DROPPED, r), 1);
         if (kind === KIND_VIDEO_PACKET) Atomics.store(rw, this.r(R_NEED_KEY, r), 1);
         Atomics.add(rw, this.r(R_DROPPED_ITEMS, r), 1);
         Atomics.store(rw, this.r(R_SLOT, r), (slot + 1) % this.entries);

@@ -20,11 +20,6 @@ export interface Held {
   bytes: number;
 }
 
-/** True for the kinds that take a picture's place (at most `slots` of them are in the ring). */
-export function isPicture(kind: number): boolean {
-  return kind === KIND_FRAME || kind === KIND_VIDEO_PACKET;
-}
-
 /**
  * Checks `info` and writes it into entry `slot`'s meta block for an item in `held`; its kind code.
  * Throws (nothing written that a reader could see) when `info` is not a description of the kind
