@@ -15,9 +15,19 @@ namespace {
 std::atomic<int> g_printLevel{AV_LOG_QUIET};
 thread_local std::string t_lastError;
 
-std::mutex g_sinksMutex;
-std::map<int, LogSink> g_sinks;
-int g_nextSinkId = 1;
+// The sinks outlive exit(): a thread of the pool or a writer's reconnect thread may still be
+// logging while exit() runs static destructors (process.exit() does not wait for them), and a
+// destroyed map there is a free of a freed pointer. So they are allocated once and never freed.
+struct Sinks {
+  std::mutex mutex;
+  std::map<int, LogSink> byId;
+  int nextId = 1;
+};
+
+Sinks& TheSinks() {
+  static Sinks* sinks = new Sinks();
+  return *sinks;
+}
 
 void OnLog(void* avcl, int level, const char* fmt, va_list args) {
   if (level > AV_LOG_ERROR && level > g_printLevel.load(std::memory_order_relaxed)) return;
@@ -28,12 +38,13 @@ void OnLog(void* avcl, int level, const char* fmt, va_list args) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (level <= AV_LOG_ERROR && !text.empty()) t_lastError = text;
   if (level > g_printLevel.load(std::memory_order_relaxed) || text.empty()) return;
-  std::lock_guard<std::mutex> lock(g_sinksMutex);
-  if (g_sinks.empty()) {
+  Sinks& sinks = TheSinks();
+  std::lock_guard<std::mutex> lock(sinks.mutex);
+  if (sinks.byId.empty()) {
     std::fprintf(stderr, "[ffmpeg] %s\n", text.c_str());
     return;
   }
-  for (auto& [id, sink] : g_sinks) sink(level, text);
+  for (auto& [id, sink] : sinks.byId) sink(level, text);
 }
 
 }  // namespace
@@ -44,15 +55,17 @@ void InstallLogCallback() {
 }
 
 int AddLogSink(LogSink sink) {
-  std::lock_guard<std::mutex> lock(g_sinksMutex);
-  int id = g_nextSinkId++;
-  g_sinks.emplace(id, std::move(sink));
+  Sinks& sinks = TheSinks();
+  std::lock_guard<std::mutex> lock(sinks.mutex);
+  int id = sinks.nextId++;
+  sinks.byId.emplace(id, std::move(sink));
   return id;
 }
 
 void RemoveLogSink(int id) {
-  std::lock_guard<std::mutex> lock(g_sinksMutex);
-  g_sinks.erase(id);
+  Sinks& sinks = TheSinks();
+  std::lock_guard<std::mutex> lock(sinks.mutex);
+  sinks.byId.erase(id);
 }
 
 void SetPrintLevel(int level) { g_printLevel.store(level, std::memory_order_relaxed); }

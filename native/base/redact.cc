@@ -192,16 +192,23 @@ void AddSecret(std::vector<std::string>& secrets, const std::string& secret) {
   }
 }
 
-// The registry of the secrets of the URLs open now, counted (two writers may share a URL).
-std::mutex g_secretsMutex;
-std::map<std::string, int> g_secrets;
-// The same, longest first, so that a secret containing another is masked whole.
-std::vector<std::string> g_ordered;
+// The registry of the secrets of the URLs open now. Allocated once and never freed: a thread still
+// logging or closing a connection while exit() runs static destructors must not find it freed.
+struct Secrets {
+  std::mutex mutex;
+  std::map<std::string, int> counted;  // two writers may share a URL
+  std::vector<std::string> ordered;    // the same, longest first, so a secret inside another is masked whole
+};
 
-void Reorder() {
-  g_ordered.clear();
-  for (const auto& [secret, count] : g_secrets) g_ordered.push_back(secret);
-  std::stable_sort(g_ordered.begin(), g_ordered.end(),
+Secrets& TheSecrets() {
+  static Secrets* secrets = new Secrets();
+  return *secrets;
+}
+
+void Reorder(Secrets& registry) {
+  registry.ordered.clear();
+  for (const auto& [secret, count] : registry.counted) registry.ordered.push_back(secret);
+  std::stable_sort(registry.ordered.begin(), registry.ordered.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
@@ -301,8 +308,9 @@ std::vector<std::string> SecretsOf(const std::string& url, const OptionList& opt
 
 std::string Redact(const std::string& text) {
   std::string masked = RedactUrl(text);
-  std::lock_guard<std::mutex> lock(g_secretsMutex);
-  for (const std::string& secret : g_ordered) {
+  Secrets& registry = TheSecrets();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (const std::string& secret : registry.ordered) {
     for (size_t at = masked.find(secret); at != std::string::npos; at = masked.find(secret, at + 3)) {
       masked.replace(at, secret.size(), kMask);
     }
@@ -312,19 +320,21 @@ std::string Redact(const std::string& text) {
 
 SecretScope::SecretScope(const std::string& url, const OptionList& options) : secrets_(SecretsOf(url, options)) {
   if (secrets_.empty()) return;
-  std::lock_guard<std::mutex> lock(g_secretsMutex);
-  for (const std::string& secret : secrets_) ++g_secrets[secret];
-  Reorder();
+  Secrets& registry = TheSecrets();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (const std::string& secret : secrets_) ++registry.counted[secret];
+  Reorder(registry);
 }
 
 SecretScope::~SecretScope() {
   if (secrets_.empty()) return;
-  std::lock_guard<std::mutex> lock(g_secretsMutex);
+  Secrets& registry = TheSecrets();
+  std::lock_guard<std::mutex> lock(registry.mutex);
   for (const std::string& secret : secrets_) {
-    auto it = g_secrets.find(secret);
-    if (it != g_secrets.end() && --it->second == 0) g_secrets.erase(it);
+    auto it = registry.counted.find(secret);
+    if (it != registry.counted.end() && --it->second == 0) registry.counted.erase(it);
   }
-  Reorder();
+  Reorder(registry);
 }
 
 }  // namespace streamcoder
