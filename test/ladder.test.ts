@@ -9,7 +9,7 @@ import { runCli } from './helpers/cli';
 import { tempDir } from './helpers/fixtures';
 import { runChild } from './helpers/child';
 import { frameTimes, sine, streamOf } from './helpers/media';
-import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
+import { freePort, settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { readStamp, stampedFrame } from './helpers/stamp';
 import { startThrottleProxy, type ThrottleProxy } from './helpers/throttle-proxy';
 import { execFileSync } from 'node:child_process';
@@ -170,6 +170,53 @@ describe('a ladder from one decode to nginx-rtmp', () => {
     expect(seconds).toBeLessThan(12);
   }, 60_000);
 
+
+  test('retryOutputs: an output whose server is down at the start comes back on its own once it is up, the other untouched; what it missed is counted', async () => {
+    const port = await freePort();
+    let late: RtmpServer | null = null;
+    const states = new Set<string>();
+    const timer = setTimeout(() => {
+      void startRtmpServer(port).then((server) => {
+        late = server;
+        servers.push(server);
+      });
+    }, 2000);
+    try {
+      const stats = await pipeline({
+        input: source360,
+        outputs: [
+          { url: rtmp.recordUrl('r-a'), server: { preset: 'ultrafast' } },
+          { url: `rtmp://127.0.0.1:${port}/rec/r-b`, width: 320, height: 180, server: { preset: 'ultrafast' } },
+        ],
+        realtime: true,
+        retryOutputs: { backoffMs: 200, maxBackoffMs: 400 },
+        onProgress: (p) => states.add(p.outputs[1].state),
+      });
+      expect(states).toContain('retrying');
+      expect(stats.outputs[0]).toMatchObject({ state: 'done', frames: 240, dropped: 0, retries: 0, error: null });
+      expect(await stampsOf(rtmp.recordingOf('r-a'))).toEqual(range(240));
+      const back = stats.outputs[1];
+      expect(back).toMatchObject({ state: 'done', error: null });
+      expect(back.retries).toBeGreaterThanOrEqual(1);
+      // Up after ~2 s of 8: most of the frames went out, every one before counted as dropped.
+      expect(back.frames).toBeGreaterThan(120);
+      expect(back.frames + back.dropped).toBe(240);
+      expect(late).not.toBeNull();
+      expect(await stampsOf(late!.recordingOf('r-b'))).toEqual(range(240).slice(240 - back.frames));
+    } finally {
+      clearTimeout(timer);
+    }
+  }, 60_000);
+
+  test('retryOutputs is checked, and with no output left running the pipeline still rejects', async () => {
+    for (const bad of [null, 1, 'yes', { backoffMs: 5 }, { backoffMs: 1000, maxBackoffMs: 500 }, { every: 1 }]) {
+      const error = await rejection(pipeline({ input: source360, output: rtmp.liveUrl('x'), retryOutputs: bad as never }));
+      expect(error.code, JSON.stringify(bad)).toBe('ERR_INVALID_ARGUMENT');
+    }
+    const dead = `rtmp://127.0.0.1:${await freePort()}/live/none`;
+    const error = await rejection(pipeline({ input: source360, outputs: [{ url: dead }, { url: `${dead}2` }], retryOutputs: { backoffMs: 100 }, maxFrames: 60 }));
+    expect(error.message).toMatch(/Every output failed/);
+  }, 30_000);
   test("an output through a throttled link with onSlow 'drop' falls behind alone: it drops (counted), the others keep every frame and their pace", async () => {
     const proxy = await startThrottleProxy(Number(new URL(rtmp.recordUrl('x')).port), 600_000);
     proxies.push(proxy);

@@ -75,6 +75,83 @@ describe('FrameRing with several readers, in one thread', () => {
     other.detach(); // idempotent
   });
 
+  test('a detached reader rejoins at the oldest item still held: it reads on in order, and what it missed counts as dropped', () => {
+    const ring = FrameRing.create({ slots: 3, slotBytes: SLOT_BYTES, readers: 2 });
+    const first = FrameRing.attach(ring.buffer, { reader: 1 });
+    let next = 0;
+    const step = (reader: FrameRing | null) => {
+      put(ring, next);
+      const item = ring.acquireRead(0)!;
+      expect(item.index).toBe(next);
+      item.release();
+      if (reader) {
+        const got = reader.acquireRead(0)!;
+        expect(got.index).toBe(next);
+        got.release();
+      }
+      next++;
+    };
+    step(first);
+    put(ring, next++); // unread by reader 1 when it leaves
+    ring.acquireRead(0)!.release();
+    first.detach();
+    expect(ring.stats.readers[1]).toMatchObject({ state: 'detached', dropped: 0 });
+    // Away for long enough that the entries wrap several times.
+    for (let i = 0; i < 100; i++) step(null);
+    // A new object (a new thread) takes its place.
+    const again = FrameRing.attach(ring.buffer, { reader: 1 });
+    again.rejoin();
+    expect(ring.stats.readers[1]).toMatchObject({ state: 'active', pending: 0, dropped: 101 });
+    for (let i = 0; i < 20; i++) step(again);
+    expect(ring.stats.readers[1].dropped).toBe(101);
+    // Holding items back again: the ring fills behind it.
+    for (let i = 0; i < 3; i++) put(ring, next + i);
+    for (let i = 0; i < 3; i++) ring.acquireRead(0)!.release();
+    expectError(() => put(ring, next + 3), 'ERR_TIMEOUT');
+    expect(again.acquireRead(0)!.index).toBe(next);
+    again.rejoin(); // an active reader: nothing changes
+    expect(ring.stats.readers[1]).toMatchObject({ state: 'active', pending: 3 });
+  });
+
+  test('a rejoining reader of compressed video resumes at a keyframe, the packets before it counted', () => {
+    const ring = FrameRing.create({ slots: 8, slotBytes: SLOT_BYTES, readers: 2 });
+    const other = FrameRing.attach(ring.buffer, { reader: 1 });
+    const packet = (i: number) => {
+      const slot = ring.acquireWrite(0);
+      slot.data[0] = i;
+      slot.commit({ kind: 'video-packet', pts: i, dts: i, duration: 1, timeBase: { num: 1, den: 25 }, time: i / 25, keyFrame: i % 5 === 0, byteLength: 16 });
+      ring.acquireRead(0)!.release();
+    };
+    other.detach();
+    for (let i = 1; i <= 7; i++) packet(i);
+    other.rejoin();
+    for (let i = 8; i <= 12; i++) packet(i);
+    // 1..7 missed, then 8 and 9 skipped up to the keyframe 10.
+    const item = other.acquireRead(0)!;
+    expect([item.kind, item.pts, item.keyFrame]).toEqual(['video-packet', 10, true]);
+    item.release();
+    expect(ring.stats.readers[1].dropped).toBe(9);
+  });
+
+  test('a reader that rejoins while the ring still holds where it left off resumes there, nothing dropped', () => {
+    const ring = FrameRing.create({ slots: 4, slotBytes: SLOT_BYTES, readers: 2 });
+    const other = FrameRing.attach(ring.buffer, { reader: 1 });
+    for (let i = 0; i < 3; i++) put(ring, i);
+    const first = other.acquireRead(0)!;
+    expect(first.index).toBe(0);
+    first.release();
+    other.detach();
+    // Reader 0 has read nothing: items 0..2 are all still held.
+    const back = FrameRing.attach(ring.buffer, { reader: 1 });
+    back.rejoin();
+    expect(ring.stats.readers[1]).toMatchObject({ state: 'active', pending: 2, dropped: 0 });
+    const next = back.acquireRead(0)!;
+    expect(next.index).toBe(1);
+    // One object per reader still holds.
+    expectError(() => FrameRing.attach(ring.buffer, { reader: 1 }).acquireRead(0), 'ERR_BUSY');
+    next.release();
+  });
+
   test("'drop': a reader that alone holds the others back is moved past the oldest items, counted; one behind with the others is waited for", () => {
     const ring = FrameRing.create({ slots: 4, slotBytes: SLOT_BYTES, readers: 2 });
     const slow = FrameRing.attach(ring.buffer, { reader: 1, onSlow: 'drop' });

@@ -100,6 +100,8 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
   const where = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   if (!options.quiet) {
     out.write(`streamcoder serve: listening on http://${where} (token in ${tokenFile}; file inputs from ${allowDir}; ${service.size} stream(s) resumed)\n`);
+    // The token stays out of the log: the page asks for it (or takes it from /#token=...).
+    out.write(`streamcoder serve: status page at http://${where}/ (it asks for the token)\n`);
   }
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

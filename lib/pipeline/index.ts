@@ -9,7 +9,7 @@ import { abortedBeforeStart, normalisePipeline, type PipelineOptions, type Pipel
 import { PipelineRun } from './run';
 
 export type {
-  OutputProgress, OutputStats, PipelineAbortError, PipelineAudio, PipelineOptions, PipelineOutput, PipelineProgress, PipelineServerOptions, PipelineStats,
+  OutputProgress, OutputRetry, OutputStats, PipelineAbortError, PipelineAudio, PipelineOptions, PipelineOutput, PipelineProgress, PipelineServerOptions, PipelineStats,
 } from './options';
 
 /**

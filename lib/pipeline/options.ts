@@ -87,6 +87,15 @@ export interface PipelineOptions {
   realtime?: boolean;
   /** Restart the input at its end, until `signal` aborts or `maxFrames`. Default false. */
   loop?: boolean;
+  /**
+   * An output that fails while others go on (its server down or refusing at the start, its
+   * reconnecting given up, its thread crashed) is started again after `backoffMs`, doubling up to
+   * `maxBackoffMs` (the delay starts over once it stayed up that long), on a new thread, from the
+   * frames coming then: what it missed counts in its `dropped`, and the other outputs are not
+   * touched. `true` is `{ backoffMs: 1000, maxBackoffMs: 30000 }`. Default false: a failed output
+   * stays failed. Either way the pipeline rejects once no output is left running.
+   */
+  retryOutputs?: boolean | { backoffMs?: number; maxBackoffMs?: number };
   /** Stop after this many frames (0, the default: no limit). */
   maxFrames?: number;
   /**
@@ -106,16 +115,21 @@ export interface PipelineOptions {
 export interface OutputProgress {
   /** The output's URL, credentials and stream key masked. */
   url: string;
-  /** `starting` until its Server opened, `running`, then `done`, `stopped` (an abort or the input's failure) or `failed`. */
-  state: 'starting' | 'running' | 'done' | 'stopped' | 'failed';
+  /**
+   * `starting` until its Server opened, `running`, then `done`, `stopped` (an abort or the
+   * input's failure) or `failed`; with `retryOutputs`, `retrying` between a failure and its next start.
+   */
+  state: 'starting' | 'running' | 'done' | 'stopped' | 'failed' | 'retrying';
   /** Pictures this output handed to its Server. */
   frames: number;
   /** Pictures this output skipped because it fell behind the others (`onSlow: 'drop'`). */
   dropped: number;
   /** Its Server's counters as last reported (null before it opened). */
   server: WriterStats | null;
-  /** Why it failed (null unless `failed`). */
+  /** Why it failed (null unless `failed` or `retrying`). */
   error: StreamcoderError | null;
+  /** Times it was started again after a failure (`retryOutputs`). */
+  retries: number;
 }
 
 /** One output's figures at the end. */
@@ -202,7 +216,7 @@ export interface PipelineAbortError extends StreamcoderError {
 
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
-  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'maxFrames', 'signal', 'onProgress',
+  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxFrames', 'signal', 'onProgress',
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 const OUTPUT_KEYS = ['url', 'width', 'height', 'server', 'audio', 'onSlow'] as const satisfies readonly (keyof PipelineOutput)[];
@@ -237,8 +251,27 @@ export function outputLabel(index: number, url: string, count: number): string {
   return count > 1 ? `output ${index} (${redactUrl(url)})` : redactUrl(url);
 }
 
+/** When a failed output is started again: see {@link PipelineOptions.retryOutputs}. */
+export interface OutputRetry {
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+const RETRY_DEFAULTS: OutputRetry = { backoffMs: 1000, maxBackoffMs: 30_000 };
+
+function outputRetry(value: unknown): OutputRetry | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return RETRY_DEFAULTS;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw check.invalid('retryOutputs', 'true, false or { backoffMs, maxBackoffMs }', value);
+  const o = value as { backoffMs?: unknown; maxBackoffMs?: unknown };
+  check.knownOptions(o, ['backoffMs', 'maxBackoffMs'], 'pipeline retryOutputs');
+  const backoffMs = o.backoffMs === undefined ? RETRY_DEFAULTS.backoffMs : check.number(o.backoffMs, 'retryOutputs.backoffMs', 10, 3_600_000);
+  const maxBackoffMs = o.maxBackoffMs === undefined ? Math.max(backoffMs, RETRY_DEFAULTS.maxBackoffMs) : check.number(o.maxBackoffMs, 'retryOutputs.maxBackoffMs', backoffMs, 3_600_000);
+  return { backoffMs, maxBackoffMs };
+}
+
 /** The checked options, split into what each thread gets. */
-export function normalisePipeline(options: PipelineOptions): { decode: DecodeWorkerData; pushes: PushWorkerData[] } {
+export function normalisePipeline(options: PipelineOptions): { decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null } {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
   const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
@@ -312,7 +345,9 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
   const slots = options.slots === undefined ? 8 : check.integer(options.slots, 'slots', 2, MAX_SLOTS);
   const maxFrames = options.maxFrames === undefined ? 0 : check.integer(options.maxFrames, 'maxFrames', 0, Number.MAX_SAFE_INTEGER);
   if (video === 'copy' && decoder.width !== undefined) throw check.invalid('decoder.width', "nothing with video: 'copy'", decoder.width);
+  const retry = outputRetry(options.retryOutputs);
   return {
+    retry,
     decode: {
       streamcoderPipeline: 'decode',
       input,
@@ -336,6 +371,7 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
       realtime,
       loop,
       liveInput: check.isNetworkUrl(input),
+      rejoin: false,
     })),
   };
 }

@@ -1,14 +1,15 @@
 // One run of pipeline(), watched from the caller's thread: it starts the decode thread and one
 // thread per output, turns their messages into progress and the final stats, keeps an output's
-// failure its own, and stops every thread once when the input fails, every output fails, or the
-// caller aborts. Its steps: start, the messages of each side, the threads' exits, fail, finish.
+// failure its own (starting it again on a new thread after a backoff, with `retryOutputs`), and
+// stops every thread once when the input fails, no output is left running, or the caller aborts.
+// Its steps: start, the messages of each side, the threads' exits, retries, fail, finish.
 import { Worker } from 'node:worker_threads';
 import { StreamcoderError } from '../errors';
 import { FrameRing } from '../ring';
 import type { StreamInfo } from '../types';
 import type { WriterStats } from '../writer/frame-writer';
-import type { normalisePipeline, OutputProgress, OutputStats, PipelineAbortError, PipelineOptions, PipelineStats } from './options';
-import type { RingContents, SerializedError } from './worker';
+import type { normalisePipeline, OutputProgress, OutputRetry, OutputStats, PipelineAbortError, PipelineOptions, PipelineStats } from './options';
+import type { PushWorkerData, RingContents, SerializedError, StartMessage } from './worker';
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
 const STOP_GRACE_MS = 3000;
@@ -36,10 +37,19 @@ type WorkerMessage =
 /** One output's thread and what it said last. */
 interface OutputRun {
   worker: Worker;
+  /** What its thread is started with (again, for a retry). */
+  readonly push: PushWorkerData;
   label: string;
   progress: OutputProgress;
   streamSeconds: number;
   end: EndReport | null;
+  /** Pictures its earlier threads handed over, before the current one (retries). */
+  framesBefore: number;
+  /** Failures in a row, for the retry's backoff, and when its current thread opened its Server. */
+  failures: number;
+  openedAt: number;
+  /** The pending retry, while `retrying` and its failed thread has exited. */
+  retryTimer: NodeJS.Timeout | null;
 }
 
 const copyOf = (o: OutputRun): OutputProgress => ({ ...o.progress });
@@ -47,6 +57,9 @@ const copyOf = (o: OutputRun): OutputProgress => ({ ...o.progress });
 export class PipelineRun {
   readonly result: Promise<PipelineStats>;
   readonly #options: PipelineOptions;
+  readonly #script: string;
+  readonly #retry: OutputRetry | null;
+  #startMessage: StartMessage | null = null;
   /** The caller's stack, which errors from the threads are given (they have none of their own here). */
   readonly #trace: { stack?: string };
   readonly #started = performance.now();
@@ -75,6 +88,8 @@ export class PipelineRun {
   /** Starts the threads of `data` (normalised options) from `script`; `result` settles when all have stopped. */
   constructor(options: PipelineOptions, data: ReturnType<typeof normalisePipeline>, script: string, trace: { stack?: string }) {
     this.#options = options;
+    this.#script = script;
+    this.#retry = data.retry;
     this.#trace = trace;
     // The executor runs at once: the settlers are there before any thread can report.
     this.result = new Promise<PipelineStats>((resolve, reject) => {
@@ -83,20 +98,22 @@ export class PipelineRun {
     this.#decodeWorker = new Worker(script, { workerData: data.decode });
     this.#outputs = data.pushes.map((push) => ({
       worker: new Worker(script, { workerData: push }),
+      push,
       label: push.label,
-      progress: { url: push.label, state: 'starting', frames: 0, dropped: 0, server: null, error: null },
+      progress: { url: push.label, state: 'starting', frames: 0, dropped: 0, server: null, error: null, retries: 0 },
       streamSeconds: 0,
       end: null,
+      framesBefore: 0,
+      failures: 0,
+      openedAt: 0,
+      retryTimer: null,
     }));
     this.#running = 1 + this.#outputs.length;
     this.#timer = setInterval(() => this.#progress(), PROGRESS_INTERVAL_MS);
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
     this.#decodeWorker.on('message', (message: WorkerMessage) => this.#onDecodeMessage(message));
     this.#watchDecodeThread();
-    this.#outputs.forEach((o, reader) => {
-      o.worker.on('message', (message: WorkerMessage) => this.#onOutputMessage(o, message));
-      this.#watchOutputThread(o, reader);
-    });
+    for (const o of this.#outputs) this.#watchOutputThread(o);
   }
 
   /** Frames handed to the Server so far: the most any output handed over. */
@@ -137,6 +154,14 @@ export class PipelineRun {
       void this.#decodeWorker.terminate();
       for (const o of this.#outputs) void o.worker.terminate();
     }, STOP_GRACE_MS);
+    // An output waiting for its retry has no thread: it stays failed, and its place is given up.
+    for (const o of this.#outputs) {
+      if (o.retryTimer === null) continue;
+      clearTimeout(o.retryTimer);
+      o.retryTimer = null;
+      o.progress.state = 'failed';
+      this.#finish();
+    }
   }
 
   #atCaller(e: StreamcoderError): StreamcoderError {
@@ -149,19 +174,59 @@ export class PipelineRun {
   }
 
   /**
-   * An output stopped for good: the others go on, unless none is left, when the run fails with
-   * the first output's error (the one a single-output pipeline always had).
+   * An output's thread failed: the others go on, and with `retryOutputs` it is started again
+   * once its thread has exited (see #exited), while another output still runs. When none is left
+   * running the run fails, with the first output's error (the one a single-output pipeline always had).
    */
   #outputFailed(o: OutputRun, error: StreamcoderError): void {
-    if (o.progress.state === 'failed') return;
-    o.progress.state = 'failed';
+    if (o.progress.state === 'failed' || o.progress.state === 'retrying') return;
     o.progress.error = error;
-    if (this.#failure !== null) return;
+    // A thread that stayed up as long as the longest backoff earns a fresh start of the delays.
+    if (this.#retry && o.openedAt > 0 && performance.now() - o.openedAt >= this.#retry.maxBackoffMs) o.failures = 0;
+    o.openedAt = 0;
+    const running = (x: OutputRun) => x.progress.state === 'starting' || x.progress.state === 'running';
+    if (this.#failure !== null) {
+      o.progress.state = 'failed';
+      return;
+    }
+    if (this.#retry && this.#decodeEnd === null && this.#outputs.some((x) => x !== o && running(x))) {
+      o.progress.state = 'retrying';
+      return;
+    }
+    o.progress.state = 'failed';
     const outputs = this.#outputs;
-    if (outputs.every((x) => x.progress.state === 'failed')) {
+    if (outputs.every((x) => !running(x) && x.end === null)) {
       const first = outputs.find((x) => x.progress.error)!.progress.error!;
       this.#fail(outputs.length > 1 ? this.#atCaller(new StreamcoderError(`Every output failed; ${outputs[0].label}: ${outputs[0].progress.error!.message}`, first.code, first.averror)) : first);
     }
+  }
+
+  /** A failed output's thread has exited: its retry is due after the backoff (the place in #running kept for it). */
+  #scheduleRetry(o: OutputRun): void {
+    const retry = this.#retry!;
+    const delay = Math.min(retry.maxBackoffMs, retry.backoffMs * 2 ** Math.min(30, o.failures));
+    o.failures++;
+    o.retryTimer = setTimeout(() => {
+      o.retryTimer = null;
+      if (this.#failure !== null || this.#decodeEnd !== null) {
+        // The run is over meanwhile: nothing to come back to.
+        o.progress.state = 'failed';
+        this.#finish();
+        return;
+      }
+      this.#restartOutput(o);
+    }, delay);
+  }
+
+  #restartOutput(o: OutputRun): void {
+    o.framesBefore = o.progress.frames;
+    o.progress.retries++;
+    o.progress.state = 'starting';
+    o.progress.server = null;
+    o.end = null;
+    o.worker = new Worker(this.#script, { workerData: { ...o.push, rejoin: true } satisfies PushWorkerData });
+    this.#watchOutputThread(o);
+    o.worker.postMessage(this.#startMessage);
   }
 
   #onDecodeMessage(message: WorkerMessage): void {
@@ -174,9 +239,8 @@ export class PipelineRun {
           this.#ring.abort(this.#failure);
         } else {
           this.#outputsStarted = true;
-          for (const o of this.#outputs) {
-            o.worker.postMessage({ type: 'start', buffer: message.buffer, info: message.info, contents: message.contents });
-          }
+          this.#startMessage = { type: 'start', buffer: message.buffer, info: message.info, contents: message.contents };
+          for (const o of this.#outputs) o.worker.postMessage(this.#startMessage);
         }
         break;
       case 'decoded':
@@ -198,9 +262,11 @@ export class PipelineRun {
     switch (message.type) {
       case 'opened':
         o.progress.state = 'running';
+        o.progress.error = null;
+        o.openedAt = performance.now();
         break;
       case 'stats':
-        o.progress.frames = message.frames;
+        o.progress.frames = o.framesBefore + message.frames;
         o.progress.dropped = message.dropped;
         o.progress.server = message.server;
         o.streamSeconds = message.streamSeconds;
@@ -209,7 +275,7 @@ export class PipelineRun {
       case 'stopped':
         o.end = message;
         o.progress.state = message.type;
-        o.progress.frames = message.frames;
+        o.progress.frames = o.framesBefore + message.frames;
         o.progress.dropped = message.dropped ?? o.progress.dropped;
         // Stopped too, the output closed first: its last figures.
         if (message.server) o.progress.server = message.server;
@@ -240,21 +306,25 @@ export class PipelineRun {
     });
   }
 
-  #watchOutputThread(o: OutputRun, reader: number): void {
+  #watchOutputThread(o: OutputRun): void {
+    const worker = o.worker;
+    const failed = () => o.progress.state === 'failed' || o.progress.state === 'retrying';
     const lost = (why: string): void => {
       // A thread that died while reading would hold the ring for ever: its reader leaves.
-      if (this.#ring && o.progress.state !== 'failed') FrameRing.attach(this.#ring.buffer, { reader }).detach();
+      if (this.#ring && !failed()) FrameRing.attach(this.#ring.buffer, { reader: o.push.reader }).detach();
       this.#outputFailed(o, new StreamcoderError(`The thread of ${o.label} ${why}`, 'ERR_INTERNAL'));
     };
-    o.worker.on('exit', (code: number): void => {
-      if (this.#failure === null && o.progress.state !== 'failed' && !o.end) {
+    worker.on('message', (message: WorkerMessage) => this.#onOutputMessage(o, message));
+    worker.on('exit', (code: number): void => {
+      if (this.#failure === null && !failed() && !o.end) {
         const carried = this.#ring?.error;
         if (carried) this.#fail(this.#atCaller(carried));
         else lost(code !== 0 ? `exited with code ${code}` : 'ended without finishing');
       }
-      this.#finish();
+      if (o.progress.state === 'retrying' && this.#failure === null) this.#scheduleRetry(o);
+      else this.#finish();
     });
-    o.worker.on('error', (error: Error): void => lost(`crashed: ${error.message}`));
+    worker.on('error', (error: Error): void => lost(`crashed: ${error.message}`));
   }
 
   /** A thread has exited; after the last, the run settles. */

@@ -50,6 +50,8 @@ export interface PushWorkerData {
   loop: boolean;
   /** The input is a network stream (a relay). */
   liveInput: boolean;
+  /** A retry of an output that failed: its reader, detached then, rejoins the ring at its head. */
+  rejoin: boolean;
 }
 
 /** What the decoding side delivers into the ring, which the pushing side opens its Server for. */
@@ -184,6 +186,7 @@ function runDecode(data: DecodeWorkerData): void {
 function runPush(data: PushWorkerData, start: StartMessage): void {
   let server: Server | null = null;
   const ring = FrameRing.attach(start.buffer, { reader: data.reader, onSlow: data.onSlow });
+  if (data.rejoin) ring.rejoin();
   // The sound stream this output writes (its packets carry that number in the ring), or null.
   const sound = start.contents.sound.outputs[data.reader];
   try {

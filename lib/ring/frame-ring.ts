@@ -210,13 +210,22 @@ export class FrameRing {
    * detached reader's acquireRead throws ERR_CLOSED.
    */
   detach(): void {
-    const rw = this.#m.readerWords;
-    this.#m.lockReader(this.reader);
-    Atomics.store(rw, this.#r(R_HOLDING), 0);
-    Atomics.store(rw, this.#r(R_STATE), READER_DETACHED);
-    this.#m.unlockReader(this.reader);
+    this.#m.leave(this.reader);
     this.#reading = null;
     this.#m.advanceTail();
+    this.#m.signal();
+  }
+
+  /**
+   * A detached reader comes back (an output retried after a failure): where it left off if the
+   * ring still holds that, else from the oldest item the other readers still hold. The pictures
+   * it missed meanwhile count in its `dropped`; compressed video resumes at a keyframe.
+   * Whichever object read as this reader before must be gone; this one reads as it from now on.
+   * Does nothing on an active reader.
+   */
+  rejoin(): void {
+    this.#m.rejoin(this.reader);
+    this.#reading = null;
     this.#m.signal();
   }
 

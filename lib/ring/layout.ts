@@ -3,7 +3,7 @@
 // means, and the bounds a ring's shape is held to. Both sides of a ring read the same layout; a
 // change to it changes VERSION.
 
-// ---- Layout (version 3). Everything lives in the buffer; nothing else is shared. ----
+// ---- Layout (version 4). Everything lives in the buffer; nothing else is shared. ----
 //
 //   [0, 128)          header: 32 Int32 words (below)
 //   [128, 1152)       reader blocks: 16 Int32 words (one cache line) for each of MAX_READERS readers
@@ -12,7 +12,7 @@
 //   [dataOffset, ...) the arena: `slots` strides of slotBytes rounded up to 64 (one cache line, so
 //                     the two threads never write the same line through neighbouring items)
 export const MAGIC = 0x53524e47; // 'SRNG'
-export const VERSION = 3;
+export const VERSION = 4;
 export const HEADER_BYTES = 128;
 export const READER_OFFSET = HEADER_BYTES;
 export const READER_WORDS = 16;
@@ -76,6 +76,7 @@ export const R_DROPPED_ITEMS = 7; // items of any kind it was moved past
 export const R_WAITS = 8; // times it found nothing to read and waited
 export const R_OWNER = 9; // id of the FrameRing object reading as this reader
 export const R_NEED_KEY = 10; // 1 after a drop of compressed video: it skips packets until a keyframe
+export const R_LEFT_AT = 11; // pictures before its cursor when it detached: what it missed is counted when it rejoins
 export const READER_ACTIVE = 0;
 export const READER_DETACHED = 1;
 export const SLOW_WAIT = 0;

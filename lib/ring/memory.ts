@@ -6,8 +6,8 @@ import { StreamcoderError, type ErrorCode } from '../errors';
 import * as check from '../validate';
 import {
   ABORTED, ALIGN, CLOSED, DROP_AFTER_MS, ERROR_BYTES, ERROR_OFFSET, HEADER_BYTES, KIND_VIDEO_PACKET, MAX_READERS, isPicture,
-  META_BYTES, META_OFFSET, M_KIND, M_RESERVED, OPEN, READER_ACTIVE, READER_OFFSET, READER_WORDS, R_CURSOR, R_DROPPED,
-  R_DROPPED_ITEMS, R_HOLDING, R_LOCK, R_NEED_KEY, R_POLICY, R_SLOT, R_STATE, R_WAITS, SLOW_DROP, W_ARENA_BYTES,
+  META_BYTES, META_OFFSET, M_KIND, M_RESERVED, OPEN, READER_ACTIVE, READER_DETACHED, READER_OFFSET, READER_WORDS, R_CURSOR, R_DROPPED,
+  R_DROPPED_ITEMS, R_HOLDING, R_LEFT_AT, R_LOCK, R_NEED_KEY, R_OWNER, R_POLICY, R_SLOT, R_STATE, R_WAITS, SLOW_DROP, W_ARENA_BYTES,
   W_CONSUMER_WAITS, W_DATA_OFFSET, W_ENTRIES, W_ERROR_AVERROR, W_ERROR_CODE_BYTES, W_ERROR_MESSAGE_BYTES, W_EVENTS,
   W_MAX_DEPTH, W_PICTURES_READ, W_PICTURES_WRITTEN, W_PRODUCER_WAITS, W_READ, W_READERS, W_READ_SLOT, W_SLOTS,
   W_SLOT_BYTES, W_STATE, W_TAIL_LOCK, W_USED, W_WRITTEN,
@@ -61,6 +61,64 @@ export class RingMemory {
 
   unlockReader(reader: number): void {
     Atomics.store(this.readerWords, this.r(R_LOCK, reader), 0);
+  }
+
+  /**
+   * `reader` leaves: the ring stops waiting for it. The pictures before its cursor are kept in its
+   * block, so that a rejoin can count those it missed. Under the tail lock: the pictures before
+   * the tail are W_PICTURES_READ, and those from the tail to its cursor are still in their entries.
+   */
+  leave(reader: number): void {
+    const w = this.words;
+    const rw = this.readerWords;
+    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    this.lockReader(reader);
+    if (Atomics.load(rw, this.r(R_STATE, reader)) === READER_ACTIVE) {
+      const tail = Atomics.load(w, W_READ);
+      const cursor = Atomics.load(rw, this.r(R_CURSOR, reader));
+      let before = Atomics.load(w, W_PICTURES_READ);
+      let slot = Atomics.load(w, W_READ_SLOT);
+      for (let item = tail; ((cursor - item) | 0) > 0; item = (item + 1) | 0) {
+        if (isPicture(this.meta[slot * (META_BYTES / 8) + M_KIND])) before++;
+        slot = (slot + 1) % this.entries;
+      }
+      Atomics.store(rw, this.r(R_LEFT_AT, reader), before);
+    }
+    Atomics.store(rw, this.r(R_HOLDING, reader), 0);
+    Atomics.store(rw, this.r(R_STATE, reader), READER_DETACHED);
+    this.unlockReader(reader);
+    Atomics.store(w, W_TAIL_LOCK, 0);
+  }
+
+  /**
+   * A detached `reader` becomes active again where it left off if that is still in the ring,
+   * else at the tail, the oldest item the others still hold (never ahead of them, which would make
+   * them look slow to a 'drop' policy). The pictures between are counted as dropped. Under the
+   * tail lock, which the tail and the count of pictures freed move under.
+   */
+  rejoin(reader: number): void {
+    const w = this.words;
+    const rw = this.readerWords;
+    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    this.lockReader(reader);
+    try {
+      if (Atomics.load(rw, this.r(R_STATE, reader)) !== READER_DETACHED) return;
+      const tail = Atomics.load(w, W_READ);
+      if (((Atomics.load(rw, this.r(R_CURSOR, reader)) - tail) | 0) < 0) {
+        const missed = (Atomics.load(w, W_PICTURES_READ) - Atomics.load(rw, this.r(R_LEFT_AT, reader))) | 0;
+        Atomics.add(rw, this.r(R_DROPPED, reader), Math.max(0, missed));
+        Atomics.store(rw, this.r(R_CURSOR, reader), tail);
+        Atomics.store(rw, this.r(R_SLOT, reader), Atomics.load(w, W_READ_SLOT));
+        // Compressed video resumes at a keyframe.
+        Atomics.store(rw, this.r(R_NEED_KEY, reader), 1);
+      }
+      Atomics.store(rw, this.r(R_HOLDING, reader), 0);
+      Atomics.store(rw, this.r(R_OWNER, reader), 0);
+      Atomics.store(rw, this.r(R_STATE, reader), READER_ACTIVE);
+    } finally {
+      this.unlockReader(reader);
+      Atomics.store(w, W_TAIL_LOCK, 0);
+    }
   }
 
   /** Pictures (frames and video packets) committed and not yet freed. */

@@ -7,7 +7,9 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamView } from './view';
 import type { StreamState } from './supervisor';
 
-const STATES: StreamState[] = ['starting', 'live', 'retrying', 'failed', 'stopped', 'finished'];
+const STATES: StreamState[] = ['starting', 'live', 'degraded', 'retrying', 'failed', 'stopped', 'finished'];
+/** The states an output can show (the Server's, or the pipeline's for an output that failed alone). */
+const OUTPUT_STATES = ['starting', 'connecting', 'live', 'reconnecting', 'retrying', 'failed', 'closed'];
 
 export function createMetrics(views: () => StreamView[]): Registry {
   const register = new Registry();
@@ -59,6 +61,14 @@ export function createMetrics(views: () => StreamView[]): Registry {
     },
   });
   outputGauge('streamcoder_output_up', '1 while the output is live', (o) => (o.state === 'live' ? 1 : 0));
+  new Gauge({
+    name: 'streamcoder_output_state', help: '1 for the state the output is in', labelNames: [...outputLabels, 'state'], registers: [register],
+    collect() {
+      this.reset();
+      for (const v of views()) for (const { o, labels } of perOutput(v)) for (const state of OUTPUT_STATES) this.set({ ...labels, state }, o.state === state ? 1 : 0);
+    },
+  });
+  outputCounter('streamcoder_output_retries_total', 'Times the output was started again on its own after failing, in this run', (o) => o.retries);
   outputGauge('streamcoder_output_fps', 'Pictures per second pushed', (o) => o.fps);
   outputGauge('streamcoder_output_bitrate_bits_per_second', 'Video bits per second of media time', (o) => o.bitRate);
   outputGauge('streamcoder_output_lead_seconds', 'Seconds the timeline runs ahead of the wall clock', (o) => o.lead);

@@ -1,7 +1,7 @@
 // The one place where a stream spec becomes a pipeline() call, and pipeline()'s progress becomes
 // the per-output figures the service shows. A stream's outputs are one pipeline's outputs: one
 // decode feeding each output on its own thread, each isolated from the others.
-import { pipeline, type OutputProgress as PipelineOutputProgress, type PipelineProgress, type PipelineStats } from '../pipeline';
+import { pipeline, type OutputProgress as PipelineOutputProgress, type OutputRetry, type PipelineProgress, type PipelineStats } from '../pipeline';
 import type { WriterStats } from '../writer/frame-writer';
 import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type StreamSpec } from './spec';
 
@@ -11,8 +11,11 @@ export interface OutputProgress {
   dropped: number;
   fps: number;
   server: WriterStats | null;
-  state: WriterStats['state'] | 'starting';
+  /** The Server's state, or the pipeline's when it has none: `starting`, or `failed` / `retrying` (the output alone, its error beside). */
+  state: WriterStats['state'] | 'starting' | 'retrying';
   error: string | null;
+  /** Times the output was started again after failing alone, in this run. */
+  retries: number;
 }
 
 export interface StreamProgress {
@@ -20,6 +23,8 @@ export interface StreamProgress {
   decoded: number;
   dropped: number;
   seconds: number;
+  /** The input as opened (null before): its video codec, source size and frame rate (null if unknown). */
+  input: { codec: string; width: number; height: number; frameRate: number | null } | null;
   outputs: OutputProgress[];
 }
 
@@ -29,6 +34,12 @@ function toStreamProgress(spec: StreamSpec, p: PipelineProgress): StreamProgress
     decoded: p.decoded,
     dropped: p.dropped,
     seconds: p.seconds,
+    input: p.input && {
+      codec: p.input.codec,
+      width: p.input.sourceWidth,
+      height: p.input.sourceHeight,
+      frameRate: p.input.frameRate.num > 0 ? p.input.frameRate.num / p.input.frameRate.den : null,
+    },
     outputs: spec.outputs.map((output, i) => outputProgress(output.url, p.outputs[i], p.dropped)),
   };
 }
@@ -43,8 +54,9 @@ function outputProgress(url: string, o: PipelineOutputProgress | undefined, deco
     fps: server?.fps ?? 0,
     server,
     // An output that failed alone while the others go on says so, with why.
-    state: o?.state === 'failed' ? 'failed' : server?.state ?? 'starting',
+    state: o?.state === 'failed' || o?.state === 'retrying' ? o.state : server?.state ?? 'starting',
     error: o?.error?.message ?? null,
+    retries: o?.retries ?? 0,
   };
 }
 
@@ -56,7 +68,7 @@ function scheme(input: string): string {
  * Runs `spec` until its input ends (resolves) or it fails or `signal` aborts (rejects);
  * `onProgress` gets the figures at least once a second.
  */
-export function runPipeline(spec: StreamSpec, onProgress: (progress: StreamProgress) => void, signal: AbortSignal): Promise<PipelineStats> {
+export function runPipeline(spec: StreamSpec, retry: OutputRetry, onProgress: (progress: StreamProgress) => void, signal: AbortSignal): Promise<PipelineStats> {
   const file = filePathOf(spec.input);
   return pipeline({
     input: file ?? spec.input,
@@ -75,6 +87,8 @@ export function runPipeline(spec: StreamSpec, onProgress: (progress: StreamProgr
     decoder: { formatOptions: { protocol_whitelist: PROTOCOL_WHITELIST[scheme(spec.input)] } },
     audio: spec.audio ?? true,
     loop: spec.loop ?? false,
+    // An output that fails while the others go on is retried on its own, the stream staying up.
+    retryOutputs: retry,
     ...(spec.realtime !== undefined ? { realtime: spec.realtime } : {}),
     signal,
     onProgress: (p) => onProgress(toStreamProgress(spec, p)),

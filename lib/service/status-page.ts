@@ -1,8 +1,10 @@
 // The status page at `/`: static HTML and a script (served as /status.js, so the page's CSP can
 // forbid inline script). The script polls GET /v1/streams every second with the operator's token
 // (from the address's fragment, `/#token=...`, which browsers never send to a server, then kept in
-// sessionStorage), draws a row per stream with a small fps graph of the last minute, and posts
-// stop/start. Stream data only ever goes into the page as text (textContent), never as HTML.
+// sessionStorage) and draws each stream as a group of rows: the stream's own (state, input, attempt,
+// a small fps graph of the last minute, its problems and last error in the viewer's time zone, its
+// buttons), then one per output (index, masked URL, state, rates, counts, error). Stream data only
+// ever goes into the page as text (textContent), never as HTML.
 
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -13,11 +15,17 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
   table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #ddd; vertical-align: middle; }
+  th, td { text-align: left; padding: 4px 8px; vertical-align: middle; }
+  tbody.stream { border-top: 2px solid #ccc; }
+  tr.stream-row td { font-weight: 500; }
+  tr.output td { font-size: 13px; color: #444; }
+  tr.output td.index { padding-left: 2em; }
   .state { font-weight: 600; }
-  .state.live { color: #17803d; } .state.retrying, .state.starting { color: #b26a00; }
-  .state.failed { color: #c62828; } .state.stopped, .state.finished { color: #666; }
-  .error { color: #c62828; font-size: 12px; max-width: 30em; overflow-wrap: anywhere; }
+  .state.live { color: #17803d; } .state.retrying, .state.starting, .state.degraded, .state.reconnecting, .state.connecting { color: #b26a00; }
+  .state.failed { color: #c62828; } .state.stopped, .state.finished, .state.closed { color: #666; }
+  .error, .problems { color: #c62828; font-size: 12px; max-width: 34em; overflow-wrap: anywhere; white-space: pre-line; }
+  .error.past { color: #777; }
+  .url, .input { overflow-wrap: anywhere; max-width: 28em; }
   #message { color: #c62828; }
   canvas { border: 1px solid #eee; }
 </style>
@@ -30,8 +38,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 </form>
 <p id="message"></p>
 <table>
-  <thead><tr><th>Stream</th><th>State</th><th>Attempt</th><th>fps</th><th>Bit rate</th><th>Frames</th><th>Last minute (fps)</th><th>Last error</th><th></th></tr></thead>
-  <tbody id="streams"></tbody>
+  <thead><tr><th>Stream / output</th><th>State</th><th>Input / URL</th><th>fps</th><th>Bit rate</th><th>Frames</th><th>Dropped</th><th>Attempt / retries</th><th>Last minute (fps)</th><th>Problems, last error</th><th></th></tr></thead>
+  <tbody id="empty"><tr><td colspan="11">No stream yet.</td></tr></tbody>
 </table>
 <script src="/status.js"></script>
 </body>
@@ -46,7 +54,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     history.replaceState(null, '', location.pathname);
   }
   var token = sessionStorage.getItem('streamcoder-token');
-  var body = document.getElementById('streams');
+  var table = document.querySelector('table');
+  var empty = document.getElementById('empty');
   var message = document.getElementById('message');
   var login = document.getElementById('login');
   login.addEventListener('submit', function (event) {
@@ -63,6 +72,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
         login.hidden = false;
         throw new Error('the token was refused');
       }
+      if (response.status === 204) return null;
       return response.json().then(function (data) {
         if (!response.ok) throw new Error((data.messages || [response.statusText]).join('; '));
         return data;
@@ -77,36 +87,74 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return td;
   }
 
-  function rowFor(id) {
-    var row = body.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
-    if (row) return row;
-    row = document.createElement('tr');
-    row.dataset.id = id;
+  // Dates in the viewer's own time zone and language.
+  function local(iso) {
+    return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  }
+
+  function rate(bits) {
+    return bits >= 1e6 ? (bits / 1e6).toFixed(2) + ' Mb/s' : (bits / 1000).toFixed(0) + ' kb/s';
+  }
+
+  var ACTIONS = [
+    { name: 'stop', label: 'Stop', method: 'POST' },
+    { name: 'start', label: 'Start', method: 'POST' },
+    { name: 'restart', label: 'Restart', method: 'POST' },
+    { name: 'delete', label: 'Delete', method: 'DELETE', confirm: true },
+  ];
+
+  function groupFor(id) {
+    var group = table.querySelector('tbody.stream[data-id="' + CSS.escape(id) + '"]');
+    if (group) return group;
+    group = document.createElement('tbody');
+    group.className = 'stream';
+    group.dataset.id = id;
+    var row = document.createElement('tr');
+    row.className = 'stream-row';
     cell(row, 'id').textContent = id;
-    cell(row, 'state');
-    cell(row, 'attempt');
-    cell(row, 'fps');
-    cell(row, 'bitrate');
-    cell(row, 'frames');
+    ['state', 'input', 'fps', 'bitrate', 'frames', 'dropped', 'attempt'].forEach(function (name) { cell(row, name); });
     var canvas = document.createElement('canvas');
     canvas.width = 120;
     canvas.height = 28;
     cell(row, 'graph').appendChild(canvas);
-    cell(row, 'error');
+    var notes = cell(row, 'notes');
+    var problems = document.createElement('div');
+    problems.className = 'problems';
+    var error = document.createElement('div');
+    error.className = 'error';
+    notes.appendChild(problems);
+    notes.appendChild(error);
     var actions = cell(row, 'actions');
-    ['stop', 'start'].forEach(function (action) {
+    ACTIONS.forEach(function (action) {
       var button = document.createElement('button');
-      button.className = action;
-      button.textContent = action === 'stop' ? 'Stop' : 'Start';
+      button.className = action.name;
+      button.textContent = action.label;
       button.addEventListener('click', function () {
+        if (action.confirm && !confirm('Delete the stream ' + id + '?')) return;
         button.disabled = true;
-        api('POST', '/v1/streams/' + encodeURIComponent(id) + '/' + action).then(update, showError).then(function () {
+        var path = '/v1/streams/' + encodeURIComponent(id) + (action.method === 'DELETE' ? '' : '/' + action.name);
+        api(action.method, path).then(function (stream) {
+          if (stream) update(stream); else group.remove();
+        }, showError).then(function () {
           button.disabled = false;
         });
       });
       actions.appendChild(button);
     });
-    body.appendChild(row);
+    group.appendChild(row);
+    table.appendChild(group);
+    return group;
+  }
+
+  function outputRow(group, index) {
+    var row = group.querySelector('tr.output[data-index="' + index + '"]');
+    if (row) return row;
+    row = document.createElement('tr');
+    row.className = 'output';
+    row.dataset.index = String(index);
+    cell(row, 'index').textContent = 'output ' + index;
+    ['state', 'url', 'fps', 'bitrate', 'frames', 'dropped', 'retries', 'graph', 'error', 'actions'].forEach(function (name) { cell(row, name); });
+    group.appendChild(row);
     return row;
   }
 
@@ -125,22 +173,48 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     g.stroke();
   }
 
+  function setState(element, state) {
+    element.textContent = state;
+    element.className = 'state ' + state;
+  }
+
   function update(stream) {
-    var row = rowFor(stream.id);
-    var output = stream.outputs[0] || { fps: 0, bitRate: 0, frames: 0 };
-    var state = row.querySelector('.state');
-    state.textContent = stream.state;
-    state.className = 'state ' + stream.state;
-    row.dataset.state = stream.state;
+    var group = groupFor(stream.id);
+    var row = group.querySelector('tr.stream-row');
+    group.dataset.state = stream.state;
+    setState(row.querySelector('.state'), stream.state);
+    var info = stream.inputInfo;
+    row.querySelector('.input').textContent = stream.input + (info ? ' (' + info.codec + ' ' + info.width + 'x' + info.height +
+      (info.frameRate ? ' ' + (Math.round(info.frameRate * 100) / 100) + ' fps' : '') + ')' : '');
+    var fps = 0, bits = 0, frames = 0, dropped = 0;
+    stream.outputs.forEach(function (o) { fps += o.fps; bits += o.bitRate; frames += o.frames; dropped += o.dropped; });
+    var n = stream.outputs.length || 1;
+    row.querySelector('.fps').textContent = (fps / n).toFixed(1);
+    row.querySelector('.bitrate').textContent = rate(bits);
+    row.querySelector('.frames').textContent = String(frames);
+    row.querySelector('.dropped').textContent = String(dropped);
     row.querySelector('.attempt').textContent = stream.attempt.n + ' of ' + stream.attempt.of;
-    row.querySelector('.fps').textContent = output.fps.toFixed(1);
-    row.querySelector('.bitrate').textContent = (output.bitRate / 1000).toFixed(0) + ' kb/s';
-    row.querySelector('.frames').textContent = String(output.frames);
-    row.querySelector('.error').textContent = stream.lastError ? stream.lastError.at.slice(11, 19) + ' ' + stream.lastError.message : '';
-    var running = stream.state === 'starting' || stream.state === 'live' || stream.state === 'retrying';
+    row.querySelector('.problems').textContent = stream.problems.join('\\n');
+    var error = row.querySelector('.error');
+    var last = stream.lastError;
+    error.textContent = last ? (last.resolvedAt ? 'past (' + local(last.at) + ', resolved ' + local(last.resolvedAt) + '): ' : local(last.at) + ': ') + last.message : '';
+    error.className = 'error' + (last && last.resolvedAt ? ' past' : '');
+    var running = stream.state !== 'stopped' && stream.state !== 'failed' && stream.state !== 'finished';
     row.querySelector('button.stop').hidden = !running;
     row.querySelector('button.start').hidden = running;
     draw(row.querySelector('canvas'), stream.history);
+    stream.outputs.forEach(function (o) {
+      var out = outputRow(group, o.index);
+      out.dataset.state = o.state;
+      setState(out.querySelector('.state'), o.state);
+      out.querySelector('.url').textContent = o.url;
+      out.querySelector('.fps').textContent = o.fps.toFixed(1);
+      out.querySelector('.bitrate').textContent = rate(o.bitRate);
+      out.querySelector('.frames').textContent = String(o.frames);
+      out.querySelector('.dropped').textContent = String(o.dropped);
+      out.querySelector('.retries').textContent = o.retries ? o.retries + ' retries' : '';
+      out.querySelector('.error').textContent = o.error || '';
+    });
   }
 
   function showError(error) {
@@ -159,9 +233,10 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
         ids[stream.id] = true;
         update(stream);
       });
-      Array.prototype.slice.call(body.children).forEach(function (row) {
-        if (!ids[row.dataset.id]) row.remove();
+      Array.prototype.slice.call(table.querySelectorAll('tbody.stream')).forEach(function (group) {
+        if (!ids[group.dataset.id]) group.remove();
       });
+      empty.hidden = data.streams.length > 0;
     }, showError);
   }
 

@@ -6,8 +6,9 @@ import { StreamcoderError } from '../errors';
 import { redactUrl } from '../redact';
 import { runPipeline, type StreamProgress } from './run-pipeline';
 import type { StreamSpec } from './spec';
+import type { OutputRetry } from '../pipeline';
 
-export type ToRunner = { type: 'start'; spec: StreamSpec } | { type: 'stop' };
+export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry } | { type: 'stop' };
 export type FromRunner =
   | { type: 'progress'; progress: StreamProgress }
   | { type: 'done'; frames: number }
@@ -43,7 +44,7 @@ function main(): void {
     }
     if (message.type !== 'start' || started) return;
     started = true;
-    runPipeline(message.spec, (progress) => send({ type: 'progress', progress }), controller.signal).then(
+    runPipeline(message.spec, message.retry, (progress) => send({ type: 'progress', progress }), controller.signal).then(
       (stats) => {
         send({ type: 'done', frames: stats.frames });
         leave(0);

@@ -14,7 +14,13 @@ import type { StreamProgress } from './run-pipeline';
 import type { StreamSpec } from './spec';
 import type { FromRunner, ToRunner } from './stream-runner';
 
-export type StreamState = 'starting' | 'live' | 'retrying' | 'failed' | 'stopped' | 'finished';
+/**
+ * `live`: every output delivers at the input's rate. `degraded`: some do, but at least one does
+ * not (it failed and waits for its retry, reconnects, is starting again, or runs slower than the
+ * input: `problems` says which and why). `retrying`: none delivers and the run, or its outputs,
+ * are retrying.
+ */
+export type StreamState = 'starting' | 'live' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'finished';
 
 export interface SupervisionOptions {
   /** Failures in a row before the stream is `failed`. */
@@ -39,6 +45,9 @@ export const SUPERVISION_DEFAULTS: SupervisionOptions = {
   stopGraceMs: 5000,
 };
 
+/** An output live for this long at under SLOW_RATIO of the input's frame rate cannot keep its rate. */
+const SLOW_AFTER_MS = 5000;
+const SLOW_RATIO = 0.9;
 /** Extra seconds the first frame of a run gets on top of stallSeconds (opening, probing, connecting). */
 const FIRST_FRAME_GRACE_S = 10;
 const HISTORY_LENGTH = 60;
@@ -72,12 +81,17 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   failures = 0;
   /** Runs restarted after a failure or a stall, in all. */
   restarts = 0;
-  lastError: { message: string; at: number } | null = null;
+  /** The last error, and when the stream was live again after it (null while it is not). */
+  lastError: { message: string; at: number; resolvedAt: number | null } | null = null;
+  /** Why the stream is `degraded` or its outputs are retrying, one line per output concerned. */
+  problems: string[] = [];
   nextRetryAt: number | null = null;
   progress: StreamProgress | null = null;
   runStartedAt: number | null = null;
   /** When each output last turned live in this run (null while it is not). */
   liveSince: (number | null)[] = [];
+  /** Since when each live output has run under SLOW_RATIO of the input's rate (null: it keeps up). */
+  private slowSince: (number | null)[] = [];
   /**
    * Each output's pictures and video bits per second over the last seconds (the Server's own
    * fps and bitRate are averages since its start: they hide a stall or a slowdown for long).
@@ -164,6 +178,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     this.runStartedAt = Date.now();
     this.lastAdvanceAt = Date.now();
     this.liveSince = this.spec.outputs.map(() => null);
+    this.slowSince = this.spec.outputs.map(() => null);
+    this.problems = [];
     this.rates = this.spec.outputs.map(() => ({ fps: 0, bitRate: 0 }));
     this.samples = [];
     let child: ChildProcess;
@@ -187,7 +203,9 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       this.onExit(code, signal);
       resolve();
     }));
-    child.send({ type: 'start', spec: this.spec } satisfies ToRunner);
+    // An output that fails alone is retried inside the run with the same backoff as the stream's.
+    const retry = { backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs };
+    child.send({ type: 'start', spec: this.spec, retry } satisfies ToRunner);
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.emit('change');
   }
@@ -210,28 +228,58 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       if (output.state === 'live') this.liveSince[i] ??= now;
       else this.liveSince[i] = null;
     });
-    if (this.ending === null) {
-      // An output that failed alone (refused, out of retries) stays failed in this run, shown as
-      // such with its error, while the others go on: the stream is live while they are. (When
-      // every output fails, the run ends and is retried as a whole.)
-      const states = progress.outputs.map((o) => o.state).filter((s) => s !== 'failed');
-      const previous = this.state;
-      if (states.length > 0 && states.every((s) => s === 'live')) this.state = 'live';
-      else if (states.some((s) => s === 'reconnecting')) this.state = 'retrying';
-      else if (this.state !== 'retrying') this.state = 'starting';
-      const healthySince = Math.min(...this.liveSince.filter((_, i) => progress.outputs[i].state !== 'failed').map((t) => t ?? now));
-      if (this.state === 'live' && this.failures > 0 && healthySince <= now - this.options.healthySeconds * 1000) {
-        this.failures = 0;
-      }
-      if (previous !== this.state) this.emit('change');
-    }
     this.measureRates(progress, now);
+    if (this.ending === null) this.judge(progress, now);
     const last = this.history.at(-1);
     if (!last || now - last.t >= 1000) {
       const rate = this.rates[0];
       this.history.push({ t: now, fps: Math.round(rate.fps * 10) / 10, bitRate: Math.round(rate.bitRate) });
       if (this.history.length > HISTORY_LENGTH) this.history.shift();
     }
+  }
+
+  /**
+   * The stream's state from its outputs'. An output that fails alone is retried inside the run
+   * (the pipeline's retryOutputs) while the others go on; when every output fails, the run ends
+   * and is retried as a whole.
+   */
+  private judge(progress: StreamProgress, now: number): void {
+    const previous = this.state;
+    const problems: string[] = [];
+    let delivering = 0;
+    progress.outputs.forEach((o, i) => {
+      const name = `output ${i} (${redactUrl(this.spec.outputs[i].url)})`;
+      const frameRate = progress.input?.frameRate ?? 0;
+      const fps = this.rates[i]?.fps ?? 0;
+      const slow = o.state === 'live' && frameRate > 0 && now - (this.liveSince[i] ?? now) >= RATE_WINDOW_MS && fps < SLOW_RATIO * frameRate;
+      this.slowSince[i] = slow ? this.slowSince[i] ?? now : null;
+      if (o.state === 'live' && !(slow && now - this.slowSince[i]! >= SLOW_AFTER_MS)) delivering++;
+      if (o.state === 'failed' || o.state === 'retrying') problems.push(`${name} ${o.state === 'failed' ? 'failed' : 'is retrying'}: ${o.error ?? 'no cause reported'}`);
+      else if (o.state === 'reconnecting') problems.push(`${name} lost its server and is reconnecting`);
+      else if (o.state === 'live' && this.slowSince[i] !== null && now - this.slowSince[i]! >= SLOW_AFTER_MS) {
+        problems.push(`${name} cannot keep the input's rate: ${fps.toFixed(1)} fps of ${frameRate.toFixed(frameRate % 1 ? 2 : 0)}`);
+      } else if (o.state !== 'live' && progress.outputs.some((x) => x.state === 'live')) problems.push(`${name} is ${o.state}`);
+    });
+    const outputs = progress.outputs.length;
+    const live = progress.outputs.filter((o) => o.state === 'live').length;
+    const down = progress.outputs.some((o) => o.state === 'failed' || o.state === 'retrying' || o.state === 'reconnecting');
+    if (delivering === outputs) this.state = 'live';
+    else if (live > 0) this.state = 'degraded';
+    else if (down) this.state = 'retrying';
+    else if (this.state !== 'retrying') this.state = 'starting';
+    this.problems = problems;
+    // What went wrong is kept as the stream's last error, dated, and marked resolved once every
+    // output delivers again.
+    const first = problems[0];
+    if (first !== undefined && (this.lastError?.message !== first || this.lastError.resolvedAt !== null)) {
+      this.lastError = { message: first, at: now, resolvedAt: null };
+    }
+    if (this.state === 'live' && this.lastError && this.lastError.resolvedAt === null) this.lastError.resolvedAt = now;
+    const healthySince = Math.min(...this.liveSince.map((t) => t ?? now));
+    if (this.state === 'live' && this.failures > 0 && healthySince <= now - this.options.healthySeconds * 1000) {
+      this.failures = 0;
+    }
+    if (previous !== this.state) this.emit('change');
   }
 
   /** Rates over the span back to the newest sample at least RATE_WINDOW_MS old (or the oldest kept). */
@@ -299,7 +347,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private fail(message: string): void {
     // One clock reading for both: the next retry is exactly the backoff after the failure.
     const now = Date.now();
-    this.lastError = { message, at: now };
+    this.lastError = { message, at: now, resolvedAt: null };
     this.failures++;
     if (this.failures >= this.options.maxAttempts) {
       this.state = 'failed';

@@ -4,6 +4,8 @@ import { redactUrl } from '../redact';
 import type { StreamSupervisor, StreamState, HistorySample } from './supervisor';
 
 export interface OutputView {
+  /** Its place in the stream's list: what tells apart outputs whose masked URLs look alike. */
+  index: number;
   url: string;
   state: string;
   /** Pictures per second over the last 2 s. */
@@ -21,21 +23,28 @@ export interface OutputView {
   lead: number;
   /** Seconds live in this run (0 while not live). */
   uptime: number;
-  /** Why this output failed in this run while the others went on (null unless `failed`). */
+  /** Why this output failed in this run while the others went on (null unless `failed` or `retrying`). */
   error: string | null;
+  /** Times it was started again on its own in this run after failing. */
+  retries: number;
 }
 
 export interface StreamView {
   id: string;
   state: StreamState;
   input: string;
+  /** The input as opened in this run (null before, or while stopped). */
+  inputInfo: { codec: string; width: number; height: number; frameRate: number | null } | null;
   loop: boolean;
   realtime: boolean | null;
   audio: boolean;
   /** This run's attempt of the `of` allowed in a row before `failed`. */
   attempt: { n: number; of: number };
   restarts: number;
-  lastError: { message: string; at: string } | null;
+  /** The last error, dated; `resolvedAt` is when the stream was live again after it (null while it is not). */
+  lastError: { message: string; at: string; resolvedAt: string | null } | null;
+  /** Why the stream is not simply `live`: one line per output concerned (failed, retrying, reconnecting, slow). */
+  problems: string[];
   nextRetryAt: string | null;
   startedAt: string | null;
   createdAt: string;
@@ -53,12 +62,14 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
     id: s.spec.id,
     state: s.state,
     input: redactUrl(s.spec.input),
+    inputInfo: s.running ? s.progress?.input ?? null : null,
     loop: s.spec.loop ?? false,
     realtime: s.spec.realtime ?? null,
     audio: s.spec.audio ?? true,
     attempt: { n: Math.min(s.failures + 1, maxAttempts), of: maxAttempts },
     restarts: s.restarts,
-    lastError: s.lastError && { message: redactUrl(s.lastError.message), at: iso(s.lastError.at)! },
+    lastError: s.lastError && { message: redactUrl(s.lastError.message), at: iso(s.lastError.at)!, resolvedAt: iso(s.lastError.resolvedAt) },
+    problems: s.running ? s.problems.map((line) => redactUrl(line)) : [],
     nextRetryAt: iso(s.nextRetryAt),
     startedAt: s.running ? iso(s.runStartedAt) : null,
     createdAt: iso(s.createdAt)!,
@@ -68,6 +79,7 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
       const server = o?.server;
       const since = s.liveSince[i];
       return {
+        index: i,
         url: redactUrl(spec.url),
         state: s.running ? (o?.state ?? 'starting') : 'closed',
         fps: o ? round(s.rates[i]?.fps ?? 0) : 0,
@@ -80,6 +92,7 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
         lead: round(server?.lead ?? 0, 3),
         uptime: since ? round((now - since) / 1000, 1) : 0,
         error: o?.error ? redactUrl(o.error) : null,
+        retries: o?.retries ?? 0,
       };
     }),
     history: s.history,
