@@ -9,6 +9,7 @@ import { runChild } from './helpers/child';
 import { fixture, FIXTURE_DIR } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { readLive, startService, type RunningService, type StreamResource } from './helpers/serve';
+import { startThrottleProxy } from './helpers/throttle-proxy';
 
 let service: RunningService;
 let nginx: RtmpServer;
@@ -29,6 +30,9 @@ const input = () => fixture('av.mp4');
 
 describe('the bearer token', () => {
   it('is needed on every call but /healthz and the page', async () => {
+    // The startup says where the page is, never the token itself.
+    expect(service.output()).toContain(`streamcoder serve: status page at ${service.url}/ (it asks for the token)`);
+    expect(service.output()).not.toContain(service.token);
     expect((await service.api('GET', '/healthz', undefined, null)).status).toBe(200);
     expect((await service.api('GET', '/', undefined, null)).status).toBe(200);
     for (const [method, route] of [['GET', '/v1/streams'], ['GET', '/metrics'], ['POST', '/v1/streams'], ['DELETE', '/v1/streams/x'], ['POST', '/v1/publish-urls'], ['GET', '/v1/nothing']]) {
@@ -234,23 +238,59 @@ describe('a stream with several outputs', () => {
     expect((await service.api('DELETE', '/v1/streams/ladder')).status).toBe(204);
   });
 
-  it('an output whose server refuses it fails alone: the stream stays live on the other, which keeps going', async () => {
-    const nowhere = `rtmp://127.0.0.1:${await freePort()}/live/gone`;
+  it('an output whose server is down at the start is retried alone: the stream says degraded (API, /metrics) until it is live, the other output untouched', async () => {
+    const port = await freePort();
     const created = await service.api<StreamResource>('POST', '/v1/streams', {
       id: 'half', input: input(), loop: true,
-      outputs: [{ url: nginx.liveUrl('half-ok'), size: '96x64', bitrate: '100k', preset: 'ultrafast' }, { url: nowhere, size: '96x64', preset: 'ultrafast' }],
+      outputs: [{ url: nginx.liveUrl('half-ok'), size: '96x64', bitrate: '100k', preset: 'ultrafast' }, { url: `rtmp://127.0.0.1:${port}/live/half-late`, size: '96x64', preset: 'ultrafast' }],
     });
     expect(created.status, created.text).toBe(201);
-    const half = await service.waitFor('half', (s) => s.state === 'live' && s.outputs[0].frames > 25 && s.outputs[1].state === 'failed');
+    const half = await service.waitFor('half', (s) => s.state === 'degraded' && s.outputs[0].frames > 25 && s.outputs[1].state === 'retrying');
     expect(half.outputs[1].error).toMatch(/refused/i);
-    expect(half.outputs[0].error).toBeNull();
+    expect(half.outputs[0]).toMatchObject({ state: 'live', error: null, retries: 0 });
+    expect(half.problems).toEqual([expect.stringMatching(/^output 1 \(rtmp:\/\/127\.0\.0\.1:\d+\/live\/\*\*\*\) is retrying: .*refused/i)]);
+    expect(half.lastError).toMatchObject({ message: half.problems[0], resolvedAt: null });
     expect(half.restarts).toBe(0);
-    const later = await service.waitFor('half', (s) => s.outputs[0].frames > half.outputs[0].frames + 25);
-    expect(later).toMatchObject({ state: 'live', restarts: 0 });
-    const read = await readLive(nginx.liveUrl('half-ok'), 10);
-    expect(read.ok, read.stderr.slice(-500)).toBe(true);
-    expect((await service.api('DELETE', '/v1/streams/half')).status).toBe(204);
+    const metrics = (await service.api('GET', '/metrics')).text;
+    expect(metrics).toMatch(/streamcoder_stream_state\{stream="half",state="degraded"\} 1/);
+    expect(metrics).toMatch(/streamcoder_output_state\{stream="half",output="1",url="[^"]*",state="retrying"\} 1/);
+    // Its server comes up on that port: the output goes live by itself; the stream's process and
+    // the other output were never touched.
+    const late = await startRtmpServer(port);
+    try {
+      const back = await service.waitFor('half', (s) => s.state === 'live' && s.outputs[1].state === 'live' && s.outputs[1].frames > 25, 40_000);
+      expect(back.outputs[1].retries).toBeGreaterThanOrEqual(1);
+      expect(back).toMatchObject({ restarts: 0, pid: half.pid, problems: [] });
+      expect(back.outputs[0].frames).toBeGreaterThan(half.outputs[0].frames);
+      expect(back.lastError?.message).toBe(half.lastError!.message);
+      expect(Date.parse(back.lastError!.resolvedAt!)).toBeGreaterThan(Date.parse(back.lastError!.at));
+      const read = await readLive(late.liveUrl('half-late'), 10);
+      expect(read.ok, read.stderr.slice(-500)).toBe(true);
+    } finally {
+      expect((await service.api('DELETE', '/v1/streams/half')).status).toBe(204);
+      await late.stop();
+    }
   });
+
+  it("an output that cannot keep the input's rate makes the stream degraded, saying how slow", async () => {
+    // 300 kbit/s for several times that of pictures and sound: once the socket buffers are full,
+    // a few frames a second.
+    const proxy = await startThrottleProxy(nginx.port, 300_000);
+    try {
+      const created = await service.api<StreamResource>('POST', '/v1/streams', {
+        id: 'slow', input: input(), loop: true, outputs: [{ url: `rtmp://127.0.0.1:${proxy.port}/live/slow`, size: '320x240', bitrate: '2M', preset: 'ultrafast' }],
+      });
+      expect(created.status, created.text).toBe(201);
+      const slow = await service.waitFor('slow', (s) => s.state === 'degraded', 60_000);
+      expect(slow.outputs[0].state).toBe('live');
+      const rate = slow.inputInfo!.frameRate!;
+      expect(slow.problems).toEqual([expect.stringMatching(new RegExp(`^output 0 \\(.*\\) cannot keep the input's rate: [\\d.]+ fps of ${rate}$`))]);
+      expect(Number(/([\d.]+) fps of/.exec(slow.problems[0])![1])).toBeLessThan(0.9 * rate);
+    } finally {
+      expect((await service.api('DELETE', '/v1/streams/slow')).status).toBe(204);
+      await proxy.close();
+    }
+  }, 90_000);
 });
 
 describe('publish tokens', () => {

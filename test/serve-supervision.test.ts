@@ -55,13 +55,19 @@ describe('streamcoder serve under faults', () => {
 
   it('goes retrying when nginx dies and live again when it is back', async () => {
     const seen = new Map<string, Set<string>>(IDS.map((id) => [id, new Set()]));
+    const unexplained: string[] = [];
     nginx.kill();
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && IDS.some((id) => !seen.get(id)!.has('retrying'))) {
-      for (const s of await all()) seen.get(s.id)!.add(s.state);
+      for (const s of await all()) {
+        seen.get(s.id)!.add(s.state);
+        // Retrying always says why.
+        if (s.state === 'retrying' && (s.lastError === null || s.lastError.resolvedAt !== null)) unexplained.push(`${s.id}: ${JSON.stringify(s.lastError)}`);
+      }
       await sleep(150);
     }
     for (const id of IDS) expect([...seen.get(id)!], id).toContain('retrying');
+    expect(unexplained).toEqual([]);
     await sleep(1000);
     nginx = await startRtmpServer(nginx.port);
     const back = await allLive(IDS, 45_000);
@@ -75,9 +81,9 @@ describe('streamcoder serve under faults', () => {
     expect(childPids(service.pid).sort()).toEqual(IDS.map((id) => before[id].pid!).sort());
     process.kill(before.one.pid!, 'SIGKILL');
     process.kill(before.two.pid!, 'SIGSEGV');
-    const one = await service.waitFor('one', (s) => s.lastError !== null);
+    const one = await service.waitFor('one', (s) => /killed/.test(s.lastError?.message ?? ''));
     expect(one.lastError!.message).toMatch(/killed by SIGKILL/);
-    const two = await service.waitFor('two', (s) => s.lastError !== null);
+    const two = await service.waitFor('two', (s) => /killed/.test(s.lastError?.message ?? ''));
     expect(two.lastError!.message).toMatch(/killed by SIGSEGV/);
     const health = await service.api('GET', '/healthz', undefined, null);
     expect(health.body).toEqual({ ok: true, streams: 3 });
@@ -90,7 +96,9 @@ describe('streamcoder serve under faults', () => {
     const three = await service.waitFor('three', (s) => s.outputs[0].frames > before.three.outputs[0].frames + 25, 5000);
     expect(three.pid).toBe(before.three.pid);
     expect(three.restarts).toBe(0);
-    expect(three.lastError).toBeNull();
+    // Its last error is still the one from nginx's outage before, marked resolved.
+    expect(three.lastError).toEqual(before.three.lastError);
+    expect(three.lastError?.resolvedAt ?? 'none').not.toBeNull();
   });
 
   it('resumes the streams after a restart of the service; a stopped one stays stopped', async () => {

@@ -246,6 +246,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private judge(progress: StreamProgress, now: number): void {
     const previous = this.state;
     const problems: string[] = [];
+    // The problems that are faults (not an output on its way up), which become the last error.
+    const faults: string[] = [];
     let delivering = 0;
     progress.outputs.forEach((o, i) => {
       const name = `output ${i} (${redactUrl(this.spec.outputs[i].url)})`;
@@ -254,12 +256,13 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       const slow = o.state === 'live' && frameRate > 0 && now - (this.liveSince[i] ?? now) >= RATE_WINDOW_MS && fps < SLOW_RATIO * frameRate;
       this.slowSince[i] = slow ? this.slowSince[i] ?? now : null;
       if (o.state === 'live' && !(slow && now - this.slowSince[i]! >= SLOW_AFTER_MS)) delivering++;
-      if (o.state === 'failed' || o.state === 'retrying') problems.push(`${name} ${o.state === 'failed' ? 'failed' : 'is retrying'}: ${o.error ?? 'no cause reported'}`);
-      else if (o.state === 'reconnecting') problems.push(`${name} lost its server and is reconnecting`);
+      if (o.state === 'failed' || o.state === 'retrying') faults.push(`${name} ${o.state === 'failed' ? 'failed' : 'is retrying'}: ${o.error ?? 'no cause reported'}`);
+      else if (o.state === 'reconnecting') faults.push(`${name} lost its server and is reconnecting`);
       else if (o.state === 'live' && this.slowSince[i] !== null && now - this.slowSince[i]! >= SLOW_AFTER_MS) {
-        problems.push(`${name} cannot keep the input's rate: ${fps.toFixed(1)} fps of ${frameRate.toFixed(frameRate % 1 ? 2 : 0)}`);
+        faults.push(`${name} cannot keep the input's rate: ${fps.toFixed(1)} fps of ${frameRate.toFixed(frameRate % 1 ? 2 : 0)}`);
       } else if (o.state !== 'live' && progress.outputs.some((x) => x.state === 'live')) problems.push(`${name} is ${o.state}`);
     });
+    problems.unshift(...faults);
     const outputs = progress.outputs.length;
     const live = progress.outputs.filter((o) => o.state === 'live').length;
     const down = progress.outputs.some((o) => o.state === 'failed' || o.state === 'retrying' || o.state === 'reconnecting');
@@ -270,7 +273,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     this.problems = problems;
     // What went wrong is kept as the stream's last error, dated, and marked resolved once every
     // output delivers again.
-    const first = problems[0];
+    const first = faults[0];
     if (first !== undefined && (this.lastError?.message !== first || this.lastError.resolvedAt !== null)) {
       this.lastError = { message: first, at: now, resolvedAt: null };
     }

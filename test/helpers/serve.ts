@@ -11,14 +11,16 @@ import { FIXTURE_DIR } from './fixtures';
 
 export interface StreamResource {
   id: string;
-  state: 'starting' | 'live' | 'retrying' | 'failed' | 'stopped' | 'finished';
+  state: 'starting' | 'live' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'finished';
   input: string;
+  inputInfo: { codec: string; width: number; height: number; frameRate: number | null } | null;
   attempt: { n: number; of: number };
   restarts: number;
-  lastError: { message: string; at: string } | null;
+  lastError: { message: string; at: string; resolvedAt: string | null } | null;
+  problems: string[];
   nextRetryAt: string | null;
   pid: number | null;
-  outputs: { url: string; state: string; fps: number; bitRate: number; frames: number; dropped: number; lateFrames: number; audioPackets: number; reconnects: number; lead: number; uptime: number; error: string | null }[];
+  outputs: { index: number; url: string; retries: number; state: string; fps: number; bitRate: number; frames: number; dropped: number; lateFrames: number; audioPackets: number; reconnects: number; lead: number; uptime: number; error: string | null }[];
   history: { t: number; fps: number; bitRate: number }[];
 }
 
