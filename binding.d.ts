@@ -15,6 +15,8 @@ export interface NativeDecoderOptions {
   timeoutMs: number;
   maxPixels: number;
   inputFormat?: string;
+  /** A directory everything the input opens must lie in. */
+  confineTo?: string;
   formatOptions: Record<string, string>;
   codecOptions: Record<string, string>;
   /** Decoder only: what one readGop may hold. */

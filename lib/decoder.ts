@@ -32,6 +32,13 @@ export interface DecoderOptions {
   transport?: 'tcp' | 'udp';
   /** Force a demuxer by name (e.g. `mpegts`) instead of probing. */
   format?: string;
+  /**
+   * An absolute directory that the input and everything it names (an HLS playlist's segments
+   * and keys, a DASH manifest's pieces) must lie in, symbolic links followed: anything else fails
+   * with ERR_ACCESS, the same whether it exists or not. For a service that opens files named by
+   * others. Other protocols (http, pipe, ...) are refused under it too.
+   */
+  confineTo?: string;
   /** libav demuxer/protocol options, e.g. `{ rtsp_flags: 'prefer_tcp' }`. */
   formatOptions?: Record<string, string | number | boolean>;
   /** libav decoder options. */
@@ -113,7 +120,7 @@ export const MAX_PIXELS = check.MAX_PIXELS;
 
 /** The keys of {@link DecoderOptions}: any other is refused. */
 export const DECODER_OPTION_KEYS = [
-  'pixelFormat', 'width', 'height', 'startTime', 'threads', 'transport', 'format', 'formatOptions',
+  'pixelFormat', 'width', 'height', 'startTime', 'threads', 'transport', 'format', 'confineTo', 'formatOptions',
   'codecOptions', 'timeoutMs', 'maxPixels', 'maxGopBytes', 'audio', 'video',
 ] as const satisfies readonly (keyof DecoderOptions)[];
 
@@ -144,6 +151,12 @@ export function normaliseAudio(value: unknown, where: string): NativeAudioOption
   };
 }
 
+function absoluteDirectory(value: unknown): string {
+  const dir = check.string(value, 'confineTo');
+  if (!dir.startsWith('/')) throw check.invalid('confineTo', 'an absolute directory', dir);
+  return dir;
+}
+
 /** What ends an unknown-option message when no known name is close. */
 export const LIBAV_OPTIONS_HINT = 'libav options go in codecOptions or formatOptions';
 
@@ -163,6 +176,7 @@ function normalise(source: unknown, options: DecoderOptions | undefined, where: 
     maxPixels: o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : check.integer(o.maxPixels, 'maxPixels', 1, MAX_PIXELS),
     maxGopBytes: o.maxGopBytes === undefined ? DEFAULT_MAX_GOP_BYTES : check.integer(o.maxGopBytes, 'maxGopBytes', 1, Number.MAX_SAFE_INTEGER),
     inputFormat: o.format === undefined ? undefined : check.string(o.format, 'format'),
+    confineTo: o.confineTo === undefined ? undefined : absoluteDirectory(o.confineTo),
     formatOptions: formatOptionsFor(url, o, 'source'),
     codecOptions: check.dictionary(o.codecOptions, 'codecOptions'),
     audio: normaliseAudio(o.audio, where),

@@ -3,6 +3,7 @@
 // /metrics, and publish tokens checked by nginx-rtmp's on_publish against the service.
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChild } from './helpers/child';
@@ -105,6 +106,41 @@ describe('a bad body', () => {
       }
     } finally {
       fs.rmSync(link);
+    }
+  });
+
+  it('confines a playlist to the allowed directory: segments outside give nothing, and the same error whether they exist or not', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-outside-'));
+    const names = ['escape-abs.m3u8', 'escape-abs-missing.m3u8', 'escape-up.m3u8', 'escape-up-missing.m3u8'];
+    try {
+      const made = await runChild('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
+        '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_segment_filename', path.join(outside, 'seg%d.ts'), path.join(outside, 'out.m3u8')], { timeout: 60_000 });
+      expect(made.status, made.stderr).toBe(0);
+      const up = path.relative(FIXTURE_DIR, outside);
+      const playlist = (segments: string[]) => ['#EXTM3U', '#EXT-X-TARGETDURATION:1', ...segments.flatMap((seg) => ['#EXTINF:1.0,', seg]), '#EXT-X-ENDLIST', ''].join('\n');
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[0]), playlist([path.join(outside, 'seg0.ts'), path.join(outside, 'seg1.ts')]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[1]), playlist([path.join(outside, 'gone0.ts'), path.join(outside, 'gone1.ts')]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[2]), playlist([`${up}/seg0.ts`, `${up}/seg1.ts`]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[3]), playlist([`${up}/gone0.ts`, `${up}/gone1.ts`]));
+      const errors: string[] = [];
+      for (const name of names) {
+        const id = name.replace('.m3u8', '');
+        const created = await service.api('POST', '/v1/streams', { id, input: path.join(FIXTURE_DIR, name), outputs: [{ url: nginx.liveUrl(id), size: '96x64', preset: 'ultrafast' }] });
+        expect(created.status, created.text).toBe(201);
+        const failed = await service.waitFor(id, (st) => st.lastError !== null, 30_000);
+        expect(failed.outputs[0].frames, name).toBe(0);
+        errors.push(failed.lastError!.message.replaceAll(name, '<playlist>').replace(/'[^']*\.ts'/g, "'<segment>'"));
+        expect((await service.api('DELETE', `/v1/streams/${id}`)).status).toBe(204);
+      }
+      expect(errors[0]).toBe(errors[1]);
+      expect(errors[2]).toBe(errors[3]);
+      // The API itself answers an input outside the same way, whether it exists or not.
+      const refusal = async (input: string) => (await service.api('POST', '/v1/streams', { input, outputs: [{ url: nginx.liveUrl('x') }] })).body;
+      expect(await refusal(path.join(outside, 'out.m3u8'))).toEqual(await refusal(path.join(outside, 'none.m3u8')));
+      expect(await refusal(path.join(FIXTURE_DIR, up, 'out.m3u8'))).toEqual(await refusal(path.join(FIXTURE_DIR, up, 'none.m3u8')));
+    } finally {
+      for (const name of names) fs.rmSync(path.join(FIXTURE_DIR, name), { force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
     }
   });
 

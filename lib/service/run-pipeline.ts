@@ -68,7 +68,12 @@ function scheme(input: string): string {
  * Runs `spec` until its input ends (resolves) or it fails or `signal` aborts (rejects);
  * `onProgress` gets the figures at least once a second.
  */
-export function runPipeline(spec: StreamSpec, retry: OutputRetry, onProgress: (progress: StreamProgress) => void, signal: AbortSignal): Promise<PipelineStats> {
+export function runPipeline(
+  spec: StreamSpec,
+  how: { retry: OutputRetry; confineTo: string | null },
+  onProgress: (progress: StreamProgress) => void,
+  signal: AbortSignal,
+): Promise<PipelineStats> {
   const file = filePathOf(spec.input);
   return pipeline({
     input: file ?? spec.input,
@@ -84,11 +89,15 @@ export function runPipeline(spec: StreamSpec, retry: OutputRetry, onProgress: (p
         },
       };
     }),
-    decoder: { formatOptions: { protocol_whitelist: PROTOCOL_WHITELIST[scheme(spec.input)] } },
+    decoder: {
+      formatOptions: { protocol_whitelist: PROTOCOL_WHITELIST[scheme(spec.input)] },
+      // A file input, and all it names, stays in its allowed directory.
+      ...(file !== null && how.confineTo !== null ? { confineTo: how.confineTo } : {}),
+    },
     audio: spec.audio ?? true,
     loop: spec.loop ?? false,
     // An output that fails while the others go on is retried on its own, the stream staying up.
-    retryOutputs: retry,
+    retryOutputs: how.retry,
     ...(spec.realtime !== undefined ? { realtime: spec.realtime } : {}),
     signal,
     onProgress: (p) => onProgress(toStreamProgress(spec, p)),

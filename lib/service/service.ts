@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { StreamStore, type Desired } from './store';
 import { StreamSupervisor, type SupervisionOptions } from './supervisor';
-import { storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
+import { confinementOf, filePathOf, storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
 import { streamView, type StreamView } from './view';
 
 /** `text` on one line: its control characters written as escapes (\\n, \\x1b), so no quoted text can forge a log line. */
@@ -52,7 +52,9 @@ export class StreamService {
   }
 
   private add(spec: StreamSpec, desired: Desired, createdAt = Date.now()): StreamSupervisor {
-    const supervisor = new StreamSupervisor(spec, this.options.supervision, createdAt);
+    const file = filePathOf(spec.input);
+    const confineTo = file === null ? null : confinementOf(file, this.options.inputPolicy.directories);
+    const supervisor = new StreamSupervisor(spec, this.options.supervision, createdAt, confineTo);
     const entry = { supervisor, desired };
     this.streams.set(spec.id, entry);
     let logged = '';

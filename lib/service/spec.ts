@@ -116,6 +116,16 @@ function schemeOf(url: string): string | null {
 }
 
 /** The file path of a file input (a plain absolute path or file:///path), else null. */
+/**
+ * The allowed directory `file` lies in by its spelling (`..` resolved, links not followed), or
+ * null. A stream's decoder is confined to it, so that what the file names (a playlist's
+ * segments and keys) lies there too.
+ */
+export function confinementOf(file: string, directories: readonly string[]): string | null {
+  const resolved = path.resolve(file);
+  return directories.find((dir) => resolved === dir || resolved.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep)) ?? null;
+}
+
 export function filePathOf(input: string): string | null {
   if (input.startsWith('file://')) {
     try {
@@ -146,15 +156,19 @@ export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): s
     if (!policy.schemes.includes('file')) faults.push('input: files are not allowed (allowed schemes: ' + policy.schemes.join(', ') + ')');
     else if (!path.isAbsolute(file)) faults.push('input: a file input must be an absolute path');
     else {
+      // Outside by its spelling or through a link: one message, whether the file exists or not.
+      const outside = `input: files must lie in ${policy.directories.length ? policy.directories.join(' or ') : 'an allowed directory (none is configured: --allow-dir)'}`;
       let real: string | null = null;
-      try {
-        real = fs.realpathSync(file);
-      } catch {
-        faults.push('input: no such file');
+      if (confinementOf(file, policy.directories) === null) faults.push(outside);
+      else {
+        try {
+          real = fs.realpathSync(file);
+        } catch {
+          faults.push('input: no such file');
+        }
       }
       if (real !== null) {
-        const inside = policy.directories.some((dir) => real === dir || real!.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep));
-        if (!inside) faults.push(`input: files must lie in ${policy.directories.length ? policy.directories.join(' or ') : 'an allowed directory (none is configured: --allow-dir)'}`);
+        if (confinementOf(real, policy.directories) === null) faults.push(outside);
         else if (!fs.statSync(real).isFile()) faults.push('input: not a regular file');
       }
     }

@@ -111,7 +111,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private reported: FromRunner | null = null;
   private stderrTail = '';
 
-  constructor(readonly spec: StreamSpec, private readonly options: SupervisionOptions, readonly createdAt = Date.now()) {
+  /** `confineTo`: the allowed directory a file input lies in; its decoder opens nothing outside it. */
+  constructor(readonly spec: StreamSpec, private readonly options: SupervisionOptions, readonly createdAt = Date.now(), private readonly confineTo: string | null = null) {
     super();
   }
 
@@ -205,7 +206,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     }));
     // An output that fails alone is retried inside the run with the same backoff as the stream's.
     const retry = { backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs };
-    child.send({ type: 'start', spec: this.spec, retry } satisfies ToRunner);
+    child.send({ type: 'start', spec: this.spec, retry, confineTo: this.confineTo } satisfies ToRunner);
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.emit('change');
   }

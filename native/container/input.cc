@@ -4,8 +4,12 @@
 
 namespace streamcoder {
 
-Input::Input(const std::string& source, const OptionList& formatOptions, int64_t timeoutMs)
-    : source_(source), secrets_(source, formatOptions), label_("'" + RedactUrl(source) + "'"), interrupter_(timeoutMs) {}
+Input::Input(const std::string& source, const OptionList& formatOptions, int64_t timeoutMs, const std::string& confineTo)
+    : source_(source),
+      secrets_(source, formatOptions),
+      label_("'" + RedactUrl(source) + "'"),
+      interrupter_(timeoutMs),
+      confinement_(confineTo.empty() ? nullptr : std::make_unique<Confinement>(confineTo)) {}
 
 void Input::ThrowIo(int averror, const std::string& what) const {
   if (interrupter_.aborted()) throw Failure("ERR_CLOSED", what + ": the decoder was closed", averror);
@@ -20,6 +24,10 @@ void Input::Open(const std::string& inputFormat, const OptionList& formatOptions
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) throw Failure("ERR_NO_MEMORY", "Cannot allocate a demuxer for " + label_);
   raw->interrupt_callback = interrupter_.callback();
+  if (confinement_ && !confinement_->Install(raw)) {
+    avformat_free_context(raw);
+    throw Failure("ERR_NO_MEMORY", "Cannot allocate a demuxer for " + label_);
+  }
 
   const AVInputFormat* forced = nullptr;
   if (!inputFormat.empty()) {

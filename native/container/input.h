@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,14 @@
 #include "base/failure.h"
 #include "base/handles.h"
 #include "base/interrupter.h"
+#include "container/confinement.h"
 
 namespace streamcoder {
 
 class Input {
  public:
-  Input(const std::string& source, const OptionList& formatOptions, int64_t timeoutMs);
+  // `confineTo`: "" or a directory everything the input opens must lie in (see Confinement).
+  Input(const std::string& source, const OptionList& formatOptions, int64_t timeoutMs, const std::string& confineTo = "");
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
 
@@ -64,6 +67,8 @@ class Input {
   SecretScope secrets_;
   std::string label_;
   Interrupter interrupter_;
+  // Before format_: the context points to it until it is freed.
+  std::unique_ptr<Confinement> confinement_;
   InputContextPtr format_;
   std::atomic<int64_t> bytesRead_{0};
 };

@@ -119,6 +119,7 @@ ReaderOptions GetReaderOptions(const Napi::Object& options, int64_t defaultTimeo
   }
   reader.maxPixels = int64_t(maxPixels);
   reader.inputFormat = GetString(options, "inputFormat");
+  reader.confineTo = GetString(options, "confineTo");
   reader.formatOptions = GetOptionList(options, "formatOptions");
   reader.codecOptions = GetOptionList(options, "codecOptions");
   if (reader.width < 0 || reader.height < 0) throw Failure("ERR_DIMENSIONS", "Width and height must not be negative");

@@ -41,7 +41,7 @@ double PacketTime(const AVPacket* packet, AVRational base) {
 
 MediaReader::MediaReader(ReaderOptions options)
     : options_(std::move(options)),
-      input_(options_.source, options_.formatOptions, options_.timeoutMs),
+      input_(options_.source, options_.formatOptions, options_.timeoutMs, options_.confineTo),
       label_(input_.label()) {}
 
 MediaReader::~MediaReader() = default;

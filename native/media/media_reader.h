@@ -55,6 +55,7 @@ struct ReaderOptions {
   int64_t timeoutMs = 0;  // bounds each blocking open/read; 0: no bound
   int64_t maxPixels = kDefaultMaxPixels;  // the largest picture decoded or delivered
   std::string inputFormat;  // force a demuxer ("" = probe)
+  std::string confineTo;    // "" or the directory everything the input opens must lie in
   OptionList formatOptions;
   OptionList codecOptions;
   bool videoCopy = false;  // deliver the video's compressed packets (no decoder)
