@@ -257,7 +257,10 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       const slow = o.state === 'live' && frameRate > 0 && now - (this.liveSince[i] ?? now) >= RATE_WINDOW_MS && fps < SLOW_RATIO * frameRate;
       this.slowSince[i] = slow ? this.slowSince[i] ?? now : null;
       if (o.state === 'live' && !(slow && now - this.slowSince[i]! >= SLOW_AFTER_MS)) delivering++;
-      if (o.state === 'failed' || o.state === 'retrying') faults.push(`${name} ${o.state === 'failed' ? 'failed' : 'is retrying'}: ${o.error ?? 'no cause reported'}`);
+      // An output failed for good only as its run ends (the others are all down too): the run's
+      // own error becomes the last error then, so this stays a problem line.
+      if (o.state === 'failed') problems.push(`${name} failed: ${o.error ?? 'no cause reported'}`);
+      else if (o.state === 'retrying') faults.push(`${name} is retrying: ${o.error ?? 'no cause reported'}`);
       else if (o.state === 'reconnecting') faults.push(`${name} lost its server and is reconnecting`);
       else if (o.state === 'live' && this.slowSince[i] !== null && now - this.slowSince[i]! >= SLOW_AFTER_MS) {
         faults.push(`${name} cannot keep the input's rate: ${fps.toFixed(1)} fps of ${frameRate.toFixed(frameRate % 1 ? 2 : 0)}`);
