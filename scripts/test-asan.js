@@ -43,6 +43,10 @@ const SKIP_UNDER_ASAN = [
   // 200; pacing 0.125 s late against 0.1; the CLI pushing at 0.72x real time against 0.8). The
   // code they drive runs under ASan in the other tests of the same files.
   ['a source past the default bound is refused at open, before anything large is allocated', 'test/limits.test.ts: RSS bound'],
+  // The same for a leak check by RSS: ASan holds freed blocks in its quarantine, so RSS keeps
+  // growing long after the ordinary build's is flat (seen: 46 MiB in the measured phase). Leaks
+  // are valgrind's job (test/memcheck.test.ts).
+  ['500 open/close cycles and thousands of frames leave RSS flat', 'test/decoder-errors.test.ts: RSS bound'],
   ['serveFrameBlock keeps real time from the first frame', 'test/server.test.ts: real-time pacing'],
   ['push: every frame arrives (nginx recording, ffprobe)', 'test/cli.test.ts: push speed'],
 ];
@@ -65,7 +69,7 @@ const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
   /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
   /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/, /^audio-encoder\.test\.ts$/,
-  /^scale\.test\.ts$/,
+  /^scale\.test\.ts$/, /^confinement\.test\.ts$/,
 ];
 
 function testFiles() {

@@ -208,6 +208,20 @@ describe('a ladder from one decode to nginx-rtmp', () => {
     }
   }, 60_000);
 
+  test('maxPixelRate: outputs that would encode more pixels a second than the bound fail before any starts, naming each; under it they run', async () => {
+    const outputs = (tag: string) => [{ url: rtmp.recordUrl(`${tag}-a`), server: { preset: 'ultrafast' } }, { url: rtmp.recordUrl(`${tag}-b`), width: 320, height: 180, server: { preset: 'ultrafast' } }];
+    // 640x360 + 320x180 at 30 fps: 8 640 000 pixels a second.
+    const error = await rejection(pipeline({ input: source360, outputs: outputs('px-over'), maxPixelRate: 8_600_000, maxFrames: 30, realtime: false }));
+    expect(error.code).toBe('ERR_LIMIT');
+    expect(error.message).toMatch(/8640000 pixels a second at the input's 30 fps \(output 0 \(.*\): 640x360, output 1 \(.*\): 320x180\), more than maxPixelRate \(8600000\)/);
+    expect(fs.existsSync(rtmp.recordingOf('px-over-a'))).toBe(false);
+    const stats = await pipeline({ input: source360, outputs: outputs('px-under'), maxPixelRate: 8_640_000, maxFrames: 30, realtime: false });
+    expect(stats.outputs.map((o) => o.frames)).toEqual([30, 30]);
+    for (const bad of [0, -1, '1M', Number.NaN]) {
+      expect((await rejection(pipeline({ input: source360, output: rtmp.liveUrl('x'), maxPixelRate: bad as number }))).code).toBe('ERR_INVALID_ARGUMENT');
+    }
+  }, 60_000);
+
   test('retryOutputs is checked, and with no output left running the pipeline still rejects', async () => {
     for (const bad of [null, 1, 'yes', { backoffMs: 5 }, { backoffMs: 1000, maxBackoffMs: 500 }, { every: 1 }]) {
       const error = await rejection(pipeline({ input: source360, output: rtmp.liveUrl('x'), retryOutputs: bad as never }));

@@ -7,6 +7,7 @@ import { Decoder, Encoder, Server } from '../lib';
 import { probeFrames } from './helpers/ffmpeg-cli';
 import { tempDir } from './helpers/fixtures';
 import { stampedFrame } from './helpers/stamp';
+import { runCli } from './helpers/cli';
 import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 
 const { dir, cleanup } = tempDir();
@@ -73,4 +74,42 @@ describe('live sources open fast', () => {
     console.log(`live RTMP source opened in ${Math.round(opened)} ms`);
     expect(opened).toBeLessThan(2500);
   });
+});
+
+describe('a live source whose pictures start after its sound', () => {
+  // nginx-rtmp gives a new player the sound at once and the pictures from the next keyframe: with
+  // a keyframe every 4 s, a 1 s probe used to find only the sound ("has no video stream") most of
+  // the time, where ffprobe's 5 s found both. The FLV header announces both, so probing goes on.
+  let publisher: ChildProcess;
+  beforeAll(async () => {
+    publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '100', '-sc_threshold', '0', '-c:a', 'aac', '-f', 'flv', rtmp.liveUrl('late-video')], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  });
+  afterAll(() => {
+    publisher.kill('SIGKILL');
+  });
+
+  test('Decoder.open waits for the announced video (within a bound), every time, and the sound is there too', async () => {
+    const times: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const started = performance.now();
+      await using dec = await Decoder.open(rtmp.liveUrl('late-video'), { audio: true });
+      times.push(Math.round(performance.now() - started));
+      expect(dec.info.codec).toBe('h264');
+      expect(dec.info.audio?.codec).toBe('aac');
+      // Up to a keyframe interval (4 s) on top of the probe; loose for a busy machine.
+      expect(times.at(-1)).toBeLessThan(9000);
+    }
+    console.log(`opened in ${times.join(', ')} ms`);
+  }, 60_000);
+
+  test('streamcoder probe finds the video too, and takes --probe', async () => {
+    const probed = await runCli(['probe', rtmp.liveUrl('late-video'), '--json', '--probe', '2']);
+    expect(probed.code, probed.stderr).toBe(0);
+    expect(JSON.parse(probed.stdout)).toMatchObject({ codec: 'h264', width: 160, height: 120 });
+    const bad = await runCli(['probe', rtmp.liveUrl('late-video'), '--probe', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--probe/);
+  }, 60_000);
 });

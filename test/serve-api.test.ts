@@ -66,7 +66,7 @@ describe('a bad body', () => {
     let answer = await post({});
     expect(answer.status).toBe(400);
     expect(answer.body.messages.sort()).toEqual(["body: 'input' is required", "body: 'outputs' is required"]);
-    answer = await post({ input: input(), outputs: [{ url: 5, size: 'big', bitrate: 'fast', preset: 'warp' }], loop: 'yes', colour: 'red', id: '../x' });
+    answer = await post({ input: input(), outputs: [{ url: 5, size: 'big', bitrate: 'fast', preset: 'warp' }], loop: 'yes', colour: 'red', id: '../x', probe: 0 });
     expect(answer.status).toBe(400);
     expect(answer.body.messages.sort()).toEqual([
       "body: unknown property 'colour'",
@@ -76,6 +76,7 @@ describe('a bad body', () => {
       'outputs[0].preset: must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow',
       'outputs[0].size: must be WIDTHxHEIGHT, such as 1280x720',
       'outputs[0].url: must be string',
+      'probe: must be >= 0.01',
     ]);
     answer = await post({ input: input(), outputs: [] });
     expect(answer.body.messages).toEqual(['outputs: must NOT have fewer than 1 items']);
@@ -106,6 +107,31 @@ describe('a bad body', () => {
       }
     } finally {
       fs.rmSync(link);
+    }
+  });
+
+  it("holds a stream to the operator's bounds when its input is open: the pixel rate of its outputs, the input's size; failed at once, not retried", async () => {
+    // Eight 4K outputs of a 25 fps input: 1.66 G pixels a second, past the default 498 M.
+    const created = await service.api('POST', '/v1/streams', {
+      id: 'too-much', input: input(), outputs: Array.from({ length: 8 }, (_, i) => ({ url: nginx.liveUrl(`too-much-${i}`), size: '3840x2160', preset: 'ultrafast' })),
+    });
+    expect(created.status, created.text).toBe(201);
+    const failed = await service.waitFor('too-much', (st) => st.state === 'failed', 30_000);
+    expect(failed.lastError!.message).toMatch(/^The outputs would encode 1658880000 pixels a second at the input's 25 fps \(output 0 .*\), more than maxPixelRate \(497664000\)$/);
+    expect(failed).toMatchObject({ restarts: 0, pid: null });
+    expect((await service.api('DELETE', '/v1/streams/too-much')).status).toBe(204);
+    // An input larger than 3840x2160 (the default --max-input-pixels).
+    const big = path.join(FIXTURE_DIR, 'serve-big-input.mp4');
+    try {
+      const made = await runChild('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=size=4096x2304:rate=25', '-frames:v', '2', '-c:v', 'libx264', '-preset', 'ultrafast', big], { timeout: 60_000 });
+      expect(made.status, made.stderr).toBe(0);
+      expect((await service.api('POST', '/v1/streams', { id: 'big-input', input: big, outputs: [{ url: nginx.liveUrl('big-input'), size: '96x64' }] })).status).toBe(201);
+      const refused = await service.waitFor('big-input', (st) => st.state === 'failed', 30_000);
+      expect(refused.lastError!.message).toMatch(/4096x2304 \(9437184 pixels\), more than maxPixels \(8294400\)/);
+      expect(refused.restarts).toBe(0);
+      expect((await service.api('DELETE', '/v1/streams/big-input')).status).toBe(204);
+    } finally {
+      fs.rmSync(big, { force: true });
     }
   });
 
@@ -233,9 +259,10 @@ describe('a bad body', () => {
 describe('a stream', () => {
   it('runs, shows masked URLs everywhere, and appears in /metrics', async () => {
     const secretUrl = `rtmp://alice:pa55word@127.0.0.1:${nginx.port}/live/streamkey-0123`;
-    const created = await service.api<StreamResource>('POST', '/v1/streams', { id: 'masked', input: input(), outputs: [{ url: secretUrl, size: '160x120', bitrate: '300k', preset: 'ultrafast' }], loop: true });
+    const created = await service.api<StreamResource>('POST', '/v1/streams', { id: 'masked', input: input(), outputs: [{ url: secretUrl, size: '160x120', bitrate: '300k', preset: 'ultrafast' }], loop: true, probe: 2.5 });
     expect(created.status).toBe(201);
     expect(created.body.outputs[0].url).toBe(`rtmp://***@127.0.0.1:${nginx.port}/live/***`);
+    expect((created.body as unknown as { probe: number }).probe).toBe(2.5);
     const again = await service.api('POST', '/v1/streams', { id: 'masked', input: input(), outputs: [{ url: nginx.liveUrl('other') }] });
     expect(again.status).toBe(409);
     const live = await service.waitFor('masked', (s) => s.state === 'live' && s.outputs[0].frames > 25);

@@ -3,22 +3,27 @@ import { Decoder } from '../decoder';
 import { redactUrl } from '../redact';
 import { MAX_TIMEOUT_MS } from '../validate';
 import type { CommandSpec } from './args';
-import { COMMON_OPTIONS, type CommandContext } from './common';
+import { COMMON_OPTIONS, INPUT_OPTIONS, type CommandContext } from './common';
 
 export const probeSpec: CommandSpec = {
   name: 'probe',
   summary: "Print the video stream's information: codec, size, pixel format, frame rate, duration...",
-  usage: 'streamcoder probe <input|url> [--json] [--timeout 10000]',
+  usage: 'streamcoder probe <input|url> [--json] [--timeout 10000] [--probe 1]',
   positionals: ['input'],
   options: {
     timeout: { type: 'integer', description: 'ms to wait for a network source', default: 10000, min: 1, max: MAX_TIMEOUT_MS },
+    probe: INPUT_OPTIONS.probe,
     ...COMMON_OPTIONS,
   },
 };
 
 export async function probe({ positionals, options, out }: CommandContext): Promise<void> {
   const [input] = positionals;
-  const decoder = await Decoder.open(input, { timeoutMs: options.timeout as number });
+  const probe = options.probe as number | undefined;
+  const decoder = await Decoder.open(input, {
+    timeoutMs: options.timeout as number,
+    ...(probe !== undefined ? { formatOptions: { analyzeduration: String(Math.round(probe * 1e6)) } } : {}),
+  });
   const info = decoder.info;
   decoder.close();
   if (options.json) {

@@ -11,7 +11,7 @@ import { buildApp } from '../service/app';
 import { loadApiToken } from '../service/auth';
 import { PublishTokens } from '../service/publish-tokens';
 import { StreamService } from '../service/service';
-import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_OUTPUT_PIXELS, PROTOCOL_WHITELIST } from '../service/spec';
+import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXEL_RATE, PROTOCOL_WHITELIST } from '../service/spec';
 import { MAX_PIXELS } from '../validate';
 import { SUPERVISION_DEFAULTS } from '../service/supervisor';
 
@@ -31,6 +31,8 @@ export const serveSpec: CommandSpec = {
     'rtmp-url': { type: 'string', description: 'rtmp://host:port of the nginx-rtmp server publish URLs point at', default: 'rtmp://127.0.0.1:1935' },
     'max-streams': { type: 'integer', description: 'streams held at most', default: 64, min: 1, max: 10000 },
     'max-output-pixels': { type: 'integer', description: "the most pixels an output's size may ask", default: DEFAULT_MAX_OUTPUT_PIXELS, min: 1, max: MAX_PIXELS },
+    'max-pixel-rate': { type: 'integer', description: "the most pixels a second a stream's outputs may encode together (sizes x the input's frame rate)", default: DEFAULT_MAX_PIXEL_RATE, min: 1, max: Number.MAX_SAFE_INTEGER },
+    'max-input-pixels': { type: 'integer', description: 'the largest input picture a stream may decode, in pixels', default: DEFAULT_MAX_INPUT_PIXELS, min: 1, max: MAX_PIXELS },
     'max-attempts': { type: 'integer', description: 'failures in a row before a stream is failed', default: D.maxAttempts, min: 1, max: 1_000_000 },
     backoff: { type: 'number', description: 'seconds before the first retry (doubled each next one)', default: D.backoffMs / 1000, min: 0.01, max: 3600 },
     'max-backoff': { type: 'number', description: 'longest wait between retries, seconds', default: D.maxBackoffMs / 1000, min: 0.01, max: 86400 },
@@ -73,7 +75,13 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     stallSeconds: options.stall as number,
     healthySeconds: options.healthy as number,
   };
-  const inputPolicy = { schemes, directories: [fs.realpathSync(allowDir)], maxOutputPixels: options['max-output-pixels'] as number };
+  const inputPolicy = {
+    schemes,
+    directories: [fs.realpathSync(allowDir)],
+    maxOutputPixels: options['max-output-pixels'] as number,
+    maxPixelRate: options['max-pixel-rate'] as number,
+    maxInputPixels: options['max-input-pixels'] as number,
+  };
   const service = new StreamService({
     dataDir,
     supervision,

@@ -96,6 +96,13 @@ export interface PipelineOptions {
    * stays failed. Either way the pipeline rejects once no output is left running.
    */
   retryOutputs?: boolean | { backoffMs?: number; maxBackoffMs?: number };
+  /**
+   * The most pixels a second the outputs may encode together: each encoding output's size times
+   * the input's frame rate, summed. Checked once the input is open, before any output starts;
+   * more fails the pipeline with ERR_LIMIT, saying what each output asks. Copied video is not
+   * counted. Default: no bound.
+   */
+  maxPixelRate?: number;
   /** Stop after this many frames (0, the default: no limit). */
   maxFrames?: number;
   /**
@@ -216,7 +223,7 @@ export interface PipelineAbortError extends StreamcoderError {
 
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
-  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxFrames', 'signal', 'onProgress',
+  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxPixelRate', 'maxFrames', 'signal', 'onProgress',
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 const OUTPUT_KEYS = ['url', 'width', 'height', 'server', 'audio', 'onSlow'] as const satisfies readonly (keyof PipelineOutput)[];
@@ -271,7 +278,7 @@ function outputRetry(value: unknown): OutputRetry | null {
 }
 
 /** The checked options, split into what each thread gets. */
-export function normalisePipeline(options: PipelineOptions): { decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null } {
+export function normalisePipeline(options: PipelineOptions): { decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null; maxPixelRate: number | null } {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
   const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
@@ -346,8 +353,10 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
   const maxFrames = options.maxFrames === undefined ? 0 : check.integer(options.maxFrames, 'maxFrames', 0, Number.MAX_SAFE_INTEGER);
   if (video === 'copy' && decoder.width !== undefined) throw check.invalid('decoder.width', "nothing with video: 'copy'", decoder.width);
   const retry = outputRetry(options.retryOutputs);
+  const maxPixelRate = options.maxPixelRate === undefined ? null : check.number(options.maxPixelRate, 'maxPixelRate', 1, Number.MAX_SAFE_INTEGER);
   return {
     retry,
+    maxPixelRate,
     decode: {
       streamcoderPipeline: 'decode',
       input,

@@ -59,6 +59,7 @@ export class PipelineRun {
   readonly #options: PipelineOptions;
   readonly #script: string;
   readonly #retry: OutputRetry | null;
+  readonly #maxPixelRate: number | null;
   #startMessage: StartMessage | null = null;
   /** The caller's stack, which errors from the threads are given (they have none of their own here). */
   readonly #trace: { stack?: string };
@@ -90,6 +91,7 @@ export class PipelineRun {
     this.#options = options;
     this.#script = script;
     this.#retry = data.retry;
+    this.#maxPixelRate = data.maxPixelRate;
     this.#trace = trace;
     // The executor runs at once: the settlers are there before any thread can report.
     this.result = new Promise<PipelineStats>((resolve, reject) => {
@@ -235,6 +237,10 @@ export class PipelineRun {
         this.#inputInfo = message.info;
         this.#audioStreams = message.contents.sound.streams.length;
         this.#ring = FrameRing.attach(message.buffer);
+        if (this.#failure === null) {
+          const tooMuch = this.#pixelRateFault(message.info);
+          if (tooMuch) this.#fail(tooMuch);
+        }
         if (this.#failure !== null) {
           this.#ring.abort(this.#failure);
         } else {
@@ -256,6 +262,20 @@ export class PipelineRun {
         this.#fail(this.#fromWorker(message.error));
         break;
     }
+  }
+
+  /** ERR_LIMIT when the encoding outputs would take more than maxPixelRate pixels a second. */
+  #pixelRateFault(info: StreamInfo): StreamcoderError | null {
+    const bound = this.#maxPixelRate;
+    if (bound === null || this.#outputs[0].push.video === 'copy') return null;
+    // An unknown frame rate is taken as 60: the bound must hold for what a live source may send.
+    const fps = info.frameRate.num > 0 && info.frameRate.den > 0 ? info.frameRate.num / info.frameRate.den : 60;
+    const asks = this.#outputs.map((o) => (o.push.width ?? info.width) * (o.push.height ?? info.height) * fps);
+    const total = asks.reduce((a, b) => a + b, 0);
+    if (total <= bound) return null;
+    const each = this.#outputs.map((o) => `${o.label}: ${o.push.width ?? info.width}x${o.push.height ?? info.height}`).join(', ');
+    return this.#atCaller(new StreamcoderError(
+      `The outputs would encode ${Math.round(total)} pixels a second at the input's ${Math.round(fps * 100) / 100} fps (${each}), more than maxPixelRate (${bound})`, 'ERR_LIMIT'));
   }
 
   #onOutputMessage(o: OutputRun, message: WorkerMessage): void {

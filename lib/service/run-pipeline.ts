@@ -3,7 +3,7 @@
 // decode feeding each output on its own thread, each isolated from the others.
 import { pipeline, type OutputProgress as PipelineOutputProgress, type OutputRetry, type PipelineProgress, type PipelineStats } from '../pipeline';
 import type { WriterStats } from '../writer/frame-writer';
-import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type StreamSpec } from './spec';
+import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type RunBounds, type StreamSpec } from './spec';
 
 export interface OutputProgress {
   url: string;
@@ -70,7 +70,7 @@ function scheme(input: string): string {
  */
 export function runPipeline(
   spec: StreamSpec,
-  how: { retry: OutputRetry; confineTo: string | null },
+  how: { retry: OutputRetry; bounds: RunBounds },
   onProgress: (progress: StreamProgress) => void,
   signal: AbortSignal,
 ): Promise<PipelineStats> {
@@ -90,10 +90,15 @@ export function runPipeline(
       };
     }),
     decoder: {
-      formatOptions: { protocol_whitelist: PROTOCOL_WHITELIST[scheme(spec.input)] },
+      formatOptions: {
+        protocol_whitelist: PROTOCOL_WHITELIST[scheme(spec.input)],
+        ...(spec.probe !== undefined ? { analyzeduration: String(Math.round(spec.probe * 1e6)) } : {}),
+      },
       // A file input, and all it names, stays in its allowed directory.
-      ...(file !== null && how.confineTo !== null ? { confineTo: how.confineTo } : {}),
+      ...(file !== null && how.bounds.confineTo !== null ? { confineTo: how.bounds.confineTo } : {}),
+      maxPixels: how.bounds.maxInputPixels,
     },
+    maxPixelRate: how.bounds.maxPixelRate,
     audio: spec.audio ?? true,
     loop: spec.loop ?? false,
     // An output that fails while the others go on is retried on its own, the stream staying up.

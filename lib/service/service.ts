@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { StreamStore, type Desired } from './store';
 import { StreamSupervisor, type SupervisionOptions } from './supervisor';
-import { confinementOf, filePathOf, storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
+import { runBounds, storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
 import { streamView, type StreamView } from './view';
 
 /** `text` on one line: its control characters written as escapes (\\n, \\x1b), so no quoted text can forge a log line. */
@@ -52,9 +52,7 @@ export class StreamService {
   }
 
   private add(spec: StreamSpec, desired: Desired, createdAt = Date.now()): StreamSupervisor {
-    const file = filePathOf(spec.input);
-    const confineTo = file === null ? null : confinementOf(file, this.options.inputPolicy.directories);
-    const supervisor = new StreamSupervisor(spec, this.options.supervision, createdAt, confineTo);
+    const supervisor = new StreamSupervisor(spec, this.options.supervision, createdAt, runBounds(spec, this.options.inputPolicy));
     const entry = { supervisor, desired };
     this.streams.set(spec.id, entry);
     let logged = '';

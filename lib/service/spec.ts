@@ -26,6 +26,11 @@ export interface StreamSpec {
   loop?: boolean;
   realtime?: boolean;
   audio?: boolean;
+  /**
+   * Seconds of the input read to learn its streams (default: 1 for live inputs, FFmpeg's 5 for
+   * files). A live source that announces streams not yet seen is probed on for longer anyway.
+   */
+  probe?: number;
 }
 
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -77,6 +82,7 @@ export const createStreamSchema = {
     loop: { type: 'boolean' },
     realtime: { type: 'boolean' },
     audio: { type: 'boolean' },
+    probe: { type: 'number', minimum: 0.01, maximum: 60 },
   },
 } as const;
 
@@ -88,6 +94,31 @@ export interface InputPolicy {
   directories: readonly string[];
   /** The most pixels an output's `size` may ask (default {@link DEFAULT_MAX_OUTPUT_PIXELS}). */
   maxOutputPixels?: number;
+  /** The most pixels a second a stream's outputs may encode together (checked when its input is open). */
+  maxPixelRate?: number;
+  /** The largest input picture a stream may decode, in pixels. */
+  maxInputPixels?: number;
+}
+
+/** What a stream's run is held to, from the policy: where its file input may reach, and its sizes. */
+export interface RunBounds {
+  /** The allowed directory a file input lies in; its decoder opens nothing outside it. */
+  confineTo: string | null;
+  maxPixelRate: number;
+  maxInputPixels: number;
+}
+
+/** One 4K output at 60 fps, or eight 1080p ones at 30. */
+export const DEFAULT_MAX_PIXEL_RATE = 3840 * 2160 * 60;
+export const DEFAULT_MAX_INPUT_PIXELS = 3840 * 2160;
+
+export function runBounds(spec: StreamSpec, policy: InputPolicy): RunBounds {
+  const file = filePathOf(spec.input);
+  return {
+    confineTo: file === null ? null : confinementOf(file, policy.directories),
+    maxPixelRate: policy.maxPixelRate ?? DEFAULT_MAX_PIXEL_RATE,
+    maxInputPixels: policy.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+  };
 }
 
 /** 3840x2160: a 4K output at most, unless the operator says otherwise (--max-output-pixels). */

@@ -5,10 +5,10 @@
 import { StreamcoderError } from '../errors';
 import { redactUrl } from '../redact';
 import { runPipeline, type StreamProgress } from './run-pipeline';
-import type { StreamSpec } from './spec';
+import type { RunBounds, StreamSpec } from './spec';
 import type { OutputRetry } from '../pipeline';
 
-export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; confineTo: string | null } | { type: 'stop' };
+export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' };
 export type FromRunner =
   | { type: 'progress'; progress: StreamProgress }
   | { type: 'done'; frames: number }
@@ -44,7 +44,7 @@ function main(): void {
     }
     if (message.type !== 'start' || started) return;
     started = true;
-    runPipeline(message.spec, { retry: message.retry, confineTo: message.confineTo }, (progress) => send({ type: 'progress', progress }), controller.signal).then(
+    runPipeline(message.spec, { retry: message.retry, bounds: message.bounds }, (progress) => send({ type: 'progress', progress }), controller.signal).then(
       (stats) => {
         send({ type: 'done', frames: stats.frames });
         leave(0);

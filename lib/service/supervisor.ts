@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { redactUrl } from '../redact';
 import type { StreamProgress } from './run-pipeline';
-import type { StreamSpec } from './spec';
+import { runBounds, type RunBounds, type StreamSpec } from './spec';
 import type { FromRunner, ToRunner } from './stream-runner';
 
 /**
@@ -54,6 +54,8 @@ const HISTORY_LENGTH = 60;
 /** The span the fps and bit rate shown are measured over. */
 const RATE_WINDOW_MS = 2000;
 const STDERR_TAIL = 2000;
+/** Errors no retry can cure: the stream is `failed` at once (ERR_LIMIT: past the operator's bounds). */
+const PERMANENT_CODES = ['ERR_LIMIT'];
 
 /** The backoff before retry number `failures` (1-based): backoffMs * 2^(failures-1), capped. */
 export function backoffDelay(failures: number, options: Pick<SupervisionOptions, 'backoffMs' | 'maxBackoffMs'>): number {
@@ -111,8 +113,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private reported: FromRunner | null = null;
   private stderrTail = '';
 
-  /** `confineTo`: the allowed directory a file input lies in; its decoder opens nothing outside it. */
-  constructor(readonly spec: StreamSpec, private readonly options: SupervisionOptions, readonly createdAt = Date.now(), private readonly confineTo: string | null = null) {
+  /** `bounds`: what each run is held to (see RunBounds; the defaults when not given). */
+  constructor(readonly spec: StreamSpec, private readonly options: SupervisionOptions, readonly createdAt = Date.now(), private readonly bounds: RunBounds = runBounds(spec, { schemes: [], directories: [] })) {
     super();
   }
 
@@ -206,7 +208,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     }));
     // An output that fails alone is retried inside the run with the same backoff as the stream's.
     const retry = { backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs };
-    child.send({ type: 'start', spec: this.spec, retry, confineTo: this.confineTo } satisfies ToRunner);
+    child.send({ type: 'start', spec: this.spec, retry, bounds: this.bounds } satisfies ToRunner);
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.emit('change');
   }
@@ -341,6 +343,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       return;
     }
     let message: string;
+    // A stream that asks more than the operator's bounds would ask it again at every retry.
+    const permanent = ending === null && this.reported?.type === 'error' && PERMANENT_CODES.includes(this.reported.code);
     if (ending !== null) message = ending.stall;
     else if (this.reported?.type === 'error') message = this.reported.message;
     else {
@@ -348,15 +352,15 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
       const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
       message = `the stream's process ${how}${tail ? `: ${redactUrl(tail)}` : ''}`;
     }
-    this.fail(message);
+    this.fail(message, permanent);
   }
 
-  private fail(message: string): void {
+  private fail(message: string, permanent = false): void {
     // One clock reading for both: the next retry is exactly the backoff after the failure.
     const now = Date.now();
     this.lastError = { message, at: now, resolvedAt: null };
     this.failures++;
-    if (this.failures >= this.options.maxAttempts) {
+    if (permanent || this.failures >= this.options.maxAttempts) {
       this.state = 'failed';
       this.nextRetryAt = null;
       this.emit('change');

@@ -38,6 +38,8 @@ export interface StreamView {
   loop: boolean;
   realtime: boolean | null;
   audio: boolean;
+  /** Seconds of the input probed (null: the default). */
+  probe: number | null;
   /** This run's attempt of the `of` allowed in a row before `failed`. */
   attempt: { n: number; of: number };
   restarts: number;
@@ -66,6 +68,7 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
     loop: s.spec.loop ?? false,
     realtime: s.spec.realtime ?? null,
     audio: s.spec.audio ?? true,
+    probe: s.spec.probe ?? null,
     attempt: { n: Math.min(s.failures + 1, maxAttempts), of: maxAttempts },
     restarts: s.restarts,
     lastError: s.lastError && { message: redactUrl(s.lastError.message), at: iso(s.lastError.at)!, resolvedAt: iso(s.lastError.resolvedAt) },

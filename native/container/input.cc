@@ -1,5 +1,7 @@
 #include "container/input.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace streamcoder {
@@ -20,6 +22,32 @@ void Input::ThrowIo(int averror, const std::string& what) const {
 }
 
 void Input::Open(const std::string& inputFormat, const OptionList& formatOptions, int64_t maxPixels) {
+  OpenOnce(inputFormat, formatOptions, maxPixels);
+  if (!AnnouncesMissingVideo()) return;
+  // A demuxer that learns its streams from the packets (FLV, so RTMP; MPEG-TS) found no video in
+  // a live source's short probe: the pictures may start at a keyframe later than the sound
+  // (nginx-rtmp sends a new player the sound at once and the pictures from the next keyframe).
+  // FFmpeg cannot probe a context twice, so it opens again, once, with a probe as long as a
+  // keyframe interval of live video. Once it knows the streams FLV's demuxer ends that probe
+  // (MPEG-TS's when the streams it lists have shown up), not at its end.
+  constexpr int64_t kLongProbeUs = 10 * int64_t(AV_TIME_BASE);
+  if (format_->max_analyze_duration >= kLongProbeUs) return;
+  OptionList longer = formatOptions;
+  longer.erase(std::remove_if(longer.begin(), longer.end(), [](const auto& option) { return option.first == "analyzeduration"; }), longer.end());
+  longer.emplace_back("analyzeduration", std::to_string(kLongProbeUs));
+  format_.reset();
+  OpenOnce(inputFormat, longer, maxPixels);
+}
+
+bool Input::AnnouncesMissingVideo() const {
+  for (unsigned i = 0; i < format_->nb_streams; ++i) {
+    if (format_->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return false;
+  }
+  // Without video the open would fail; only a demuxer that may still learn of streams can do better.
+  return (format_->ctx_flags & AVFMTCTX_NOHEADER) != 0;
+}
+
+void Input::OpenOnce(const std::string& inputFormat, const OptionList& formatOptions, int64_t maxPixels) {
   ClearLastLogLine();
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) throw Failure("ERR_NO_MEMORY", "Cannot allocate a demuxer for " + label_);

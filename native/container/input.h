@@ -59,7 +59,10 @@ class Input {
   int64_t bytesRead() const { return bytesRead_.load(std::memory_order_relaxed); }
 
  private:
+  void OpenOnce(const std::string& inputFormat, const OptionList& formatOptions, int64_t maxPixels);
   int FindStreamInfo(int64_t maxPixels);
+  // No video stream was found, and the demuxer learns streams from the packets (more may come).
+  bool AnnouncesMissingVideo() const;
 
   std::string source_;
   // While the input lives, its URL's secrets are masked in every message and log line (FFmpeg
