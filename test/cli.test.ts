@@ -144,7 +144,7 @@ describe('arguments', () => {
   test("probe's help lists probe's options and nothing else, both ways of asking", async () => {
     const [asked, helped] = await Promise.all([runCli(['probe', '--help']), runCli(['help', 'probe'])]);
     expect(helped.stdout).toBe(asked.stdout);
-    expect(helpOptions(asked.stdout).sort()).toEqual(['help', 'json', 'log-level', 'quiet', 'timeout', 'verbose']);
+    expect(helpOptions(asked.stdout).sort()).toEqual(['help', 'json', 'log-level', 'probe', 'quiet', 'timeout', 'verbose']);
     // The new push options are in push's help, and record's where they apply.
     const push = helpOptions((await runCli(['help', 'push'])).stdout);
     for (const option of ['format', 'maxrate', 'bufsize', 'start', 'size', 'threads']) expect(push).toContain(option);

@@ -193,6 +193,31 @@ describe('against nginx-rtmp', () => {
     expect(lines.filter((line) => secretPattern.test(line))).toEqual([]);
   });
 
+  test('a stream key that is also in a local file name: the path stays readable in errors, the key alone is still masked', async () => {
+    const lines: string[] = [];
+    setLogLevel('debug');
+    onLog((_level, line) => lines.push(line));
+    const srv = await Server.open(`${rtmp.liveUrl('cam1show')}?token=${TOKEN}`, { ...opts, tune: 'zerolatency' });
+    try {
+      srv.serveFrame(picture);
+      const failure = (source: string) => Decoder.open(source).then(() => null, (e: unknown) => e as StreamcoderError);
+      for (const source of ['/nonexistent-media/cam1show-clips/cam1show.mp4', 'file:///nonexistent-media/cam1show.mp4', '/nonexistent-media/my cam1show.mp4']) {
+        const error = await failure(source);
+        expect(error?.code, source).toBe('ERR_NOT_FOUND');
+        expect(error!.message, source).toContain(source);
+      }
+      // A path component that is the key, whole, is masked (FFmpeg logs "path = /live/KEY").
+      expect((await failure('/nonexistent-media/cam1show/a.mp4'))!.message).toContain("'/nonexistent-media/***/a.mp4'");
+    } finally {
+      await srv.close();
+      onLog(null);
+      setLogLevel('quiet');
+    }
+    // Outside a path the key is still a secret: FFmpeg's own line names it alone, masked.
+    expect(lines.some((line) => line.includes("Sending publish command for '***"))).toBe(true);
+    expect(lines.filter((line) => /cam1show/.test(line) && !line.includes('/nonexistent-media/'))).toEqual([]);
+  });
+
   test('an rtmp_playpath option is a secret too', async () => {
     const lines: string[] = [];
     setLogLevel('debug');

@@ -306,16 +306,86 @@ std::vector<std::string> SecretsOf(const std::string& url, const OptionList& opt
   return secrets;
 }
 
-std::string Redact(const std::string& text) {
-  std::string masked = RedactUrl(text);
-  Secrets& registry = TheSecrets();
-  std::lock_guard<std::mutex> lock(registry.mutex);
-  for (const std::string& secret : registry.ordered) {
-    for (size_t at = masked.find(secret); at != std::string::npos; at = masked.find(secret, at + 3)) {
-      masked.replace(at, secret.size(), kMask);
+namespace {
+
+bool OpensPath(char c) { return c == ' ' || c == '\'' || c == '"' || c == '(' || c == '=' || c == '\t'; }
+bool EndsPath(char c, char quote) {
+  if (c == '?' || c == '#') return true;  // a query's values stay secret
+  if (quote != 0) return c == quote;
+  return c == ' ' || c == '\t' || c == ')' || c == ',' || c == '\'' || c == '"' || static_cast<unsigned char>(c) < 0x20;
+}
+
+// The spans of `text` that are local file paths: from a '/' at a word's start (or after a quote,
+// '(' or '='), up to the end of the word (or the closing quote), without a query; at least two
+// components ("/srv/cam1.mp4"), so that a bare "/key" still counts as text.
+std::vector<std::pair<size_t, size_t>> LocalPaths(const std::string& text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '/') continue;
+    // A file: URL is a local path too ("file:/srv/a.mp4", "file:///srv/a.mp4").
+    size_t start = i;
+    if (i >= 7 && text.compare(i - 7, 7, "file://") == 0) start = i - 7;
+    else if (i >= 5 && text.compare(i - 5, 5, "file:") == 0) start = i - 5;
+    if (start > 0 && !OpensPath(text[start - 1])) continue;
+    const char quote = start > 0 && (text[start - 1] == '\'' || text[start - 1] == '"') ? text[start - 1] : 0;
+    size_t end = i;
+    int slashes = 0;
+    while (end < text.size() && !EndsPath(text[end], quote)) {
+      if (text[end] == '/' && end + 1 < text.size() && text[end + 1] != '/') ++slashes;
+      ++end;
+    }
+    if (slashes >= 2) spans.emplace_back(i, end);
+    i = end;
+  }
+  return spans;
+}
+
+void MaskSecrets(std::string& text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), kMask);
     }
   }
-  return masked;
+}
+
+// "/live/KEY" -> "/live/***": a component that is a secret, whole.
+std::string MaskComponents(const std::string& path, const std::vector<std::string>& secrets) {
+  std::string out;
+  size_t begin = 0;
+  for (;;) {
+    size_t end = path.find('/', begin);
+    if (end == std::string::npos) end = path.size();
+    const std::string part = path.substr(begin, end - begin);
+    out += std::find(secrets.begin(), secrets.end(), part) != secrets.end() && !part.empty() ? kMask : part;
+    if (end == path.size()) break;
+    out += '/';
+    begin = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Redact(const std::string& text) {
+  const std::string urlsMasked = RedactUrl(text);
+  Secrets& registry = TheSecrets();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  if (registry.ordered.empty()) return urlsMasked;
+  // The secrets of the open URLs are masked wherever they appear, but inside a path only as
+  // whole components: a stream key "cam1" must not make "/srv/media/cam1.mp4" unreadable in an
+  // error, while FFmpeg's "path = /live/cam1" still hides it.
+  std::string out;
+  size_t done = 0;
+  for (const auto& [begin, end] : LocalPaths(urlsMasked)) {
+    std::string between = urlsMasked.substr(done, begin - done);
+    MaskSecrets(between, registry.ordered);
+    out += between;
+    out += MaskComponents(urlsMasked.substr(begin, end - begin), registry.ordered);
+    done = end;
+  }
+  std::string rest = urlsMasked.substr(done);
+  MaskSecrets(rest, registry.ordered);
+  return out + rest;
 }
 
 SecretScope::SecretScope(const std::string& url, const OptionList& options) : secrets_(SecretsOf(url, options)) {
