@@ -177,7 +177,7 @@ export class PipelineRun {
 
   /**
    * An output's thread failed: the others go on, and with `retryOutputs` it is started again
-   * once its thread has exited (see #exited), while another output still runs. When none is left
+   * once its thread has exited (see #watchOutputThread), while another output still runs. When none is left
    * running the run fails, with the first output's error (the one a single-output pipeline always had).
    */
   #outputFailed(o: OutputRun, error: StreamcoderError): void {

@@ -280,8 +280,12 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     // What went wrong is kept as the stream's last error, dated, and marked resolved once every
     // output delivers again.
     const first = faults[0];
-    if (first !== undefined && (this.lastError?.message !== first || this.lastError.resolvedAt !== null)) {
-      this.lastError = { message: first, at: now, resolvedAt: null };
+    if (first !== undefined) {
+      // The same fault going on (a slow output's fps changing) keeps its date; its figures follow.
+      const kind = (message: string) => message.split(': ')[0];
+      const last = this.lastError;
+      if (last && last.resolvedAt === null && kind(last.message) === kind(first)) last.message = first;
+      else this.lastError = { message: first, at: now, resolvedAt: null };
     }
     if (this.state === 'live' && this.lastError && this.lastError.resolvedAt === null) this.lastError.resolvedAt = now;
     const healthySince = Math.min(...this.liveSince.map((t) => t ?? now));

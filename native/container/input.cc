@@ -43,8 +43,11 @@ bool Input::AnnouncesMissingVideo() const {
   for (unsigned i = 0; i < format_->nb_streams; ++i) {
     if (format_->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return false;
   }
-  // Without video the open would fail; only a demuxer that may still learn of streams can do better.
-  return (format_->ctx_flags & AVFMTCTX_NOHEADER) != 0;
+  // Without video the open would fail; only a demuxer that may still learn of streams can do
+  // better, on a network source (a file has no keyframe to wait for; a pipe cannot be reopened).
+  const size_t scheme = source_.find("://");
+  const bool network = scheme != std::string::npos && source_.compare(0, scheme, "file") != 0;
+  return network && (format_->ctx_flags & AVFMTCTX_NOHEADER) != 0;
 }
 
 void Input::OpenOnce(const std::string& inputFormat, const OptionList& formatOptions, int64_t maxPixels) {
