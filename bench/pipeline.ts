@@ -20,7 +20,7 @@ import { startRtmpServer } from '../test/helpers/servers';
 import { measure, report, rounds } from './common';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const RING_JS = path.join(__dirname, '..', 'dist', 'ring.js');
+const RING_JS = path.join(__dirname, '..', 'dist', 'ring', 'index.js');
 const FRAME = 1920 * 1080 * 3;
 const HANDOFF_FRAMES = 600;
 

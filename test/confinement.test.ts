@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Decoder, StreamcoderError } from '../lib';
-import { runChild } from './helpers/child';
 import { tempDir } from './helpers/fixtures';
+import { makeHls, playlistOf } from './helpers/hls';
 
 const { dir, cleanup } = tempDir('streamcoder-confine-');
 const inside = path.join(dir, 'allowed');
@@ -16,15 +16,9 @@ const outside = path.join(dir, 'outside');
 beforeAll(async () => {
   fs.mkdirSync(inside);
   fs.mkdirSync(outside);
-  for (const [where, name] of [[inside, 'in'], [outside, 'out']]) {
-    const made = await runChild('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
-      '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_segment_filename', path.join(where, `${name}%d.ts`), path.join(where, `${name}.m3u8`)], { timeout: 60_000 });
-    expect(made.status, made.stderr).toBe(0);
-  }
+  await Promise.all([makeHls(inside, 'in'), makeHls(outside, 'out')]);
   fs.symlinkSync(outside, path.join(inside, 'link'));
-  const playlist = (segments: string[]) => ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0',
-    ...segments.flatMap((s) => ['#EXTINF:1.000000,', s]), '#EXT-X-ENDLIST', ''].join('\n');
-  const write = (name: string, segments: string[]) => fs.writeFileSync(path.join(inside, name), playlist(segments));
+  const write = (name: string, segments: string[]) => fs.writeFileSync(path.join(inside, name), playlistOf(segments));
   write('absolute.m3u8', [path.join(outside, 'out0.ts'), path.join(outside, 'out1.ts')]);
   write('absolute-missing.m3u8', [path.join(outside, 'none0.ts'), path.join(outside, 'none1.ts')]);
   write('dotdot.m3u8', ['../outside/out0.ts', '../outside/out1.ts']);

@@ -11,6 +11,7 @@ import { fixture, FIXTURE_DIR } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { readLive, startService, type RunningService, type StreamResource } from './helpers/serve';
 import { startThrottleProxy } from './helpers/throttle-proxy';
+import { makeHls, playlistOf } from './helpers/hls';
 
 let service: RunningService;
 let nginx: RtmpServer;
@@ -139,15 +140,12 @@ describe('a bad body', () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-outside-'));
     const names = ['escape-abs.m3u8', 'escape-abs-missing.m3u8', 'escape-up.m3u8', 'escape-up-missing.m3u8'];
     try {
-      const made = await runChild('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
-        '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_segment_filename', path.join(outside, 'seg%d.ts'), path.join(outside, 'out.m3u8')], { timeout: 60_000 });
-      expect(made.status, made.stderr).toBe(0);
+      await makeHls(outside, 'seg', '96x64');
       const up = path.relative(FIXTURE_DIR, outside);
-      const playlist = (segments: string[]) => ['#EXTM3U', '#EXT-X-TARGETDURATION:1', ...segments.flatMap((seg) => ['#EXTINF:1.0,', seg]), '#EXT-X-ENDLIST', ''].join('\n');
-      fs.writeFileSync(path.join(FIXTURE_DIR, names[0]), playlist([path.join(outside, 'seg0.ts'), path.join(outside, 'seg1.ts')]));
-      fs.writeFileSync(path.join(FIXTURE_DIR, names[1]), playlist([path.join(outside, 'gone0.ts'), path.join(outside, 'gone1.ts')]));
-      fs.writeFileSync(path.join(FIXTURE_DIR, names[2]), playlist([`${up}/seg0.ts`, `${up}/seg1.ts`]));
-      fs.writeFileSync(path.join(FIXTURE_DIR, names[3]), playlist([`${up}/gone0.ts`, `${up}/gone1.ts`]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[0]), playlistOf([path.join(outside, 'seg0.ts'), path.join(outside, 'seg1.ts')]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[1]), playlistOf([path.join(outside, 'gone0.ts'), path.join(outside, 'gone1.ts')]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[2]), playlistOf([`${up}/seg0.ts`, `${up}/seg1.ts`]));
+      fs.writeFileSync(path.join(FIXTURE_DIR, names[3]), playlistOf([`${up}/gone0.ts`, `${up}/gone1.ts`]));
       const errors: string[] = [];
       for (const name of names) {
         const id = name.replace('.m3u8', '');
@@ -162,8 +160,8 @@ describe('a bad body', () => {
       expect(errors[2]).toBe(errors[3]);
       // The API itself answers an input outside the same way, whether it exists or not.
       const refusal = async (input: string) => (await service.api('POST', '/v1/streams', { input, outputs: [{ url: nginx.liveUrl('x') }] })).body;
-      expect(await refusal(path.join(outside, 'out.m3u8'))).toEqual(await refusal(path.join(outside, 'none.m3u8')));
-      expect(await refusal(path.join(FIXTURE_DIR, up, 'out.m3u8'))).toEqual(await refusal(path.join(FIXTURE_DIR, up, 'none.m3u8')));
+      expect(await refusal(path.join(outside, 'seg.m3u8'))).toEqual(await refusal(path.join(outside, 'none.m3u8')));
+      expect(await refusal(path.join(FIXTURE_DIR, up, 'seg.m3u8'))).toEqual(await refusal(path.join(FIXTURE_DIR, up, 'none.m3u8')));
     } finally {
       for (const name of names) fs.rmSync(path.join(FIXTURE_DIR, name), { force: true });
       fs.rmSync(outside, { recursive: true, force: true });

@@ -50,7 +50,7 @@ export interface PushWorkerData {
   loop: boolean;
   /** The input is a network stream (a relay). */
   liveInput: boolean;
-  /** A retry of an output that failed: its reader, detached then, rejoins the ring at its head. */
+  /** A retry of an output that failed: its reader, detached then, rejoins the ring (FrameRing.rejoin). */
   rejoin: boolean;
 }
 

@@ -63,6 +63,16 @@ export class RingMemory {
     Atomics.store(this.readerWords, this.r(R_LOCK, reader), 0);
   }
 
+  // The tail lock: the tail, its entry and the count of pictures freed move only under it. Taken
+  // before a reader's lock, never after one.
+  lockTail(): void {
+    while (Atomics.compareExchange(this.words, W_TAIL_LOCK, 0, 1) !== 0);
+  }
+
+  unlockTail(): void {
+    Atomics.store(this.words, W_TAIL_LOCK, 0);
+  }
+
   /**
    * `reader` leaves: the ring stops waiting for it. The pictures before its cursor are kept in its
    * block, so that a rejoin can count those it missed. Under the tail lock: the pictures before
@@ -71,7 +81,7 @@ export class RingMemory {
   leave(reader: number): void {
     const w = this.words;
     const rw = this.readerWords;
-    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    this.lockTail();
     this.lockReader(reader);
     if (Atomics.load(rw, this.r(R_STATE, reader)) === READER_ACTIVE) {
       const tail = Atomics.load(w, W_READ);
@@ -87,7 +97,7 @@ export class RingMemory {
     Atomics.store(rw, this.r(R_HOLDING, reader), 0);
     Atomics.store(rw, this.r(R_STATE, reader), READER_DETACHED);
     this.unlockReader(reader);
-    Atomics.store(w, W_TAIL_LOCK, 0);
+    this.unlockTail();
   }
 
   /**
@@ -99,7 +109,7 @@ export class RingMemory {
   rejoin(reader: number): void {
     const w = this.words;
     const rw = this.readerWords;
-    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    this.lockTail();
     this.lockReader(reader);
     try {
       if (Atomics.load(rw, this.r(R_STATE, reader)) !== READER_DETACHED) return;
@@ -117,7 +127,7 @@ export class RingMemory {
       Atomics.store(rw, this.r(R_STATE, reader), READER_ACTIVE);
     } finally {
       this.unlockReader(reader);
-      Atomics.store(w, W_TAIL_LOCK, 0);
+      this.unlockTail();
     }
   }
 
@@ -152,7 +162,7 @@ export class RingMemory {
   advanceTail(): void {
     const w = this.words;
     const rw = this.readerWords;
-    while (Atomics.compareExchange(w, W_TAIL_LOCK, 0, 1) !== 0);
+    this.lockTail();
     try {
       for (;;) {
         const tail = Atomics.load(w, W_READ);
@@ -171,7 +181,7 @@ export class RingMemory {
         Atomics.sub(w, W_USED, reserved / ALIGN);
       }
     } finally {
-      Atomics.store(w, W_TAIL_LOCK, 0);
+      this.unlockTail();
     }
   }
 
