@@ -12,8 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { defaultWorkDir, mallocCheckAvailable, runJobs, underSanitizer, type Job, type JobResult, type PassResult, type RunOptions } from './helpers/fuzz/batches';
+import { costAlone, defaultWorkDir, mallocCheckAvailable, runJobs, underSanitizer, type Job, type JobResult, type PassResult, type RunOptions } from './helpers/fuzz/batches';
+import { AMPLIFICATION, amplified, checkAmplification, cliCost, pastFloor, picturesOf } from './helpers/fuzz/amplification';
 import { runCampaign } from './helpers/fuzz/campaign';
+import { craftedHevc } from './helpers/crafted';
 import { CORPUS_DIR, corpusJobs, loadCorpus, saveFindings } from './helpers/fuzz/corpus';
 import { describePass, replayPlan } from './helpers/fuzz/plan';
 import { formatPerSeed, formatSummary } from './helpers/fuzz/report';
@@ -107,6 +109,28 @@ test('the harness pins crashes, hangs, memory and foreign errors on the job that
   expect(kinds).toEqual(['1:ok', '2:crash', '3:ok', '4:crash', '5:failure', '6:hang', '7:memory', '8:crash', '9:ok']);
   expect(results.filter((r) => r.verdict.kind === 'crash').map((r) => 'detail' in r.verdict && r.verdict.detail.split(/[ :]/)[0])).toEqual(['SIGSEGV', 'SIGSEGV', 'SIGABRT']);
 }, 120_000);
+
+test('the amplification check: a cost that no decode explains is a finding; a crafted file of huge pictures is not', async () => {
+  const file = path.join(workDir, 'clean.mp4');
+  fs.writeFileSync(file, seeds.find((s) => s.name === 'h264.mp4')!.bytes);
+  const passes = [{ api: 'frame' as const, pixelFormat: 'rgb24' as const }, { api: 'gop' as const, pixelFormat: 'rgb24' as const }];
+  const crafted = craftedHevc(workDir);
+  const results = await runJobs([{ id: 1, file, passes, fault: 'amplify' }, { id: 2, file: crafted, passes }], options);
+  for (const result of results) result.inputBytes = fs.statSync(result.job.file).size;
+  // The crafted file's GOP outgrows the runner's maxGopBytes (256 MiB: three pictures): ERR_LIMIT.
+  expect(results.map((r) => r.verdict.kind)).toEqual(['ok', 'error']);
+  expect(pastFloor({ ms: results[0].ms!, peakRss: results[0].peakRss! })).toBe(true);
+  await checkAmplification(results, (r) => costAlone(r.job, options), options);
+  expect(results[0].verdict).toMatchObject({ kind: 'amplification', detail: expect.stringMatching(/more than 4x the ffmpeg CLI's/) });
+  // The crafted file (20 KB, pictures of 100 MB in rgb24) is past the floor in memory, and is
+  // compared: it costs us about what it costs the CLI.
+  expect(results[1].peakRss!).toBeGreaterThan(AMPLIFICATION.floorRssBytes);
+  const ours = (await costAlone(results[1].job, options))!;
+  const cli = await cliCost(crafted, picturesOf(results[1]));
+  console.log(`crafted 4096x8192 HEVC, ${results[1].inputBytes} bytes, ${picturesOf(results[1])} pictures a pass: ours ${Math.round(ours.ms)} ms and ${Math.round(ours.peakRss / 2 ** 20)} MB for ${passes.length} passes; the CLI ${Math.round(cli.ms)} ms and ${Math.round(cli.peakRss / 2 ** 20)} MB a pass`);
+  expect(amplified(ours, cli, passes.length, results[1].inputBytes!)).toBeNull();
+  expect(results[1].verdict.kind).toBe('error');
+}, 180_000);
 
 test('the regression corpus replays clean through every pixel format and read method', async () => {
   const entries = loadCorpus();

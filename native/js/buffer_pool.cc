@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "base/huge_pages.h"
+
 namespace streamcoder {
 
 namespace {
@@ -10,6 +12,7 @@ namespace {
 uint8_t* Allocate(size_t size) {
   auto* data = static_cast<uint8_t*>(std::malloc(size ? size : 1));
   if (data == nullptr) throw std::bad_alloc();
+  AdviseHugePages(data, size);
   return data;
 }
 

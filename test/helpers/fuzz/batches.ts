@@ -21,7 +21,7 @@ export interface Job {
   file: string;
   passes: Pass[];
   /** Only for the harness's own test: a fault the runner causes on purpose (see runner.js). */
-  fault?: 'segv' | 'abort' | 'hang' | 'memory' | 'crash-later';
+  fault?: 'segv' | 'abort' | 'hang' | 'memory' | 'crash-later' | 'amplify';
 }
 
 export interface PassResult {
@@ -41,19 +41,24 @@ export type Verdict =
   | { kind: 'ok'; passes: PassResult[]; slow?: boolean }
   | { kind: 'error'; passes: PassResult[]; slow?: boolean }
   | { kind: 'failure'; passes: PassResult[]; detail: string }
-  | { kind: 'crash' | 'hang' | 'memory'; detail: string; reproduced: boolean };
+  | { kind: 'crash' | 'hang' | 'memory' | 'amplification'; detail: string; reproduced: boolean };
 
 export interface JobResult {
   job: Job;
   verdict: Verdict;
   /** Of the child while it decoded this job (sampled after each frame), and the job's time. */
   peakRss?: number;
+  /** The child's resident memory when it started this job: what the job added is peakRss - baseRss. */
+  baseRss?: number;
   ms?: number;
+  /** The job's file size, where the caller noted it (amplification per KB). */
+  inputBytes?: number;
 }
 
 interface Done {
   passes: PassResult[];
   peakRss: number;
+  baseRss: number;
   ms: number;
 }
 
@@ -230,7 +235,7 @@ export async function runJobs(jobs: readonly Job[], o: RunOptions): Promise<JobR
     const run = await runLoaded(pending, o);
     for (const job of pending) {
       const done = run.done.get(job.id);
-      if (done) results.set(job.id, { job, verdict: verdictOf(done.passes), peakRss: done.peakRss, ms: done.ms });
+      if (done) results.set(job.id, { job, verdict: verdictOf(done.passes), peakRss: done.peakRss, baseRss: done.baseRss, ms: done.ms });
     }
     if (run.ended === 'clean') break;
     // The job in progress, or the last one started if the child died between jobs or at exit.
@@ -269,6 +274,13 @@ async function isolate(suspect: Job, before: Job[], run: ChildRun, o: RunOptions
   }
   if (culprits.length > 0) return [...culprits, { job: suspect, verdict: verdictOf(soloPasses!) }];
   return [{ job: suspect, verdict: { kind: 'crash', detail: `${run.detail} (in a batch of ${before.length + 1}; no job crashes alone: ${before.map((j) => j.id).concat(suspect.id).join(',')})`, reproduced: false } }];
+}
+
+/** What one job costs with a child to itself (for the amplification check), or null if it did not finish. */
+export async function costAlone(job: Job, o: RunOptions): Promise<{ ms: number; peakRss: number } | null> {
+  const run = await alone(job, o, o.hangMs * 3);
+  const done = run.done.get(job.id);
+  return done ? { ms: done.ms, peakRss: done.peakRss } : null;
 }
 
 export function defaultWorkDir(): string {

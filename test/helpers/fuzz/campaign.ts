@@ -4,7 +4,8 @@
 // as their batch is done.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runJobs, type Job, type JobResult, type RunOptions, type Verdict } from './batches';
+import { checkAmplification } from './amplification';
+import { costAlone, runJobs, type Job, type JobResult, type RunOptions, type Verdict } from './batches';
 import { makeMutant } from './mutate';
 import { fuzzPlan, type Pass } from './plan';
 import { Random } from './prng';
@@ -29,7 +30,7 @@ export interface CampaignOptions extends RunOptions {
   onResult?: (result: JobResult, seedName: string, steps: string[]) => void;
 }
 
-export type FindingKind = 'crash' | 'hang' | 'memory' | 'failure';
+export type FindingKind = 'crash' | 'hang' | 'memory' | 'amplification' | 'failure';
 
 export interface Finding {
   kind: FindingKind;
@@ -69,10 +70,12 @@ export interface Summary {
   /** The most resident memory a child had while decoding one mutant, and the slowest mutant. */
   peakRss: { bytes: number; id: number };
   slowest: { ms: number; id: number };
+  /** The most a mutant cost per KB of its file: time, and resident memory it added (amplification). */
+  perKb: { ms: number; msId: number; mb: number; mbId: number };
 }
 
 export function emptySummary(campaignSeed: number): Summary {
-  return { campaignSeed, fuzzVersion: FUZZ_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, audioItems: 0, audioSkipped: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 } };
+  return { campaignSeed, fuzzVersion: FUZZ_VERSION, seedsDigest: '', mutants: 0, ok: 0, errored: 0, errorCodes: {}, findings: [], slow: [], frames: 0, audioItems: 0, audioSkipped: 0, seconds: 0, perSeed: {}, skipped: 0, peakRss: { bytes: 0, id: -1 }, slowest: { ms: 0, id: -1 }, perKb: { ms: 0, msId: -1, mb: 0, mbId: -1 } };
 }
 
 function extensionOf(name: string): string {
@@ -87,6 +90,12 @@ export function tally(summary: Summary, result: JobResult, seedName: string, ste
   seedStats.mutants++;
   if ((result.peakRss ?? 0) > summary.peakRss.bytes) summary.peakRss = { bytes: result.peakRss!, id: job.id };
   if ((result.ms ?? 0) > summary.slowest.ms) summary.slowest = { ms: result.ms!, id: job.id };
+  if (result.inputBytes) {
+    const kb = result.inputBytes / 1024;
+    if ((result.ms ?? 0) / kb > summary.perKb.ms) Object.assign(summary.perKb, { ms: result.ms! / kb, msId: job.id });
+    const added = Math.max(0, (result.peakRss ?? 0) - (result.baseRss ?? 0)) / 2 ** 20;
+    if (added / kb > summary.perKb.mb) Object.assign(summary.perKb, { mb: added / kb, mbId: job.id });
+  }
   if (verdict.kind === 'ok' || verdict.kind === 'error') {
     if (verdict.slow) summary.slow.push(job.id);
     summary.frames += verdict.passes.reduce((n, p) => n + p.frames, 0);
@@ -144,6 +153,8 @@ export async function runCampaign(o: CampaignOptions): Promise<Summary> {
         return { job: { id: index, file, passes: m.passes }, seedName: m.seedName, steps: m.steps };
       });
       const results = await runJobs(planned.map((p) => p.job), o);
+      for (const result of results) result.inputBytes = fs.statSync(result.job.file).size;
+      await checkAmplification(results, (r) => costAlone(r.job, o), o);
       results.forEach((result, i) => {
         o.onResult?.(result, planned[i].seedName, planned[i].steps);
         if (tally(summary, result, planned[i].seedName, planned[i].steps) === null && !o.keepFiles) fs.rmSync(result.job.file, { force: true });

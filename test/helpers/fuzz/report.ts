@@ -1,6 +1,7 @@
 // The fuzz report: counts by outcome, StreamcoderError codes, and for each finding what was done
 // to which seed and the command that rebuilds and re-runs that one mutant.
 import path from 'node:path';
+import { AMPLIFICATION } from './amplification';
 import type { Finding, Summary } from './campaign';
 import { describePass } from './plan';
 
@@ -38,11 +39,13 @@ export function formatSummary(summary: Summary, ctx: ReportContext, defaultRoot:
     `  crashes                   ${count('crash')}`,
     `  hangs (> ${ctx.hangMs} ms, 3x alone) ${count('hang')}`,
     `  unbounded memory (> ${ctx.maxRssMb} MB) ${count('memory')}`,
+    `  amplification             ${count('amplification')}  (past ${AMPLIFICATION.floorMs / 1000} s or ${AMPLIFICATION.floorRssBytes / 2 ** 20} MB, and over ${AMPLIFICATION.timeRatio}x the ffmpeg CLI's time or ${AMPLIFICATION.memoryRatio}x its memory on the same file)`,
     `  other failures            ${count('failure')}  (a thrown error that is not a StreamcoderError, or a frame unlike what the decoder declared)`,
     `  slow but finished alone   ${summary.slow.length}${summary.slow.length ? `  (${summary.slow.slice(0, 10).join(', ')})` : ''}`,
     `  frames decoded            ${summary.frames}  (and copied video packets)`,
     `  audio items               ${summary.audioItems}  (AudioFrames and copied audio packets; ${summary.audioSkipped} dropped and counted by the frame methods)`,
     `  peak child RSS            ${Math.round(summary.peakRss.bytes / 2 ** 20)} MB (mutant ${summary.peakRss.id}); slowest mutant ${(summary.slowest.ms / 1000).toFixed(1)} s (mutant ${summary.slowest.id})`,
+    `  most per KB of input      ${summary.perKb.ms.toFixed(0)} ms (mutant ${summary.perKb.msId}), ${summary.perKb.mb.toFixed(1)} MB of resident memory added (mutant ${summary.perKb.mbId})`,
   ];
   if (summary.findings.length > 0) {
     lines.push('findings:');

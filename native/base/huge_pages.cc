@@ -1,0 +1,31 @@
+#include "base/huge_pages.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+
+namespace streamcoder {
+
+namespace {
+
+constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
+// Below this a frame is a few hundred pages and the hint saves little.
+constexpr size_t kWorthIt = size_t(8) << 20;
+
+}  // namespace
+
+void AdviseHugePages(void* data, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  if (data == nullptr || bytes < kWorthIt) return;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  // madvise only marks the range (it may split the mapping); the allocator that owns it maps
+  // and frees it as before.
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+}  // namespace streamcoder
