@@ -3,11 +3,13 @@
 // for is kept in --data and resumed at the next start. Stops cleanly on Ctrl-C or SIGTERM: every
 // stream's process is stopped (outputs closed), the streams file kept as it was.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandSpec } from './args';
 import { UsageError } from './args';
 import { COMMON_OPTIONS, type CommandContext } from './common';
 import { buildApp } from '../service/app';
+import { ClusterService } from '../service/cluster/cluster-service';
 import { loadApiToken } from '../service/auth';
 import { PublishTokens } from '../service/publish-tokens';
 import { StreamService } from '../service/service';
@@ -20,7 +22,7 @@ const D = SUPERVISION_DEFAULTS;
 export const serveSpec: CommandSpec = {
   name: 'serve',
   summary: 'Run the push service: an HTTP API (and status page at /) that starts, supervises and stops pushes',
-  usage: 'streamcoder serve [--listen 127.0.0.1:8080] [--data DIR] [--token-file FILE] [--allow-dir DIR]',
+  usage: 'streamcoder serve [--listen 127.0.0.1:8080] [--data DIR] [--token-file FILE] [--allow-dir DIR] [--etcd URL[,URL...] --node-name NAME [--advertise URL]]',
   positionals: [],
   options: {
     listen: { type: 'string', description: 'address:port to listen on (loopback unless told otherwise; port 0: any free one)', default: '127.0.0.1:8080' },
@@ -29,7 +31,12 @@ export const serveSpec: CommandSpec = {
     'allow-dir': { type: 'string', description: 'directory file inputs must lie in (default: DATA/media)' },
     'allow-schemes': { type: 'string', description: 'comma-separated URL schemes inputs may use', default: DEFAULT_INPUT_SCHEMES.join(',') },
     'rtmp-url': { type: 'string', description: 'rtmp://host:port of the nginx-rtmp server publish URLs point at', default: 'rtmp://127.0.0.1:1935' },
-    'max-streams': { type: 'integer', description: 'streams held at most', default: 64, min: 1, max: 10000 },
+    'max-streams': { type: 'integer', description: 'streams held at most (with --etcd: streams this node runs at most)', default: 64, min: 1, max: 10000 },
+    etcd: { type: 'string', description: 'comma-separated etcd endpoints (http://host:2379,...): run as a node of a cluster whose state is kept there' },
+    'node-name': { type: 'string', description: "with --etcd: this node's name, unique in the cluster (default: the host name)" },
+    advertise: { type: 'string', description: "with --etcd: this node's API as its peers reach it (default: http:// and the address it listens on)" },
+    'lease-ttl': { type: 'integer', description: "with --etcd: seconds of the node's lease: a node that dies is replaced after about this long", default: 4, min: 2, max: 60 },
+    'drain-timeout': { type: 'number', description: 'with --etcd: seconds SIGTERM waits for the streams to move to other nodes', default: 60, min: 0, max: 3600 },
     'max-output-pixels': { type: 'integer', description: "the most pixels an output's size may ask", default: DEFAULT_MAX_OUTPUT_PIXELS, min: 1, max: MAX_PIXELS },
     'max-pixel-rate': { type: 'integer', description: "the most pixels a second a stream's outputs may encode together (sizes x the input's frame rate)", default: DEFAULT_MAX_PIXEL_RATE, min: 1, max: Number.MAX_SAFE_INTEGER },
     'max-input-pixels': { type: 'integer', description: 'the largest input picture a stream may decode, in pixels', default: DEFAULT_MAX_INPUT_PIXELS, min: 1, max: MAX_PIXELS },
@@ -82,22 +89,42 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     maxPixelRate: options['max-pixel-rate'] as number,
     maxInputPixels: options['max-input-pixels'] as number,
   };
-  const service = new StreamService({
-    dataDir,
-    supervision,
+  for (const name of ['node-name', 'advertise']) {
+    if (options.etcd === undefined && options[name] !== undefined) throw new UsageError(`--${name} applies to a node of a cluster: give --etcd too`);
+  }
+  const onEvent = options.quiet ? undefined : (line: string) => out.write(`${new Date().toISOString()} ${line}\n`);
+  const cluster = options.etcd === undefined ? undefined : new ClusterService({
+    hosts: etcdHosts(options.etcd as string),
+    nodeName: nodeName(options['node-name'] as string | undefined),
     maxStreams: options['max-streams'] as number,
+    advertise: (options.advertise as string | undefined) ?? null,
+    leaseTtlSeconds: options['lease-ttl'] as number,
+    drainTimeoutMs: (options['drain-timeout'] as number) * 1000,
+    supervision,
     inputPolicy,
-    onEvent: options.quiet ? undefined : (line) => out.write(`${new Date().toISOString()} ${line}\n`),
+    token,
+    onEvent,
   });
+  const single = cluster ? undefined : new StreamService({ dataDir, supervision, maxStreams: options['max-streams'] as number, inputPolicy, onEvent });
+  const service = cluster ?? single!;
   const app = buildApp({
     service,
+    cluster,
     token,
     inputPolicy,
     publishTokens: new PublishTokens(dataDir),
     rtmpUrl: options['rtmp-url'] as string,
   });
-  // The streams file first: one that cannot be taken whole stops the service before it serves.
-  service.resume();
+  // The streams file (or the cluster) first: state that cannot be taken whole stops the service
+  // before it serves.
+  if (cluster) {
+    try {
+      await cluster.join();
+    } catch (error) {
+      await cluster.close();
+      throw new Error(`cannot join the cluster at ${options.etcd}: ${(error as Error).message}`);
+    }
+  } else single!.resume();
   try {
     await app.listen({ host, port });
   } catch (error) {
@@ -106,8 +133,10 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
   }
   const address = app.server.address();
   const where = typeof address === 'object' && address ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  if (cluster && options.advertise === undefined) await cluster.advertise(`http://${where}`);
   if (!options.quiet) {
-    out.write(`streamcoder serve: listening on http://${where} (token in ${tokenFile}; file inputs from ${allowDir}; ${service.size} stream(s) resumed)\n`);
+    const held = cluster ? `node ${cluster.name} of the cluster at ${options.etcd} (${cluster.size} stream(s) in it)` : `${service.size} stream(s) resumed`;
+    out.write(`streamcoder serve: listening on http://${where} (token in ${tokenFile}; file inputs from ${allowDir}; ${held})\n`);
     // The token stays out of the log: the page asks for it (or takes it from /#token=...).
     out.write(`streamcoder serve: status page at http://${where}/ (it asks for the token)\n`);
   }
@@ -115,6 +144,21 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  // A node hands its streams over while its API still answers, then leaves.
+  await cluster?.drain();
   await app.close();
   await service.close();
+}
+
+function etcdHosts(text: string): string[] {
+  const hosts = text.split(',').map((h) => h.trim()).filter(Boolean);
+  const bad = hosts.filter((h) => !/^https?:\/\/[^\s/]+\/?$/.test(h));
+  if (hosts.length === 0 || bad.length) throw new UsageError(`--etcd expects http://host:port endpoints separated by commas, got '${text}'`);
+  return hosts;
+}
+
+function nodeName(given: string | undefined): string {
+  const name = given ?? os.hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new UsageError(`--node-name must be 1 to 64 letters, digits, '_', '.' or '-', got '${name}'`);
+  return name;
 }

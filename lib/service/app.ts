@@ -6,11 +6,15 @@ import { tokenFault, tokenMatches } from './auth';
 import { createMetrics } from './metrics';
 import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT } from './status-page';
 import type { PublishTokens } from './publish-tokens';
-import { ServiceError, type StreamService } from './service';
+import type { ClusterService } from './cluster/cluster-service';
+import { ServiceError } from './service';
 import { createStreamSchema, filePathOf, ID_PATTERN, specFaults, type InputPolicy, type StreamSpec } from './spec';
+import type { Streams } from './streams';
 
 export interface AppOptions {
-  service: StreamService;
+  service: Streams;
+  /** In a cluster: the node's membership, for GET /v1/nodes and the peers' etcd question. */
+  cluster?: ClusterService;
   token: string;
   inputPolicy: InputPolicy;
   publishTokens: PublishTokens;
@@ -184,10 +188,22 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Browsers ask for it by themselves; without this they log the 401 of an unknown route.
   app.get('/favicon.ico', { config: { public: true } }, async (_request, reply) => reply.code(204).send());
 
-  const metrics = createMetrics(() => service.views());
+  // Each node's own streams: a cluster is scraped node by node, as Prometheus does anyway.
+  const metrics = createMetrics(() => service.localViews(), options.cluster);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
-  app.get('/v1/streams', async () => ({ streams: service.views() }));
+  streamRoutes(app, options);
+  if (options.cluster) clusterRoutes(app, options.cluster);
+  publishRoutes(app, options);
+  return app;
+}
+
+function streamRoutes(app: FastifyInstance, options: AppOptions): void {
+  const { service } = options;
+  app.get('/v1/streams', async () => {
+    const streams = await service.views();
+    return streams.some((s) => s.stale) ? { streams, stale: true } : { streams };
+  });
   app.post<{ Body: Omit<StreamSpec, 'id'> & { id?: string } }>('/v1/streams', { schema: { body: createStreamSchema } }, async (request, reply) => {
     const faults = specFaults(request.body, options.inputPolicy);
     if (faults.length) return reply.code(400).send({ error: 'Bad Request', messages: faults });
@@ -195,7 +211,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // the stream out of the allowed directory.
     const file = filePathOf(request.body.input);
     const input = file === null ? request.body.input : fs.realpathSync(file);
-    return reply.code(201).send(service.create({ ...request.body, input }));
+    return reply.code(201).send(await service.create({ ...request.body, input }));
   });
   type ById = { Params: { id: string } };
   app.get<ById>('/v1/streams/:id', { schema: { params: idParams } }, async (request) => service.view(request.params.id));
@@ -206,6 +222,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     await service.remove(request.params.id);
     return reply.code(204).send();
   });
+}
+
+function clusterRoutes(app: FastifyInstance, cluster: ClusterService): void {
+  app.get('/v1/nodes', async () => ({ nodes: cluster.nodes(), node: cluster.name, leader: cluster.cache.leader?.value ?? null, stale: !cluster.cache.connected || !cluster.membership.reachable }));
+  // A peer that cannot reach etcd asks whether this node can (see membership.ts): whether it may
+  // push on, or must stop before its lease can expire here.
+  app.get('/v1/cluster/etcd', async () => ({ node: cluster.name, reachable: cluster.membership.reachable }));
+}
+
+function publishRoutes(app: FastifyInstance, options: AppOptions): void {
 
   app.post<{ Body: { app: string; stream: string; ttlSeconds?: number } }>('/v1/publish-urls', { schema: { body: publishUrlSchema } }, async (request, reply) => {
     const { app: application, stream, ttlSeconds = 3600 } = request.body;
@@ -233,6 +259,4 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
     return reply.code(200).type('text/plain').send('ok');
   });
-
-  return app;
 }

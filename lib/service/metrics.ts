@@ -4,14 +4,16 @@
 // (its index) and `url` (masked). The counters are the current run's: a restarted stream starts
 // them again from 0, which Prometheus' rate() reads as a counter reset.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterService } from './cluster/cluster-service';
 import type { StreamView } from './view';
 import type { StreamState } from './supervisor';
 
-const STATES: StreamState[] = ['starting', 'live', 'degraded', 'retrying', 'failed', 'stopped', 'finished'];
+const STATES: StreamState[] = ['pending', 'starting', 'live', 'degraded', 'retrying', 'failed', 'stopped', 'finished'];
 /** The states an output can show (the Server's, or the pipeline's for an output that failed alone). */
 const OUTPUT_STATES = ['starting', 'connecting', 'live', 'reconnecting', 'retrying', 'failed', 'closed'];
 
-export function createMetrics(views: () => StreamView[]): Registry {
+/** `cluster`: this node's membership, for the lease and placement figures. */
+export function createMetrics(views: () => StreamView[], cluster?: ClusterService): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'streamcoder_service_' });
   const outputLabels = ['stream', 'output', 'url'] as const;
@@ -77,5 +79,41 @@ export function createMetrics(views: () => StreamView[]): Registry {
   outputCounter('streamcoder_output_dropped_frames_total', 'Frames lost in this run', (o) => o.dropped);
   outputCounter('streamcoder_output_late_frames_total', 'Frames served late in this run', (o) => o.lateFrames);
   outputCounter('streamcoder_output_reconnects_total', 'Reconnects of the output in this run', (o) => o.reconnects);
+  if (cluster) clusterMetrics(register, cluster);
   return register;
+}
+
+/** A cluster node's own figures: its lease, whether it places, the cluster's placement, its etcd load. */
+function clusterMetrics(register: Registry, cluster: ClusterService): void {
+  const gauge = (name: string, help: string, read: () => number) => new Gauge({
+    name, help, registers: [register],
+    collect() {
+      this.set(read());
+    },
+  });
+  const counter = (name: string, help: string, read: () => number) => new Counter({
+    name, help, registers: [register],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+  gauge('streamcoder_cluster_lease_up', '1 while this node renews its lease in etcd', () => (cluster.membership.reachable ? 1 : 0));
+  gauge('streamcoder_cluster_lease_deadline_seconds', 'Seconds until this node must have stopped its streams unless its lease is renewed', () => Math.max(0, (cluster.membership.deadline - Date.now()) / 1000));
+  gauge('streamcoder_cluster_placer', '1 while this node is the elected placer', () => (cluster.cache.leader?.value === cluster.name ? 1 : 0));
+  gauge('streamcoder_cluster_nodes', 'Members whose lease holds', () => cluster.cache.nodes.size);
+  new Gauge({
+    name: 'streamcoder_cluster_streams', help: "The cluster's streams: to run, placed on a node, running, pending (no room)", labelNames: ['placement'], registers: [register],
+    collect() {
+      this.reset();
+      const wanted = [...cluster.cache.streams].filter(([, s]) => s.value.desired === 'running');
+      this.set({ placement: 'wanted' }, wanted.length);
+      this.set({ placement: 'placed' }, wanted.filter(([id]) => cluster.cache.assign.has(id)).length);
+      this.set({ placement: 'running' }, wanted.filter(([id]) => cluster.cache.owner.has(id)).length);
+      this.set({ placement: 'pending' }, wanted.filter(([id]) => !cluster.cache.assign.has(id)).length);
+    },
+  });
+  counter('streamcoder_cluster_fenced_writes_total', "Writes about a run that etcd refused because the run no longer held its stream's owner key", () => cluster.fencedWrites);
+  counter('streamcoder_cluster_fenced_stops_total', 'Runs this node stopped because it could not keep its lease', () => cluster.fencedStops);
+  counter('streamcoder_cluster_etcd_writes_total', 'Writes this node made to etcd', () => cluster.membership.writes);
 }

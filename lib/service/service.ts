@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { StreamStore, type Desired } from './store';
 import { StreamSupervisor, type SupervisionOptions } from './supervisor';
 import { runBounds, storedSpecFaults, type InputPolicy, type StreamSpec } from './spec';
+import type { Streams } from './streams';
 import { streamView, type StreamView } from './view';
 
 /** `text` on one line: its control characters written as escapes (\\n, \\x1b), so no quoted text can forge a log line. */
@@ -29,7 +30,7 @@ export interface StreamServiceOptions {
   onEvent?: (line: string) => void;
 }
 
-export class StreamService {
+export class StreamService implements Streams {
   private readonly streams = new Map<string, { supervisor: StreamSupervisor; desired: Desired }>();
   private readonly store: StreamStore;
   private closing = false;
@@ -104,6 +105,11 @@ export class StreamService {
 
   views(): StreamView[] {
     return [...this.streams.keys()].map((id) => this.view(id));
+  }
+
+  /** Every stream runs here. */
+  localViews(): StreamView[] {
+    return this.views();
   }
 
   async start(id: string): Promise<StreamView> {

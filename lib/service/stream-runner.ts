@@ -8,12 +8,15 @@ import { runPipeline, type StreamProgress } from './run-pipeline';
 import type { RunBounds, StreamSpec } from './spec';
 import type { OutputRetry } from '../pipeline';
 
-export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' };
+export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' } | { type: 'deadline'; until: number };
 export type FromRunner =
   | { type: 'progress'; progress: StreamProgress }
   | { type: 'done'; frames: number }
   | { type: 'stopped'; frames: number }
   | { type: 'error'; message: string; code: string };
+
+/** The exit code of a run that ended itself at its deadline. */
+export const DEADLINE_EXIT_CODE = 75;
 
 /** How long an aborted pipeline gets to close its output before this process leaves anyway. */
 const EXIT_GRACE_MS = 4000;
@@ -37,7 +40,16 @@ function main(): void {
   process.on('disconnect', abort);
   process.on('SIGTERM', abort);
   process.on('SIGINT', abort);
+  // In a cluster the service says by when this run must be off the air unless told later (its
+  // lease's deadline): past it the process leaves at once, its connections closed by the kernel,
+  // even if the service cannot tell it to (stopped, stalled, cut off from etcd).
+  let deadline: NodeJS.Timeout | undefined;
   process.on('message', (message: ToRunner) => {
+    if (message.type === 'deadline') {
+      clearTimeout(deadline);
+      deadline = setTimeout(() => process.exit(DEADLINE_EXIT_CODE), Math.max(0, message.until - Date.now()));
+      return;
+    }
     if (message.type === 'stop') {
       abort();
       return;

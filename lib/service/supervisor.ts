@@ -20,7 +20,8 @@ import type { FromRunner, ToRunner } from './stream-runner';
  * input: `problems` says which and why). `retrying`: none delivers and the run, or its outputs,
  * are retrying.
  */
-export type StreamState = 'starting' | 'live' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'finished';
+/** `pending` is a cluster's: the stream is to run, and no node has room for it yet. */
+export type StreamState = 'pending' | 'starting' | 'live' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'finished';
 
 export interface SupervisionOptions {
   /** Failures in a row before the stream is `failed`. */
@@ -112,6 +113,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private ending: null | 'stop' | 'restart' | { stall: string } = null;
   private reported: FromRunner | null = null;
   private stderrTail = '';
+  /** In a cluster: the time (ms since the epoch) by which the run must have stopped (see setDeadline). */
+  private deadline: number | null = null;
 
   /** `bounds`: what each run is held to (see RunBounds; the defaults when not given). */
   constructor(readonly spec: StreamSpec, private readonly options: SupervisionOptions, readonly createdAt = Date.now(), private readonly bounds: RunBounds = runBounds(spec, { schemes: [], directories: [] })) {
@@ -164,6 +167,31 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     }
   }
 
+  /**
+   * In a cluster: the run's process ends itself at `until` unless told a later time first, so
+   * that a stream stops before this node's lease can expire elsewhere even when this process
+   * cannot act (stopped, or its event loop stalled).
+   */
+  setDeadline(until: number): void {
+    this.deadline = until;
+    if (this.child?.connected) this.child.send({ type: 'deadline', until } satisfies ToRunner);
+  }
+
+  /** Ends the run at once (SIGKILL: its connections close now) and stays stopped. */
+  async kill(): Promise<void> {
+    this.clearRetry();
+    const child = this.child;
+    if (child) {
+      this.ending = 'stop';
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+    if (this.child) return;
+    this.state = 'stopped';
+    this.nextRetryAt = null;
+    this.emit('change');
+  }
+
   private clearRetry(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -208,6 +236,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     }));
     // An output that fails alone is retried inside the run with the same backoff as the stream's.
     const retry = { backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs };
+    if (this.deadline !== null) child.send({ type: 'deadline', until: this.deadline } satisfies ToRunner);
     child.send({ type: 'start', spec: this.spec, retry, bounds: this.bounds } satisfies ToRunner);
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.emit('change');

@@ -48,10 +48,17 @@ export interface RunningService {
 /** Arguments every test service gets: quick retries, a short stall limit, the fixtures as the allowed directory. */
 export const TEST_SERVICE_ARGS = ['--backoff', '0.5', '--max-backoff', '2', '--stall', '6', '--allow-dir', FIXTURE_DIR];
 
-export async function startService(options: { dataDir?: string; args?: string[] } = {}): Promise<RunningService> {
+/**
+ * `tokenFile`: the API token's file (--token-file), shared by the nodes of a cluster; `detached`:
+ * the service leads a process group of its own, so that a test can kill it with its streams'
+ * processes as a machine's loss would.
+ */
+export async function startService(options: { dataDir?: string; args?: string[]; tokenFile?: string; detached?: boolean } = {}): Promise<RunningService> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-serve-'));
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...TEST_SERVICE_ARGS, ...(options.args ?? [])], {
+  const tokenArgs = options.tokenFile ? ['--token-file', options.tokenFile] : [];
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...TEST_SERVICE_ARGS, ...tokenArgs, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -59,8 +66,8 @@ export async function startService(options: { dataDir?: string; args?: string[] 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`streamcoder serve did not start within 15 s: ${output}`));
-    }, 15_000);
+      reject(new Error(`streamcoder serve did not start within 20 s: ${output}`));
+    }, 20_000);
     const check = () => {
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (match) {
@@ -74,7 +81,7 @@ export async function startService(options: { dataDir?: string; args?: string[] 
       reject(new Error(`streamcoder serve exited at start (code ${code}): ${output}`));
     });
   });
-  const token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+  const token = fs.readFileSync(options.tokenFile ?? path.join(dataDir, 'api-token'), 'utf8').trim();
   const api = async <T>(method: string, route: string, body?: unknown, useToken: string | null = token): Promise<ApiAnswer<T>> => {
     const headers: Record<string, string> = {};
     if (useToken !== null) headers.authorization = `Bearer ${useToken}`;

@@ -70,6 +70,10 @@ export interface RtmpServer extends RunningServer {
   authUrl(name: string): string;
   /** Kills nginx at once, as a crash would (SIGKILL). */
   kill(): void;
+  /** With `stat`: the publishers nginx counts now, per stream name (rtmp_stat over HTTP). */
+  publishers(): Promise<Map<string, number>>;
+  /** nginx's error log so far. */
+  log(): string;
   /** Freezes nginx (SIGSTOP): connections stay open, nothing is read or answered. */
   pause(): void;
   /** Thaws it (SIGCONT). */
@@ -80,8 +84,9 @@ export interface RtmpServer extends RunningServer {
  * nginx + libnginx-mod-rtmp: applications `live` (relay) and `rec` (relay + record), and with
  * `onPublish` (an http:// URL) `auth`, whose publishes nginx admits only when that URL answers 2xx.
  */
-export async function startRtmpServer(port?: number, options: { onPublish?: string } = {}): Promise<RtmpServer> {
+export async function startRtmpServer(port?: number, options: { onPublish?: string; stat?: boolean } = {}): Promise<RtmpServer> {
   const listen = port ?? (await freePort());
+  const statPort = options.stat ? await freePort() : 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-nginx-'));
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(conf, `
@@ -102,6 +107,10 @@ rtmp {
     ${options.onPublish ? `application auth { live on; on_publish ${options.onPublish}; }` : ''}
   }
 }
+${options.stat ? `http {
+  access_log off;
+  server { listen 127.0.0.1:${statPort}; location /stat { rtmp_stat all; } }
+}` : ''}
 `);
   const child = spawn('nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
   const log = () => (fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '');
@@ -115,6 +124,19 @@ rtmp {
     endsUrl: (name) => `rtmp://127.0.0.1:${listen}/ends/${name}`,
     authUrl: (name) => `rtmp://127.0.0.1:${listen}/auth/${name}`,
     kill: () => child.kill('SIGKILL'),
+    async publishers() {
+      if (!statPort) throw new Error('startRtmpServer: publishers() needs { stat: true }');
+      const xml = await (await fetch(`http://127.0.0.1:${statPort}/stat`, { signal: AbortSignal.timeout(2000) })).text();
+      const counts = new Map<string, number>();
+      for (const [, stream] of xml.matchAll(/<stream>([\s\S]*?)<\/stream>/g)) {
+        const name = /<name>([^<]*)<\/name>/.exec(stream)?.[1] ?? '';
+        // The clients that publish (the stream's own <publishing/> says only that one does).
+        const publishing = [...stream.matchAll(/<client>([\s\S]*?)<\/client>/g)].filter(([, client]) => client.includes('<publishing/>')).length;
+        counts.set(name, (counts.get(name) ?? 0) + publishing);
+      }
+      return counts;
+    },
+    log,
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),
     stop: stopper(child, dir),
