@@ -17,7 +17,8 @@ const quiet = process.argv.includes('--quiet');
 // GStreamer's RTSP server (RTSP publish/play) for the streaming tests, valgrind for the memcheck
 // test of the native code, the AddressSanitizer and UBSan runtimes for the ASan build
 // (test/asan.test.ts, npm run test:asan; g++-12 depends on both, named here to say so), Chromium
-// for the status page test of `streamcoder serve` (test/serve-page.test.ts, driven by puppeteer-core).
+// for the status page test of `streamcoder serve` (test/serve-page.test.ts, driven by puppeteer-core),
+// etcd for the cluster tests of `serve --etcd` (test/cluster.test.ts starts its own members).
 const APT_PACKAGES = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavutil-dev', 'libswscale-dev', 'libswresample-dev',
@@ -27,6 +28,7 @@ const APT_PACKAGES = [
   'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly',
   'valgrind', 'libasan8', 'libubsan1',
   'chromium',
+  'etcd-server',
 ];
 
 function log(message) {

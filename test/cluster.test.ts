@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { killNode, LEASE_TTL, PublisherWatch, startNode, waitUntil } from './helpers/cluster';
 import { startEtcd, type EtcdCluster } from './helpers/etcd';
@@ -231,6 +232,59 @@ describe('one etcd member, four nodes', () => {
     expectNoDuplicate();
   }, 120_000);
 
+  test("a write about a run whose owner key is no longer the run's is refused, and that run stops at once", async () => {
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const streams = await list(nodes.get([...nodes.keys()][0])!);
+      const victim = streams.find((s) => s.state === 'live')!;
+      const service = nodes.get(victim.node!)!;
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec((await service.api('GET', '/metrics')).text)?.[1] ?? NaN);
+      const refusedBefore = await metric('streamcoder_cluster_fenced_writes_total');
+      // The owner key taken away under the run (as a lease expiry would): its token is stale now.
+      await client.delete().key(`streamcoder/owner/${victim.id}`);
+      // Its next status write (within a few seconds) is refused; the run is killed, and the node
+      // takes the stream again under a new key, in a new run.
+      const again = await waitUntil('the stream running again in a new run', async () => {
+        const s = (await service.api<Resource>('GET', `/v1/streams/${victim.id}`)).body;
+        return s.state === 'live' && s.pid !== victim.pid ? s : null;
+      }, 30_000);
+      expect(await metric('streamcoder_cluster_fenced_writes_total')).toBeGreaterThan(refusedBefore);
+      expect(service.output()).toMatch(new RegExp(`stream ${victim.id}: a write of ${victim.node}'s run was refused`));
+      expect(running(victim.pid!)).toBe(false);
+      expect(again.node).toBe(victim.node);
+      expectNoDuplicate();
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  test('the load on etcd: writes a second per stream and per node, keys and bytes (printed for the README)', async () => {
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const writes = async () => {
+        let total = 0;
+        for (const service of nodes.values()) total += Number(/^streamcoder_cluster_etcd_writes_total (\d+)/m.exec((await service.api('GET', '/metrics')).text)![1]);
+        return total;
+      };
+      const running = (await list(nodes.get([...nodes.keys()][0])!)).filter((s) => s.state === 'live').length;
+      const w0 = await writes();
+      const t0 = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      const rate = (await writes() - w0) / ((Date.now() - t0) / 1000);
+      const kvs = (await client.getAll().prefix('streamcoder/').exec()).kvs;
+      const bytes = kvs.reduce((n, kv) => n + kv.key.length + kv.value.length, 0);
+      const status = kvs.filter((kv) => kv.key.toString().startsWith('streamcoder/status/'));
+      const statusBytes = status.reduce((n, kv) => n + kv.value.length, 0) / Math.max(1, status.length);
+      console.log(`etcd load, ${nodes.size} nodes and ${running} live streams, steady: ${rate.toFixed(2)} writes/s in all ` +
+        `(${(rate / Math.max(1, running)).toFixed(2)} per stream), plus one lease renewal per node every ${LEASE_TTL / 4} s; ` +
+        `${kvs.length} keys, ${bytes} bytes (a status ${Math.round(statusBytes)} bytes)`);
+      // A live stream writes its status every 3 s; the nodes their record every 15 s.
+      expect(rate).toBeLessThan(running * 0.5 + nodes.size * 0.2 + 0.5);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
   test('SIGTERM drains a node: its streams move one at a time, each off the air for about one start, then it exits', async () => {
     const streams = await list(nodes.get([...nodes.keys()][0])!);
     const counts = new Map<string, number>();
@@ -257,6 +311,47 @@ describe('one etcd member, four nodes', () => {
     spells.sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spells.length; i++) expect(spells[i][0]).toBeGreaterThanOrEqual(spells[i - 1][1] - 250);
     expect(service.output()).toMatch(/draining/);
+    expectNoDuplicate();
+  }, 120_000);
+});
+
+describe('three etcd members', () => {
+  let etcd: EtcdCluster;
+  const nodes: RunningService[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd(3);
+    for (const name of ['x', 'y', 'z']) {
+      const started = await startNode(etcd.endpoints, name, tokenFile, { maxStreams: 2 });
+      all.push(started);
+      nodes.push(started);
+    }
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(nodes.map(killNode));
+    await etcd?.stop();
+  });
+
+  test('the etcd leader killed together with a node: its streams are live elsewhere within 10 s', async () => {
+    for (const id of ['t1', 't2', 't3']) expect((await nodes[0].api('POST', '/v1/streams', spec(id))).status).toBe(201);
+    const streams = await waitUntil('three live', async () => {
+      const list = (await nodes[1].api<{ streams: Resource[] }>('GET', '/v1/streams')).body.streams;
+      return list.every((s) => s.state === 'live' && watch.on(s.id)) && list.length === 3 ? list : null;
+    }, 30_000);
+    const victim = streams[0].node!;
+    const moved = streams.filter((s) => s.node === victim).map((s) => s.id);
+    const leader = await etcd.leader();
+    const killedAt = Date.now();
+    await Promise.all([etcd.kill(leader), killNode(nodes.find((n) => n.output().includes(`node ${victim} of the cluster`))!)]);
+    const times: number[] = [];
+    for (const id of moved) times.push(await watch.until(id, killedAt + 100, 20_000));
+    console.log(`failover after SIGKILL of node ${victim} and of etcd's leader (member ${leader}): ${times.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')}`);
+    for (const t of times) expect(t).toBeLessThan(10_000);
+    const survivor = nodes.find((n) => !n.output().includes(`node ${victim} of the cluster`))!;
+    for (const id of moved) {
+      const s = (await survivor.api<Resource>('GET', `/v1/streams/${id}`)).body;
+      expect(s.node).not.toBe(victim);
+    }
     expectNoDuplicate();
   }, 120_000);
 });
