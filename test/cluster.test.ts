@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
+import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { killNode, LEASE_TTL, PublisherWatch, startNode, waitUntil } from './helpers/cluster';
 import { startEtcd, type EtcdCluster } from './helpers/etcd';
@@ -22,6 +23,9 @@ function running(pid: number): boolean {
     return false;
   }
 }
+
+/** Debian's Chromium (bootstrap installs it), as in serve-page.test.ts. */
+const CHROMIUM = '/usr/bin/chromium';
 
 type Resource = { id: string; state: string; node: string | null; pid: number | null; stale?: boolean };
 
@@ -255,6 +259,22 @@ describe('one etcd member, four nodes', () => {
       expectNoDuplicate();
     } finally {
       client.close();
+    }
+  }, 60_000);
+
+  test('the status page of any node shows every stream of the cluster with its node', async () => {
+    const observer = [...nodes.values()][0];
+    const streams = await list(observer);
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${observer.url}/#token=${encodeURIComponent(observer.token)}`);
+      await page.waitForFunction((n) => document.querySelectorAll('tbody.stream').length === n, { timeout: 15_000 }, streams.length);
+      const shown = await page.$$eval('tbody.stream', (groups) => groups.map((g) => [(g as HTMLElement).dataset.id, g.querySelector('.node')!.textContent]));
+      expect(shown.sort()).toEqual(streams.map((s) => [s.id, s.node ? `on ${s.node}` : 'on no node yet']).sort());
+      expect(new Set(streams.map((s) => s.node)).size).toBeGreaterThan(1);
+    } finally {
+      await browser.close();
     }
   }, 60_000);
 

@@ -22,6 +22,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   tr.output td.index { padding-left: 2em; }
   .state { font-weight: 600; }
   .state.live { color: #17803d; } .state.retrying, .state.starting, .state.degraded, .state.reconnecting, .state.connecting { color: #b26a00; }
+  .node { color: #666; font-size: 0.85em; } .state.pending { color: #b26a00; }
   .state.failed { color: #c62828; } .state.stopped, .state.finished, .state.closed { color: #666; }
   .error, .problems { color: #c62828; font-size: 12px; max-width: 34em; overflow-wrap: anywhere; white-space: pre-line; }
   .error.past { color: #777; }
@@ -111,7 +112,12 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     group.dataset.id = id;
     var row = document.createElement('tr');
     row.className = 'stream-row';
-    cell(row, 'id').textContent = id;
+    var name = cell(row, 'id');
+    name.textContent = id;
+    // In a cluster: the node that runs it.
+    var node = document.createElement('div');
+    node.className = 'node';
+    name.appendChild(node);
     ['state', 'input', 'fps', 'bitrate', 'frames', 'dropped', 'attempt'].forEach(function (name) { cell(row, name); });
     var canvas = document.createElement('canvas');
     canvas.width = 120;
@@ -183,6 +189,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     var row = group.querySelector('tr.stream-row');
     group.dataset.state = stream.state;
     setState(row.querySelector('.state'), stream.state);
+    group.dataset.node = stream.node || '';
+    row.querySelector('.node').textContent = stream.node === undefined ? '' : stream.node === null ? 'on no node yet' : 'on ' + stream.node;
     var info = stream.inputInfo;
     row.querySelector('.input').textContent = stream.input + (info ? ' (' + info.codec + ' ' + info.width + 'x' + info.height +
       (info.frameRate ? ' ' + (Math.round(info.frameRate * 100) / 100) + ' fps' : '') + ')' : '');
