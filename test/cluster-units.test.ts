@@ -1,0 +1,103 @@
+// The cluster's parts that need no etcd: the placement (a pure function of the state), the key
+// layout, and `serve --etcd`'s arguments and its refusal to start without a cluster to join.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { keys, parseKey, type Assignment, type DesiredStream, type NodeRecord } from '../lib/service/cluster/keys';
+import { place, type ClusterState } from '../lib/service/cluster/placement';
+import { runCli } from './helpers/cli';
+import { freePort } from './helpers/servers';
+
+function node(name: string, maxStreams = 2, state: NodeRecord['state'] = 'up'): [string, NodeRecord] {
+  return [name, { name, state, advertise: null, maxStreams, startedAt: 0, load: 0, cpus: 2 }];
+}
+
+function stream(id: string, createdAt: number, desired: DesiredStream['desired'] = 'running'): [string, DesiredStream] {
+  return [id, { spec: { id, input: '/x.mp4', outputs: [{ url: 'rtmp://127.0.0.1/live/x' }] }, desired, createdAt, restarts: 0 }];
+}
+
+/** A state where each placed stream runs where it is placed and is live, unless told otherwise. */
+function state(o: { nodes: [string, NodeRecord][]; streams: [string, DesiredStream][]; assign?: Record<string, string>; owner?: Record<string, string>; runState?: Record<string, string> }): ClusterState {
+  const assign = new Map<string, Assignment>(Object.entries(o.assign ?? {}).map(([id, n]) => [id, { node: n, at: 0 }]));
+  return {
+    nodes: new Map(o.nodes),
+    streams: new Map(o.streams),
+    assign,
+    owner: new Map(Object.entries(o.owner ?? Object.fromEntries([...assign].map(([id, a]) => [id, a.node])))),
+    runState: new Map(Object.entries(o.runState ?? Object.fromEntries([...assign.keys()].map((id) => [id, 'live'])))),
+  };
+}
+
+describe('placement', () => {
+  it('spreads new streams by each node\'s share of its capacity, oldest first, and leaves those with no room unplaced (pending)', () => {
+    const moves = place(state({ nodes: [node('a', 2), node('b', 4)], streams: [stream('s3', 3), stream('s1', 1), stream('s2', 2), stream('s4', 4), stream('s5', 5), stream('s6', 6), stream('s7', 7)] }));
+    expect(moves.map((m) => [m.id, m.node, m.why])).toEqual([
+      ['s1', 'a', 'new'], ['s2', 'b', 'new'], ['s3', 'b', 'new'], ['s4', 'a', 'new'], ['s5', 'b', 'new'], ['s6', 'b', 'new'],
+    ]);
+  });
+
+  it('keeps what runs where it is; re-places the streams of a node that is gone where there is most room (a tie: by name); takes away what is not to run', () => {
+    const moves = place(state({
+      nodes: [node('a'), node('c')],
+      streams: [stream('s1', 1), stream('s2', 2), stream('s3', 3), stream('s4', 4, 'stopped')],
+      assign: { s1: 'a', s2: 'b', s3: 'b', s4: 'a' },
+    }));
+    expect(moves.map((m) => [m.id, m.node, m.why])).toEqual([['s4', null, 'not running'], ['s2', 'c', 'node gone'], ['s3', 'a', 'node gone']]);
+  });
+
+  it('a stream whose node is gone and that finds no room loses its placement (pending), and a deleted one too', () => {
+    const moves = place(state({ nodes: [node('a', 1)], streams: [stream('s1', 1), stream('s2', 2)], assign: { s1: 'a', s2: 'gone', s9: 'a' } }));
+    expect(moves.map((m) => [m.id, m.node, m.why])).toEqual([['s9', null, 'not running'], ['s2', null, 'no capacity']]);
+  });
+
+  it('a draining node gets nothing new and hands its streams over one at a time, each once the last one runs on its new node', () => {
+    const base = { nodes: [node('a', 2, 'draining'), node('b', 4)], streams: [stream('s1', 1), stream('s2', 2), stream('s3', 3)] };
+    // Nothing in transit: one stream moves.
+    expect(place(state({ ...base, assign: { s1: 'a', s2: 'a' } })).map((m) => [m.id, m.node, m.why])).toEqual([['s3', 'b', 'new'], ['s1', 'b', 'drain']]);
+    // s1 placed on b but still owned by a (its run not stopped yet): nothing else moves.
+    expect(place(state({ ...base, assign: { s1: 'b', s2: 'a', s3: 'b' }, owner: { s1: 'a', s2: 'a', s3: 'b' } }))).toEqual([]);
+    // Owned by b, but b has said nothing of it yet, or says it is starting: still in transit.
+    expect(place(state({ ...base, assign: { s1: 'b', s2: 'a', s3: 'b' }, runState: { s2: 'live', s3: 'live' } }))).toEqual([]);
+    expect(place(state({ ...base, assign: { s1: 'b', s2: 'a', s3: 'b' }, runState: { s1: 'starting', s2: 'live', s3: 'live' } }))).toEqual([]);
+    // Live on b: the next one goes.
+    expect(place(state({ ...base, assign: { s1: 'b', s2: 'a', s3: 'b' } })).map((m) => [m.id, m.node, m.why])).toEqual([['s2', 'b', 'drain']]);
+    // Nowhere to go: it stays.
+    expect(place(state({ nodes: [node('a', 2, 'draining')], streams: [stream('s1', 1)], assign: { s1: 'a' } }))).toEqual([]);
+  });
+});
+
+describe('keys', () => {
+  it('are read back into their kind and name, and nothing else is taken for one', () => {
+    expect(parseKey(keys.stream('s-1'))).toEqual(['streams', 's-1']);
+    expect(parseKey(keys.owner('a.b'))).toEqual(['owner', 'a.b']);
+    expect(parseKey(keys.leader)).toEqual(['leader', '']);
+    for (const key of ['streamcoder/other/x', 'other/streams/x', 'streamcoder/streams', 'streamcoder/']) expect(parseKey(key), key).toBeNull();
+  });
+});
+
+describe('serve --etcd', () => {
+  const data = () => fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-cluster-units-'));
+
+  it('refuses endpoints that are not URLs, node names it cannot use, and the cluster options without --etcd (exit 2)', async () => {
+    const cases: [string[], string][] = [
+      [['--etcd', '127.0.0.1:2379'], "--etcd expects http://host:port endpoints separated by commas, got '127.0.0.1:2379'"],
+      [['--etcd', 'http://127.0.0.1:2379', '--node-name', 'a b'], "--node-name must be 1 to 64 letters, digits, '_', '.' or '-', got 'a b'"],
+      [['--node-name', 'a'], '--node-name applies to a node of a cluster: give --etcd too'],
+      [['--advertise', 'http://127.0.0.1:1'], '--advertise applies to a node of a cluster: give --etcd too'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', data(), ...args]);
+      expect([run.code, run.stderr], args.join(' ')).toEqual([2, expect.stringContaining(message)]);
+    }
+  });
+
+  it('with no etcd to reach, fails within seconds, saying so (exit 1)', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const run = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', data(), '--etcd', `http://127.0.0.1:${port}`, '--node-name', 'a'], 30_000);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot join the cluster at http://127.0.0.1:${port}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
