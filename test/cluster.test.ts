@@ -188,6 +188,7 @@ describe('one etcd member, four nodes', () => {
     } finally {
       process.kill(service.pid, 'SIGCONT');
     }
+    const awake = service.output().length;
     // Awake: it finds its lease gone, writes nothing in the others' place, and joins again.
     await waitUntil('the node said its lease expired', async () => /its lease expired/.test(service.output()), 15_000);
     await waitUntil('the node is a member again', async () => {
@@ -198,6 +199,8 @@ describe('one etcd member, four nodes', () => {
     for (const id of ids) {
       const s = (await observer.api<Resource>('GET', `/v1/streams/${id}`)).body;
       expect([s.state, s.node === frozen]).toEqual(['live', false]);
+      // Awake with an old view of the keys, it started none of them again.
+      expect(service.output().slice(awake)).not.toContain(`stream ${id}: runs on ${frozen}`);
     }
     expectNoDuplicate();
   }, 120_000);

@@ -150,6 +150,9 @@ export class ClusterService implements Streams {
   }
 
   private runWhatIsPlacedHere(): void {
+    // Nothing new starts on a lease not renewed lately: after a freeze this node's view of the
+    // keys is old until the watch catches up, and its lease may be gone.
+    if (!this.membership.reachable || Date.now() >= this.membership.deadline) return;
     for (const [id, held] of this.cache.streams) {
       if (held.value.desired !== 'running' || this.runs.has(id) || this.acquiring.has(id)) continue;
       if (this.cache.assign.get(id)?.value.node !== this.name) continue;
@@ -167,10 +170,14 @@ export class ClusterService implements Streams {
     try {
       const existing = this.cache.owner.get(id);
       let token: string;
+      this.membership.writes++;
       if (existing && existing.value === this.name) {
-        token = existing.createRevision; // ours already (a run stopped, the key kept)
+        // Ours already (a run stopped here whose key could not be deleted): only if etcd says
+        // the key is still the one seen, under this node's current lease.
+        const result = await this.client.if(keys.owner(id), 'Create', '==', existing.createRevision).and(keys.owner(id), 'Lease', '==', leaseId).commit();
+        if (!result.succeeded) return;
+        token = existing.createRevision;
       } else {
-        this.membership.writes++;
         const result = await this.client.if(keys.owner(id), 'Create', '==', 0)
           .then(this.client.put(keys.owner(id)).value(this.name).lease(leaseId))
           .commit();
