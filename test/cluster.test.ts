@@ -149,6 +149,19 @@ describe('one etcd member, four nodes', () => {
     expectNoDuplicate();
   }, 120_000);
 
+  test('a publish URL signed by one node is admitted by another (one secret for the cluster), and a forged one by none', async () => {
+    const [a, b] = [nodes.get('a')!, nodes.get('b')!];
+    const signed = await a.api<{ url: string }>('POST', '/v1/publish-urls', { app: 'auth', stream: 'cam9', ttlSeconds: 60 });
+    expect(signed.status).toBe(201);
+    const token = new URL(signed.body.url).searchParams.get('token')!;
+    const ask = (service: RunningService, t: string) => fetch(`${service.url}/v1/rtmp/on-publish`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ call: 'publish', app: 'auth', name: 'cam9', token: t }),
+    }).then((r) => r.status);
+    expect([await ask(a, token), await ask(b, token)]).toEqual([200, 200]);
+    const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect([await ask(a, forged), await ask(b, forged)]).toEqual([403, 403]);
+  });
+
   test(`SIGKILL of a node's process group: its streams are live on other nodes within 10 s (lease ${LEASE_TTL} s)`, async () => {
     await node('d');
     const streams = await list(nodes.get('a')!);

@@ -41,7 +41,7 @@ describe('tokenMatches', () => {
 describe('PublishTokens', () => {
   it('admits its own token for that app and stream until it expires, and nothing else', () => {
     const dir = tempDir();
-    const tokens = new PublishTokens(dir);
+    const tokens = PublishTokens.inDir(dir);
     const now = 1_800_000_000;
     const token = tokens.sign('live', 'cam', now + 60);
     expect(tokens.check('live', 'cam', token, now)).toBe('');
@@ -52,8 +52,8 @@ describe('PublishTokens', () => {
     expect(tokens.check('live', 'cam', undefined, now)).toBe('no token');
     expect(tokens.check('live', 'cam', 'x.y', now)).toBe('malformed token');
     // The secret outlives a restart; another data directory's does not admit it.
-    expect(new PublishTokens(dir).check('live', 'cam', token, now)).toBe('');
-    expect(new PublishTokens(tempDir()).check('live', 'cam', token, now)).toBe('bad signature');
+    expect(PublishTokens.inDir(dir).check('live', 'cam', token, now)).toBe('');
+    expect(PublishTokens.inDir(tempDir()).check('live', 'cam', token, now)).toBe('bad signature');
     expect(fs.statSync(path.join(dir, 'publish-secret')).mode & 0o777).toBe(0o600);
   });
 });

@@ -110,24 +110,29 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
   });
   const single = cluster ? undefined : new StreamService({ dataDir, supervision, maxStreams: options['max-streams'] as number, inputPolicy, onEvent });
   const service = cluster ?? single!;
+  // The streams file (or the cluster) first: state that cannot be taken whole stops the service
+  // before it serves.
+  let publishTokens: PublishTokens;
+  if (cluster) {
+    try {
+      await cluster.join();
+      publishTokens = new PublishTokens(await cluster.publishSecret());
+    } catch (error) {
+      await cluster.close();
+      throw new Error(`cannot join the cluster at ${options.etcd}: ${(error as Error).message}`);
+    }
+  } else {
+    single!.resume();
+    publishTokens = PublishTokens.inDir(dataDir);
+  }
   const app = buildApp({
     service,
     cluster,
     token,
     inputPolicy,
-    publishTokens: new PublishTokens(dataDir),
+    publishTokens,
     rtmpUrl: options['rtmp-url'] as string,
   });
-  // The streams file (or the cluster) first: state that cannot be taken whole stops the service
-  // before it serves.
-  if (cluster) {
-    try {
-      await cluster.join();
-    } catch (error) {
-      await cluster.close();
-      throw new Error(`cannot join the cluster at ${options.etcd}: ${(error as Error).message}`);
-    }
-  } else single!.resume();
   try {
     await app.listen({ host, port });
   } catch (error) {

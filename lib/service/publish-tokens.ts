@@ -1,5 +1,6 @@
 // Publish tokens for nginx-rtmp: the service signs "app/stream/expiry" with HMAC-SHA256 under a
-// secret kept in DATA/publish-secret (so tokens outlive a restart of the service); nginx-rtmp's
+// secret kept in DATA/publish-secret (so tokens outlive a restart of the service), or in a
+// cluster in etcd (so that any node admits what any node signed); nginx-rtmp's
 // on_publish asks the service about each publish, with the URL's query (`?token=...`) as form
 // fields, and admits it only on a 2xx answer.
 import crypto from 'node:crypto';
@@ -7,12 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export class PublishTokens {
-  private readonly secret: Buffer;
+  constructor(private readonly secret: Buffer) {
+    if (secret.length < 32) throw new Error('a publish-token secret needs 32 bytes or more');
+  }
 
-  constructor(dataDir: string) {
+  /** The secret of DATA/publish-secret, made on the first start. */
+  static inDir(dataDir: string): PublishTokens {
     const file = path.join(dataDir, 'publish-secret');
     if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32), { mode: 0o600 });
-    this.secret = fs.readFileSync(file);
+    return new PublishTokens(fs.readFileSync(file));
   }
 
   private mac(payload: string): Buffer {

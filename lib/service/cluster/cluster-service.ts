@@ -114,6 +114,14 @@ export class ClusterService implements Streams {
     this.queueReconcile();
   }
 
+  /** The publish-token secret of the cluster, made by the first node that asks. */
+  async publishSecret(): Promise<Buffer> {
+    const made = crypto.randomBytes(32).toString('base64');
+    await withinTime(this.client.if(keys.publishSecret, 'Create', '==', 0).then(this.client.put(keys.publishSecret).value(made)).commit(), CALL_TIMEOUT_MS * 2, 'making the publish secret');
+    const secret = await withinTime(this.client.get(keys.publishSecret).string(), CALL_TIMEOUT_MS * 2, 'reading the publish secret');
+    return Buffer.from(secret ?? made, 'base64');
+  }
+
   /** The advertised URL, once the API listens; written into the record. */
   async advertise(url: string): Promise<void> {
     this.options.advertise = url;

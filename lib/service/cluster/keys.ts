@@ -10,6 +10,7 @@
 //   owner/<id>    <node name>     the node running it, under its lease, created only where absent:
 //                                 its create revision is the run's fencing token
 //   status/<id>   StreamResource  the run as its owner sees it, written only while it owns it
+//   publish-secret                the publish tokens' secret (base64), created only where absent
 import type { StreamSpec } from '../spec';
 import type { Desired } from '../store';
 
@@ -22,6 +23,8 @@ export const keys = {
   assign: (id: string) => `${PREFIX}assign/${id}`,
   owner: (id: string) => `${PREFIX}owner/${id}`,
   status: (id: string) => `${PREFIX}status/${id}`,
+  /** The publish-token secret every node signs and checks with (made by the first node). */
+  publishSecret: `${PREFIX}publish-secret`,
 };
 
 export type KeyKind = 'streams' | 'nodes' | 'leader' | 'assign' | 'owner' | 'status';
