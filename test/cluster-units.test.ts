@@ -85,6 +85,7 @@ describe('serve --etcd', () => {
       [['--etcd', 'http://127.0.0.1:2379', '--node-name', 'a b'], "--node-name must be 1 to 64 letters, digits, '_', '.' or '-', got 'a b'"],
       [['--node-name', 'a'], '--node-name applies to a node of a cluster: give --etcd too'],
       [['--advertise', 'http://127.0.0.1:1'], '--advertise applies to a node of a cluster: give --etcd too'],
+      [['--etcd', 'http://127.0.0.1:2379', '--listen', '0.0.0.0:0'], '--advertise is needed with --listen 0.0.0.0: the other nodes must know an address of this one they can reach'],
     ];
     for (const [args, message] of cases) {
       const run = await runCli(['serve', '--listen', '127.0.0.1:0', '--data', data(), ...args]);

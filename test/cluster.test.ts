@@ -114,6 +114,14 @@ describe('one etcd member, four nodes', () => {
     const nodesView = (await a.api<{ nodes: { name: string; state: string; running: number; maxStreams: number; streams: string[] }[]; leader: string }>('GET', '/v1/nodes')).body;
     expect(nodesView.nodes.map((n) => [n.name, n.state, n.running, n.maxStreams])).toEqual([['a', 'up', 2, 2], ['b', 'up', 2, 2]]);
     expect(['a', 'b']).toContain(nodesView.leader);
+    // Each node's metrics: its own streams, its lease, the cluster's placement.
+    const metrics = (await a.api('GET', '/metrics')).text;
+    expect(metrics).toMatch(/^streamcoder_cluster_lease_up 1$/m);
+    expect(metrics).toMatch(/^streamcoder_cluster_nodes 2$/m);
+    expect(metrics).toMatch(/^streamcoder_cluster_streams\{placement="wanted"\} 5$/m);
+    expect(metrics).toMatch(/^streamcoder_cluster_streams\{placement="pending"\} 1$/m);
+    expect(metrics).toMatch(new RegExp(`^streamcoder_cluster_placer ${nodesView.leader === 'a' ? 1 : 0}$`, 'm'));
+    expect(metrics).toMatch(/^streamcoder_streams\{state="live"\} 2$/m);
     // A third node: the pending stream starts there.
     await node('c');
     const started = await liveOn(a, pending.id);

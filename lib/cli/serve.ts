@@ -89,6 +89,9 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     maxPixelRate: options['max-pixel-rate'] as number,
     maxInputPixels: options['max-input-pixels'] as number,
   };
+  if (options.etcd !== undefined && options.advertise === undefined && ['0.0.0.0', '::'].includes(host)) {
+    throw new UsageError(`--advertise is needed with --listen ${host}: the other nodes must know an address of this one they can reach`);
+  }
   for (const name of ['node-name', 'advertise']) {
     if (options.etcd === undefined && options[name] !== undefined) throw new UsageError(`--${name} applies to a node of a cluster: give --etcd too`);
   }
