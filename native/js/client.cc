@@ -214,7 +214,6 @@ void Client::Run() {
         firstAtNs_ = now;
         firstTime_ = spare.meta.time;
       }
-      double wall = double(now - firstAtNs_) / 1e9;
       double stream = spare.meta.time - firstTime_;
       if (!std::isnan(stream)) streamSeconds_ = stream;
       // How far behind the live edge this frame was read. The stream's times say nothing of how
