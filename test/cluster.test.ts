@@ -187,7 +187,15 @@ describe('one etcd member, four nodes', () => {
     for (const t of times) expect(t).toBeLessThan(10_000);
     for (const id of moved) expect(await runnerOf(id)).not.toBe(victim);
     expectNoDuplicate();
+    // Restarted at once under its name (as systemd would), it waits for its old lease to go.
+    const back = await node(victim);
+    expect(back.output()).toContain(`node ${victim} of the cluster`);
   }, 120_000);
+
+  test('a second live node of the same name is refused', async () => {
+    const name = [...nodes.keys()][0];
+    await expect(startNode(etcd.endpoints, name, tokenFile)).rejects.toThrow(new RegExp(`a node named '${name}' is a member already`));
+  }, 60_000);
 
   test('SIGSTOP of a node for longer than its lease, then SIGCONT: its runs stopped themselves in time, the others took over, no duplicate, it joins again', async () => {
     const streams = await list(nodes.get([...nodes.keys()][0])!);

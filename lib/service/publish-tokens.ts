@@ -3,6 +3,8 @@
 // cluster in etcd (so that any node admits what any node signed); nginx-rtmp's
 // on_publish asks the service about each publish, with the URL's query (`?token=...`) as form
 // fields, and admits it only on a 2xx answer.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

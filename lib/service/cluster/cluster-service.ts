@@ -3,6 +3,8 @@
 // state in etcd, which the node that runs the stream acts on. Each node runs a level-triggered
 // reconcile loop: it starts what is placed on it once it holds the stream's owner key, stops what
 // is not, and writes its runs' status fenced by that key's revision. One node, elected, places.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Etcd3 } from 'etcd3';
@@ -99,8 +101,13 @@ export class ClusterService implements Streams {
 
   /** Joins the cluster: lease, record, the state read and watched, the loops started. */
   async join(): Promise<void> {
-    const other = await withinTime(this.client.get(keys.node(this.name)).string(), CALL_TIMEOUT_MS * 2, 'reading this node\'s record');
-    if (other !== null) throw new Error(`a node named '${this.name}' is a member already (its lease holds ${keys.node(this.name)}): give each node its own --node-name`);
+    // A node of this name restarted after a crash finds its last record until that lease
+    // expires: it waits that long. A record that stays is another live node of the same name.
+    const until = Date.now() + (this.options.leaseTtlSeconds + 2) * 1000;
+    while ((await withinTime(this.client.get(keys.node(this.name)).string(), CALL_TIMEOUT_MS * 2, "reading this node's record")) !== null) {
+      if (Date.now() > until) throw new Error(`a node named '${this.name}' is a member already (its lease holds ${keys.node(this.name)}): give each node its own --node-name`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     await this.membership.join();
     await this.cache.load();
     this.cache.on('change', () => this.queueReconcile());

@@ -11,6 +11,8 @@
 // Patroni's failsafe mode does: if every peer it knows answers that it cannot reach etcd either,
 // nobody can take over and the deadline moves on; if one reaches etcd, or one does not answer,
 // it stops at the deadline.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease } from 'etcd3';
 import { EtcdLeaseInvalidError } from 'etcd3';

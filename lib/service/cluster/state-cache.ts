@@ -1,6 +1,8 @@
 // The cluster's keys as this node last saw them: read whole once, then kept by a watch from the
 // revision of that read, so that every node answers reads from memory (fast, and still possible
 // while etcd is away: flagged stale) and acts on every change as it comes.
+// Kept in the .d.ts: the published types compile whatever the user's `types` and `lib` say.
+/// <reference types="node" preserve="true" />
 import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { CALL_TIMEOUT_MS, withinTime } from './etcd';
