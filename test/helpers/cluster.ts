@@ -84,9 +84,16 @@ export class PublisherWatch {
     return (this.lastOn.get(name) ?? Date.now()) - since;
   }
 
-  /** The off-air spells of `name` that began after `since`, in ms. */
+  /**
+   * The off-air spells of `name` that ended after `since`, in ms. Ended, not began: a spell
+   * begins at the last poll that saw the publisher, which may come just before `since`.
+   */
   gapsAfter(name: string, since: number): number[] {
-    return (this.gaps.get(name) ?? []).filter(([from]) => from >= since).map(([from, to]) => to - from);
+    return this.spellsAfter(name, since).map(([from, to]) => to - from);
+  }
+
+  spellsAfter(name: string, since: number): [number, number][] {
+    return (this.gaps.get(name) ?? []).filter(([, to]) => to > since);
   }
 
   stop(): void {
