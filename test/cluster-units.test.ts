@@ -6,8 +6,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keys, parseKey, type Assignment, type DesiredStream, type NodeRecord } from '../lib/service/cluster/keys';
 import { place, type ClusterState } from '../lib/service/cluster/placement';
+import { StreamSupervisor, SUPERVISION_DEFAULTS } from '../lib/service/supervisor';
 import { runCli } from './helpers/cli';
-import { freePort } from './helpers/servers';
+import { fixture } from './helpers/fixtures';
+import { freePort, startRtmpServer } from './helpers/servers';
 
 function node(name: string, maxStreams = 2, state: NodeRecord['state'] = 'up'): [string, NodeRecord] {
   return [name, { name, state, advertise: null, maxStreams, startedAt: 0, load: 0, cpus: 2 }];
@@ -101,4 +103,40 @@ describe('serve --etcd', () => {
     expect(run.stderr).toContain(`cannot join the cluster at http://127.0.0.1:${port}`);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
+});
+
+describe("a run's deadline", () => {
+  it('ends the run\'s process by itself at the deadline, and the supervisor leaves it stopped (no retry)', async () => {
+    const rtmp = await startRtmpServer();
+    const supervisor = new StreamSupervisor(
+      { id: 'd1', input: fixture('h264-bframes.mp4'), loop: true, audio: false, outputs: [{ url: rtmp.liveUrl('d1') }] },
+      { ...SUPERVISION_DEFAULTS, backoffMs: 100, maxBackoffMs: 100 },
+    );
+    try {
+      const states: string[] = [];
+      supervisor.on('change', () => states.push(supervisor.state));
+      const deadline = Date.now() + 2500;
+      supervisor.setDeadline(deadline);
+      supervisor.start();
+      const pid = supervisor.pid!;
+      while (supervisor.state !== 'live' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(supervisor.state).toBe('live');
+      // Later deadlines keep it going; the last one given counts.
+      supervisor.setDeadline(deadline + 1000);
+      await new Promise((resolve) => setTimeout(resolve, deadline + 1000 - Date.now() + 1500));
+      expect([supervisor.state, supervisor.running, supervisor.restarts]).toEqual(['stopped', false, 0]);
+      expect(Date.now()).toBeGreaterThan(deadline + 1000);
+      expect(states).not.toContain('retrying');
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      expect(alive).toBe(false);
+    } finally {
+      await supervisor.stop();
+      await rtmp.stop();
+    }
+  }, 30_000);
 });

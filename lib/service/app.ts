@@ -232,7 +232,6 @@ function clusterRoutes(app: FastifyInstance, cluster: ClusterService): void {
 }
 
 function publishRoutes(app: FastifyInstance, options: AppOptions): void {
-
   app.post<{ Body: { app: string; stream: string; ttlSeconds?: number } }>('/v1/publish-urls', { schema: { body: publishUrlSchema } }, async (request, reply) => {
     const { app: application, stream, ttlSeconds = 3600 } = request.body;
     const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;

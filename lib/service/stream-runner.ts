@@ -4,19 +4,10 @@
 // IPC channel goes (the service died, even by SIGKILL), the run is aborted and the process leaves.
 import { StreamcoderError } from '../errors';
 import { redactUrl } from '../redact';
-import { runPipeline, type StreamProgress } from './run-pipeline';
-import type { RunBounds, StreamSpec } from './spec';
-import type { OutputRetry } from '../pipeline';
+import { runPipeline } from './run-pipeline';
+import { DEADLINE_EXIT_CODE, type FromRunner, type ToRunner } from './runner-messages';
 
-export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' } | { type: 'deadline'; until: number };
-export type FromRunner =
-  | { type: 'progress'; progress: StreamProgress }
-  | { type: 'done'; frames: number }
-  | { type: 'stopped'; frames: number }
-  | { type: 'error'; message: string; code: string };
-
-/** The exit code of a run that ended itself at its deadline. */
-export const DEADLINE_EXIT_CODE = 75;
+export type { FromRunner, ToRunner } from './runner-messages';
 
 /** How long an aborted pipeline gets to close its output before this process leaves anyway. */
 const EXIT_GRACE_MS = 4000;

@@ -12,15 +12,15 @@ import path from 'node:path';
 import { redactUrl } from '../redact';
 import type { StreamProgress } from './run-pipeline';
 import { runBounds, type RunBounds, type StreamSpec } from './spec';
-import type { FromRunner, ToRunner } from './stream-runner';
+import { DEADLINE_EXIT_CODE, type FromRunner, type ToRunner } from './runner-messages';
 
 /**
  * `live`: every output delivers at the input's rate. `degraded`: some do, but at least one does
  * not (it failed and waits for its retry, reconnects, is starting again, or runs slower than the
  * input: `problems` says which and why). `retrying`: none delivers and the run, or its outputs,
- * are retrying.
+ * are retrying. `pending` is a cluster's, never a supervisor's: the stream is to run, and no node
+ * has room for it yet.
  */
-/** `pending` is a cluster's: the stream is to run, and no node has room for it yet. */
 export type StreamState = 'pending' | 'starting' | 'live' | 'degraded' | 'retrying' | 'failed' | 'stopped' | 'finished';
 
 export interface SupervisionOptions {
@@ -366,6 +366,14 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     const ending = this.ending;
     this.ending = null;
     if (ending === 'stop') return; // stop() sets the state
+    if (code === DEADLINE_EXIT_CODE && this.deadline !== null && Date.now() >= this.deadline) {
+      // It ended itself at its lease's deadline: another node may run the stream by now, so
+      // this one is stopped, never retried; the cluster decides where it runs next.
+      this.clearRetry();
+      this.state = 'stopped';
+      this.emit('change');
+      return;
+    }
     if (ending === 'restart') {
       this.launch();
       return;

@@ -1,0 +1,15 @@
+// What the service and a stream's process (stream-runner.ts) say to each other over IPC, apart
+// from the runner itself, which starts running when it is loaded: the supervisor imports this.
+import type { OutputRetry } from '../pipeline';
+import type { StreamProgress } from './run-pipeline';
+import type { RunBounds, StreamSpec } from './spec';
+
+export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' } | { type: 'deadline'; until: number };
+export type FromRunner =
+  | { type: 'progress'; progress: StreamProgress }
+  | { type: 'done'; frames: number }
+  | { type: 'stopped'; frames: number }
+  | { type: 'error'; message: string; code: string };
+
+/** The exit code of a run that ended itself at its deadline (the supervisor does not retry it). */
+export const DEADLINE_EXIT_CODE = 75;
