@@ -88,8 +88,8 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
   Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
-  // What one GOP may hold (readGop); 2 GiB by default: a 250-frame GOP (x264's default) of
-  // 1080p rgb24 is 1.55 GB.
+  // What one GOP may hold (readGop); 1 GiB by default (a 250-frame GOP, x264's default, of
+  // 1080p rgb24 is 1.55 GB: such a GOP is read a frame at a time, or with a larger bound).
   static constexpr double kDefaultMaxGopBytes = double(int64_t(1) << 30);  // lib/decoder.ts DEFAULT_MAX_GOP_BYTES
   double maxGopBytes_ = kDefaultMaxGopBytes;
 
