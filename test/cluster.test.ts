@@ -6,26 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium } from './helpers/browser';
 import { killNode, LEASE_TTL, PublisherWatch, startNode, waitUntil } from './helpers/cluster';
 import { startEtcd, type EtcdCluster } from './helpers/etcd';
 import { fixture } from './helpers/fixtures';
-import { childPids, isAlive, readLive, type RunningService } from './helpers/serve';
+import { childPids, isAlive, isRunning, readLive, type RunningService } from './helpers/serve';
 import { startRtmpServer, type RtmpServer } from './helpers/servers';
-
-/** Whether `pid` runs: alive and not a zombie. */
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Debian's Chromium (bootstrap installs it), as in serve-page.test.ts. */
-const CHROMIUM = '/usr/bin/chromium';
 
 type Resource = { id: string; state: string; node: string | null; pid: number | null; stale?: boolean };
 
@@ -212,7 +199,7 @@ describe('one etcd member, four nodes', () => {
       // deadline, before the lease can expire at etcd and another node take them.
       for (const id of ids) await watch.until(id, stoppedAt + LEASE_TTL * 1000, 20_000);
       // Exited (a zombie until its stopped parent reaps it).
-      for (const pid of runPids) expect(running(pid), `run ${pid} of the frozen node`).toBe(false);
+      for (const pid of runPids) expect(isRunning(pid), `run ${pid} of the frozen node`).toBe(false);
       for (const id of ids) expect((await observer.api<Resource>('GET', `/v1/streams/${id}`)).body.node).not.toBe(frozen);
     } finally {
       process.kill(service.pid, 'SIGCONT');
@@ -286,7 +273,7 @@ describe('one etcd member, four nodes', () => {
       }, 30_000);
       expect(await metric('streamcoder_cluster_fenced_writes_total')).toBeGreaterThan(refusedBefore);
       expect(service.output()).toMatch(new RegExp(`stream ${victim.id}: a write of ${victim.node}'s run was refused`));
-      expect(running(victim.pid!)).toBe(false);
+      expect(isRunning(victim.pid!)).toBe(false);
       expect(again.node).toBe(victim.node);
       expectNoDuplicate();
     } finally {
@@ -297,7 +284,7 @@ describe('one etcd member, four nodes', () => {
   test('the status page of any node shows every stream of the cluster with its node', async () => {
     const observer = [...nodes.values()][0];
     const streams = await list(observer);
-    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${observer.url}/#token=${encodeURIComponent(observer.token)}`);

@@ -2,13 +2,12 @@
 // puppeteer-core. It loads the page, sees a stream turn live (with its fps and graph), clicks
 // stop, sees it stopped (and the API agrees), clicks start. The page's CSP must hold: no console
 // errors.
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './helpers/browser';
 import { fixture } from './helpers/fixtures';
 import { freePort, startRtmpServer, type RtmpServer } from './helpers/servers';
 import { startService, type RunningService, type StreamResource } from './helpers/serve';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 let nginx: RtmpServer;
 let service: RunningService;
@@ -17,12 +16,7 @@ let browser: Browser;
 beforeAll(async () => {
   nginx = await startRtmpServer();
   service = await startService();
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // --no-sandbox: the tests run as root, where Chromium's sandbox refuses to start.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -146,6 +146,16 @@ export function childPids(pid: number): number[] {
   return children;
 }
 
+/** Whether `pid` runs: alive and not a zombie (an exited child whose parent has not reaped it, as under a stopped parent). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -230,7 +230,7 @@ export class ClusterService implements Streams {
       run.statusQueued = false;
       if (this.runs.get(id) !== run) return;
       run.lastStatusAt = Date.now();
-      void this.fencedPut(id, run, keys.status(id), () => JSON.stringify(this.localView(id, run)));
+      void this.fencedPut(id, run, keys.status(id), () => JSON.stringify(this.localView(run)));
     }, 100);
   }
 
@@ -353,7 +353,7 @@ export class ClusterService implements Streams {
 
   // ---- the API ----
 
-  private localView(id: string, run: Run): StreamResource {
+  private localView(run: Run): StreamResource {
     return { ...streamView(run.supervisor, this.options.supervision.maxAttempts), node: this.name };
   }
 
@@ -371,7 +371,7 @@ export class ClusterService implements Streams {
     if (!held) return null;
     const run = this.runs.get(id);
     let view: StreamResource;
-    if (run) view = this.localView(id, run);
+    if (run) view = this.localView(run);
     else {
       const status = this.cache.status.get(id)?.value;
       view = status && held.value.desired === 'running' ? status : this.restingView(id, held.value);
@@ -390,7 +390,7 @@ export class ClusterService implements Streams {
   }
 
   localViews(): StreamResource[] {
-    return [...this.runs.entries()].map(([id, run]) => this.localView(id, run));
+    return [...this.runs.values()].map((run) => this.localView(run));
   }
 
   get size(): number {

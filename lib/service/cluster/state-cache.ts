@@ -23,7 +23,7 @@ export class StateCache extends EventEmitter<{ change: [] }> {
   readonly owner = new Map<string, Held<string>>();
   readonly status = new Map<string, Held<StreamResource>>();
   leader: Held<string> | null = null;
-  /** Whether the watch is connected (reads are current), and since when it is not. */
+  /** Whether the watch is connected (reads are current). */
   connected = false;
   private watcher: Watcher | null = null;
 

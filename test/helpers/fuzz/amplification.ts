@@ -7,7 +7,7 @@
 // fuzzer's rate), re-measured alone first, since in a batch it shares the machine.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { JobResult, RunOptions } from './batches';
+import { rssBytes, type JobResult, type RunOptions } from './batches';
 
 /** Below both floors a mutant is cheap whatever its size; the ratios are generous for noise. */
 export const AMPLIFICATION = {
@@ -24,14 +24,6 @@ export const AMPLIFICATION = {
 export interface Cost {
   ms: number;
   peakRss: number;
-}
-
-function rssBytes(pid: number): number {
-  try {
-    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
-  } catch {
-    return 0;
-  }
 }
 
 /**
@@ -99,7 +91,7 @@ export async function checkAmplification(results: JobResult[], again: (result: J
     const ours = await again(result);
     if (ours === null || !pastFloor(ours)) continue;
     const cli = await cliCost(result.job.file, picturesOf(result), Math.max(60_000, o.hangMs * 3));
-    const detail = amplified(ours, cli, result.job.passes.length, fs.statSync(result.job.file).size);
+    const detail = amplified(ours, cli, result.job.passes.length, result.inputBytes ?? fs.statSync(result.job.file).size);
     if (detail !== null) result.verdict = { kind: 'amplification', detail, reproduced: true };
   }
 }

@@ -97,7 +97,8 @@ export function mallocCheckAvailable(): boolean {
   return fs.existsSync(MALLOC_DEBUG) && !underSanitizer();
 }
 
-function rssBytes(pid: number): number {
+/** A process's resident memory now (0 once it is gone). */
+export function rssBytes(pid: number): number {
   try {
     return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
   } catch {
