@@ -9,6 +9,7 @@ import { Client, DEFAULT_MAX_GOP_BYTES, DEFAULT_MAX_PIXELS, Decoder, MAX_PIXELS,
 import { runChild } from './helpers/child';
 import { fixture, tempDir } from './helpers/fixtures';
 import { craftedHevc } from './helpers/crafted';
+import { underSanitizer } from './helpers/fuzz/batches';
 
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
@@ -144,9 +145,12 @@ describe('maxGopBytes', () => {
     if (/\[never\]/.test(thp)) {
       expect(perPicture).toBeGreaterThan(10_000);
     } else {
-      // A 100 MB picture spans 47 whole huge pages at least.
-      expect(served + fellBack).toBeGreaterThanOrEqual(100 * 47);
-      if (fellBack < 100) expect(perPicture).toBeLessThan(8_000);
+      // A 100 MB picture spans 47 whole huge pages when its buffer starts page-aligned, fewer
+      // where an allocator places it otherwise (4698 for 100 pictures under ASan's); without the
+      // hint none is asked for.
+      expect(served + fellBack).toBeGreaterThanOrEqual(100 * 40);
+      // Under ASan each picture's shadow memory (12.5 MB) faults in small pages of its own.
+      if (fellBack < 100 && !underSanitizer()) expect(perPicture).toBeLessThan(8_000);
     }
   }, 180_000);
 
