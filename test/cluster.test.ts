@@ -315,7 +315,7 @@ describe('one etcd member, four nodes', () => {
       const status = kvs.filter((kv) => kv.key.toString().startsWith('streamcoder/status/'));
       const statusBytes = status.reduce((n, kv) => n + kv.value.length, 0) / Math.max(1, status.length);
       console.log(`etcd load, ${nodes.size} nodes and ${running} live streams, steady: ${rate.toFixed(2)} writes/s in all ` +
-        `(${(rate / Math.max(1, running)).toFixed(2)} per stream), plus one lease renewal per node every ${LEASE_TTL / 4} s; ` +
+        `(${(rate / Math.max(1, running)).toFixed(2)} per stream), plus one lease renewal per node every ${LEASE_TTL / 8} s; ` +
         `${kvs.length} keys, ${bytes} bytes (a status ${Math.round(statusBytes)} bytes)`);
       // A live stream writes its status every 3 s; the nodes their record every 15 s.
       expect(rate).toBeLessThan(running * 0.5 + nodes.size * 0.2 + 0.5);
@@ -361,9 +361,7 @@ describe('three etcd members', () => {
   beforeAll(async () => {
     etcd = await startEtcd(3);
     for (const name of ['x', 'y', 'z']) {
-      // A 3 s lease here: with the default 4 s, one CI run of this test measured 11.2 s when
-      // etcd's leader died too (a new etcd leader extends every lease by its TTL and an election).
-      const started = await startNode(etcd.endpoints, name, tokenFile, { maxStreams: 2, args: ['--lease-ttl', '3'] });
+      const started = await startNode(etcd.endpoints, name, tokenFile, { maxStreams: 2 });
       all.push(started);
       nodes.push(started);
     }
@@ -382,12 +380,17 @@ describe('three etcd members', () => {
     const victim = streams[0].node!;
     const moved = streams.filter((s) => s.node === victim).map((s) => s.id);
     const leader = await etcd.leader();
+    const outputAt = new Map(nodes.map((n) => [n, n.output().length]));
     const killedAt = Date.now();
     await Promise.all([etcd.kill(leader), killNode(nodes.find((n) => n.output().includes(`node ${victim} of the cluster`))!)]);
     const times: number[] = [];
     for (const id of moved) times.push(await watch.until(id, killedAt + 100, 20_000));
     console.log(`failover after SIGKILL of node ${victim} and of etcd's leader (member ${leader}): ${times.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')}`);
     for (const t of times) expect(t).toBeLessThan(10_000);
+    // Not asserted: a survivor stops its own streams if etcd's election outlasts its deadline
+    // (its lease's TTL less 1.5 s since its last renewal), as it must; a quick election does not.
+    const stops = nodes.filter((n) => n.output().slice(outputAt.get(n) ?? 0).includes('could not renew its lease in time'));
+    console.log(`survivors that stopped their streams during etcd's election: ${stops.length}`);
     const survivor = nodes.find((n) => !n.output().includes(`node ${victim} of the cluster`))!;
     for (const id of moved) {
       const s = (await survivor.api<Resource>('GET', `/v1/streams/${id}`)).body;

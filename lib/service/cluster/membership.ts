@@ -40,12 +40,16 @@ export type MembershipState = 'joining' | 'up' | 'unreachable' | 'lost';
 
 /** What a node keeps of its deadline for itself: the stop must be done, processes gone, by then. */
 const MARGIN_MS = 1500;
+/** The renewal period while renewals fail. */
+const FAILING_RENEW_EVERY_MS = 250;
 
 export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [MembershipState] }> {
   state: MembershipState = 'joining';
   leaseId: string | null = null;
   /** When the last renewal that succeeded was sent (or the lease granted). */
   lastRenewSentAt = 0;
+  /** When the last try to renew failed (a peer that asks then hears that etcd is out of reach). */
+  private lastFailureAt = 0;
   /** Until when the peers' answers allow pushing on while etcd cannot be reached. */
   private failsafeUntil = 0;
   private lease: Lease | null = null;
@@ -74,7 +78,7 @@ export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [Me
     this.lastRenewSentAt = sentAt;
     await this.putRecord();
     this.setState('up');
-    if (!this.timer) this.timer = setInterval(() => void this.renew(), this.ttlMs / 4);
+    this.schedule();
   }
 
   async putRecord(): Promise<void> {
@@ -83,9 +87,9 @@ export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [Me
     await this.o.client.put(keys.node(this.o.name)).value(JSON.stringify(this.o.record())).lease(this.leaseId).exec();
   }
 
-  /** Whether this node reached etcd lately (what it tells peers that ask). */
+  /** Whether this node reached etcd lately and its last try did not fail (what it tells peers that ask). */
   get reachable(): boolean {
-    return this.state === 'up' && Date.now() - this.lastRenewSentAt < this.ttlMs / 2;
+    return this.state === 'up' && Date.now() - this.lastRenewSentAt < this.ttlMs / 2 && this.lastFailureAt < this.lastRenewSentAt;
   }
 
   /** By when everything this node runs must have stopped. */
@@ -102,21 +106,20 @@ export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [Me
   private async renew(): Promise<void> {
     if (this.renewing || !this.lease || this.state === 'lost') return;
     this.renewing = true;
-    const sentAt = Date.now();
     try {
-      await withinTime(this.lease.keepaliveOnce({ deadline: sentAt + CALL_TIMEOUT_MS }), CALL_TIMEOUT_MS + 200, 'renewing the lease');
-      this.lastRenewSentAt = sentAt;
-      this.failsafeUntil = 0;
-      this.setState('up');
-      this.emit('renewed');
-    } catch (error) {
-      if (error instanceof EtcdLeaseInvalidError) {
+      const renewed = await this.renewOnAnyEndpoint();
+      if (renewed === 'lost') {
         // etcd answered: the lease expired (this node was stopped or cut off for longer than
         // its TTL). Its keys are gone; another node may run its streams already.
         this.lease = null;
         this.leaseId = null;
         this.setState('lost');
         this.emit('lost');
+      } else if (renewed) {
+        this.lastRenewSentAt = renewed;
+        this.failsafeUntil = 0;
+        this.setState('up');
+        this.emit('renewed');
       } else {
         this.setState('unreachable');
         if (await this.peersConfirmOutage()) {
@@ -126,7 +129,45 @@ export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [Me
       }
     } finally {
       this.renewing = false;
+      this.schedule();
     }
+  }
+
+  /**
+   * One renewal, tried again at once for up to a quarter TTL: the client sends a keep-alive (a
+   * stream, which its retry policy does not cover) to one endpoint picked at random, so with one
+   * etcd member down a third of single tries fail in a few milliseconds; and a keep-alive sent
+   * while etcd elects a leader can hang, so each try gets an eighth of the TTL. What counts is
+   * when the try that succeeded was sent (the deadline runs from there). Returns that time,
+   * 'lost' if etcd says the lease expired, or null.
+   */
+  private async renewOnAnyEndpoint(): Promise<number | 'lost' | null> {
+    const tryMs = Math.min(CALL_TIMEOUT_MS, this.ttlMs / 8);
+    const budgetEnds = Date.now() + this.ttlMs / 4;
+    for (;;) {
+      const sentAt = Date.now();
+      try {
+        await withinTime(this.lease!.keepaliveOnce({ deadline: sentAt + tryMs }), tryMs + 100, 'renewing the lease');
+        return sentAt;
+      } catch (error) {
+        if (error instanceof EtcdLeaseInvalidError) return 'lost';
+        this.lastFailureAt = Date.now();
+        if (Date.now() >= budgetEnds || !this.lease) return null;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
+  /**
+   * The next renewal: every eighth of the TTL, or four times a second while renewals fail (an
+   * etcd election ends at any moment). The deadline runs from the last renewal sent, so the more
+   * often a node renews, the longer an etcd election it rides out without stopping its streams.
+   */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.lease || this.state === 'lost') return;
+    this.timer = setTimeout(() => void this.renew(), this.state === 'up' ? this.ttlMs / 8 : FAILING_RENEW_EVERY_MS);
   }
 
   /** Whether every known peer answers that it cannot reach etcd either (none known: nobody can take over). */
@@ -150,7 +191,7 @@ export class Membership extends EventEmitter<{ lost: []; renewed: []; state: [Me
 
   /** Stops renewing and gives the lease back (its keys go at once), if etcd answers. */
   async leave(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const lease = this.lease;
     this.lease = null;
