@@ -1,13 +1,18 @@
-// The cluster's parts that need no etcd: the placement (a pure function of the state), the key
-// layout, and `serve --etcd`'s arguments and its refusal to start without a cluster to join.
+// The cluster's parts one at a time: the placement (a pure function of the state), the key
+// layout, `serve --etcd`'s arguments and its refusal to start without a cluster to join, a run's
+// deadline, and a node's lease renewals against real etcd members.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { connectEtcd } from '../lib/service/cluster/etcd';
+import { Membership } from '../lib/service/cluster/membership';
 import { keys, parseKey, type Assignment, type DesiredStream, type NodeRecord } from '../lib/service/cluster/keys';
 import { place, type ClusterState } from '../lib/service/cluster/placement';
 import { StreamSupervisor, SUPERVISION_DEFAULTS } from '../lib/service/supervisor';
 import { runCli } from './helpers/cli';
+import { waitUntil } from './helpers/cluster';
+import { startEtcd } from './helpers/etcd';
 import { fixture } from './helpers/fixtures';
 import { freePort, startRtmpServer } from './helpers/servers';
 
@@ -139,4 +144,43 @@ describe("a run's deadline", () => {
       await rtmp.stop();
     }
   }, 30_000);
+});
+
+describe('the lease, with one of three etcd members dead', () => {
+  it('is renewed every time (a keep-alive that fails on the dead member is sent again to another), and a node out of reach says so to the peers that ask', async () => {
+    const etcd = await startEtcd(3);
+    const client = connectEtcd(etcd.endpoints.split(','));
+    const membership = new Membership({
+      client, name: 'u', ttlSeconds: 4, token: 't', peers: () => [],
+      record: () => ({ name: 'u', state: 'up', advertise: null, maxStreams: 1, startedAt: 0, load: 0, cpus: 2 }),
+    });
+    const states: string[] = [];
+    membership.on('state', (s) => states.push(s));
+    try {
+      await membership.join();
+      await etcd.kill((await etcd.leader() + 1) % 3);
+      // 6 s: about twelve renewals, each of which picks one of the three endpoints at random.
+      let renewed = 0;
+      membership.on('renewed', () => renewed++);
+      const until = Date.now() + 6000;
+      let closest = Infinity;
+      while (Date.now() < until) {
+        closest = Math.min(closest, membership.deadline - Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // Renewed every 0.5 s, the deadline (TTL - 1.5 s after the last renewal) stays about 2 s
+      // ahead; a renewal lost to the dead member would bring it to 1.5 s, two to 1 s.
+      expect(closest).toBeGreaterThan(1600);
+      expect(states).toEqual(['up']);
+      expect(renewed).toBeGreaterThanOrEqual(8);
+      // All of etcd gone: the node says at once that it cannot reach it.
+      await Promise.all([0, 1, 2].map((i) => etcd.kill(i)));
+      await waitUntil('unreachable', async () => (membership.state === 'unreachable' ? true : null), 3000);
+      expect(membership.reachable).toBe(false);
+    } finally {
+      await membership.leave();
+      client.close();
+      await etcd.stop();
+    }
+  }, 60_000);
 });
