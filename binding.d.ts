@@ -159,6 +159,14 @@ export interface NativeWriter {
   /** Any item, placed by its source time (a picture with time null: the next frame slot). */
   send(item: NativeItem, block: boolean): number;
   sendAsync(item: NativeItem, block: boolean): Promise<number>;
+  /**
+   * Queues any item (copied now) to be written in order on the pool, unpaced. Settles at once
+   * while the queue has room (64 items, 32 MiB), else once it has room again. An item the
+   * writer refuses is not written (the others are), and its error is thrown by the next call of
+   * any kind, whose own item is then not written, or by close. The other writes and close go
+   * after what is queued.
+   */
+  enqueueAsync(item: NativeItem): Promise<void>;
   closeSync(): void;
   close(): Promise<void>;
 }

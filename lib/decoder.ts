@@ -392,7 +392,11 @@ export class Decoder<T extends MediaItem = Frame> implements AsyncIterable<T>, D
 
   /** Every item in time order: video Frames, and AudioFrames or Packets when asked for. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (let item = await this.readItem(); item !== null; item = await this.readItem()) yield item;
+    // The native call directly: most items were read ahead and come at once, and a stack
+    // captured per item (readItem's) would cost more than the item (its frames would only
+    // name this generator anyway).
+    const next = () => this.#native.readItemAsync() as Promise<T | null>;
+    for (let item = await next(); item !== null; item = await next()) yield item;
   }
 
   [Symbol.dispose](): void {

@@ -36,8 +36,15 @@ export class Encoder extends FrameWriter {
     this.writeSync(frame, false);
   }
 
-  /** `encodeFrame` off the event loop. */
-  async encode(frame: WriterInput): Promise<void> {
-    await this.writeAsync(frame, false);
+  /**
+   * `encodeFrame` off the event loop, through a queue: the item is copied (its buffer may be
+   * reused at once) and encoded and written in order on the thread pool, while the next ones
+   * come. Resolves at once while the queue holds fewer than 64 items and 32 MiB, else once it
+   * has room again. An item refused when its turn comes (a timestamp that goes back, say) is not
+   * written, the others are, and its error is thrown by the next call (`encode`, which then
+   * does not queue its own item, `encodeFrame` or `close`). `close` writes everything queued first.
+   */
+  encode(frame: WriterInput): Promise<void> {
+    return this.enqueue(frame);
   }
 }

@@ -267,6 +267,12 @@ export abstract class FrameWriter extends TypedEventEmitter<WriterEvents> implem
     return withCallerStack(() => this.native.sendAsync(prepared, block));
   }
 
+  /** Queues the item to be written off the event loop, unpaced (see NativeWriter.enqueueAsync). */
+  protected enqueue(item: WriterInput): Promise<void> {
+    // prepare() inside: what it refuses is a rejection, as from any async method.
+    return withCallerStack(() => this.native.enqueueAsync(this.prepare(item)));
+  }
+
   /** Flushes the encoder, writes the trailer and closes the output, off the event loop. */
   close(): Promise<void> {
     return withCallerStack(() => this.native.close());

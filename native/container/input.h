@@ -53,6 +53,9 @@ class Input {
   [[noreturn]] void ThrowIo(int averror, const std::string& what) const;
 
   AVFormatContext* context() const { return format_.get(); }
+  // Whether the input is a seekable byte stream (a file, an HTTP resource with ranges): reading
+  // it on never waits for a live source to send more.
+  bool seekable() const { return format_ && format_->pb && (format_->pb->seekable & AVIO_SEEKABLE_NORMAL); }
   // The source as it may appear in messages (quoted, secrets masked).
   const std::string& label() const { return label_; }
   // Bytes of the kept streams' packets read so far (any thread).

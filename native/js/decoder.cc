@@ -92,6 +92,7 @@ MediaReader& Decoder::OpenReader() {
 }
 
 std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnly) {
+  if (!checkOnly) ThrowDeferred();
   MediaReader& reader = OpenReader();
   if (destination.length < reader.frameBytes()) {
     throw Failure("ERR_BUFFER_SIZE", "The buffer holds " + std::to_string(destination.length) +
@@ -115,6 +116,7 @@ std::optional<Decoder::Decoded> Decoder::DecodePooled() {
 
 void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                         const std::function<void(const FrameMeta&)>& taken) {
+  ThrowDeferred();
   MediaReader& reader = OpenReader();
   // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
   // A stream that never sends another keyframe would grow it without end: maxGopBytes bounds it.
@@ -192,7 +194,7 @@ Napi::Value Decoder::GetAudioSkipped(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
     std::lock_guard<std::mutex> lock(gate_.mutex());
-    return Napi::Number::New(info.Env(), double(OpenReader().audioSkipped()));
+    return Napi::Number::New(info.Env(), double(OpenReader().audioSkipped() + aheadSkipped_));
   });
 }
 
@@ -203,6 +205,7 @@ Napi::Value Decoder::GetClosed(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
+    PassOverReadAhead();
     Napi::Buffer<uint8_t> data = NewFrameBuffer(info.Env());
     std::lock_guard<std::mutex> lock(gate_.mutex());
     std::optional<FrameMeta> meta = DecodeInto(ByteView{data.Data(), data.Length()});
@@ -213,6 +216,7 @@ Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadFrameAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     auto settled = gate_.BeginAsync();
+    PassOverReadAhead();
     return AsyncTask<std::optional<Decoded>>::Run(
         info.Env(),
         [this] { return DecodePooled(); },
@@ -227,6 +231,7 @@ Napi::Value Decoder::ReadFrameInto(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
     ByteView destination = GetBytes(info[0], "the destination");
+    PassOverReadAhead();
     std::lock_guard<std::mutex> lock(gate_.mutex());
     std::optional<FrameMeta> meta = DecodeInto(destination);
     return meta ? Napi::Value(MetaToJs(info.Env(), *meta, pixelFormat_)) : info.Env().Null();
@@ -238,6 +243,7 @@ Napi::Value Decoder::ReadFrameIntoAsync(const Napi::CallbackInfo& info) {
     ByteView destination = GetBytes(info[0], "the destination");
     if (destination.movable) return ReadFrameIntoMovable(info);
     auto settled = gate_.BeginAsync();
+    PassOverReadAhead();
     // A SharedArrayBuffer's memory stays where it is (kept alive below): decoded into in place.
     return AsyncTask<std::optional<FrameMeta>>::Run(
         info.Env(),
@@ -263,6 +269,7 @@ Napi::Value Decoder::ReadFrameIntoMovable(const Napi::CallbackInfo& info) {
     DecodeInto(GetBytes(info[0], "the destination"), /*checkOnly=*/true);
   }
   auto settled = gate_.BeginAsync();
+  PassOverReadAhead();
   auto target = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(info[0]));
   return AsyncTask<std::optional<Decoded>>::Run(
       info.Env(),
@@ -292,6 +299,7 @@ Napi::Value Decoder::ReadFrameIntoMovable(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
+    PassOverReadAhead();
     Napi::Env env = info.Env();
     Napi::Array frames = Napi::Array::New(env);
     Napi::Buffer<uint8_t> data;
@@ -309,6 +317,7 @@ Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
 Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     auto settled = gate_.BeginAsync();
+    PassOverReadAhead();
     // The GOP's length is unknown until it is decoded, so the pool thread allocates.
     return AsyncTask<std::vector<Decoded>>::Run(
         info.Env(),
@@ -346,9 +355,11 @@ Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
     Napi::Env env = info.Env();
+    if (!ahead_.empty()) return TakeAhead(env);
     size_t bytes;
     {
       std::lock_guard<std::mutex> lock(gate_.mutex());
+      ThrowDeferred();
       MediaReader& reader = OpenReader();
       ItemKind kind = reader.PeekItem();
       if (kind == ItemKind::kNone) return env.Null();
@@ -370,7 +381,9 @@ Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
     gate_.CheckIdle();
     Napi::Env env = info.Env();
     ByteView destination = GetBytes(info[0], "the destination");
+    if (!ahead_.empty()) return TakeAhead(env);  // sound or a packet: the destination is not used
     std::lock_guard<std::mutex> lock(gate_.mutex());
+    ThrowDeferred();
     MediaReader& reader = OpenReader();
     ItemKind kind = reader.PeekItem();
     if (kind == ItemKind::kNone) return env.Null();
@@ -385,13 +398,11 @@ Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
   });
 }
 
-std::optional<Decoder::Item> Decoder::NextItemPooled() {
-  std::lock_guard<std::mutex> lock(gate_.mutex());
-  MediaReader& reader = OpenReader();
+Decoder::Item Decoder::TakeItemPooled(MediaReader& reader, ItemKind kind) {
   Item item;
-  switch (ItemKind kind = reader.PeekItem()) {
+  switch (kind) {
     case ItemKind::kNone:
-      return std::nullopt;
+      throw Failure("ERR_INTERNAL", "No item pending");
     case ItemKind::kVideo:
       item.video.emplace(Decoded{PooledBuffer(pool_, reader.frameBytes()), {}});
       reader.Take(item.video->pixels.data(), &item.video->meta);
@@ -410,6 +421,48 @@ std::optional<Decoder::Item> Decoder::NextItemPooled() {
   return item;
 }
 
+std::vector<Decoder::Item> Decoder::NextItemsPooled(size_t most) {
+  std::lock_guard<std::mutex> lock(gate_.mutex());
+  ThrowDeferred();
+  std::vector<Item> items;
+  size_t bytes = 0;
+  try {
+    MediaReader& reader = OpenReader();
+    while (items.size() < most && bytes < kReadAheadBytes) {
+      const ItemKind kind = reader.PeekItem();
+      if (kind == ItemKind::kNone || (kind == ItemKind::kVideo && !items.empty())) break;
+      items.push_back(TakeItemPooled(reader, kind));
+      const Item& item = items.back();
+      if (item.video) break;
+      bytes += item.packet ? size_t(item.packet->packet->size) : item.audio->chunk.data.size();
+    }
+  } catch (const Failure& failure) {
+    if (items.empty()) throw;
+    deferred_.emplace(failure);
+  }
+  return items;
+}
+
+void Decoder::ThrowDeferred() {
+  if (!deferred_) return;
+  Failure failure = std::move(*deferred_);
+  deferred_.reset();
+  throw failure;
+}
+
+Napi::Value Decoder::TakeAhead(Napi::Env env) {
+  Item item = std::move(ahead_.front());
+  ahead_.pop_front();
+  return ItemToJs(env, item);
+}
+
+void Decoder::PassOverReadAhead() {
+  // With video copy the frame methods refuse (there are no pictures): nothing is dropped then.
+  if (ahead_.empty() || (reader_ && reader_->videoCopy())) return;
+  for (const Item& item : ahead_) aheadSkipped_ += item.audio || item.packet ? 1 : 0;
+  ahead_.clear();
+}
+
 Napi::Value Decoder::ItemToJs(Napi::Env env, Item& item) {
   if (item.video) return FrameToJs(env, item.video->meta, item.video->pixels.ToJs(env));
   if (item.packet) return PacketToJs(env, *item.packet);
@@ -418,12 +471,24 @@ Napi::Value Decoder::ItemToJs(Napi::Env env, Item& item) {
 
 Napi::Value Decoder::ReadItemAsync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!ahead_.empty()) {
+      // Read ahead by an earlier call: delivered now, with no trip to the thread pool.
+      gate_.CheckIdle();
+      Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+      deferred.Resolve(TakeAhead(env));
+      return deferred.Promise();
+    }
+    // Reading ahead never waits on a live source: its items go one at a time, as they come.
+    const size_t most = reader_ && reader_->isOpen() && reader_->seekableInput() ? kReadAheadItems : 1;
     auto settled = gate_.BeginAsync();
-    return AsyncTask<std::optional<Item>>::Run(
-        info.Env(),
-        [this] { return NextItemPooled(); },
-        [this](Napi::Env env, std::optional<Item>& item) -> Napi::Value {
-          return item ? ItemToJs(env, *item) : env.Null();
+    return AsyncTask<std::vector<Item>>::Run(
+        env,
+        [this, most] { return NextItemsPooled(most); },
+        [this](Napi::Env env, std::vector<Item>& items) -> Napi::Value {
+          if (items.empty()) return env.Null();
+          for (size_t i = 1; i < items.size(); ++i) ahead_.push_back(std::move(items[i]));
+          return ItemToJs(env, items.front());
         },
         {info.This()}, settled);
   });
@@ -435,12 +500,16 @@ Napi::Value Decoder::Seek(const Napi::CallbackInfo& info) {
     if (!info[0].IsNumber()) throw Failure("ERR_INVALID_ARGUMENT", "Expected seconds as a number");
     std::lock_guard<std::mutex> lock(gate_.mutex());
     OpenReader().Seek(info[0].As<Napi::Number>().DoubleValue());
+    // What was read ahead, and a failure met reading it, belong to the old position.
+    ahead_.clear();
+    deferred_.reset();
     return info.Env().Undefined();
   });
 }
 
 Napi::Value Decoder::CloseMethod(const Napi::CallbackInfo& info) {
   Close();
+  ahead_.clear();
   return info.Env().Undefined();
 }
 

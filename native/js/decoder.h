@@ -3,6 +3,7 @@
 // time: a second one while an async one runs fails with ERR_BUSY instead of queueing silently.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -35,7 +36,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
     PooledBuffer pixels;
     FrameMeta meta;
   };
-  // One item of readItemAsync, made on the pool thread: exactly one of the three is set.
+  // One item of readItemAsync, made on the pool thread (or read ahead): exactly one of the three is set.
   struct Item {
     std::optional<Decoded> video;
     std::optional<AudioItem> audio;
@@ -75,9 +76,21 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
 
   // Pool thread, without the mutex (it takes it): the next frame into pooled memory.
   std::optional<Decoded> DecodePooled();
-  // Pool thread, without the mutex: the next item, a video frame into pooled memory; nullopt at
-  // the end.
-  std::optional<Item> NextItemPooled();
+  // Pool thread, without the mutex: up to `most` items, empty at the end. A decoded picture goes
+  // alone (its decode is the cost, and pictures are large); sound and packets come in batches,
+  // which is what spares a thread hop per item. A failure after the first item is kept for the
+  // next read (deferred_), so the items before it are delivered first.
+  std::vector<Item> NextItemsPooled(size_t most);
+  // Under the mutex: throws the failure a batch read kept for the next read.
+  void ThrowDeferred();
+  // JS thread: the frame methods deliver video only; the sound read ahead is passed over as
+  // theirs is (dropped, counted in audioSkipped).
+  void PassOverReadAhead();
+  // With the mutex: the pending item of `kind` (PeekItem's answer, not kNone), a picture into
+  // pooled memory.
+  Item TakeItemPooled(MediaReader& reader, ItemKind kind);
+  // JS thread: the first item read ahead, taken.
+  Napi::Value TakeAhead(Napi::Env env);
   // JS thread: an audio or packet item the reader has pending (PeekItem said `kind`), taken.
   Napi::Value TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind);
   Napi::Value ItemToJs(Napi::Env env, Item& item);
@@ -92,6 +105,17 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   // 1080p rgb24 is 1.55 GB: such a GOP is read a frame at a time, or with a larger bound).
   static constexpr double kDefaultMaxGopBytes = double(int64_t(1) << 30);  // lib/decoder.ts DEFAULT_MAX_GOP_BYTES
   double maxGopBytes_ = kDefaultMaxGopBytes;
+
+  // Items read ahead by readItemAsync and not yet delivered (JS thread only). Never a decoded
+  // picture (see NextItemsPooled): only sound and packets, which are small.
+  std::deque<Item> ahead_;
+  // Audio items read ahead and then passed over by a frame method (added to audioSkipped).
+  int64_t aheadSkipped_ = 0;
+  // A failure met by a batch read after its first item: thrown by the next read (under the mutex).
+  std::optional<Failure> deferred_;
+  // A batch read ahead stops at this many items or bytes (of packets and sound).
+  static constexpr size_t kReadAheadItems = 64;
+  static constexpr size_t kReadAheadBytes = size_t(4) << 20;
 
   std::unique_ptr<MediaReader> reader_;
   OperationGate gate_{"decoder"};

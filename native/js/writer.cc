@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -265,6 +266,7 @@ Napi::Function Writer::Define(Napi::Env env) {
                          InstanceMethod("writeAsync", &Writer::WriteAsync),
                          InstanceMethod("send", &Writer::SendSync),
                          InstanceMethod("sendAsync", &Writer::SendAsync),
+                         InstanceMethod("enqueueAsync", &Writer::EnqueueAsync),
                          InstanceMethod("closeSync", &Writer::CloseSync),
                          InstanceMethod("close", &Writer::CloseAsync),
                      });
@@ -373,6 +375,8 @@ Napi::Value Writer::WriteSync(const Napi::CallbackInfo& info) {
     ByteView bytes = GetBytes(info[0], "the frame");
     int64_t pts = GetPts(info[1]);
     bool block = info[2].ToBoolean().Value();
+    WaitDrained();
+    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
     std::lock_guard<std::mutex> lock(gate_.mutex());
     MediaInput input;
     input.data = bytes.data;
@@ -406,6 +410,8 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
     return AsyncTask<double>::Run(
         info.Env(),
         [this, bytes, pts, block, staged] {
+          WaitDrained();
+          if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
           std::lock_guard<std::mutex> lock(gate_.mutex());
           MediaInput input;
           input.data = bytes.data;
@@ -421,6 +427,8 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
 Napi::Value Writer::SendSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
+    WaitDrained();
+    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
     ByteView bytes;
     Napi::Value data;
     MediaInput input = GetItem(info[0], &bytes, &data);
@@ -459,6 +467,8 @@ Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
     return AsyncTask<double>::Run(
         info.Env(),
         [this, input, block, staged, copied] {
+          WaitDrained();
+          if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
           std::lock_guard<std::mutex> lock(gate_.mutex());
           return WriteItem(input, block);
         },
@@ -467,13 +477,140 @@ Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    ByteView bytes;
+    Napi::Value data;
+    MediaInput input = GetItem(info[0], &bytes, &data);
+    gate_.CheckIdle();
+    if (roomWaiter_) throw Failure("ERR_BUSY", "The stream's queue is full and an item waits for room; await it first");
+    // The caller may reuse its buffer once the Promise settles, before the item is written:
+    // every item is copied now, a SharedArrayBuffer's too.
+    QueuedItem queued;
+    if (input.kind == MediaInput::Kind::kVideo) {
+      // A picture whose length is not its size and format's is refused now, before the copy.
+      // Without the mutex, which a drain may hold for a whole encode: past CheckIdle no open or
+      // close runs, a drain only writes, and the check reads only what the open set.
+      OpenWriter().CheckPicture(input);
+      queued.picture.emplace(pool_, bytes.length);
+      std::memcpy(queued.picture->data(), bytes.data, bytes.length);
+      input.data = queued.picture->data();
+    } else {
+      queued.bytes.assign(bytes.data, bytes.data + bytes.length);
+      input.data = queued.bytes.data();
+    }
+    queued.input = input;
+    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+    bool start = false, full = false;
+    {
+      std::lock_guard<std::mutex> lock(queueMutex_);
+      queue_.push_back(std::move(queued));
+      queuedBytes_ += bytes.length;
+      start = !draining_;
+      draining_ = true;
+      full = queue_.size() >= kQueueItems || queuedBytes_ >= kQueueBytes;
+    }
+    queued_.notify_one();
+    if (start) {
+      AsyncTask<bool>::Run(
+          env,
+          [this] {
+            DrainQueue();
+            return true;
+          },
+          [this](Napi::Env env, bool&) -> Napi::Value {
+            OnDrained(env);
+            return env.Undefined();
+          },
+          {Value()});
+    }
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    if (full) roomWaiter_.emplace(deferred);
+    else deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  });
+}
+
+void Writer::DrainQueue() {
+  for (;;) {
+    std::optional<QueuedItem> item;
+    {
+      std::unique_lock<std::mutex> lock(queueMutex_);
+      // An item produced a little slower than it is written would otherwise start a drain of its
+      // own, a thread hop each: the drain waits a moment for the next one, unless someone waits
+      // for it to end.
+      if (queue_.empty() && waitingForDrain_ == 0) {
+        queued_.wait_for(lock, std::chrono::microseconds(kDrainLingerUs), [this] { return !queue_.empty() || waitingForDrain_ > 0; });
+      }
+      if (queue_.empty()) {
+        draining_ = false;
+        drained_.notify_all();
+        return;
+      }
+      item.emplace(std::move(queue_.front()));
+      queue_.pop_front();
+      queuedBytes_ -= item->picture ? item->picture->size() : item->bytes.size();
+    }
+    std::optional<Failure> failed;
+    try {
+      std::lock_guard<std::mutex> lock(gate_.mutex());
+      WriteItem(item->input, /*block=*/false);
+    } catch (const Failure& failure) {
+      failed.emplace(failure);
+    } catch (const std::bad_alloc&) {
+      failed.emplace("ERR_NO_MEMORY", "Out of memory");
+    } catch (const std::exception& error) {
+      failed.emplace("ERR_INTERNAL", error.what());
+    }
+    // Refused, as the sync call would have been: not written, and the writer goes on with the
+    // next item. The first refusal waits for the caller's next call.
+    if (failed) {
+      std::lock_guard<std::mutex> lock(queueMutex_);
+      if (!queueFailure_) queueFailure_ = std::move(failed);
+    }
+  }
+}
+
+void Writer::OnDrained(Napi::Env env) {
+  if (!roomWaiter_) return;
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    // A drain that ended before the queue filled again leaves the waiter to the next one.
+    if (!queueFailure_ && (queue_.size() >= kQueueItems || queuedBytes_ >= kQueueBytes)) return;
+  }
+  std::optional<Failure> failed = TakeQueueFailure();
+  Napi::Promise::Deferred waiter = *roomWaiter_;
+  roomWaiter_.reset();
+  if (failed) waiter.Reject(ToJsError(env, *failed).Value());
+  else waiter.Resolve(env.Undefined());
+}
+
+void Writer::WaitDrained() {
+  std::unique_lock<std::mutex> lock(queueMutex_);
+  ++waitingForDrain_;
+  queued_.notify_all();  // a drain that lingers for more ends now
+  drained_.wait(lock, [this] { return !draining_; });
+  --waitingForDrain_;
+}
+
+std::optional<Failure> Writer::TakeQueueFailure() {
+  std::lock_guard<std::mutex> lock(queueMutex_);
+  std::optional<Failure> failed = std::move(queueFailure_);
+  queueFailure_.reset();
+  return failed;
+}
+
 Napi::Value Writer::CloseSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     if (gate_.closed()) return info.Env().Undefined();
     if (writer_) writer_->CancelWait();
+    WaitDrained();
     std::lock_guard<std::mutex> lock(gate_.mutex());
     gate_.MarkClosed();
+    std::optional<Failure> failed = TakeQueueFailure();
     Finish();
+    if (failed) throw *failed;
     return info.Env().Undefined();
   });
 }
@@ -491,8 +628,13 @@ Napi::Value Writer::CloseAsync(const Napi::CallbackInfo& info) {
     return AsyncTask<bool>::Run(
         info.Env(),
         [this] {
+          // After what is queued (the drain was queued on the pool before this task, and the
+          // pool runs tasks in order, so this wait cannot hold up the drain).
+          WaitDrained();
           std::lock_guard<std::mutex> lock(gate_.mutex());
+          std::optional<Failure> failed = TakeQueueFailure();
           Finish();
+          if (failed) throw *failed;
           return true;
         },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {info.This()});

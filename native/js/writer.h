@@ -3,7 +3,12 @@
 // OperationGate rules as Decoder.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
 
 #include <napi.h>
 
@@ -35,6 +40,7 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   Napi::Value WriteAsync(const Napi::CallbackInfo& info);
   Napi::Value SendSync(const Napi::CallbackInfo& info);
   Napi::Value SendAsync(const Napi::CallbackInfo& info);
+  Napi::Value EnqueueAsync(const Napi::CallbackInfo& info);
   Napi::Value CloseSync(const Napi::CallbackInfo& info);
   Napi::Value CloseAsync(const Napi::CallbackInfo& info);
 
@@ -45,6 +51,42 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   void Finish();   // flush + trailer, then Release; throws what went wrong
   void Release();  // frees the writer, keeping its last counters readable
   void ReleaseEvents();
+
+  // The write queue (enqueueAsync): items copied on the JS thread and written in order by one
+  // pool task that runs while the queue has any (DrainQueue), so that a loop of
+  // `await encoder.encode(item)` pays no thread hop per item. An item the writer refuses is not
+  // written, as with a sync call, and the writer goes on; the refusal is thrown by the caller's
+  // next call of any kind (whose own item is then not written), or by close.
+  struct QueuedItem {
+    MediaInput input;
+    std::optional<PooledBuffer> picture;  // the copy of a picture's bytes
+    std::vector<uint8_t> bytes;           // the copy of sound or a packet
+  };
+  // Pool thread: writes what is queued until the queue is empty.
+  void DrainQueue();
+  // JS thread, once a drain has ended: settles the enqueue that waited for room.
+  void OnDrained(Napi::Env env);
+  // Any thread: waits until no drain runs (the other operations go after what is queued).
+  void WaitDrained();
+  // Any thread: the failure a drain met, taken (to be thrown once).
+  std::optional<Failure> TakeQueueFailure();
+
+  std::mutex queueMutex_;
+  std::condition_variable drained_;
+  std::condition_variable queued_;
+  // Callers of WaitDrained waiting now (a drain does not linger for them).
+  int waitingForDrain_ = 0;
+  // How long a drain whose queue is empty waits for the next item before it ends.
+  static constexpr int kDrainLingerUs = 2000;
+  std::deque<QueuedItem> queue_;
+  size_t queuedBytes_ = 0;
+  bool draining_ = false;
+  std::optional<Failure> queueFailure_;
+  // The enqueue that found the queue full: settled when a drain has made room (JS thread only).
+  std::optional<Napi::Promise::Deferred> roomWaiter_;
+  // The queue holds at most this many items, or bytes (one item always fits).
+  static constexpr size_t kQueueItems = 64;
+  static constexpr size_t kQueueBytes = size_t(32) << 20;
 
   std::unique_ptr<MediaWriter> writer_;
   OperationGate gate_{"stream"};

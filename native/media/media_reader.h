@@ -138,6 +138,8 @@ class MediaReader {
   // Bytes of one packed picture (0 with video copy: no pictures).
   size_t frameBytes() const { return video_ ? video_->scaler().packedSize() : 0; }
   bool videoCopy() const { return options_.videoCopy; }
+  // Whether reading ahead never waits on a live source (see Input::seekable).
+  bool seekableInput() const { return input_.seekable(); }
 
   // --- Items in time order.
   // The kind of the next item (decoding and demuxing as needed); kNone once everything has
