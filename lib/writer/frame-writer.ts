@@ -269,8 +269,14 @@ export abstract class FrameWriter extends TypedEventEmitter<WriterEvents> implem
 
   /** Queues the item to be written off the event loop, unpaced (see NativeWriter.enqueueAsync). */
   protected enqueue(item: WriterInput): Promise<void> {
-    // prepare() inside: what it refuses is a rejection, as from any async method.
-    return withCallerStack(() => this.native.enqueueAsync(this.prepare(item)));
+    // Without withCallerStack, whose stack capture costs more than queueing the item: what this
+    // call refuses is thrown inside it (so its stack is the caller's), and becomes a rejection
+    // here, as from any async method; an earlier item's refusal is rethrown by the native call.
+    try {
+      return this.native.enqueueAsync(this.prepare(item));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Flushes the encoder, writes the trailer and closes the output, off the event loop. */

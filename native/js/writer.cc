@@ -485,6 +485,7 @@ Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
     MediaInput input = GetItem(info[0], &bytes, &data);
     gate_.CheckIdle();
     if (roomWaiter_) throw Failure("ERR_BUSY", "The stream's queue is full and an item waits for room; await it first");
+    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
     // The caller may reuse its buffer once the Promise settles, before the item is written:
     // every item is copied now, a SharedArrayBuffer's too.
     QueuedItem queued;
@@ -501,7 +502,6 @@ Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
       input.data = queued.bytes.data();
     }
     queued.input = input;
-    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
     bool start = false, full = false;
     {
       std::lock_guard<std::mutex> lock(queueMutex_);
@@ -510,6 +510,7 @@ Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
       start = !draining_;
       draining_ = true;
       full = queue_.size() >= kQueueItems || queuedBytes_ >= kQueueBytes;
+      roomWanted_ = full;
     }
     queued_.notify_one();
     if (start) {
@@ -539,8 +540,8 @@ void Writer::DrainQueue() {
       std::unique_lock<std::mutex> lock(queueMutex_);
       // An item produced a little slower than it is written would otherwise start a drain of its
       // own, a thread hop each: the drain waits a moment for the next one, unless someone waits
-      // for it to end.
-      if (queue_.empty() && waitingForDrain_ == 0) {
+      // for it to end (a sync call, close, or an encode that found the queue full).
+      if (queue_.empty() && waitingForDrain_ == 0 && !roomWanted_) {
         queued_.wait_for(lock, std::chrono::microseconds(kDrainLingerUs), [this] { return !queue_.empty() || waitingForDrain_ > 0; });
       }
       if (queue_.empty()) {

@@ -76,6 +76,8 @@ class Writer : public Napi::ObjectWrap<Writer>, public Closable {
   std::condition_variable queued_;
   // Callers of WaitDrained waiting now (a drain does not linger for them).
   int waitingForDrain_ = 0;
+  // The last enqueue found the queue full: its caller waits for the drain to end.
+  bool roomWanted_ = false;
   // How long a drain whose queue is empty waits for the next item before it ends.
   static constexpr int kDrainLingerUs = 2000;
   std::deque<QueuedItem> queue_;

@@ -218,15 +218,38 @@ async function soundDecode() {
   // Stream copy of both, for await, a seek to a keyframe, and the packets muxed by an Encoder that copies them.
   const copy = await Decoder.open(file, { audio: 'copy', video: 'copy' });
   const muxer = Encoder.openSync(path.join(out, 'copied.mkv'), { from: copy.info, video: 'copy', audio: 'copy' });
+  let copyFirst = null;
   for await (const packet of copy) {
     tally(packet);
     muxer.encodeFrame(packet);
+    if (packet.kind === 'video-packet' && !copyFirst) copyFirst = packet;
   }
   muxer.closeSync();
   copy.seek(0.2);
   tally(copy.extractItem());
   expectFailure(() => copy.extractFrame());  // ERR_INVALID_STATE: no video decoder
   copy.close();
+  // The same through the queues of issue 22: items read ahead in batches, a break and the sync
+  // form after it, the frame methods passing over sound read ahead, an Encoder's write queue
+  // with a refused packet in it (thrown by close), and a decoder closed with items read ahead.
+  const ahead = await Decoder.open(file, { audio: 'copy', video: 'copy' });
+  const queued = await Encoder.open(path.join(out, 'queued.mkv'), { from: ahead.info, video: 'copy', audio: 'copy' });
+  let n = 0;
+  for await (const packet of ahead) {
+    await queued.encode(packet);
+    if (++n === 5) break;
+  }
+  for (let packet = ahead.extractItem(); packet; packet = ahead.extractItem()) await queued.encode(packet);
+  await queued.encode({ ...copyFirst, time: 0, pts: 0, dts: -100 });
+  await queued.close().then(() => { throw new Error('the refused packet was not thrown by close'); }, (error) => { if (!(error instanceof StreamcoderError)) throw error; });
+  ahead.seek(0);
+  await ahead.readItem();
+  ahead.close();
+  const passed = await Decoder.open(file, { audio: true, pixelFormat: 'yuv420p' });
+  await passed.readItem();
+  await passed.readItem();
+  while (await passed.read());
+  passed.close();
   // Closed with items pending in both queues; the refusals.
   const pending = Decoder.openSync(file, { audio: { stream: 1, copy: true } });
   tally(pending.extractItem());
