@@ -247,10 +247,14 @@ describe('failures', () => {
 
   test('serving after close, and overlapping async serves', async () => {
     const srv = await Server.open(rtmp.liveUrl('closed'), { from: info, preset: 'ultrafast' });
+    // serve() queues: two at once are both taken, in order. serveBlock is one operation at a time.
     const first = srv.serve(frames[0]);
-    await expect(srv.serve(frames[1])).rejects.toMatchObject({ code: 'ERR_BUSY' });
-    await first;
+    const second = srv.serve(frames[1]);
+    const blocking = srv.serveBlock(frames[2]);
+    await expect(srv.serve(frames[3])).rejects.toMatchObject({ code: 'ERR_BUSY' });
+    await Promise.all([first, second, blocking]);
     await srv.close();
+    expect(srv.stats.frames).toBe(3);
     expect(() => srv.serveFrame(frames[1])).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }));
     await expect(srv.serveBlock(frames[1])).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });

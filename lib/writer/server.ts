@@ -71,9 +71,15 @@ export class Server extends FrameWriter {
     return this.writeSync(frame, true);
   }
 
-  /** `serveFrame` off the event loop. */
-  async serve(frame: WriterInput): Promise<void> {
-    await this.writeAsync(frame, false);
+  /**
+   * `serveFrame` off the event loop, through the queue `Encoder.encode` uses: the item is copied,
+   * and encoded and sent in order on the thread pool while the next ones come. Resolves at once
+   * while the queue holds fewer than 64 items and 32 MiB, else once it has room again. An item
+   * refused in its turn is not sent, the others are, and its error (or the push's end, such as
+   * `ERR_PUBLISH_REFUSED`) is thrown by the next call; `close` sends everything queued first.
+   */
+  serve(frame: WriterInput): Promise<void> {
+    return this.enqueue(frame);
   }
 
   /** `serveFrameBlock` off the event loop (the wait happens on the thread pool). */
