@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -375,8 +374,7 @@ Napi::Value Writer::WriteSync(const Napi::CallbackInfo& info) {
     ByteView bytes = GetBytes(info[0], "the frame");
     int64_t pts = GetPts(info[1]);
     bool block = info[2].ToBoolean().Value();
-    WaitDrained();
-    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+    AfterQueue();
     std::lock_guard<std::mutex> lock(gate_.mutex());
     MediaInput input;
     input.data = bytes.data;
@@ -410,8 +408,7 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
     return AsyncTask<double>::Run(
         info.Env(),
         [this, bytes, pts, block, staged] {
-          WaitDrained();
-          if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+          AfterQueue();
           std::lock_guard<std::mutex> lock(gate_.mutex());
           MediaInput input;
           input.data = bytes.data;
@@ -427,8 +424,7 @@ Napi::Value Writer::WriteAsync(const Napi::CallbackInfo& info) {
 Napi::Value Writer::SendSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
-    WaitDrained();
-    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+    AfterQueue();
     ByteView bytes;
     Napi::Value data;
     MediaInput input = GetItem(info[0], &bytes, &data);
@@ -467,8 +463,7 @@ Napi::Value Writer::SendAsync(const Napi::CallbackInfo& info) {
     return AsyncTask<double>::Run(
         info.Env(),
         [this, input, block, staged, copied] {
-          WaitDrained();
-          if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+          AfterQueue();
           std::lock_guard<std::mutex> lock(gate_.mutex());
           return WriteItem(input, block);
         },
@@ -485,39 +480,32 @@ Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
     MediaInput input = GetItem(info[0], &bytes, &data);
     gate_.CheckIdle();
     if (roomWaiter_) throw Failure("ERR_BUSY", "The stream's queue is full and an item waits for room; await it first");
-    if (std::optional<Failure> failed = TakeQueueFailure()) throw *failed;
+    if (std::optional<Failure> failed = queue_.TakeFailure()) throw *failed;
     // The caller may reuse its buffer once the Promise settles, before the item is written:
     // every item is copied now, a SharedArrayBuffer's too.
-    QueuedItem queued;
+    WriteQueue::Item item;
     if (input.kind == MediaInput::Kind::kVideo) {
       // A picture whose length is not its size and format's is refused now, before the copy.
       // Without the mutex, which a drain may hold for a whole encode: past CheckIdle no open or
       // close runs, a drain only writes, and the check reads only what the open set.
       OpenWriter().CheckPicture(input);
-      queued.picture.emplace(pool_, bytes.length);
-      std::memcpy(queued.picture->data(), bytes.data, bytes.length);
-      input.data = queued.picture->data();
+      item.picture.emplace(pool_, bytes.length);
+      std::memcpy(item.picture->data(), bytes.data, bytes.length);
+      input.data = item.picture->data();
     } else {
-      queued.bytes.assign(bytes.data, bytes.data + bytes.length);
-      input.data = queued.bytes.data();
+      item.bytes.assign(bytes.data, bytes.data + bytes.length);
+      input.data = item.bytes.data();
     }
-    queued.input = input;
-    bool start = false, full = false;
-    {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      queue_.push_back(std::move(queued));
-      queuedBytes_ += bytes.length;
-      start = !draining_;
-      draining_ = true;
-      full = queue_.size() >= kQueueItems || queuedBytes_ >= kQueueBytes;
-      roomWanted_ = full;
-    }
-    queued_.notify_one();
-    if (start) {
+    item.input = input;
+    bool full = false;
+    if (queue_.Push(std::move(item), &full)) {
       AsyncTask<bool>::Run(
           env,
           [this] {
-            DrainQueue();
+            queue_.Drain([this](const MediaInput& queued) {
+              std::lock_guard<std::mutex> lock(gate_.mutex());
+              WriteItem(queued, /*block=*/false);
+            });
             return true;
           },
           [this](Napi::Env env, bool&) -> Napi::Value {
@@ -533,83 +521,29 @@ Napi::Value Writer::EnqueueAsync(const Napi::CallbackInfo& info) {
   });
 }
 
-void Writer::DrainQueue() {
-  for (;;) {
-    std::optional<QueuedItem> item;
-    {
-      std::unique_lock<std::mutex> lock(queueMutex_);
-      // An item produced a little slower than it is written would otherwise start a drain of its
-      // own, a thread hop each: the drain waits a moment for the next one, unless someone waits
-      // for it to end (a sync call, close, or an encode that found the queue full).
-      if (queue_.empty() && waitingForDrain_ == 0 && !roomWanted_) {
-        queued_.wait_for(lock, std::chrono::microseconds(kDrainLingerUs), [this] { return !queue_.empty() || waitingForDrain_ > 0; });
-      }
-      if (queue_.empty()) {
-        draining_ = false;
-        drained_.notify_all();
-        return;
-      }
-      item.emplace(std::move(queue_.front()));
-      queue_.pop_front();
-      queuedBytes_ -= item->picture ? item->picture->size() : item->bytes.size();
-    }
-    std::optional<Failure> failed;
-    try {
-      std::lock_guard<std::mutex> lock(gate_.mutex());
-      WriteItem(item->input, /*block=*/false);
-    } catch (const Failure& failure) {
-      failed.emplace(failure);
-    } catch (const std::bad_alloc&) {
-      failed.emplace("ERR_NO_MEMORY", "Out of memory");
-    } catch (const std::exception& error) {
-      failed.emplace("ERR_INTERNAL", error.what());
-    }
-    // Refused, as the sync call would have been: not written, and the writer goes on with the
-    // next item. The first refusal waits for the caller's next call.
-    if (failed) {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      if (!queueFailure_) queueFailure_ = std::move(failed);
-    }
-  }
-}
-
 void Writer::OnDrained(Napi::Env env) {
-  if (!roomWaiter_) return;
-  {
-    std::lock_guard<std::mutex> lock(queueMutex_);
-    // A drain that ended before the queue filled again leaves the waiter to the next one.
-    if (!queueFailure_ && (queue_.size() >= kQueueItems || queuedBytes_ >= kQueueBytes)) return;
-  }
-  std::optional<Failure> failed = TakeQueueFailure();
+  // A drain that ended before the queue filled again leaves the waiter to the next one.
+  if (!roomWaiter_ || !queue_.RoomOrFailure()) return;
+  std::optional<Failure> failed = queue_.TakeFailure();
   Napi::Promise::Deferred waiter = *roomWaiter_;
   roomWaiter_.reset();
   if (failed) waiter.Reject(ToJsError(env, *failed).Value());
   else waiter.Resolve(env.Undefined());
 }
 
-void Writer::WaitDrained() {
-  std::unique_lock<std::mutex> lock(queueMutex_);
-  ++waitingForDrain_;
-  queued_.notify_all();  // a drain that lingers for more ends now
-  drained_.wait(lock, [this] { return !draining_; });
-  --waitingForDrain_;
-}
-
-std::optional<Failure> Writer::TakeQueueFailure() {
-  std::lock_guard<std::mutex> lock(queueMutex_);
-  std::optional<Failure> failed = std::move(queueFailure_);
-  queueFailure_.reset();
-  return failed;
+void Writer::AfterQueue() {
+  queue_.WaitDrained();
+  if (std::optional<Failure> failed = queue_.TakeFailure()) throw *failed;
 }
 
 Napi::Value Writer::CloseSync(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     if (gate_.closed()) return info.Env().Undefined();
     if (writer_) writer_->CancelWait();
-    WaitDrained();
+    queue_.WaitDrained();
     std::lock_guard<std::mutex> lock(gate_.mutex());
     gate_.MarkClosed();
-    std::optional<Failure> failed = TakeQueueFailure();
+    std::optional<Failure> failed = queue_.TakeFailure();
     Finish();
     if (failed) throw *failed;
     return info.Env().Undefined();
@@ -631,9 +565,9 @@ Napi::Value Writer::CloseAsync(const Napi::CallbackInfo& info) {
         [this] {
           // After what is queued (the drain was queued on the pool before this task, and the
           // pool runs tasks in order, so this wait cannot hold up the drain).
-          WaitDrained();
+          queue_.WaitDrained();
           std::lock_guard<std::mutex> lock(gate_.mutex());
-          std::optional<Failure> failed = TakeQueueFailure();
+          std::optional<Failure> failed = queue_.TakeFailure();
           Finish();
           if (failed) throw *failed;
           return true;
