@@ -1,6 +1,7 @@
 // Writer: the JS binding of MediaWriter, behind both Server (publishing, paced) and Encoder
 // (files). Sync methods for worker_threads and scripts, async ones on the libuv pool, the same
-// OperationGate rules as Decoder.
+// OperationGate rules as Decoder; but enqueueAsync (encode, serve) queues instead of running
+// alone (see WriteQueue), and everything else goes after what is queued.
 #pragma once
 
 #include <memory>
