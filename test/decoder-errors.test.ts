@@ -241,10 +241,15 @@ describe('lifecycle', () => {
     };
     // The first phase grows the allocator's arenas (one per decoding thread) and V8's heap to
     // their working size, by up to ~60 MiB, more or less each run; a leak grows every phase by the
-    // same amount (a frame a decode would be 1500 x 230 kB). So the second phase is measured.
+    // same amount (a frame a decode would be 1500 x 230 kB). So the phases after it are measured,
+    // and the smaller growth of two counts: a CI run with the other fork busy once saw one phase
+    // grow 18.6 MiB by itself (a new arena for a new decoder's threads), which a leak would
+    // repeat in the next phase and this does not.
     const warm = phase();
-    const grown = phase() - warm;
-    expect(grown, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB in the second phase`).toBeLessThan(16 << 20);
+    const second = phase();
+    const third = phase();
+    const grown = Math.min(second - warm, third - second);
+    expect(grown, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB in each phase after the first (at least)`).toBeLessThan(16 << 20);
   }, 120_000);
 });
 
