@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Decoder, MediaItem } from '../lib';
 
 export interface Measurement {
   name: string;
@@ -87,4 +88,24 @@ export function report(title: string, results: Map<string, number | { fps: numbe
     if (typeof value !== 'number') line += `${value.cpu.toFixed(3).padStart(8)}${frames ? ((value.cpu / frames) * 1000).toFixed(2).padStart(13) : ''}`;
     console.log(line);
   }
+}
+
+/** Every remaining item of `dec` given to `put` (a sync writer method); returns the video packets. */
+export function copySync(dec: Decoder<MediaItem>, put: (item: MediaItem) => void): number {
+  let n = 0;
+  for (let item = dec.extractItem(); item; item = dec.extractItem()) {
+    put(item);
+    if (item.kind === 'video-packet') n++;
+  }
+  return n;
+}
+
+/** The same the natural async way: `for await` and `await put(item)`. */
+export async function copyAsync(dec: Decoder<MediaItem>, put: (item: MediaItem) => Promise<void>): Promise<number> {
+  let n = 0;
+  for await (const item of dec) {
+    await put(item);
+    if (item.kind === 'video-packet') n++;
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Decoder, Encoder, Server } from '../lib';
 import { startRtmpServer } from '../test/helpers/servers';
-import { measure, measureCommand, report, roundsWithCpu } from './common';
+import { copyAsync, copySync, measure, measureCommand, report, roundsWithCpu } from './common';
 import { benchFixture } from './fixtures';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -31,11 +31,7 @@ try {
     () => measure('sync: extractItem + encodeFrame', () => {
       const dec = Decoder.openSync(input, copy);
       const enc = Encoder.openSync(out, { from: dec.info, ...copy });
-      let n = 0;
-      for (let item = dec.extractItem(); item; item = dec.extractItem()) {
-        enc.encodeFrame(item);
-        if (item.kind === 'video-packet') n++;
-      }
+      const n = copySync(dec, (item) => enc.encodeFrame(item));
       enc.closeSync();
       dec.close();
       return n;
@@ -43,11 +39,7 @@ try {
     () => measure('async: for await + await encode', async () => {
       const dec = await Decoder.open(input, copy);
       const enc = await Encoder.open(out, { from: dec.info, ...copy });
-      let n = 0;
-      for await (const item of dec) {
-        await enc.encode(item);
-        if (item.kind === 'video-packet') n++;
-      }
+      const n = await copyAsync(dec, (item) => enc.encode(item));
       await enc.close();
       dec.close();
       return n;
@@ -59,11 +51,7 @@ try {
     () => measure('sync: extractItem + serveFrame', async () => {
       const dec = Decoder.openSync(input, copy);
       const srv = await Server.open(rtmp.liveUrl(`lib${run++}`), { from: dec.info, ...copy });
-      let n = 0;
-      for (let item = dec.extractItem(); item; item = dec.extractItem()) {
-        srv.serveFrame(item);
-        if (item.kind === 'video-packet') n++;
-      }
+      const n = copySync(dec, (item) => srv.serveFrame(item));
       srv.closeSync();
       dec.close();
       return n;
@@ -71,11 +59,7 @@ try {
     () => measure('async: for await + await serve', async () => {
       const dec = await Decoder.open(input, copy);
       const srv = await Server.open(rtmp.liveUrl(`lib${run++}`), { from: dec.info, ...copy });
-      let n = 0;
-      for await (const item of dec) {
-        await srv.serve(item);
-        if (item.kind === 'video-packet') n++;
-      }
+      const n = await copyAsync(dec, (item) => srv.serve(item));
       await srv.close();
       dec.close();
       return n;

@@ -28,7 +28,7 @@ import { measureSync, type SyncMeasure } from '../test/helpers/av-sync';
 import { fixture } from '../test/helpers/fixtures';
 import { probeFrameCount } from '../test/helpers/ffmpeg-cli';
 import { settledFile, startRtmpServer } from '../test/helpers/servers';
-import { measure, measureCommand, report, roundsWithCpu } from './common';
+import { copySync, measure, measureCommand, report, roundsWithCpu } from './common';
 import { benchFixture } from './fixtures';
 
 const file = fixture('bench-1080p.mp4');
@@ -110,11 +110,7 @@ try {
   const copyAll = (input: string) => async () => {
     const dec = Decoder.openSync(input, { video: 'copy', audio: 'copy' });
     const srv = await Server.open(rtmp.liveUrl(`bench${run++}`), { from: dec.info, video: 'copy', audio: 'copy' });
-    let n = 0;
-    for (let item = dec.extractItem(); item; item = dec.extractItem()) {
-      srv.serveFrame(item);
-      if (item.kind === 'video-packet') n++;
-    }
+    const n = copySync(dec, (item) => srv.serveFrame(item));
     srv.closeSync();
     dec.close();
     return n;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <exception>
+#include <new>
+#include <optional>
 #include <string>
 
 #include "base/redact.h"
@@ -35,6 +37,22 @@ class Failure : public std::exception {
   std::string message_;
   int averror_;
 };
+
+// Runs `work` where nothing may propagate (a pool thread, a queue's drain): what it throws,
+// as the Failure it is or becomes (out of memory, another std::exception), or nothing.
+template <typename Work>
+std::optional<Failure> FailureOf(Work&& work) {
+  try {
+    work();
+  } catch (const Failure& failure) {
+    return failure;
+  } catch (const std::bad_alloc&) {
+    return Failure("ERR_NO_MEMORY", "Out of memory");
+  } catch (const std::exception& error) {
+    return Failure("ERR_INTERNAL", error.what());
+  }
+  return std::nullopt;
+}
 
 // Throws Failure::FromAv when an FFmpeg call returned an error.
 inline void Check(int ret, const std::string& what) {

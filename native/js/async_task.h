@@ -43,15 +43,7 @@ class AsyncTask : public Napi::AsyncWorker {
 
   void Execute() override {
     // Pool thread: no V8 here.
-    try {
-      result_.emplace(work_());
-    } catch (const Failure& failure) {
-      failure_.emplace(failure);
-    } catch (const std::bad_alloc&) {
-      failure_.emplace("ERR_NO_MEMORY", "Out of memory");
-    } catch (const std::exception& error) {
-      failure_.emplace("ERR_INTERNAL", error.what());
-    }
+    failure_ = FailureOf([this] { result_.emplace(work_()); });
   }
 
   void OnOK() override {

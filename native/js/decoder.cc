@@ -340,17 +340,6 @@ Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value Decoder::TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind) {
-  if (kind == ItemKind::kAudio) {
-    AudioItem item;
-    reader.TakeAudio(&item);
-    return AudioToJs(env, item, reader.info().audio->output);
-  }
-  PacketItem item;
-  reader.TakePacket(kind, &item);
-  return PacketToJs(env, item);
-}
-
 Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
@@ -363,7 +352,10 @@ Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
       MediaReader& reader = OpenReader();
       ItemKind kind = reader.PeekItem();
       if (kind == ItemKind::kNone) return env.Null();
-      if (kind != ItemKind::kVideo) return TakeNonVideoItem(env, reader, kind);
+      if (kind != ItemKind::kVideo) {
+        Item item = TakeItem(reader, kind);
+        return ItemToJs(env, item);
+      }
       bytes = reader.frameBytes();
     }
     // The frame stays pending while its buffer is made outside the lock (as readFrame does):
@@ -387,7 +379,10 @@ Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
     MediaReader& reader = OpenReader();
     ItemKind kind = reader.PeekItem();
     if (kind == ItemKind::kNone) return env.Null();
-    if (kind != ItemKind::kVideo) return TakeNonVideoItem(env, reader, kind);
+    if (kind != ItemKind::kVideo) {
+      Item item = TakeItem(reader, kind);
+      return ItemToJs(env, item);
+    }
     // Too small: refused with the frame still pending, so the next call with a good buffer gets it.
     DecodeInto(destination, /*checkOnly=*/true);
     FrameMeta meta;
@@ -398,7 +393,7 @@ Napi::Value Decoder::ReadItemInto(const Napi::CallbackInfo& info) {
   });
 }
 
-Decoder::Item Decoder::TakeItemPooled(MediaReader& reader, ItemKind kind) {
+Decoder::Item Decoder::TakeItem(MediaReader& reader, ItemKind kind) {
   Item item;
   switch (kind) {
     case ItemKind::kNone:
@@ -431,7 +426,7 @@ std::vector<Decoder::Item> Decoder::NextItemsPooled(size_t most) {
     while (items.size() < most && bytes < kReadAheadBytes) {
       const ItemKind kind = reader.PeekItem();
       if (kind == ItemKind::kNone || (kind == ItemKind::kVideo && !items.empty())) break;
-      items.push_back(TakeItemPooled(reader, kind));
+      items.push_back(TakeItem(reader, kind));
       const Item& item = items.back();
       if (item.video) break;
       bytes += item.packet ? size_t(item.packet->packet->size) : item.audio->chunk.data.size();

@@ -87,12 +87,10 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   // theirs is (dropped, counted in audioSkipped).
   void PassOverReadAhead();
   // With the mutex: the pending item of `kind` (PeekItem's answer, not kNone), a picture into
-  // pooled memory.
-  Item TakeItemPooled(MediaReader& reader, ItemKind kind);
+  // pooled memory (the sync reads take sound and packets with it too, and pictures their own way).
+  Item TakeItem(MediaReader& reader, ItemKind kind);
   // JS thread: the first item read ahead, taken.
   Napi::Value TakeAhead(Napi::Env env);
-  // JS thread: an audio or packet item the reader has pending (PeekItem said `kind`), taken.
-  Napi::Value TakeNonVideoItem(Napi::Env env, MediaReader& reader, ItemKind kind);
   Napi::Value ItemToJs(Napi::Env env, Item& item);
 
   // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the

@@ -1,8 +1,6 @@
 #include "js/write_queue.h"
 
 #include <chrono>
-#include <exception>
-#include <new>
 
 namespace streamcoder {
 
@@ -39,16 +37,7 @@ void WriteQueue::Drain(const std::function<void(const MediaInput&)>& write) {
       items_.pop_front();
       bytes_ -= item->size();
     }
-    std::optional<Failure> failed;
-    try {
-      write(item->input);
-    } catch (const Failure& failure) {
-      failed.emplace(failure);
-    } catch (const std::bad_alloc&) {
-      failed.emplace("ERR_NO_MEMORY", "Out of memory");
-    } catch (const std::exception& error) {
-      failed.emplace("ERR_INTERNAL", error.what());
-    }
+    std::optional<Failure> failed = FailureOf([&] { write(item->input); });
     if (failed) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_) failure_ = std::move(failed);
