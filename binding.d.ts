@@ -171,6 +171,63 @@ export interface NativeWriter {
   close(): Promise<void>;
 }
 
+/** One output of a Relay: a Writer's options, and how the relay feeds it. */
+export interface NativeRelayOutput {
+  writer: NativeWriterOptions;
+  /** Each item waits for its deadline (serveFrameBlock). */
+  realtime: boolean;
+  /** When this output alone holds the others back: lose its oldest pictures ('drop') or hold everyone ('wait'). */
+  onSlow: 'drop' | 'wait';
+  /** Pictures queued for it at most (2 to 1024). */
+  slots: number;
+}
+
+export interface NativeRelayOutputStats {
+  state: 'starting' | 'running' | 'done' | 'stopped' | 'failed';
+  /** Pictures (or video packets) written, its restarts included. */
+  frames: number;
+  /** Pictures handed out that it did not write (fell behind, was down, skipped to a keyframe). */
+  dropped: number;
+  consumerWaits: number;
+  depth: number;
+  maxDepth: number;
+  busySeconds: number;
+  streamSeconds: number;
+  /** ms since the epoch, when its first picture's write began. */
+  firstFrameAt: number | null;
+  /** Its writer's counters (null before it opened). */
+  server: NativeWriterStats | null;
+  error: Error | null;
+}
+
+export interface NativeRelayStats {
+  /** Pictures (or video packets) handed to the outputs. */
+  frames: number;
+  corruptPackets: number;
+  producerWaits: number;
+  busySeconds: number;
+  /** The reading thread has ended (each output finishes what it has queued after). */
+  finished: boolean;
+  error: Error | null;
+  outputs: NativeRelayOutputStats[];
+}
+
+/** native/js/relay_object.h: one input to several outputs on native threads. */
+export interface NativeRelay {
+  /** Opens the input on the pool: its description, as a Decoder's info. */
+  open(): Promise<StreamInfo>;
+  start(outputs: NativeRelayOutput[], options: { loop: boolean; maxFrames: number }): void;
+  /** A finished output starts again on a fresh writer; false when the input has ended. */
+  restartOutput(index: number): boolean;
+  /** Reading stops and every output finishes (trailer written). */
+  stop(): void;
+  /** As stop, and blocked network calls give up. */
+  abort(): void;
+  readonly stats: NativeRelayStats;
+  /** Aborts and joins every thread. */
+  close(): void;
+}
+
 export interface NativeClientOptions extends Omit<NativeDecoderOptions, 'startTime'> {
   cacheSize: number;
   maxCacheBytes: number;
@@ -229,5 +286,6 @@ export interface Binding {
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions, onEvent?: NativeWriterEvent) => NativeWriter;
   AudioEncoder: new (options: NativeAudioEncoderOptions) => NativeAudioEncoder;
+  Relay: new (options: NativeDecoderOptions, onChange: () => void) => NativeRelay;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;
 }

@@ -160,7 +160,8 @@ function absoluteDirectory(value: unknown): string {
 /** What ends an unknown-option message when no known name is close. */
 export const LIBAV_OPTIONS_HINT = 'libav options go in codecOptions or formatOptions';
 
-function normalise(source: unknown, options: DecoderOptions | undefined, where: string): NativeDecoderOptions {
+/** @internal A Decoder's options as the native layer takes them (Decoder, and pipeline()'s relay). */
+export function normaliseDecoderOptions(source: unknown, options: DecoderOptions | undefined, where: string): NativeDecoderOptions {
   check.string(source, 'source');
   const o = check.optionsObject(options);
   check.knownOptions(o, DECODER_OPTION_KEYS, where, LIBAV_OPTIONS_HINT);
@@ -220,12 +221,12 @@ export class Decoder<T extends MediaItem = Frame> implements AsyncIterable<T>, D
 
   /** Opens `source` (a path or URL) off the event loop. */
   static async open<const O extends DecoderOptions = {}>(source: string, options?: O): Promise<Decoder<DecoderItem<O>>> {
-    return new Decoder(await openHandle(new native.Decoder(normalise(source, options, 'Decoder.open')), (h) => h.close()));
+    return new Decoder(await openHandle(new native.Decoder(normaliseDecoderOptions(source, options, 'Decoder.open')), (h) => h.close()));
   }
 
   /** Opens `source` on this thread (blocking): for worker_threads and scripts. */
   static openSync<const O extends DecoderOptions = {}>(source: string, options?: O): Decoder<DecoderItem<O>> {
-    return new Decoder(openHandleSync(new native.Decoder(normalise(source, options, 'Decoder.openSync')), (h) => h.close()));
+    return new Decoder(openHandleSync(new native.Decoder(normaliseDecoderOptions(source, options, 'Decoder.openSync')), (h) => h.close()));
   }
 
   /**

@@ -16,6 +16,7 @@ import { StreamService } from '../service/service';
 import { DEFAULT_INPUT_SCHEMES, DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXEL_RATE, PROTOCOL_WHITELIST } from '../service/spec';
 import { MAX_PIXELS } from '../validate';
 import { SUPERVISION_DEFAULTS } from '../service/supervisor';
+import { ThreadBudget, type StreamThreads } from '../service/thread-budget';
 
 const D = SUPERVISION_DEFAULTS;
 
@@ -45,6 +46,7 @@ export const serveSpec: CommandSpec = {
     'max-backoff': { type: 'number', description: 'longest wait between retries, seconds', default: D.maxBackoffMs / 1000, min: 0.01, max: 86400 },
     stall: { type: 'number', description: 'seconds without a new frame after which a stream is restarted', default: D.stallSeconds, min: 1, max: 3600 },
     healthy: { type: 'number', description: 'seconds live after which the failure count starts again', default: D.healthySeconds, min: 1, max: 86400 },
+    'stream-threads': { type: 'string', description: "codec threads per stream: 'auto' (the cores shared among the streams running), or a count (0: FFmpeg chooses, as the ffmpeg CLI does)", default: 'auto' },
     ...COMMON_OPTIONS,
   },
 };
@@ -53,6 +55,12 @@ export const serveSpec: CommandSpec = {
 export function listenWarning(host: string): string | null {
   if (['127.0.0.1', '::1', 'localhost'].includes(host.toLowerCase()) || /^127\./.test(host)) return null;
   return `listening on ${host}, not loopback: the API (its bearer token in clear text) and the status page are open to the network; put a TLS proxy in front of it`;
+}
+
+function parseStreamThreads(text: string): StreamThreads {
+  if (text === 'auto') return 'auto';
+  if (!/^\d{1,2}$/.test(text) || Number(text) > 64) throw new UsageError(`--stream-threads expects 'auto' or a count from 0 to 64, got '${text}'`);
+  return Number(text);
 }
 
 function parseListen(text: string): { host: string; port: number } {
@@ -81,6 +89,7 @@ export async function serve({ options, signal, out }: CommandContext): Promise<v
     maxBackoffMs: Math.round(Math.max(options['max-backoff'] as number, options.backoff as number) * 1000),
     stallSeconds: options.stall as number,
     healthySeconds: options.healthy as number,
+    threads: new ThreadBudget(parseStreamThreads(options['stream-threads'] as string)),
   };
   const inputPolicy = {
     schemes,

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StreamcoderError } from '../errors';
 import { abortedBeforeStart, normalisePipeline, type PipelineOptions, type PipelineStats } from './options';
+import { RelayRun, NeedsWorkers, relayCanRun } from './relay-run';
 import { PipelineRun } from './run';
 
 export type {
@@ -71,8 +72,18 @@ export function pipeline(options: PipelineOptions): Promise<PipelineStats> {
     return Promise.reject(error);
   }
   if (options.signal?.aborted) return Promise.reject(abortedBeforeStart());
-  try {
+  const onWorkers = (): Promise<PipelineStats> => {
+    if (options.signal?.aborted) return Promise.reject(abortedBeforeStart());
     return new PipelineRun(options, data, script, trace).result;
+  };
+  try {
+    if (data.engine === 'workers' || !relayCanRun(data)) return onWorkers();
+    // The relay hands over to the worker threads (before anything was sent) when the input's
+    // sound turns out to need encoding for an output's container.
+    return new RelayRun(options, data, trace).result.catch((error: unknown) => {
+      if (error instanceof NeedsWorkers) return onWorkers();
+      throw error;
+    });
   } catch (error) {
     return Promise.reject(error);
   }

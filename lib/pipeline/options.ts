@@ -106,6 +106,14 @@ export interface PipelineOptions {
   /** Stop after this many frames (0, the default: no limit). */
   maxFrames?: number;
   /**
+   * What runs the pipeline. `'native'` (the default): the decoding and every output on native
+   * threads of the addon, items handed over in place, no JavaScript per frame and no V8 isolate
+   * per thread. `'workers'`: a decoding worker_thread and one per output around a
+   * {@link FrameRing} (what `'native'` also falls back to when an output's sound must be encoded:
+   * the workers encode it once per setting). Both behave the same in every other way.
+   */
+  engine?: 'native' | 'workers';
+  /**
    * Aborting stops every thread (the outputs closed cleanly: encoders flushed, trailers written);
    * the promise then rejects with ERR_ABORTED, a {@link PipelineAbortError} whose `stats` are the
    * figures of the run so far.
@@ -223,7 +231,7 @@ export interface PipelineAbortError extends StreamcoderError {
 
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
-  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxPixelRate', 'maxFrames', 'signal', 'onProgress',
+  'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxPixelRate', 'maxFrames', 'engine', 'signal', 'onProgress',
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 const OUTPUT_KEYS = ['url', 'width', 'height', 'server', 'audio', 'onSlow'] as const satisfies readonly (keyof PipelineOutput)[];
@@ -278,7 +286,9 @@ function outputRetry(value: unknown): OutputRetry | null {
 }
 
 /** The checked options, split into what each thread gets. */
-export function normalisePipeline(options: PipelineOptions): { decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null; maxPixelRate: number | null } {
+export function normalisePipeline(options: PipelineOptions): {
+  decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null; maxPixelRate: number | null; engine: 'native' | 'workers';
+} {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
   const decoder = check.optionsObject(options.decoder, 'decoder') as DecoderOptions;
@@ -354,9 +364,11 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
   if (video === 'copy' && decoder.width !== undefined) throw check.invalid('decoder.width', "nothing with video: 'copy'", decoder.width);
   const retry = outputRetry(options.retryOutputs);
   const maxPixelRate = options.maxPixelRate === undefined ? null : check.number(options.maxPixelRate, 'maxPixelRate', 1, Number.MAX_SAFE_INTEGER);
+  const engine = options.engine === undefined ? 'native' : check.oneOf(options.engine, 'engine', ['native', 'workers'] as const);
   return {
     retry,
     maxPixelRate,
+    engine,
     decode: {
       streamcoderPipeline: 'decode',
       input,
@@ -383,6 +395,19 @@ export function normalisePipeline(options: PipelineOptions): { decode: DecodeWor
       rejoin: false,
     })),
   };
+}
+
+/** ERR_LIMIT when the encoding outputs would take more than `bound` pixels a second at the input's frame rate. */
+export function pixelRateFault(info: StreamInfo, pushes: readonly PushWorkerData[], bound: number | null): StreamcoderError | null {
+  if (bound === null || pushes[0].video === 'copy') return null;
+  // An unknown frame rate is taken as 60: the bound must hold for what a live source may send.
+  const fps = info.frameRate.num > 0 && info.frameRate.den > 0 ? info.frameRate.num / info.frameRate.den : 60;
+  const asks = pushes.map((o) => (o.width ?? info.width) * (o.height ?? info.height) * fps);
+  const total = asks.reduce((a, b) => a + b, 0);
+  if (total <= bound) return null;
+  const each = pushes.map((o) => `${o.label}: ${o.width ?? info.width}x${o.height ?? info.height}`).join(', ');
+  return new StreamcoderError(
+    `The outputs would encode ${Math.round(total)} pixels a second at the input's ${Math.round(fps * 100) / 100} fps (${each}), more than maxPixelRate (${bound})`, 'ERR_LIMIT');
 }
 
 /** A pipeline that was stopped before it began. */

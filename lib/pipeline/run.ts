@@ -8,7 +8,7 @@ import { StreamcoderError } from '../errors';
 import { FrameRing } from '../ring';
 import type { StreamInfo } from '../types';
 import type { WriterStats } from '../writer/frame-writer';
-import type { normalisePipeline, OutputProgress, OutputRetry, OutputStats, PipelineAbortError, PipelineOptions, PipelineStats } from './options';
+import { pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type OutputStats, type PipelineAbortError, type PipelineOptions, type PipelineStats } from './options';
 import type { PushWorkerData, RingContents, SerializedError, StartMessage } from './worker';
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
@@ -238,8 +238,8 @@ export class PipelineRun {
         this.#audioStreams = message.contents.sound.streams.length;
         this.#ring = FrameRing.attach(message.buffer);
         if (this.#failure === null) {
-          const tooMuch = this.#pixelRateFault(message.info);
-          if (tooMuch) this.#fail(tooMuch);
+          const tooMuch = pixelRateFault(message.info, this.#outputs.map((o) => o.push), this.#maxPixelRate);
+          if (tooMuch) this.#fail(this.#atCaller(tooMuch));
         }
         if (this.#failure !== null) {
           this.#ring.abort(this.#failure);
@@ -262,20 +262,6 @@ export class PipelineRun {
         this.#fail(this.#fromWorker(message.error));
         break;
     }
-  }
-
-  /** ERR_LIMIT when the encoding outputs would take more than maxPixelRate pixels a second. */
-  #pixelRateFault(info: StreamInfo): StreamcoderError | null {
-    const bound = this.#maxPixelRate;
-    if (bound === null || this.#outputs[0].push.video === 'copy') return null;
-    // An unknown frame rate is taken as 60: the bound must hold for what a live source may send.
-    const fps = info.frameRate.num > 0 && info.frameRate.den > 0 ? info.frameRate.num / info.frameRate.den : 60;
-    const asks = this.#outputs.map((o) => (o.push.width ?? info.width) * (o.push.height ?? info.height) * fps);
-    const total = asks.reduce((a, b) => a + b, 0);
-    if (total <= bound) return null;
-    const each = this.#outputs.map((o) => `${o.label}: ${o.push.width ?? info.width}x${o.push.height ?? info.height}`).join(', ');
-    return this.#atCaller(new StreamcoderError(
-      `The outputs would encode ${Math.round(total)} pixels a second at the input's ${Math.round(fps * 100) / 100} fps (${each}), more than maxPixelRate (${bound})`, 'ERR_LIMIT'));
   }
 
   #onOutputMessage(o: OutputRun, message: WorkerMessage): void {

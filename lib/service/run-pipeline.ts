@@ -64,13 +64,16 @@ function scheme(input: string): string {
   return filePathOf(input) !== null ? 'file' : input.slice(0, input.indexOf(':')).toLowerCase();
 }
 
+/** Pictures read ahead of each output. */
+const STREAM_SLOTS = 4;
+
 /**
  * Runs `spec` until its input ends (resolves) or it fails or `signal` aborts (rejects);
  * `onProgress` gets the figures at least once a second.
  */
 export function runPipeline(
   spec: StreamSpec,
-  how: { retry: OutputRetry; bounds: RunBounds },
+  how: { retry: OutputRetry; bounds: RunBounds; threads: number },
   onProgress: (progress: StreamProgress) => void,
   signal: AbortSignal,
 ): Promise<PipelineStats> {
@@ -86,6 +89,7 @@ export function runPipeline(
           ...(output.bitrate !== undefined ? { bitRate: bitsPerSecond(output.bitrate) } : {}),
           ...(output.preset !== undefined ? { preset: output.preset } : {}),
           ...(output.codec !== undefined ? { codec: output.codec } : {}),
+          ...(how.threads > 0 ? { threads: how.threads } : {}),
         },
       };
     }),
@@ -97,12 +101,16 @@ export function runPipeline(
       // A file input, and all it names, stays in its allowed directory.
       ...(file !== null && how.bounds.confineTo !== null ? { confineTo: how.bounds.confineTo } : {}),
       maxPixels: how.bounds.maxInputPixels,
+      ...(how.threads > 0 ? { threads: how.threads } : {}),
     },
     maxPixelRate: how.bounds.maxPixelRate,
     audio: spec.audio ?? true,
     loop: spec.loop ?? false,
     // An output that fails while the others go on is retried on its own, the stream staying up.
     retryOutputs: how.retry,
+    // A paced push needs little read-ahead: 4 pictures (133 ms at 30 fps) ride out a slow
+    // decode, and each picture held is megabytes of the process's memory.
+    slots: STREAM_SLOTS,
     ...(spec.realtime !== undefined ? { realtime: spec.realtime } : {}),
     signal,
     onProgress: (p) => onProgress(toStreamProgress(spec, p)),

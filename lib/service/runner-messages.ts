@@ -4,7 +4,8 @@ import type { OutputRetry } from '../pipeline';
 import type { StreamProgress } from './run-pipeline';
 import type { RunBounds, StreamSpec } from './spec';
 
-export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds } | { type: 'stop' } | { type: 'deadline'; until: number };
+/** `threads`: each codec's thread count (0: FFmpeg chooses), see thread-budget.ts. */
+export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds; threads: number } | { type: 'stop' } | { type: 'deadline'; until: number };
 export type FromRunner =
   | { type: 'progress'; progress: StreamProgress }
   | { type: 'done'; frames: number }

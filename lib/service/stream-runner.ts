@@ -47,7 +47,7 @@ function main(): void {
     }
     if (message.type !== 'start' || started) return;
     started = true;
-    runPipeline(message.spec, { retry: message.retry, bounds: message.bounds }, (progress) => send({ type: 'progress', progress }), controller.signal).then(
+    runPipeline(message.spec, { retry: message.retry, bounds: message.bounds, threads: message.threads ?? 0 }, (progress) => send({ type: 'progress', progress }), controller.signal).then(
       (stats) => {
         send({ type: 'done', frames: stats.frames });
         leave(0);

@@ -13,6 +13,7 @@ import { redactUrl } from '../redact';
 import type { StreamProgress } from './run-pipeline';
 import { runBounds, type RunBounds, type StreamSpec } from './spec';
 import { DEADLINE_EXIT_CODE, type FromRunner, type ToRunner } from './runner-messages';
+import type { ThreadBudget } from './thread-budget';
 
 /**
  * `live`: every output delivers at the input's rate. `degraded`: some do, but at least one does
@@ -35,6 +36,8 @@ export interface SupervisionOptions {
   healthySeconds: number;
   /** How long a run asked to stop gets before SIGKILL. */
   stopGraceMs: number;
+  /** The codec threads of each run (absent: FFmpeg chooses, per codec). */
+  threads?: ThreadBudget;
 }
 
 export const SUPERVISION_DEFAULTS: SupervisionOptions = {
@@ -236,8 +239,11 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
     }));
     // An output that fails alone is retried inside the run with the same backoff as the stream's.
     const retry = { backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs };
+    const budget = this.options.threads;
+    const threads = budget ? budget.acquire() : 0;
+    if (budget) child.once('exit', () => budget.release());
     if (this.deadline !== null) child.send({ type: 'deadline', until: this.deadline } satisfies ToRunner);
-    child.send({ type: 'start', spec: this.spec, retry, bounds: this.bounds } satisfies ToRunner);
+    child.send({ type: 'start', spec: this.spec, retry, bounds: this.bounds, threads } satisfies ToRunner);
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.emit('change');
   }

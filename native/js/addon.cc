@@ -9,6 +9,7 @@
 #include "js/client.h"
 #include "js/decoder.h"
 #include "js/errors.h"
+#include "js/relay_object.h"
 #include "js/writer.h"
 
 namespace streamcoder {
@@ -49,6 +50,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("Writer", Writer::Define(env)),
                            InstanceValue("Client", Client::Define(env)),
                            InstanceValue("AudioEncoder", AudioEncoderObject::Define(env)),
+                           InstanceValue("Relay", RelayObject::Define(env)),
                        });
 }
 

@@ -527,6 +527,18 @@ void MediaReader::FillMeta(FrameMeta* meta) {
   lastPts_ = pts;
 }
 
+bool MediaReader::TakeFrame(AVFrame* dst, FrameMeta* meta) {
+  if (!videoPending_ && !Peek()) throw Failure("ERR_END_OF_STREAM", "No frame left in " + label_);
+  const AVFrame* frame = frame_.get();
+  const Scaler& scaler = video_->scaler();
+  if (frame->format != scaler.format() || frame->width != scaler.width() || frame->height != scaler.height()) return false;
+  FillMeta(meta);
+  av_frame_unref(dst);
+  av_frame_move_ref(dst, frame_.get());
+  videoPending_ = false;
+  return true;
+}
+
 void MediaReader::Take(uint8_t* dst, FrameMeta* meta) {
   if (!videoPending_ && !Peek()) throw Failure("ERR_END_OF_STREAM", "No frame left in " + label_);
   video_->scaler().FrameToPacked(frame_.get(), dst);

@@ -158,6 +158,9 @@ class MediaReader {
   double PendingTime() const;
   // Converts the pending frame into dst (frameBytes() long) and moves past it.
   void Take(uint8_t* dst, FrameMeta* meta);
+  // The pending frame itself, moved into `dst` without a copy, when it already has the delivered
+  // size and pixel format; false (nothing taken) when it needs converting: then Take.
+  bool TakeFrame(AVFrame* dst, FrameMeta* meta);
   // Moves past the pending frame without converting it (decimation).
   void Drop(FrameMeta* meta);
 

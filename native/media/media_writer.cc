@@ -160,6 +160,10 @@ void MediaWriter::CheckPicture(const MediaInput& input) const {
     throw Failure("ERR_INVALID_STATE", "The output " + link_.label() +
                                            " copies its video: give it the source's packets (kind 'video-packet'), not pictures");
   }
+  if (input.frame != nullptr) {
+    CheckDimensions(input.frame->width, input.frame->height, "The frame");
+    return;
+  }
   videoEncoder_->CheckPicture(input.size, videoEncoder_->LayoutOf(input.width, input.height, input.pixelFormat));
 }
 
@@ -425,7 +429,11 @@ void MediaWriter::WriteVideo(const MediaInput& input, const Plan& plan) {
     ++stats_.frames;
     ++stats_.duplicatedFrames;
   }
-  videoEncoder_->Convert(input.data, input.size, videoEncoder_->LayoutOf(input.width, input.height, input.pixelFormat));
+  if (input.frame != nullptr) {
+    videoEncoder_->ConvertFrame(input.frame);
+  } else {
+    videoEncoder_->Convert(input.data, input.size, videoEncoder_->LayoutOf(input.width, input.height, input.pixelFormat));
+  }
   SendPicture(plan.pts, sink);
   lastVideoPts_ = plan.pts;
   lastSlot_ = std::max(lastSlot_, plan.slot);

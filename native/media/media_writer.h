@@ -75,6 +75,8 @@ struct MediaInput {
   int width = 0;
   int height = 0;
   AVPixelFormat pixelFormat = AV_PIX_FMT_NONE;
+  // Video: a decoded frame instead of packed bytes (a relay's; data and size unused).
+  const AVFrame* frame = nullptr;
   // Audio: interleaved samples.
   AVSampleFormat sampleFormat = AV_SAMPLE_FMT_NONE;
   int sampleRate = 0;

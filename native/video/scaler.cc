@@ -144,6 +144,15 @@ void Scaler::FrameToPacked(const AVFrame* src, uint8_t* dst) {
                 width_, height_);
 }
 
+void Scaler::FrameToFrame(const AVFrame* src, AVFrame* dst) {
+  auto srcFormat = static_cast<AVPixelFormat>(src->format);
+  int colorspace = src->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : src->colorspace;
+  SwsContext* ctx = ContextFor(src->width, src->height, srcFormat, colorspace, src->color_range == AVCOL_RANGE_JPEG);
+  // Both frames are libav's own, padded as swscale expects (unlike packed pictures: see
+  // kOverrun): one call, the whole picture, which a cascaded context needs (see PackedToFrame).
+  Check(sws_scale(ctx, src->data, src->linesize, 0, src->height, dst->data, dst->linesize), "Cannot scale a frame");
+}
+
 uint8_t* Scaler::Staging(size_t bytes) {
   if (bytes + kOverrun > stagingBytes_) {
     staging_.reset();  // the old one first: a 4K picture's copy is not held twice

@@ -26,6 +26,9 @@ class Scaler {
 
   // src (any size/format) -> this scaler's size and format, packed into dst.
   void FrameToPacked(const AVFrame* src, uint8_t* dst);
+  // src (any size/format, a decoder's padded frame) -> dst, an allocated frame of this scaler's
+  // size and format.
+  void FrameToFrame(const AVFrame* src, AVFrame* dst);
   // A packed picture of the given size/format -> dst, an allocated frame of this scaler's size
   // and format.
   void PackedToFrame(const uint8_t* src, int srcWidth, int srcHeight, AVPixelFormat srcFormat,

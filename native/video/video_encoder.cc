@@ -189,6 +189,18 @@ void VideoEncoder::Convert(const uint8_t* data, size_t size, const PictureLayout
   scaler_->PackedToFrame(data, layout.width, layout.height, layout.format, frame_.get());
 }
 
+void VideoEncoder::ConvertFrame(const AVFrame* frame) {
+  CheckDimensions(frame->width, frame->height, "The frame");
+  if (frame->format == codec_->pix_fmt && frame->width == codec_->width && frame->height == codec_->height) {
+    av_frame_unref(frame_.get());
+    Check(av_frame_ref(frame_.get(), frame), "Cannot reference a frame");
+    return;
+  }
+  // After a reference, this gives frame_ a buffer of its own again.
+  Check(av_frame_make_writable(frame_.get()), "Cannot prepare a frame");
+  scaler_->FrameToFrame(frame, frame_.get());
+}
+
 void VideoEncoder::SetBitRate(int64_t bitRate) {
   codec_->bit_rate = bitRate;
   codec_->rc_max_rate = bitRate;

@@ -75,6 +75,9 @@ class VideoEncoder {
   // has the encoder's size and format, else converted and scaled by swscale (whose context is
   // kept for the last input layout, so a stream of one size builds it once).
   void Convert(const uint8_t* data, size_t size, const PictureLayout& layout);
+  // The same for a decoded frame (a relay's): one of the encoder's size and format is taken by
+  // reference, no copy (encoders only read their input); any other is scaled.
+  void ConvertFrame(const AVFrame* frame);
   // Encodes the last converted picture at `pts` (again, for a duplicate) and hands every packet
   // that is ready to the sink.
   void Send(int64_t pts, const PacketSink& sink);

@@ -1,0 +1,197 @@
+#include "js/relay_object.h"
+
+#include "js/async_task.h"
+#include "js/errors.h"
+#include "js/js_values.h"
+#include "js/writer_values.h"
+
+namespace streamcoder {
+
+namespace {
+
+const char* StateName(RelayOutputState state) {
+  switch (state) {
+    case RelayOutputState::kStarting: return "starting";
+    case RelayOutputState::kRunning: return "running";
+    case RelayOutputState::kDone: return "done";
+    case RelayOutputState::kStopped: return "stopped";
+    case RelayOutputState::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+Napi::Value ErrorOrNull(Napi::Env env, const std::optional<Failure>& failure) {
+  return failure ? ToJsError(env, *failure).Value() : env.Null();
+}
+
+Napi::Object OutputStatsToJs(Napi::Env env, const RelayOutputStats& stats) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("state", StateName(stats.state));
+  object.Set("frames", double(stats.frames));
+  object.Set("dropped", double(stats.dropped));
+  object.Set("consumerWaits", double(stats.consumerWaits));
+  object.Set("depth", double(stats.depth));
+  object.Set("maxDepth", double(stats.maxDepth));
+  object.Set("busySeconds", stats.busySeconds);
+  object.Set("streamSeconds", stats.streamSeconds);
+  object.Set("firstFrameAt", std::isnan(stats.firstPictureAt) ? env.Null() : Napi::Number::New(env, stats.firstPictureAt));
+  object.Set("server", stats.writer ? Napi::Value(StatsToJs(env, *stats.writer)) : env.Null());
+  object.Set("error", ErrorOrNull(env, stats.error));
+  return object;
+}
+
+RelayOutputOptions GetOutput(const Napi::Value& value, size_t index) {
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an object for output " + std::to_string(index));
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Value writer = object.Get("writer");
+  if (!writer.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected the writer options of output " + std::to_string(index));
+  RelayOutputOptions output;
+  output.writer = GetWriterOptions(writer.As<Napi::Object>());
+  output.realtime = GetBool(object, "realtime", true);
+  const std::string onSlow = GetString(object, "onSlow", "wait");
+  if (onSlow != "wait" && onSlow != "drop") throw Failure("ERR_INVALID_ARGUMENT", "Expected 'wait' or 'drop' for onSlow");
+  output.dropWhenSlow = onSlow == "drop";
+  const int slots = GetInt(object, "slots", 8);
+  // The FrameRing's bounds (lib/ring/layout.ts MAX_SLOTS), per output.
+  if (slots < 2 || slots > 1024) throw Failure("ERR_INVALID_ARGUMENT", "Expected slots from 2 to 1024");
+  output.slots = size_t(slots);
+  return output;
+}
+
+}  // namespace
+
+Napi::Function RelayObject::Define(Napi::Env env) {
+  return DefineClass(env, "Relay",
+                     {
+                         InstanceMethod("open", &RelayObject::OpenAsync),
+                         InstanceMethod("start", &RelayObject::Start),
+                         InstanceMethod("restartOutput", &RelayObject::RestartOutput),
+                         InstanceMethod("stop", &RelayObject::Stop),
+                         InstanceMethod("abort", &RelayObject::Abort),
+                         InstanceAccessor("stats", &RelayObject::GetStats, nullptr),
+                         InstanceMethod("close", &RelayObject::CloseMethod),
+                     });
+}
+
+RelayObject::RelayObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RelayObject>(info) {
+  Napi::Env env = info.Env();
+  Guarded(env, [&] {
+    relay_ = std::make_shared<Relay>(GetReaderOptions(GetOptionsObject(info, 0), 0));
+    if (!info[1].IsFunction()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a change listener");
+  });
+  changed_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-relay", 0, 1);
+  changed_.Unref(env);  // the pipeline's own timer keeps the process alive while it runs
+  registry_ = Addon::Of(env).openObjects();
+  registry_->Add(this);
+}
+
+RelayObject::~RelayObject() {
+  Close();
+  if (registry_) registry_->Remove(this);
+}
+
+void RelayObject::Close() {
+  if (relay_) {
+    relay_->Abort();
+    relay_.reset();  // joins its threads, unless an open() in flight holds it: then it will
+  }
+  if (changed_) {
+    changed_.Release();
+    changed_ = Napi::ThreadSafeFunction();
+  }
+}
+
+Relay& RelayObject::Ready(const char* what) {
+  if (!relay_) throw Failure("ERR_CLOSED", std::string("Cannot ") + what + ": the relay is closed");
+  if (!opened_) throw Failure("ERR_NOT_OPEN", std::string("Cannot ") + what + ": the relay is not open");
+  return *relay_;
+}
+
+Napi::Value RelayObject::OpenAsync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (!relay_) throw Failure("ERR_CLOSED", "The relay is closed");
+    if (opening_ || opened_) throw Failure("ERR_BUSY", "The relay is open or opening already");
+    opening_ = true;
+    std::shared_ptr<Relay> relay = relay_;
+    return AsyncTask<bool>::Run(
+        info.Env(),
+        [relay] {
+          relay->Open();
+          return true;
+        },
+        [this, relay](Napi::Env env, bool&) -> Napi::Value {
+          if (!relay_) throw Failure("ERR_CLOSED", "The relay was closed while it opened");
+          opened_ = true;
+          return InfoToJs(env, relay->info());
+        },
+        {info.This()}, [this] { opening_ = false; });
+  });
+}
+
+Napi::Value RelayObject::Start(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Relay& relay = Ready("start");
+    if (started_) throw Failure("ERR_BUSY", "The relay has started already");
+    if (!info[0].IsArray()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a list of outputs");
+    Napi::Array list = info[0].As<Napi::Array>();
+    if (list.Length() == 0 || list.Length() > 64) throw Failure("ERR_INVALID_ARGUMENT", "Expected 1 to 64 outputs");
+    std::vector<RelayOutputOptions> outputs;
+    for (uint32_t i = 0; i < list.Length(); ++i) outputs.push_back(GetOutput(list.Get(i), i));
+    Napi::Object options = GetOptionsObject(info, 1);
+    RelayOptions relayOptions;
+    relayOptions.loop = GetBool(options, "loop", false);
+    const double maxFrames = GetNumber(options, "maxFrames", 0);
+    if (!(maxFrames >= 0 && maxFrames <= 9007199254740991.0)) throw Failure("ERR_INVALID_ARGUMENT", "Expected maxFrames of 0 or more");
+    relayOptions.maxFrames = int64_t(maxFrames);
+    Napi::ThreadSafeFunction changed = changed_;
+    started_ = true;
+    relay.Start(std::move(outputs), relayOptions, [changed]() mutable { changed.NonBlockingCall(); });
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value RelayObject::RestartOutput(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Relay& relay = Ready("restart an output");
+    const double index = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(index >= 0 && index < double(relay.outputCount()))) throw Failure("ERR_INVALID_ARGUMENT", "Expected an output's index");
+    return Napi::Boolean::New(info.Env(), relay.RestartOutput(size_t(index)));
+  });
+}
+
+Napi::Value RelayObject::Stop(const Napi::CallbackInfo& info) {
+  if (relay_) relay_->Stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value RelayObject::Abort(const Napi::CallbackInfo& info) {
+  if (relay_) relay_->Abort();
+  return info.Env().Undefined();
+}
+
+Napi::Value RelayObject::GetStats(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Relay& relay = Ready("read the stats");
+    const RelayStats stats = relay.stats();
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("frames", double(stats.frames));
+    object.Set("corruptPackets", double(stats.corrupt));
+    object.Set("producerWaits", double(stats.producerWaits));
+    object.Set("busySeconds", stats.busySeconds);
+    object.Set("finished", stats.finished);
+    object.Set("error", ErrorOrNull(env, stats.error));
+    const std::vector<RelayOutputStats> outputs = relay.outputStats();
+    Napi::Array list = Napi::Array::New(env, outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) list.Set(uint32_t(i), OutputStatsToJs(env, outputs[i]));
+    object.Set("outputs", list);
+    return object;
+  });
+}
+
+Napi::Value RelayObject::CloseMethod(const Napi::CallbackInfo& info) {
+  Close();
+  return info.Env().Undefined();
+}
+
+}  // namespace streamcoder
