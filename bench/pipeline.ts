@@ -4,10 +4,10 @@
 //     a FrameRing, against one plain memcpy of the same bytes (Uint8Array.set) on one thread, and
 //     against what the ring replaces: postMessage of a copy. Goal: the ring costs no more than
 //     one copy (ratio >= 1).
-// (2) pipeline() unpaced (decode on one worker, libx264 veryfast push to a local nginx-rtmp from
-//     another), against decode alone, push alone (pre-decoded frames, cycled) and the single
-//     thread loop that decodes and pushes in turn. Goals: pipeline >= 0.95 x the slower stage,
-//     and above the single-thread loop.
+// (2) pipeline() unpaced (libx264 veryfast push to a local nginx-rtmp), on the native relay and
+//     on worker threads, against decode alone, push alone (pre-decoded frames, cycled), the single
+//     thread loop that decodes and pushes in turn, and the ffmpeg CLI doing the same push. Goals:
+//     pipeline >= 0.95 x the slower stage, above the single-thread loop, and not slower than the CLI.
 //
 // Medians of interleaved rounds (ROUNDS=n, default 3). Workers run the compiled dist/ (built by
 // scripts/bootstrap.js, which the npm script runs first).
@@ -17,7 +17,7 @@ import { Decoder, FrameRing, Server, pipeline, type PipelineStats } from '../lib
 import { fixture } from '../test/helpers/fixtures';
 import { probeFrameCount } from '../test/helpers/ffmpeg-cli';
 import { startRtmpServer } from '../test/helpers/servers';
-import { measure, report, rounds } from './common';
+import { measure, measureCommand, report, rounds } from './common';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const RING_JS = path.join(__dirname, '..', 'dist', 'ring', 'index.js');
@@ -200,13 +200,26 @@ for (const threads of [0, 1]) {
       return n;
     }),
     () => measure('pipeline() unpaced, two workers, 8 slots', async () => {
+      lastStats = await pipeline({ input, output: url(), decoder: DEC, server: PUSH, realtime: false, slots: 8, engine: 'workers' });
+      return lastStats.frames;
+    }),
+    () => measure('pipeline() unpaced, native relay, 8 slots', async () => {
       lastStats = await pipeline({ input, output: url(), decoder: DEC, server: PUSH, realtime: false, slots: 8 });
       return lastStats.frames;
     }),
+    // The same push by the ffmpeg CLI: libx264 veryfast, GOP 60, zerolatency (what the library
+    // defaults to for a network output), CRF 23 (both's default), the same thread counts.
+    () => measureCommand('ffmpeg CLI, the same push', frames, 'ffmpeg', [
+      '-v', 'error', '-threads', String(threads), '-i', input, '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60',
+      '-threads', String(threads), '-an', '-f', 'flv', url(),
+    ]),
   ]);
   const slower = Math.min(stages.get('decode only (extractFrameInto, yuv420p)')!, stages.get('push only (serveFrame, libx264 veryfast)')!);
   stages.set('the slower stage (reference)', slower);
   report(`(2) 1080p H.264 -> yuv420p -> libx264 veryfast -> nginx-rtmp, ${frames} frames, threads=${threads === 0 ? 'auto' : threads} per stage (median of ${ROUNDS})`, stages, 'the slower stage (reference)');
+  report(`(2) the same against the ffmpeg CLI, threads=${threads === 0 ? 'auto' : threads}`, new Map(
+    ['ffmpeg CLI, the same push', 'pipeline() unpaced, native relay, 8 slots', 'pipeline() unpaced, two workers, 8 slots'].map((name) => [name, stages.get(name)!]),
+  ), 'ffmpeg CLI, the same push');
   const s = lastStats as PipelineStats | null;
   if (s) {
     console.log(`last pipeline run: decodeFps ${s.decodeFps.toFixed(1)} (decoder thread alone), pushFps ${s.pushFps.toFixed(1)} (pusher thread alone), ` +

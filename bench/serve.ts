@@ -5,8 +5,8 @@
 // than half a frame late, against the same number of `ffmpeg -re` processes doing the same push
 // (their `speed` must stay >= 0.99: ffmpeg measures no lateness of its own); both sides' fps
 // too. For each count N of 1, 2, 4, 6, ... up to MAX_STREAMS (default 10; bounded), each side runs WARMUP_SECONDS (4)
-// then is measured for MEASURE_SECONDS (10): CPU (utime + stime from /proc, % of one core) and
-// RSS (VmRSS) per stream process; the service's own process apart. Stops after the first count
+// then is measured for MEASURE_SECONDS (10): CPU (utime + stime from /proc, % of one core), RSS
+// (VmRSS) and PSS (smaps_rollup) per stream process; the service's own process apart. Stops after the first count
 // the service does not sustain (ALL=1: goes on to MAX_STREAMS, to see where pace itself is lost;
 // COUNTS=10,12 measures those counts only).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -46,13 +46,23 @@ function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-/** CPU % of one core of each process over `seconds`, and their RSS at the end. */
-async function sample(pids: number[], seconds: number): Promise<{ cpu: number[]; rss: number[] }> {
+/**
+ * PSS: the process's share of the memory it maps, pages shared with other processes (the node or
+ * ffmpeg binary and the libraries, which every stream process maps) divided among them: what
+ * one more stream costs the machine. RSS counts the shared pages whole in every process.
+ */
+function pssMb(pid: number): number {
+  const match = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+/** CPU % of one core of each process over `seconds`, and their RSS and PSS at the end. */
+async function sample(pids: number[], seconds: number): Promise<{ cpu: number[]; rss: number[]; pss: number[] }> {
   const before = pids.map(cpuTicks);
   const started = performance.now();
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - started) / 1000;
-  return { cpu: pids.map((pid, i) => ((cpuTicks(pid) - before[i]) / TICKS / elapsed) * 100), rss: pids.map(rssMb) };
+  return { cpu: pids.map((pid, i) => ((cpuTicks(pid) - before[i]) / TICKS / elapsed) * 100), rss: pids.map(rssMb), pss: pids.map(pssMb) };
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
@@ -133,6 +143,7 @@ try {
       mean(fps).toFixed(1).padStart(5),
       mean(measured.cpu.slice(1)).toFixed(0).padStart(5),
       mean(measured.rss.slice(1)).toFixed(0).padStart(5),
+      mean(measured.pss.slice(1)).toFixed(0).padStart(5),
       measured.cpu[0].toFixed(1).padStart(5),
       measured.rss[0].toFixed(0).padStart(5),
       ffAlive && Math.min(...ffSpeed) >= 0.99 ? 'yes' : 'NO ',
@@ -140,6 +151,9 @@ try {
       mean(ffFps).toFixed(1).padStart(5),
       mean(ff.cpu).toFixed(0).padStart(5),
       mean(ff.rss).toFixed(0).padStart(5),
+      mean(ff.pss).toFixed(0).padStart(5),
+      (mean(measured.cpu.slice(1)) / mean(ff.cpu)).toFixed(2).padStart(5),
+      (mean(measured.rss.slice(1)) / mean(ff.rss)).toFixed(2).padStart(5),
     ].join(' | ');
     rows.push(row);
     console.log(row);
@@ -150,5 +164,5 @@ try {
   await rtmp.stop();
 }
 
-console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | fps/stream | CPU %/stream | RSS MB/stream');
+console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | CPU ratio | RSS ratio');
 for (const row of rows) console.log(row);

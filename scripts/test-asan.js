@@ -71,7 +71,7 @@ const CORE = [
   /^decoder\.test\.ts$/, /^decoder-errors\.test\.ts$/, /^encoder\.test\.ts$/, /^ring\.test\.ts$/,
   /^async-buffers\.test\.ts$/, /^hostile-input\.test\.ts$/, /fuzz/,
   /^decoder-audio\.test\.ts$/, /^timeline\.test\.ts$/, /^audio-output\.test\.ts$/, /^audio-encoder\.test\.ts$/,
-  /^scale\.test\.ts$/, /^confinement\.test\.ts$/, /^queues\.test\.ts$/,
+  /^scale\.test\.ts$/, /^confinement\.test\.ts$/, /^queues\.test\.ts$/, /^pipeline-engines\.test\.ts$/,
 ];
 
 function testFiles() {

@@ -221,6 +221,8 @@ export interface PipelineStats {
    * setting when it is encoded (outputs of one setting share its packets), 0 without sound.
    */
   audioStreams: number;
+  /** What ran it: the native relay, or the worker threads (see {@link PipelineOptions.engine}). */
+  engine: 'native' | 'workers';
 }
 
 /** What an aborted pipeline rejects with: ERR_ABORTED, and the figures of the run until then. */

@@ -40,7 +40,7 @@ interface OutputRun {
   retryTimer: NodeJS.Timeout | null;
 }
 
-/** What the relay is told to do when the sound plan needs the worker threads after all. */
+/** What a RelayRun rejects with, before it sent anything, when the sound must be encoded: the worker threads run it instead. */
 export class NeedsWorkers extends Error {}
 
 export class RelayRun {
@@ -366,6 +366,7 @@ export class RelayRun {
       firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
       outputs: perOutput,
       audioStreams: this.#audioStreams,
+      engine: 'native',
     };
   }
 }

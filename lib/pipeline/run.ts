@@ -381,6 +381,7 @@ export class PipelineRun {
       firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
       outputs: perOutput,
       audioStreams: this.#audioStreams,
+      engine: 'workers',
     };
   }
 }

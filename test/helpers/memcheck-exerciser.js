@@ -5,7 +5,7 @@ const { execFileSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
-const { AudioEncoder, Client, Decoder, Encoder, Server, StreamcoderError, onLog, setLogLevel } = require('../../dist/index.js');
+const { AudioEncoder, Client, Decoder, Encoder, Server, StreamcoderError, onLog, pipeline, setLogLevel } = require('../../dist/index.js');
 const { packedBytes } = require('./packed-bytes');
 
 const [fixtures, out] = process.argv.slice(2);
@@ -73,6 +73,7 @@ async function main() {
   }
   await reconnecting();
   await scaledAndShared();
+  await relayed();
   await sweep();
   onLog(null);
   console.log('exerciser done');
@@ -363,6 +364,26 @@ async function scaledAndShared() {
   audio.close();
   expectFailure(() => audio.encode(tone(48000, 2, 100, 1)));
   expectFailure(() => AudioEncoder.openSync({ codec: 'libx264' }));
+}
+
+// Issue 22: pipeline() on the native relay: decoded frames handed to encoders by reference (the
+// same size), scaled from them (a ladder), converted pictures (rgb24), copied packets, an output
+// that fails alone, an abort while running, each freeing what it queued.
+async function relayed() {
+  const unpaced = { realtime: false, server: { preset: 'ultrafast', threads: 1 } };
+  await pipeline({ input: fixture('av.mp4'), outputs: [
+    { url: path.join(out, 'relay-a.mkv'), server: { preset: 'ultrafast', threads: 1 } },
+    { url: path.join(out, 'relay-b.mkv'), width: 33, height: 19, server: { preset: 'ultrafast', threads: 1 } },
+    { url: path.join(out, 'no-such-dir', 'relay-c.mkv'), server: { preset: 'ultrafast', threads: 1 } },
+  ], realtime: false, slots: 2 });
+  await pipeline({ input: fixture('odd-853x479.mp4'), output: path.join(out, 'relay-rgb.nut'), decoder: { pixelFormat: 'rgb24', width: 101 }, ...unpaced, server: { codec: 'rawvideo' } });
+  await pipeline({ input: fixture('av.mp4'), outputs: [{ url: path.join(out, 'relay-copy.mkv') }, { url: path.join(out, 'relay-copy.flv') }], video: 'copy', realtime: false });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  await pipeline({ input: fixture('av.mp4'), output: path.join(out, 'relay-abort.mkv'), loop: true, signal: controller.signal, ...unpaced }).then(
+    () => { throw new Error('the aborted pipeline resolved'); },
+    (error) => { if (!(error instanceof StreamcoderError) || error.code !== 'ERR_ABORTED') throw error; },
+  );
 }
 
 main().catch((error) => {
