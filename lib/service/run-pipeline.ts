@@ -3,7 +3,8 @@
 // decode feeding each output on its own thread, each isolated from the others.
 import { pipeline, type OutputProgress as PipelineOutputProgress, type OutputRetry, type PipelineProgress, type PipelineStats } from '../pipeline';
 import type { WriterStats } from '../writer/frame-writer';
-import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type RunBounds, type StreamSpec } from './spec';
+import type { StreamSpec } from './spec';
+import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type RunBounds } from './spec-values';
 
 export interface OutputProgress {
   url: string;

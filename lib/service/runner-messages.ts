@@ -2,7 +2,8 @@
 // from the runner itself, which starts running when it is loaded: the supervisor imports this.
 import type { OutputRetry } from '../pipeline';
 import type { StreamProgress } from './run-pipeline';
-import type { RunBounds, StreamSpec } from './spec';
+import type { StreamSpec } from './spec';
+import type { RunBounds } from './spec-values';
 
 /** `threads`: each codec's thread count (0: FFmpeg chooses), see thread-budget.ts. */
 export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds; threads: number } | { type: 'stop' } | { type: 'deadline'; until: number };

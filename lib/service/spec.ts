@@ -5,6 +5,9 @@
 import Ajv from 'ajv';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bitsPerSecond, confinementOf, filePathOf, PROTOCOL_WHITELIST, schemeOf, type RunBounds } from './spec-values';
+
+export { bitsPerSecond, confinementOf, filePathOf, PROTOCOL_WHITELIST, type RunBounds } from './spec-values';
 
 export interface OutputSpec {
   /** Where to push: rtmp://, rtmps://, rtsp:// or srt:// (the service writes no files). */
@@ -100,13 +103,6 @@ export interface InputPolicy {
   maxInputPixels?: number;
 }
 
-/** What a stream's run is held to, from the policy: where its file input may reach, and its sizes. */
-export interface RunBounds {
-  /** The allowed directory a file input lies in; its decoder opens nothing outside it. */
-  confineTo: string | null;
-  maxPixelRate: number;
-  maxInputPixels: number;
-}
 
 /** One 4K output at 60 fps, or eight 1080p ones at 30. */
 export const DEFAULT_MAX_PIXEL_RATE = 3840 * 2160 * 60;
@@ -127,47 +123,9 @@ export const DEFAULT_MAX_OUTPUT_PIXELS = 3840 * 2160;
 export const DEFAULT_INPUT_SCHEMES = ['file', 'rtmp', 'rtmps', 'rtsp', 'srt', 'http', 'https'] as const;
 export const OUTPUT_SCHEMES = ['rtmp', 'rtmps', 'rtsp', 'srt'] as const;
 
-/**
- * FFmpeg's protocol_whitelist for an input of this scheme: what it opens may use these protocols
- * only, so an HTTP playlist cannot lead the decoder to file:// or another host's subprotocol.
- */
-export const PROTOCOL_WHITELIST: Record<string, string> = {
-  file: 'file',
-  rtmp: 'rtmp,tcp',
-  rtmps: 'rtmps,rtmp,tcp,tls',
-  rtsp: 'rtsp,rtp,udp,tcp,srtp',
-  srt: 'srt,udp',
-  http: 'http,tcp,hls,crypto',
-  https: 'https,http,tcp,tls,crypto,hls',
-};
 
-function schemeOf(url: string): string | null {
-  const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url);
-  return match ? match[1].toLowerCase() : null;
-}
 
-/** The file path of a file input (a plain absolute path or file:///path), else null. */
-/**
- * The allowed directory `file` lies in by its spelling (`..` resolved, links not followed), or
- * null. A stream's decoder is confined to it, so that what the file names (a playlist's
- * segments and keys) lies there too.
- */
-export function confinementOf(file: string, directories: readonly string[]): string | null {
-  const resolved = path.resolve(file);
-  return directories.find((dir) => resolved === dir || resolved.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep)) ?? null;
-}
 
-export function filePathOf(input: string): string | null {
-  if (input.startsWith('file://')) {
-    try {
-      // The path as the file system knows it: file:///a%20b.mp4 is "/a b.mp4".
-      return decodeURIComponent(new URL(input).pathname);
-    } catch {
-      return null;
-    }
-  }
-  return schemeOf(input) === null ? input : null;
-}
 
 /**
  * The faults of a spec the schema has passed: one message per fault, [] when none. Checks the
@@ -254,12 +212,6 @@ function listenerOption(url: URL): string | null {
   return null;
 }
 
-/** "2500k" -> 2500000; numbers as they are. */
-export function bitsPerSecond(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^([0-9]+(?:\.[0-9]+)?)([kM]?)$/.exec(value)!;
-  return Math.round(Number(match[1]) * (match[2] === 'k' ? 1e3 : match[2] === 'M' ? 1e6 : 1));
-}
 
 /** The API's schema with the id the service gave, for a spec read back from the streams file. */
 const storedSpecValid = new Ajv({ allErrors: true, strict: false }).compile({ ...createStreamSchema, required: ['id', 'input', 'outputs'] });
