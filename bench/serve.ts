@@ -8,7 +8,7 @@
 // then is measured for MEASURE_SECONDS (10): CPU (utime + stime from /proc, % of one core), RSS
 // (VmRSS) and PSS (smaps_rollup) per stream process; the service's own process apart. Stops after the first count
 // the service does not sustain (ALL=1: goes on to MAX_STREAMS, to see where pace itself is lost;
-// COUNTS=10,12 measures those counts only).
+// COUNTS=10,12 measures those counts only). PAIRED=1: both sides at once instead (see paired()).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,8 +72,45 @@ const service = await startService({ args: ['--stall', '20'] });
 const rows: string[] = [];
 console.log(`bench:serve: ${path.basename(source)} looped, 720p30 libx264 ultrafast 2500k; up to ${MAX_STREAMS} streams; ${WARMUP_SECONDS} s warm-up, ${MEASURE_SECONDS} s measured; ${TICKS} ticks/s; ${(await import('node:os')).cpus().length} cores`);
 
+/** The ffmpeg CLI doing one stream's push (the reference). */
+function ffmpegPush(url: string): ChildProcess {
+  return spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostats', '-progress', 'pipe:1', '-re', '-stream_loop', '-1', '-i', source,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-b:v', '2500k', '-c:a', 'copy', '-f', 'flv', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/**
+ * PAIRED=1: for each count, N streams through the service and N ffmpeg processes run at the same
+ * time and are measured in the same window, so that both sides see the same machine (a VM's
+ * neighbours move a one-side-after-the-other comparison by 10 % or more). No sustained count
+ * here: together they are 2N streams.
+ */
+async function paired(counts: number[]): Promise<void> {
+  console.log('\n N | serve CPU %/stream | RSS MB | PSS MB | ffmpeg CPU %/stream | RSS MB | PSS MB | CPU ratio | RSS ratio | PSS ratio');
+  for (const n of counts) {
+    const ids = Array.from({ length: n }, (_, i) => `paired-${n}-${i}`);
+    for (const id of ids) {
+      const answer = await service.api('POST', '/v1/streams', { id, input: source, outputs: [{ url: rtmp.liveUrl(id), bitrate: '2500k', preset: 'ultrafast' }], loop: true });
+      if (answer.status !== 201) throw new Error(`create ${id}: ${answer.text}`);
+    }
+    const children = ids.map((id) => ffmpegPush(rtmp.liveUrl(`ff-${id}`)));
+    const streams = await Promise.all(ids.map((id) => service.waitFor(id, (s) => s.state === 'live', 30_000)));
+    await sleep(WARMUP_SECONDS * 1000);
+    const pids = [...streams.map((s) => s.pid!), ...children.map((c) => c.pid!)];
+    const m = await sample(pids, MEASURE_SECONDS);
+    for (const child of children) child.kill('SIGKILL');
+    for (const id of ids) await service.api('DELETE', `/v1/streams/${id}`);
+    await sleep(500);
+    const side = (values: number[], first: boolean) => mean(first ? values.slice(0, n) : values.slice(n));
+    const [cpu, rss, pss] = [m.cpu, m.rss, m.pss].map((v) => [side(v, true), side(v, false)]);
+    console.log([`${n}`.padStart(2), cpu[0].toFixed(1), rss[0].toFixed(0), pss[0].toFixed(0), cpu[1].toFixed(1), rss[1].toFixed(0), pss[1].toFixed(0),
+      (cpu[0] / cpu[1]).toFixed(3), (rss[0] / rss[1]).toFixed(3), (pss[0] / pss[1]).toFixed(3)].join(' | '));
+  }
+}
+
 try {
-  const counts = process.env.COUNTS
+  const pairedRun = process.env.PAIRED === '1';
+  if (pairedRun) await paired(process.env.COUNTS ? process.env.COUNTS.split(',').map(Number) : [1, 2, 4]);
+  const counts = pairedRun ? [] : process.env.COUNTS
     ? process.env.COUNTS.split(',').map(Number)
     : [1, 2, ...Array.from({ length: Math.floor(MAX_STREAMS / 2) - 1 }, (_, i) => 4 + 2 * i)].filter((n) => n <= MAX_STREAMS);
   for (const n of counts) {
@@ -115,8 +152,7 @@ try {
     const speeds: number[][] = ids.map(() => []);
     const frameCounts: number[] = ids.map(() => 0);
     const children: ChildProcess[] = ids.map((id, i) => {
-      const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-nostats', '-progress', 'pipe:1', '-re', '-stream_loop', '-1', '-i', source,
-        '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-b:v', '2500k', '-c:a', 'copy', '-f', 'flv', rtmp.liveUrl(`ff-${id}`)], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = ffmpegPush(rtmp.liveUrl(`ff-${id}`));
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => {
         for (const match of chunk.matchAll(/speed=\s*([\d.]+)x/g)) speeds[i].push(Number(match[1]));
@@ -164,5 +200,5 @@ try {
   await rtmp.stop();
 }
 
-console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | CPU ratio | RSS ratio');
+if (rows.length) console.log('\n N | serve: sustained | max late | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | service CPU % | service RSS MB | ffmpeg -re: sustained | min speed | fps/stream | CPU %/stream | RSS MB/stream | PSS MB/stream | CPU ratio | RSS ratio');
 for (const row of rows) console.log(row);
