@@ -3,13 +3,14 @@
 // `ffmpeg -c copy` doing the same in the same rounds:
 //  - into an FLV file: the sync loop (extractItem + encodeFrame) and the natural async loop
 //    (`for await (const item of decoder) await encoder.encode(item)`);
-//  - to nginx-rtmp: the sync loop into a Server (serveFrame) and the async one (await serve).
+//  - to nginx-rtmp: the sync loop into a Server (serveFrame) and the async one (await serve);
+//  - both with `pipeline({ video: 'copy' })`, which copies on the native relay (no JS per packet).
 // CPU seconds of each run too. ROUNDS=n (default 3).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Decoder, Encoder, Server } from '../lib';
+import { Decoder, Encoder, Server, pipeline } from '../lib';
 import { startRtmpServer } from '../test/helpers/servers';
 import { copyAsync, copySync, measure, measureCommand, report, roundsWithCpu } from './common';
 import { benchFixture } from './fixtures';
@@ -44,6 +45,8 @@ try {
       dec.close();
       return n;
     }),
+    // No JavaScript per packet: the native relay reads and writes on threads of its own.
+    () => measure('pipeline({ video: copy }) (native relay)', async () => (await pipeline({ input, output: out, video: 'copy', realtime: false })).frames),
   ]), CLI_FILE, packets);
 
   report(`The same to nginx-rtmp, unpaced (median of ${ROUNDS})`, await roundsWithCpu(ROUNDS, [
@@ -64,6 +67,7 @@ try {
       dec.close();
       return n;
     }),
+    () => measure('pipeline({ video: copy }) (native relay)', async () => (await pipeline({ input, output: rtmp.liveUrl(`lib${run++}`), video: 'copy', realtime: false })).frames),
   ]), CLI_RTMP, packets);
 } finally {
   await rtmp.stop();
