@@ -76,6 +76,29 @@ describe('the native relay writes what the worker threads write', () => {
     }, 60_000);
   }
 
+  test('every output size from 1x1 to 64x64 (each width with 3 heights, each height with 3 widths): scaled from the decoder\'s frames, the same bytes as the workers scale', async () => {
+    const sizes: [number, number][] = [];
+    for (let w = 1; w <= 64; w++) for (const h of [1 + ((w * 7) % 64), 1 + ((w * 13) % 64), 1 + ((w * 29) % 64)]) sizes.push([w, h]);
+    for (let h = 1; h <= 64; h++) for (const w of [1 + ((h * 5) % 64), 1 + ((h * 11) % 64), 1 + ((h * 23) % 64)]) sizes.push([w, h]);
+    // 16 outputs a pipeline (the most it takes), rawvideo in NUT: any size, the pictures as they are.
+    for (let first = 0; first < sizes.length; first += 16) {
+      const group = sizes.slice(first, first + 16);
+      const files = { native: [] as string[], workers: [] as string[] };
+      for (const engine of ['native', 'workers'] as const) {
+        files[engine] = group.map(([w, h], i) => path.join(dir, `size-${engine}-${first + i}-${w}x${h}.nut`));
+        await pipeline({
+          input: fixture('av.mp4'), engine, realtime: false, maxFrames: 2, audio: false,
+          outputs: group.map(([width, height], i) => ({ url: files[engine][i], width, height, server: { codec: 'rawvideo' } })),
+        });
+      }
+      for (const [i, [w, h]] of group.entries()) {
+        const a = fs.readFileSync(files.native[i]);
+        expect(a.length, `${w}x${h}`).toBeGreaterThan(2 * w * h);
+        expect(a.equals(fs.readFileSync(files.workers[i])), `${w}x${h}`).toBe(true);
+      }
+    }
+  }, 120_000);
+
   test('sound that must be encoded goes to the worker threads: asked for, or found on opening (Opus into FLV)', async () => {
     const opus = path.join(dir, 'opus.mkv');
     const { execFileSync } = await import('node:child_process');
