@@ -107,7 +107,7 @@ class RelayOutput {
   std::deque<SharedItem> queue_;
   size_t queuedPictures_ = 0;
   bool ended_ = false;
-  bool stopRequested_ = false;
+  std::atomic<bool> stopRequested_{false};  // set under mutex_ (the queue's waits), read anywhere
   bool needKey_ = false;  // a copied video stream lost a picture: skip to a keyframe
   RelayOutputStats stats_;
   std::atomic<bool> accepting_{true};
