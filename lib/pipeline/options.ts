@@ -399,6 +399,60 @@ export function normalisePipeline(options: PipelineOptions): {
   };
 }
 
+/** One output's end figures as an engine counted them. */
+export interface OutputEnd {
+  progress: OutputProgress;
+  streamSeconds: number;
+  /** Pictures its last thread served, and its seconds in serve calls, for `pushFps`. */
+  frames: number;
+  busySeconds: number;
+  firstFrameAt: number | null;
+}
+
+/** What the decoding side and the hand-over between the threads counted. */
+export interface RunCounts {
+  seconds: number;
+  dropped: number;
+  decode: { frames: number; busySeconds: number } | null;
+  maxDepth: number;
+  producerWaits: number;
+  consumerWaits: number;
+  audioStreams: number;
+  engine: PipelineStats['engine'];
+}
+
+/** A run's stats from what its engine counted: both engines derive the rates the same way. */
+export function pipelineStats(ends: OutputEnd[], counts: RunCounts): PipelineStats {
+  const outputs: OutputStats[] = ends.map((o) => ({
+    ...o.progress,
+    streamSeconds: o.streamSeconds,
+    fps: o.streamSeconds ? o.progress.frames / o.streamSeconds : 0,
+    pushFps: o.busySeconds > 0 ? o.frames / o.busySeconds : 0,
+  }));
+  const frames = Math.max(0, ...outputs.map((o) => o.frames));
+  const streamSeconds = Math.max(0, ...outputs.map((o) => o.streamSeconds));
+  const pushing = outputs.filter((o) => o.pushFps > 0);
+  const firstFrames = ends.map((o) => o.firstFrameAt).filter((t): t is number => typeof t === 'number');
+  const { decode } = counts;
+  return {
+    frames,
+    seconds: counts.seconds,
+    streamSeconds,
+    fps: streamSeconds ? frames / streamSeconds : 0,
+    dropped: counts.dropped,
+    decodeFps: decode && decode.busySeconds > 0 ? decode.frames / decode.busySeconds : 0,
+    pushFps: pushing.length ? Math.min(...pushing.map((o) => o.pushFps)) : 0,
+    maxDepth: counts.maxDepth,
+    producerWaits: counts.producerWaits,
+    consumerWaits: counts.consumerWaits,
+    server: outputs[0].server,
+    firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
+    outputs,
+    audioStreams: counts.audioStreams,
+    engine: counts.engine,
+  };
+}
+
 /** ERR_LIMIT when the encoding outputs would take more than `bound` pixels a second at the input's frame rate. */
 export function pixelRateFault(info: StreamInfo, pushes: readonly PushWorkerData[], bound: number | null): StreamcoderError | null {
   if (bound === null || pushes[0].video === 'copy') return null;

@@ -11,7 +11,7 @@ import { StreamcoderError } from '../errors';
 import type { StreamInfo } from '../types';
 import { containerTakes, normaliseWriterOptions } from '../writer/options';
 import {
-  pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type OutputStats, type PipelineAbortError, type PipelineOptions,
+  pipelineStats, pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type PipelineAbortError, type PipelineOptions,
   type PipelineStats,
 } from './options';
 import type { PushWorkerData } from './worker';
@@ -337,36 +337,22 @@ export class RelayRun {
 
   #figures(): PipelineStats {
     const stats = this.#stats;
-    const perOutput: OutputStats[] = this.#outputs.map((o) => {
-      const streamSeconds = o.last?.streamSeconds ?? 0;
-      return {
-        ...o.progress,
-        streamSeconds,
-        fps: streamSeconds ? o.progress.frames / streamSeconds : 0,
-        pushFps: o.last && o.last.busySeconds > 0 ? o.last.frames / o.last.busySeconds : 0,
-      };
-    });
-    const frames = this.#servedFrames();
-    const streamSeconds = Math.max(0, ...perOutput.map((o) => o.streamSeconds));
-    const pushing = perOutput.filter((o) => o.pushFps > 0);
-    const firstFrames = (stats?.outputs ?? []).map((o) => o.firstFrameAt).filter((t): t is number => typeof t === 'number');
     const outputs = stats?.outputs ?? [];
-    return {
-      frames,
+    return pipelineStats(this.#outputs.map((o) => ({
+      progress: { ...o.progress },
+      streamSeconds: o.last?.streamSeconds ?? 0,
+      frames: o.last?.frames ?? 0,
+      busySeconds: o.last?.busySeconds ?? 0,
+      firstFrameAt: o.last?.firstFrameAt ?? null,
+    })), {
       seconds: (performance.now() - this.#started) / 1000,
-      streamSeconds,
-      fps: streamSeconds ? frames / streamSeconds : 0,
       dropped: stats?.corruptPackets ?? 0,
-      decodeFps: stats && stats.busySeconds > 0 ? stats.frames / stats.busySeconds : 0,
-      pushFps: pushing.length ? Math.min(...pushing.map((o) => o.pushFps)) : 0,
+      decode: stats,
       maxDepth: Math.max(0, ...outputs.map((o) => o.maxDepth)),
       producerWaits: stats?.producerWaits ?? 0,
       consumerWaits: outputs.reduce((sum, o) => sum + o.consumerWaits, 0),
-      server: perOutput[0].server,
-      firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
-      outputs: perOutput,
       audioStreams: this.#audioStreams,
       engine: 'native',
-    };
+    });
   }
 }

@@ -8,7 +8,7 @@ import { StreamcoderError } from '../errors';
 import { FrameRing } from '../ring';
 import type { StreamInfo } from '../types';
 import type { WriterStats } from '../writer/frame-writer';
-import { pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type OutputStats, type PipelineAbortError, type PipelineOptions, type PipelineStats } from './options';
+import { pipelineStats, pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type PipelineAbortError, type PipelineOptions, type PipelineStats } from './options';
 import type { PushWorkerData, RingContents, SerializedError, StartMessage } from './worker';
 
 /** How long the threads get to stop by themselves after an abort before they are terminated. */
@@ -353,35 +353,21 @@ export class PipelineRun {
   /** The run's stats, the decoding side's from `decode` (its last report). */
   #figures(decode: EndReport | null): PipelineStats {
     const stats = this.#ring?.stats;
-    const perOutput: OutputStats[] = this.#outputs.map((o) => {
-      const streamSeconds = o.end?.streamSeconds ?? o.streamSeconds;
-      return {
-        ...copyOf(o),
-        streamSeconds,
-        fps: streamSeconds ? o.progress.frames / streamSeconds : 0,
-        pushFps: o.end && o.end.busySeconds > 0 ? o.end.frames / o.end.busySeconds : 0,
-      };
-    });
-    const frames = this.#servedFrames();
-    const streamSeconds = Math.max(0, ...perOutput.map((o) => o.streamSeconds));
-    const pushing = perOutput.filter((o) => o.pushFps > 0);
-    const firstFrames = this.#outputs.map((o) => o.end?.firstFrameAt).filter((t): t is number => typeof t === 'number');
-    return {
-      frames,
+    return pipelineStats(this.#outputs.map((o) => ({
+      progress: copyOf(o),
+      streamSeconds: o.end?.streamSeconds ?? o.streamSeconds,
+      frames: o.end?.frames ?? 0,
+      busySeconds: o.end?.busySeconds ?? 0,
+      firstFrameAt: o.end?.firstFrameAt ?? null,
+    })), {
       seconds: (performance.now() - this.#started) / 1000,
-      streamSeconds,
-      fps: streamSeconds ? frames / streamSeconds : 0,
       dropped: this.#dropped,
-      decodeFps: decode && decode.busySeconds > 0 ? decode.frames / decode.busySeconds : 0,
-      pushFps: pushing.length ? Math.min(...pushing.map((o) => o.pushFps)) : 0,
+      decode,
       maxDepth: stats?.maxDepth ?? 0,
       producerWaits: stats?.producerWaits ?? 0,
       consumerWaits: stats?.consumerWaits ?? 0,
-      server: perOutput[0].server,
-      firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
-      outputs: perOutput,
       audioStreams: this.#audioStreams,
       engine: 'workers',
-    };
+    });
   }
 }

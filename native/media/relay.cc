@@ -64,6 +64,7 @@ Relay::~Relay() {
 void Relay::Open() {
   reader_->Open();
   pool_ = std::make_shared<PicturePool>(std::max<size_t>(1, reader_->frameBytes()));
+  pixelFormat_ = av_get_pix_fmt(reader_->info().pixelFormat.c_str());
 }
 
 size_t Relay::outputCount() const {
@@ -186,7 +187,7 @@ SharedItem Relay::Take(ItemKind kind) {
     input.time = meta.time;
     input.width = meta.width;
     input.height = meta.height;
-    input.pixelFormat = av_get_pix_fmt(reader_->info().pixelFormat.c_str());
+    input.pixelFormat = pixelFormat_;
   } else if (kind == ItemKind::kAudio) {
     AudioItem audio;
     reader_->TakeAudio(&audio);

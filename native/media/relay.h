@@ -75,6 +75,7 @@ class Relay {
   class PicturePool;
   std::unique_ptr<MediaReader> reader_;
   std::shared_ptr<PicturePool> pool_;
+  AVPixelFormat pixelFormat_ = AV_PIX_FMT_NONE;  // of the pictures delivered
   RelayOptions options_;
   std::function<void()> changed_;
   std::thread thread_;
