@@ -1,16 +1,22 @@
 #include "js/buffer_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
 #include "base/huge_pages.h"
+#include "video/scaler.h"
 
 namespace streamcoder {
 
 namespace {
 
+// Frames are converted in place only into memory aligned as libav's own.
+constexpr size_t kAlignment = Scaler::kInPlaceAlignment;
+
 uint8_t* Allocate(size_t size) {
-  auto* data = static_cast<uint8_t*>(std::malloc(size ? size : 1));
+  const size_t rounded = (std::max<size_t>(size, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  auto* data = static_cast<uint8_t*>(std::aligned_alloc(kAlignment, rounded));
   if (data == nullptr) throw std::bad_alloc();
   AdviseHugePages(data, size);
   return data;
@@ -60,10 +66,10 @@ void BufferPool::Drain() {
   keepBytes_ = 0;
 }
 
-Napi::ArrayBuffer BufferPool::Wrap(Napi::Env env, uint8_t* data, size_t size) {
+Napi::ArrayBuffer BufferPool::Wrap(Napi::Env env, uint8_t* data, size_t length, size_t size) {
   auto back = std::make_unique<Return>(Return{shared_from_this(), size});
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-      env, data, size,
+      env, data, length,
       [](Napi::Env, void* memory, Return* back) {
         back->pool->Give(static_cast<uint8_t*>(memory), back->size);
         delete back;

@@ -25,12 +25,14 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // Any thread: memory of `size` bytes, reused when one of that size is free.
+  // Any thread: memory of `size` bytes, aligned for SIMD (64), reused when one of that size is
+  // free.
   uint8_t* Take(size_t size);
   // Gives memory back (any thread), e.g. when nothing was decoded into it.
   void Give(uint8_t* data, size_t size);
-  // JS thread: an ArrayBuffer over `data` that returns it to the pool when collected.
-  Napi::ArrayBuffer Wrap(Napi::Env env, uint8_t* data, size_t size);
+  // JS thread: an ArrayBuffer over the first `length` of the `size` bytes at `data` that
+  // returns them to the pool when collected.
+  Napi::ArrayBuffer Wrap(Napi::Env env, uint8_t* data, size_t length, size_t size);
   // Frees what is kept and keeps nothing from now on (the owner closed).
   void Drain();
 
@@ -43,16 +45,18 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   std::vector<std::pair<uint8_t*, size_t>> free_;
 };
 
-// One frame's memory from a pool: back to the pool when destroyed, unless handed to JS.
+// One frame's memory from a pool: back to the pool when destroyed, unless handed to JS. `slack`
+// bytes past the frame are ours too, for writers that spill past a picture's end (see
+// Scaler::FrameToPacked); JS never sees them.
 class PooledBuffer {
  public:
-  PooledBuffer(std::shared_ptr<BufferPool> pool, size_t size)
-      : pool_(std::move(pool)), data_(pool_->Take(size)), size_(size) {}
+  PooledBuffer(std::shared_ptr<BufferPool> pool, size_t size, size_t slack = 0)
+      : pool_(std::move(pool)), data_(pool_->Take(size + slack)), size_(size), slack_(slack) {}
   ~PooledBuffer() {
-    if (data_ != nullptr) pool_->Give(data_, size_);
+    if (data_ != nullptr) pool_->Give(data_, size_ + slack_);
   }
   PooledBuffer(PooledBuffer&& other) noexcept
-      : pool_(std::move(other.pool_)), data_(other.data_), size_(other.size_) {
+      : pool_(std::move(other.pool_)), data_(other.data_), size_(other.size_), slack_(other.slack_) {
     other.data_ = nullptr;
   }
   PooledBuffer(const PooledBuffer&) = delete;
@@ -61,9 +65,10 @@ class PooledBuffer {
 
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  size_t slack() const { return slack_; }
   // JS thread: hands the memory to a Uint8Array that gives it back to the pool when collected.
   Napi::Uint8Array ToJs(Napi::Env env) {
-    Napi::ArrayBuffer buffer = pool_->Wrap(env, data_, size_);
+    Napi::ArrayBuffer buffer = pool_->Wrap(env, data_, size_, size_ + slack_);
     data_ = nullptr;  // the ArrayBuffer owns it now; had Wrap thrown, the destructor would free it
     return Napi::Uint8Array::New(env, size_, buffer, 0);
   }
@@ -72,6 +77,7 @@ class PooledBuffer {
   std::shared_ptr<BufferPool> pool_;
   uint8_t* data_;
   size_t size_;
+  size_t slack_;
 };
 
 }  // namespace streamcoder

@@ -12,11 +12,19 @@ namespace streamcoder {
 namespace {
 
 // A V8-owned buffer for a sync read (its memory is freed by the collector, even in a loop that
-// never yields), with the hint that saves most of a large picture's page faults.
-Napi::Buffer<uint8_t> FreshFrameBuffer(Napi::Env env, size_t bytes) {
-  Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, bytes);
-  AdviseHugePages(buffer.Data(), buffer.Length());
-  return buffer;
+// never yields), with the hint that saves most of a large picture's page faults. With slack, the
+// Buffer JS gets is a view `bytes` long, aligned, with `slack` bytes of its ArrayBuffer past it
+// so that the picture is converted in place (Scaler::FrameToPacked); its .buffer is larger than
+// it, as is common for Node Buffers.
+FreshFrame FreshFrameBuffer(Napi::Env env, size_t bytes, size_t slack) {
+  constexpr size_t kAlign = Scaler::kInPlaceAlignment;
+  Napi::Buffer<uint8_t> whole = Napi::Buffer<uint8_t>::New(env, slack > 0 ? bytes + slack + kAlign - 1 : bytes);
+  AdviseHugePages(whole.Data(), whole.Length());
+  if (slack == 0) return {whole, 0};
+  const size_t offset = (kAlign - reinterpret_cast<uintptr_t>(whole.Data()) % kAlign) % kAlign;
+  Napi::Value view = whole.Get("subarray").As<Napi::Function>().Call(
+      whole, {Napi::Number::New(env, double(offset)), Napi::Number::New(env, double(offset + bytes))});
+  return {view.As<Napi::Buffer<uint8_t>>(), slack};
 }
 
 }  // namespace
@@ -76,13 +84,14 @@ void Decoder::Close() {
   pool_->Drain();
 }
 
-Napi::Buffer<uint8_t> Decoder::NewFrameBuffer(Napi::Env env) {
-  size_t bytes;
+FreshFrame Decoder::NewFrameBuffer(Napi::Env env) {
+  size_t bytes, slack;
   {
     std::lock_guard<std::mutex> lock(gate_.mutex());
     bytes = OpenReader().frameBytes();
+    slack = OpenReader().inPlaceSlack();
   }
-  return FreshFrameBuffer(env, bytes);
+  return FreshFrameBuffer(env, bytes, slack);
 }
 
 MediaReader& Decoder::OpenReader() {
@@ -91,7 +100,7 @@ MediaReader& Decoder::OpenReader() {
   return *reader_;
 }
 
-std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnly) {
+std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnly, size_t slack) {
   if (!checkOnly) ThrowDeferred();
   MediaReader& reader = OpenReader();
   if (destination.length < reader.frameBytes()) {
@@ -101,21 +110,23 @@ std::optional<FrameMeta> Decoder::DecodeInto(ByteView destination, bool checkOnl
   if (checkOnly) return std::nullopt;
   if (!reader.Peek()) return std::nullopt;
   FrameMeta meta;
-  reader.Take(destination.data, &meta);
+  reader.Take(destination.data, &meta, slack);
   return meta;
 }
 
 std::optional<Decoder::Decoded> Decoder::DecodePooled() {
   std::lock_guard<std::mutex> lock(gate_.mutex());
-  Decoded decoded{PooledBuffer(pool_, OpenReader().frameBytes()), {}};
-  std::optional<FrameMeta> meta = DecodeInto(ByteView{decoded.pixels.data(), decoded.pixels.size()});
-  if (!meta) return std::nullopt;
-  decoded.meta = *meta;
+  ThrowDeferred();
+  MediaReader& reader = OpenReader();
+  if (!reader.Peek()) return std::nullopt;
+  // With the slack that lets the picture be converted in place (Scaler::FrameToPacked).
+  Decoded decoded{PooledBuffer(pool_, reader.frameBytes(), reader.inPlaceSlack()), {}};
+  reader.Take(decoded.pixels.data(), &decoded.meta, decoded.pixels.slack());
   return decoded;
 }
 
 void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
-                        const std::function<void(const FrameMeta&)>& taken) {
+                        const std::function<void(const FrameMeta&)>& taken, size_t slack) {
   ThrowDeferred();
   MediaReader& reader = OpenReader();
   // A GOP ends where the next keyframe begins; that keyframe stays pending for the next call.
@@ -132,7 +143,7 @@ void Decoder::DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
                                      "Raise maxGopBytes, or read frames one at a time");
     }
     FrameMeta meta;
-    reader.Take(allocate(reader.frameBytes()), &meta);
+    reader.Take(allocate(reader.frameBytes()), &meta, slack);
     if (count++ == 0) first = meta.index;
     taken(meta);
   }
@@ -206,10 +217,10 @@ Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     gate_.CheckIdle();
     PassOverReadAhead();
-    Napi::Buffer<uint8_t> data = NewFrameBuffer(info.Env());
+    FreshFrame fresh = NewFrameBuffer(info.Env());
     std::lock_guard<std::mutex> lock(gate_.mutex());
-    std::optional<FrameMeta> meta = DecodeInto(ByteView{data.Data(), data.Length()});
-    return meta ? FrameToJs(info.Env(), *meta, data) : info.Env().Null();
+    std::optional<FrameMeta> meta = DecodeInto(ByteView{fresh.view.Data(), fresh.view.Length()}, false, fresh.slack);
+    return meta ? FrameToJs(info.Env(), *meta, fresh.view) : info.Env().Null();
   });
 }
 
@@ -304,12 +315,13 @@ Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
     Napi::Array frames = Napi::Array::New(env);
     Napi::Buffer<uint8_t> data;
     std::lock_guard<std::mutex> lock(gate_.mutex());
+    const size_t slack = OpenReader().inPlaceSlack();
     DecodeGop(
         [&](size_t bytes) {
-          data = FreshFrameBuffer(env, bytes);
+          data = FreshFrameBuffer(env, bytes, slack).view;
           return data.Data();
         },
-        [&](const FrameMeta& meta) { frames.Set(frames.Length(), FrameToJs(env, meta, data)); });
+        [&](const FrameMeta& meta) { frames.Set(frames.Length(), FrameToJs(env, meta, data)); }, slack);
     return frames.Length() > 0 ? Napi::Value(frames) : env.Null();
   });
 }
@@ -324,8 +336,9 @@ Napi::Value Decoder::ReadGopAsync(const Napi::CallbackInfo& info) {
         [this] {
           std::vector<Decoded> gop;
           std::lock_guard<std::mutex> lock(gate_.mutex());
-          DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PooledBuffer(pool_, bytes), {}}).pixels.data(); },
-                    [&](const FrameMeta& meta) { gop.back().meta = meta; });
+          const size_t slack = OpenReader().inPlaceSlack();
+          DecodeGop([&](size_t bytes) { return gop.emplace_back(Decoded{PooledBuffer(pool_, bytes, slack), {}}).pixels.data(); },
+                    [&](const FrameMeta& meta) { gop.back().meta = meta; }, slack);
           return gop;
         },
         [this](Napi::Env env, std::vector<Decoded>& gop) -> Napi::Value {
@@ -345,7 +358,7 @@ Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
     gate_.CheckIdle();
     Napi::Env env = info.Env();
     if (!ahead_.empty()) return TakeAhead(env);
-    size_t bytes;
+    size_t bytes, slack;
     {
       std::lock_guard<std::mutex> lock(gate_.mutex());
       ThrowDeferred();
@@ -357,14 +370,15 @@ Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
         return ItemToJs(env, item);
       }
       bytes = reader.frameBytes();
+      slack = reader.inPlaceSlack();
     }
     // The frame stays pending while its buffer is made outside the lock (as readFrame does):
     // nothing else can run on this decoder meanwhile (sync, and CheckIdle refused async work).
-    Napi::Buffer<uint8_t> data = FreshFrameBuffer(env, bytes);
+    FreshFrame fresh = FreshFrameBuffer(env, bytes, slack);
     std::lock_guard<std::mutex> lock(gate_.mutex());
     FrameMeta meta;
-    OpenReader().Take(data.Data(), &meta);
-    return FrameToJs(env, meta, data);
+    OpenReader().Take(fresh.view.Data(), &meta, fresh.slack);
+    return FrameToJs(env, meta, fresh.view);
   });
 }
 
@@ -399,8 +413,8 @@ Decoder::Item Decoder::TakeItem(MediaReader& reader, ItemKind kind) {
     case ItemKind::kNone:
       throw Failure("ERR_INTERNAL", "No item pending");
     case ItemKind::kVideo:
-      item.video.emplace(Decoded{PooledBuffer(pool_, reader.frameBytes()), {}});
-      reader.Take(item.video->pixels.data(), &item.video->meta);
+      item.video.emplace(Decoded{PooledBuffer(pool_, reader.frameBytes(), reader.inPlaceSlack()), {}});
+      reader.Take(item.video->pixels.data(), &item.video->meta, item.video->pixels.slack());
       break;
     case ItemKind::kAudio:
       item.audio.emplace();

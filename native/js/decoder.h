@@ -20,6 +20,13 @@
 
 namespace streamcoder {
 
+// A frame buffer for a sync read: the Buffer JS gets, and the bytes past it that may be
+// overwritten (see MediaReader::Take).
+struct FreshFrame {
+  Napi::Buffer<uint8_t> view;
+  size_t slack = 0;
+};
+
 class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -68,11 +75,12 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   // These run with gate_.mutex() held, on whichever thread does the work.
   MediaReader& OpenReader();
   void OpenUnderLock();
-  // checkOnly: the checks alone (open, big enough), nothing decoded.
-  std::optional<FrameMeta> DecodeInto(ByteView destination, bool checkOnly = false);
-  // Decodes the next GOP: `allocate` gives each frame's destination, `taken` its description.
+  // checkOnly: the checks alone (open, big enough), nothing decoded. slack: see MediaReader::Take.
+  std::optional<FrameMeta> DecodeInto(ByteView destination, bool checkOnly = false, size_t slack = 0);
+  // Decodes the next GOP: `allocate` gives each frame's destination, followed by `slack` bytes
+  // that may be overwritten (see MediaReader::Take), `taken` its description.
   void DecodeGop(const std::function<uint8_t*(size_t)>& allocate,
-                 const std::function<void(const FrameMeta&)>& taken);
+                 const std::function<void(const FrameMeta&)>& taken, size_t slack);
 
   // Pool thread, without the mutex (it takes it): the next frame into pooled memory.
   std::optional<Decoded> DecodePooled();
@@ -96,7 +104,7 @@ class Decoder : public Napi::ObjectWrap<Decoder>, public Closable {
   // A frame buffer owned by V8 (uninitialised: every byte is overwritten). V8 frees it in the
   // GC itself, so a tight synchronous loop in a worker never piles up frames waiting for the
   // event loop, as external buffers with Node-API finalisers would.
-  Napi::Buffer<uint8_t> NewFrameBuffer(Napi::Env env);
+  FreshFrame NewFrameBuffer(Napi::Env env);
   Napi::Value FrameToJs(Napi::Env env, const FrameMeta& meta, Napi::Uint8Array data);
 
   // What one GOP may hold (readGop); 1 GiB by default (a 250-frame GOP, x264's default, of

@@ -539,9 +539,9 @@ bool MediaReader::TakeFrame(AVFrame* dst, FrameMeta* meta) {
   return true;
 }
 
-void MediaReader::Take(uint8_t* dst, FrameMeta* meta) {
+void MediaReader::Take(uint8_t* dst, FrameMeta* meta, size_t dstSlack) {
   if (!videoPending_ && !Peek()) throw Failure("ERR_END_OF_STREAM", "No frame left in " + label_);
-  video_->scaler().FrameToPacked(frame_.get(), dst);
+  video_->scaler().FrameToPacked(frame_.get(), dst, dstSlack);
   FillMeta(meta);
   av_frame_unref(frame_.get());
   videoPending_ = false;

@@ -137,6 +137,8 @@ class MediaReader {
   const StreamInfo& info() const { return info_; }
   // Bytes of one packed picture (0 with video copy: no pictures).
   size_t frameBytes() const { return video_ ? video_->scaler().packedSize() : 0; }
+  // Slack past a frame's memory that lets Take convert in place (Scaler::inPlaceSlack).
+  size_t inPlaceSlack() const { return video_ ? video_->scaler().inPlaceSlack() : 0; }
   bool videoCopy() const { return options_.videoCopy; }
   // Whether reading ahead never waits on a live source (see Input::seekable).
   bool seekableInput() const { return input_.seekable(); }
@@ -156,8 +158,9 @@ class MediaReader {
   bool PendingIsKey() const;
   // Time in seconds of the pending frame (NAN without a timestamp).
   double PendingTime() const;
-  // Converts the pending frame into dst (frameBytes() long) and moves past it.
-  void Take(uint8_t* dst, FrameMeta* meta);
+  // Converts the pending frame into dst (frameBytes() long, followed by dstSlack bytes that may
+  // be overwritten: see inPlaceSlack) and moves past it.
+  void Take(uint8_t* dst, FrameMeta* meta, size_t dstSlack = 0);
   // The pending frame itself, moved into `dst` without a copy, when it already has the delivered
   // size and pixel format; false (nothing taken) when it needs converting: then Take.
   bool TakeFrame(AVFrame* dst, FrameMeta* meta);

@@ -24,8 +24,15 @@ class Scaler {
   int height() const { return height_; }
   AVPixelFormat format() const { return format_; }
 
-  // src (any size/format) -> this scaler's size and format, packed into dst.
-  void FrameToPacked(const AVFrame* src, uint8_t* dst);
+  // Writable bytes past a packed picture that let FrameToPacked convert straight into it, when
+  // it starts 64-byte aligned (memory the library allocates for frames; a caller's buffer has no
+  // slack and gets a copy). 0 when this format is never converted in place.
+  size_t inPlaceSlack() const { return inPlaceSlack_; }
+  static constexpr size_t kInPlaceAlignment = 64;  // as libav's own frames (av_malloc)
+
+  // src (any size/format) -> this scaler's size and format, packed into dst. dst is followed by
+  // dstSlack bytes that may be overwritten (inPlaceSlack() or 0).
+  void FrameToPacked(const AVFrame* src, uint8_t* dst, size_t dstSlack = 0);
   // src (any size/format, a decoder's padded frame) -> dst, an allocated frame of this scaler's
   // size and format.
   void FrameToFrame(const AVFrame* src, AVFrame* dst);
@@ -36,6 +43,7 @@ class Scaler {
 
  private:
   AVFrame* PaddedFrame();
+  bool WritesInPlace(const uint8_t* dst, const int strides[4], size_t dstSlack);
   SwsContext* ContextFor(int srcWidth, int srcHeight, AVPixelFormat srcFormat, int colorspace,
                          bool fullRange);
 
@@ -43,6 +51,7 @@ class Scaler {
   const int height_;
   const AVPixelFormat format_;
   const size_t packedSize_;
+  const size_t inPlaceSlack_;
   SwsContextPtr sws_;
   FramePtr padded_;             // what swscale writes before the copy out (see FrameToPacked)
   // The last rows of a packed input, or a whole one to be scaled, padded (see PackedToFrame):
