@@ -210,13 +210,49 @@ export interface NativeRelayStats {
   finished: boolean;
   error: Error | null;
   outputs: NativeRelayOutputStats[];
+  /** With fallbacks or a slate: which input is on air and how it got there. */
+  input: NativeSwitchStats | null;
+}
+
+/** native/media/input_switch.h: inputs that stand in for each other, and a slate. */
+export interface NativeFailover {
+  fallbacks: NativeDecoderOptions[];
+  /** An image (shown still) or a clip (looped); null: a black card. */
+  slate: NativeDecoderOptions | null;
+  /** No picture for this long (100 to 600000): the input has failed. */
+  inputTimeoutMs: number;
+  /** Back to an earlier input once it delivers steadily. */
+  switchBack: boolean;
+  /** Steadily: pictures for this long from a keyframe (0 to 600000). */
+  steadyMs: number;
+}
+
+export interface NativeSwitchEvent {
+  /** Input indexes (0: the primary, then the fallbacks); -1: the slate. */
+  from: number;
+  to: number;
+  reason: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
+export interface NativeSwitchStats {
+  /** The input on air (-1: the slate). */
+  current: number;
+  switches: number;
+  /** Seconds on air, per input, the slate last. */
+  secondsOn: number[];
+  /** The latest 64 switches, oldest first. */
+  events: NativeSwitchEvent[];
+  /** Switches ever, to tell which events are new. */
+  eventCount: number;
 }
 
 /** native/js/relay_object.h: one input to several outputs on native threads. */
 export interface NativeRelay {
   /** Opens the input on the pool: its description, as a Decoder's info. */
   open(): Promise<StreamInfo>;
-  start(outputs: NativeRelayOutput[], options: { loop: boolean; maxFrames: number }): void;
+  start(outputs: NativeRelayOutput[], options: { maxFrames: number }): void;
   /** A finished output starts again on a fresh writer; false when the input has ended. */
   restartOutput(index: number): boolean;
   /** Reading stops and every output finishes (trailer written). */
@@ -286,6 +322,6 @@ export interface Binding {
   Decoder: new (options: NativeDecoderOptions) => NativeDecoder;
   Writer: new (options: NativeWriterOptions, onEvent?: NativeWriterEvent) => NativeWriter;
   AudioEncoder: new (options: NativeAudioEncoderOptions) => NativeAudioEncoder;
-  Relay: new (options: NativeDecoderOptions, onChange: () => void) => NativeRelay;
+  Relay: new (options: NativeDecoderOptions, onChange: () => void, source?: { loop?: boolean; failover?: NativeFailover | null }) => NativeRelay;
   Client: new (options: NativeClientOptions, onEvent: (type: 'error' | 'end' | 'reconnect', error: Error | undefined, attempt: number) => void) => NativeClient;
 }

@@ -25,3 +25,4 @@ export {
   pipeline, type PipelineAbortError, type PipelineOptions, type PipelineOutput, type PipelineProgress, type PipelineStats, type PipelineAudio,
   type PipelineServerOptions, type OutputProgress, type OutputStats,
 } from './pipeline';
+export type { FailoverOptions, FailoverStats, InputSwitchEvent } from './pipeline/failover';

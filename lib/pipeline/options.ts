@@ -4,6 +4,7 @@ import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from '..
 import { StreamcoderError } from '../errors';
 import type { WriterStats } from '../writer/frame-writer';
 import { isConnectedOutput, isLiveUrl } from '../network-options';
+import { FAILOVER_OPTION_KEYS, normaliseFailover, type Failover, type FailoverOptions, type FailoverStats } from './failover';
 import type { AudioMode, OutputAudio } from './sound';
 import type { DecodeWorkerData, PushWorkerData } from './worker';
 import { redactUrl } from '../redact';
@@ -36,7 +37,7 @@ export interface PipelineOutput {
   onSlow?: 'drop' | 'wait';
 }
 
-export interface PipelineOptions {
+export interface PipelineOptions extends FailoverOptions {
   /** A file or URL to decode. */
   input: string;
   /** A URL (or file) to push to. Either `output` or `outputs`. */
@@ -82,7 +83,8 @@ export interface PipelineOptions {
   /**
    * true: pushed at the pace of the frame rate (`serveFrameBlock`); false: as fast as the machine
    * goes. Default true for files, false for live inputs (rtmp://, rtsp://, srt://, udp://...),
-   * which arrive in real time already: pacing them again only delays them.
+   * which arrive in real time already: pacing them again only delays them. With fallbacks or a
+   * slate, true (a file fallback would otherwise go out as fast as it is read).
    */
   realtime?: boolean;
   /** Restart the input at its end, until `signal` aborts or `maxFrames`. Default false. */
@@ -221,6 +223,8 @@ export interface PipelineStats {
    * setting when it is encoded (outputs of one setting share its packets), 0 without sound.
    */
   audioStreams: number;
+  /** With fallbacks or a slate: which input is on air, switches, time on each. */
+  input: FailoverStats | null;
   /** What ran it: the native relay, or the worker threads (see {@link PipelineOptions.engine}). */
   engine: 'native' | 'workers';
 }
@@ -234,6 +238,7 @@ export interface PipelineAbortError extends StreamcoderError {
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
   'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxPixelRate', 'maxFrames', 'engine', 'signal', 'onProgress',
+  ...FAILOVER_OPTION_KEYS,
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 const OUTPUT_KEYS = ['url', 'width', 'height', 'server', 'audio', 'onSlow'] as const satisfies readonly (keyof PipelineOutput)[];
@@ -290,6 +295,7 @@ function outputRetry(value: unknown): OutputRetry | null {
 /** The checked options, split into what each thread gets. */
 export function normalisePipeline(options: PipelineOptions): {
   decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null; maxPixelRate: number | null; engine: 'native' | 'workers';
+  failover: Failover | null;
 } {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
@@ -300,7 +306,13 @@ export function normalisePipeline(options: PipelineOptions): {
   const video = options.video === undefined ? 'encode' : check.oneOf(options.video, 'video', ['encode', 'copy'] as const);
   const pipelineAudio = audioMode(options.audio, 'audio');
   const loop = options.loop === undefined ? false : check.boolean(options.loop, 'loop');
-  const realtime = options.realtime === undefined ? !isLiveUrl(input) : check.boolean(options.realtime, 'realtime');
+  const engine = options.engine === undefined ? 'native' : check.oneOf(options.engine, 'engine', ['native', 'workers'] as const);
+  const failover = normaliseFailover({ ...options, input },
+    video === 'copy' ? { option: 'video', value: video, why: 'a switch needs decoded pictures' }
+      : loop ? { option: 'loop', value: loop, why: 'a looped input never fails over' }
+        : engine === 'workers' ? { option: 'engine', value: engine, why: 'the native engine switches inputs' }
+          : options.audio === 'copy' ? { option: 'audio', value: 'copy', why: 'sound is encoded again, silence too' } : null);
+  const realtime = options.realtime === undefined ? failover !== null || !isLiveUrl(input) : check.boolean(options.realtime, 'realtime');
   const onSlow = options.onSlow === undefined ? (realtime ? 'drop' : 'wait') : check.oneOf(options.onSlow, 'onSlow', ['drop', 'wait'] as const);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw check.invalid('signal', 'an AbortSignal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw check.invalid('onProgress', 'a function', options.onProgress);
@@ -341,6 +353,7 @@ export function normalisePipeline(options: PipelineOptions): {
     const size = o.width === undefined ? null : { width: check.dimension(o.width, at('width')), height: check.dimension(o.height, at('height')) };
     if (size && video === 'copy') throw check.invalid(at('width'), "nothing with video: 'copy' (copied pictures keep their size)", o.width);
     const audio = o.audio === undefined ? pipelineAudio : audioMode(o.audio, at('audio'));
+    if (failover && audio.mode === 'copy') throw check.invalid(at('audio'), "sound encoded again with fallbacks or a slate (silence too), not 'copy'", 'copy');
     // Everything else the Server would refuse at its open, refused now: an unknown codec, a bad
     // bit rate, a preset the codec has not. The size is a stand-in when it comes from the input.
     normaliseWriterOptions(url, {
@@ -366,8 +379,8 @@ export function normalisePipeline(options: PipelineOptions): {
   if (video === 'copy' && decoder.width !== undefined) throw check.invalid('decoder.width', "nothing with video: 'copy'", decoder.width);
   const retry = outputRetry(options.retryOutputs);
   const maxPixelRate = options.maxPixelRate === undefined ? null : check.number(options.maxPixelRate, 'maxPixelRate', 1, Number.MAX_SAFE_INTEGER);
-  const engine = options.engine === undefined ? 'native' : check.oneOf(options.engine, 'engine', ['native', 'workers'] as const);
   return {
+    failover,
     retry,
     maxPixelRate,
     engine,
@@ -419,6 +432,7 @@ export interface RunCounts {
   consumerWaits: number;
   audioStreams: number;
   engine: PipelineStats['engine'];
+  input?: FailoverStats | null;
 }
 
 /** A run's stats from what its engine counted: both engines derive the rates the same way. */
@@ -449,6 +463,7 @@ export function pipelineStats(ends: OutputEnd[], counts: RunCounts): PipelineSta
     firstFrameAt: firstFrames.length ? Math.min(...firstFrames) : null,
     outputs,
     audioStreams: counts.audioStreams,
+    input: counts.input ?? null,
     engine: counts.engine,
   };
 }

@@ -14,6 +14,7 @@ import {
   pipelineStats, pixelRateFault, type normalisePipeline, type OutputProgress, type OutputRetry, type PipelineAbortError, type PipelineOptions,
   type PipelineStats,
 } from './options';
+import { failoverStats, newSwitchEvents } from './failover';
 import type { PushWorkerData } from './worker';
 
 /** How long the outputs get to finish by themselves after a stop before their network calls are cut. */
@@ -27,7 +28,8 @@ type Normalised = ReturnType<typeof normalisePipeline>;
  * that asks for its sound encoded goes to the worker threads (which encode once per setting).
  */
 export function relayCanRun(data: Normalised): boolean {
-  return data.decode.outputs.every((o) => o.audio.mode !== 'encode');
+  // With fallbacks or a slate every output encodes its sound here (silence must be encoded too).
+  return data.failover !== null || data.decode.outputs.every((o) => o.audio.mode !== 'encode');
 }
 
 /** One output as the run keeps it (the relay counts its frames and drops across restarts). */
@@ -56,6 +58,7 @@ export class RelayRun {
   #grace: NodeJS.Timeout | null = null;
   #info: StreamInfo | null = null;
   #audioStreams = 0;
+  #switchesSeen = 0;
   #running = false;
   #closed = false;
   #stats: NativeRelayStats | null = null;
@@ -81,12 +84,23 @@ export class RelayRun {
     });
     const decode = data.decode;
     const sound = decode.outputs.some((o) => o.audio.mode !== 'none');
-    const reader = normaliseDecoderOptions(decode.input, {
+    const failover = data.failover;
+    // Copied sound cannot change source or fall silent: with failover it is decoded, and encoded
+    // again by each output.
+    const readerOf = (input: string) => normaliseDecoderOptions(input, {
       ...decode.decoder,
-      ...(sound ? { audio: 'copy' as const } : {}),
+      ...(sound ? { audio: failover ? true : 'copy' as const } : {}),
       ...(decode.video === 'copy' ? { video: 'copy' as const } : {}),
     }, 'pipeline decoder');
-    this.#relay = new native.Relay(reader, () => this.#changed());
+    const reader = readerOf(decode.input);
+    this.#relay = new native.Relay(reader, () => this.#changed(), {
+      loop: decode.loop,
+      failover: failover && {
+        ...failover.native,
+        fallbacks: failover.fallbacks.map(readerOf),
+        slate: failover.slate === null ? null : normaliseDecoderOptions(failover.slate, { pixelFormat: decode.decoder.pixelFormat }, 'pipeline slate'),
+      },
+    });
     this.#outputs = data.pushes.map((push) => ({
       push,
       progress: { url: push.label, state: 'starting', frames: 0, dropped: 0, server: null, error: null, retries: 0 },
@@ -117,7 +131,8 @@ export class RelayRun {
     if (this.#failure !== null) return this.#finishIfOver();
     const audio = info.audio;
     const carries = this.#data.decode.outputs.map((o) => audio !== null && o.audio.mode !== 'none');
-    if (audio) {
+    const failover = this.#data.failover !== null;
+    if (audio && !failover) {
       const takes = this.#data.decode.outputs.map((o, i) => !carries[i] || containerTakes(o.url, o.format, audio.parameters.codec));
       if (!takes.every(Boolean)) {
         // Encoding is the worker threads' job: nothing was sent yet, they start over.
@@ -126,7 +141,7 @@ export class RelayRun {
         return;
       }
     }
-    this.#audioStreams = carries.some(Boolean) ? 1 : 0;
+    this.#audioStreams = failover ? carries.filter(Boolean).length : carries.some(Boolean) ? 1 : 0;
     const tooMuch = pixelRateFault(info, this.#data.pushes, this.#data.maxPixelRate);
     if (tooMuch) {
       this.#fail(this.#atCaller(tooMuch));
@@ -139,7 +154,7 @@ export class RelayRun {
           from: info,
           ...(push.width !== undefined ? { width: push.width, height: push.height } : {}),
           video: push.video === 'copy' ? 'copy' : 'encode',
-          audio: carries[i] ? 'copy' : false,
+          audio: !carries[i] ? false : failover ? this.#data.decode.outputs[i].audio.options : 'copy',
           // A looped input starts its timestamps over, and a live input may too (a publisher that
           // restarts): the output's timeline carries on instead, unless the caller chose otherwise.
           ...(push.server.timeline === undefined && (push.loop || push.liveInput) ? { timeline: 'continue' as const } : {}),
@@ -148,7 +163,7 @@ export class RelayRun {
         onSlow: push.onSlow,
         slots: this.#data.decode.slots,
       }));
-      this.#relay.start(outputs, { loop: this.#data.decode.loop, maxFrames: this.#data.decode.maxFrames });
+      this.#relay.start(outputs, { maxFrames: this.#data.decode.maxFrames });
       this.#running = true;
     } catch (error) {
       this.#fail(this.#atCaller(error));
@@ -171,6 +186,7 @@ export class RelayRun {
     if (this.#closed || !this.#running) return this.#stats;
     const stats = this.#relay.stats;
     this.#stats = stats;
+    this.#switched(stats);
     stats.outputs.forEach((s, i) => {
       const o = this.#outputs[i];
       o.last = s;
@@ -179,6 +195,21 @@ export class RelayRun {
       if (s.server) o.progress.server = s.server;
     });
     return stats;
+  }
+
+  /** Tells onInputSwitch of the switches since the last look. */
+  #switched(stats: NativeRelayStats): void {
+    const failover = this.#data.failover;
+    if (!failover || !stats.input || stats.input.eventCount === this.#switchesSeen) return;
+    const events = newSwitchEvents(stats.input, this.#switchesSeen, failover.labels);
+    this.#switchesSeen = stats.input.eventCount;
+    for (const event of events) {
+      try {
+        failover.onInputSwitch?.(event);
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
   }
 
   #outputChanged(o: OutputRun, s: NativeRelayOutputStats, relay: NativeRelayStats): void {
@@ -352,6 +383,7 @@ export class RelayRun {
       producerWaits: stats?.producerWaits ?? 0,
       consumerWaits: outputs.reduce((sum, o) => sum + o.consumerWaits, 0),
       audioStreams: this.#audioStreams,
+      input: stats?.input && this.#data.failover ? failoverStats(stats.input, this.#data.failover.labels) : null,
       engine: 'native',
     });
   }

@@ -4,6 +4,8 @@
 #include "js/errors.h"
 #include "js/js_values.h"
 #include "js/writer_values.h"
+#include "media/input_switch.h"
+#include "media/reader_source.h"
 
 namespace streamcoder {
 
@@ -37,6 +39,56 @@ Napi::Object OutputStatsToJs(Napi::Env env, const RelayOutputStats& stats) {
   object.Set("firstFrameAt", std::isnan(stats.firstPictureAt) ? env.Null() : Napi::Number::New(env, stats.firstPictureAt));
   object.Set("server", stats.writer ? Napi::Value(StatsToJs(env, *stats.writer)) : env.Null());
   object.Set("error", ErrorOrNull(env, stats.error));
+  return object;
+}
+
+SwitchOptions GetSwitchOptions(const Napi::Value& value, ReaderOptions primary) {
+  if (!value.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected an object for failover");
+  Napi::Object object = value.As<Napi::Object>();
+  SwitchOptions options;
+  options.inputs.push_back(std::move(primary));
+  Napi::Value fallbacks = object.Get("fallbacks");
+  if (!fallbacks.IsUndefined()) {
+    if (!fallbacks.IsArray()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a list of fallback inputs");
+    Napi::Array list = fallbacks.As<Napi::Array>();
+    if (list.Length() > 16) throw Failure("ERR_INVALID_ARGUMENT", "Expected at most 16 fallback inputs");
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Value fallback = list.Get(i);
+      if (!fallback.IsObject()) throw Failure("ERR_INVALID_ARGUMENT", "Expected the options of fallback " + std::to_string(i));
+      options.inputs.push_back(GetReaderOptions(fallback.As<Napi::Object>(), 0));
+    }
+  }
+  Napi::Value slate = object.Get("slate");
+  if (slate.IsObject()) options.slate = GetReaderOptions(slate.As<Napi::Object>(), 0);
+  else if (!slate.IsUndefined() && !slate.IsNull()) throw Failure("ERR_INVALID_ARGUMENT", "Expected the slate's options or null");
+  const double timeout = GetNumber(object, "inputTimeoutMs", 2000);
+  if (!(timeout >= 100 && timeout <= 600000)) throw Failure("ERR_INVALID_ARGUMENT", "Expected inputTimeoutMs from 100 to 600000");
+  options.inputTimeoutMs = int64_t(timeout);
+  const double steady = GetNumber(object, "steadyMs", 1000);
+  if (!(steady >= 0 && steady <= 600000)) throw Failure("ERR_INVALID_ARGUMENT", "Expected steadyMs from 0 to 600000");
+  options.steadyMs = int64_t(steady);
+  options.switchBack = GetBool(object, "switchBack", true);
+  return options;
+}
+
+Napi::Object SwitchStatsToJs(Napi::Env env, const SwitchStats& stats) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("current", stats.current);
+  object.Set("switches", double(stats.switches));
+  Napi::Array seconds = Napi::Array::New(env, stats.secondsOn.size());
+  for (size_t i = 0; i < stats.secondsOn.size(); ++i) seconds.Set(uint32_t(i), stats.secondsOn[i]);
+  object.Set("secondsOn", seconds);
+  Napi::Array events = Napi::Array::New(env, stats.events.size());
+  for (size_t i = 0; i < stats.events.size(); ++i) {
+    Napi::Object event = Napi::Object::New(env);
+    event.Set("from", stats.events[i].from);
+    event.Set("to", stats.events[i].to);
+    event.Set("reason", stats.events[i].reason);
+    event.Set("at", stats.events[i].at);
+    events.Set(uint32_t(i), event);
+  }
+  object.Set("events", events);
+  object.Set("eventCount", double(stats.eventCount));
   return object;
 }
 
@@ -76,11 +128,25 @@ Napi::Function RelayObject::Define(Napi::Env env) {
 RelayObject::RelayObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RelayObject>(info) {
   Napi::Env env = info.Env();
   Guarded(env, [&] {
-    relay_ = std::make_shared<Relay>(GetReaderOptions(GetOptionsObject(info, 0), 0));
+    ReaderOptions input = GetReaderOptions(GetOptionsObject(info, 0), 0);
     if (!info[1].IsFunction()) throw Failure("ERR_INVALID_ARGUMENT", "Expected a change listener");
+    Napi::Object options = info[2].IsUndefined() ? Napi::Object::New(env) : GetOptionsObject(info, 2);
+    Napi::Value failover = options.Get("failover");
+    if (failover.IsUndefined() || failover.IsNull()) {
+      relay_ = std::make_shared<Relay>(std::make_unique<ReaderSource>(std::move(input), GetBool(options, "loop", false)));
+      return;
+    }
+    if (GetBool(options, "loop", false)) throw Failure("ERR_INVALID_ARGUMENT", "A looped input has no fallbacks");
+    auto inputSwitch = std::make_unique<InputSwitch>(GetSwitchOptions(failover, std::move(input)));
+    switch_ = inputSwitch.get();
+    relay_ = std::make_shared<Relay>(std::move(inputSwitch));
   });
   changed_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "streamcoder-relay", 0, 1);
   changed_.Unref(env);  // the pipeline's own timer keeps the process alive while it runs
+  if (switch_ != nullptr) {
+    Napi::ThreadSafeFunction changed = changed_;
+    switch_->Watch([changed]() mutable { changed.NonBlockingCall(); });
+  }
   registry_ = Addon::Of(env).openObjects();
   registry_->Add(this);
 }
@@ -139,7 +205,6 @@ Napi::Value RelayObject::Start(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < list.Length(); ++i) outputs.push_back(GetOutput(list.Get(i), i));
     Napi::Object options = GetOptionsObject(info, 1);
     RelayOptions relayOptions;
-    relayOptions.loop = GetBool(options, "loop", false);
     const double maxFrames = GetNumber(options, "maxFrames", 0);
     if (!(maxFrames >= 0 && maxFrames <= 9007199254740991.0)) throw Failure("ERR_INVALID_ARGUMENT", "Expected maxFrames of 0 or more");
     relayOptions.maxFrames = int64_t(maxFrames);
@@ -185,6 +250,7 @@ Napi::Value RelayObject::GetStats(const Napi::CallbackInfo& info) {
     Napi::Array list = Napi::Array::New(env, outputs.size());
     for (size_t i = 0; i < outputs.size(); ++i) list.Set(uint32_t(i), OutputStatsToJs(env, outputs[i]));
     object.Set("outputs", list);
+    object.Set("input", switch_ != nullptr ? Napi::Value(SwitchStatsToJs(env, switch_->stats())) : env.Null());
     return object;
   });
 }

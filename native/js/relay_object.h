@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include "js/addon.h"
+#include "media/input_switch.h"
 #include "media/relay.h"
 
 namespace streamcoder {
@@ -38,6 +39,7 @@ class RelayObject : public Napi::ObjectWrap<RelayObject>, public Closable {
 
   // Shared with an open() in flight, which may outlive a close(): the last holder frees it.
   std::shared_ptr<Relay> relay_;
+  InputSwitch* switch_ = nullptr;  // the relay's source, when it has fallbacks or a slate
   bool opening_ = false;
   bool opened_ = false;
   bool started_ = false;

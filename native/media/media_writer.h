@@ -87,7 +87,7 @@ struct MediaInput {
   int64_t dts = AV_NOPTS_VALUE;
   int64_t duration = 0;
   AVRational timeBase{0, 1};
-  bool keyFrame = false;
+  bool keyFrame = false;  // packets: written as a keyframe; pictures: decoded from one (unused)
 };
 
 class MediaWriter {

@@ -17,42 +17,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-// Buffers for pictures, reused once every output is done with one: a picture of 1080p is
-// megabytes, which a fresh allocation per frame would fault in (and clear) every time.
-class Relay::PicturePool : public std::enable_shared_from_this<PicturePool> {
- public:
-  explicit PicturePool(size_t bytes) : bytes_(bytes) {}
-
-  std::shared_ptr<uint8_t> Get() {
-    uint8_t* buffer = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        buffer = free_.back().release();
-        free_.pop_back();
-      }
-    }
-    if (buffer == nullptr) buffer = new uint8_t[bytes_];
-    std::weak_ptr<PicturePool> pool = weak_from_this();
-    return std::shared_ptr<uint8_t>(buffer, [pool](uint8_t* p) {
-      std::unique_ptr<uint8_t[]> owned(p);
-      if (std::shared_ptr<PicturePool> alive = pool.lock()) alive->Put(std::move(owned));
-    });
-  }
-
- private:
-  // Kept: as many as were ever in use at once, which the queues bound.
-  void Put(std::unique_ptr<uint8_t[]> buffer) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(buffer));
-  }
-
-  const size_t bytes_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<uint8_t[]>> free_;
-};
-
-Relay::Relay(ReaderOptions reader) : reader_(std::make_unique<MediaReader>(std::move(reader))) {}
+Relay::Relay(std::unique_ptr<RelaySource> source) : source_(std::move(source)) {}
 
 Relay::~Relay() {
   Abort();
@@ -62,9 +27,8 @@ Relay::~Relay() {
 }
 
 void Relay::Open() {
-  reader_->Open();
-  pool_ = std::make_shared<PicturePool>(std::max<size_t>(1, reader_->frameBytes()));
-  pixelFormat_ = av_get_pix_fmt(reader_->info().pixelFormat.c_str());
+  source_->Open();
+  opened_ = true;
 }
 
 size_t Relay::outputCount() const {
@@ -77,7 +41,7 @@ std::shared_ptr<RelayOutput> Relay::MakeOutput(RelayOutputOptions options) {
 }
 
 void Relay::Start(std::vector<RelayOutputOptions> outputs, RelayOptions options, std::function<void()> changed) {
-  if (!reader_->isOpen()) throw Failure("ERR_NOT_OPEN", "The relay's input is not open");
+  if (!opened_) throw Failure("ERR_NOT_OPEN", "The relay's input is not open");
   if (thread_.joinable()) throw Failure("ERR_INVALID_STATE", "The relay has started already");
   options_ = options;
   changed_ = std::move(changed);
@@ -129,7 +93,7 @@ void Relay::Room() {
 void Relay::Stop() {
   stop_ = true;
   // A read blocked on a live input gives up: nothing more is read either way.
-  reader_->Abort();
+  source_->Abort();
   Room();
   for (const auto& output : Snapshot()) output->Stop();
 }
@@ -164,59 +128,6 @@ std::vector<RelayOutputStats> Relay::outputStats() const {
     all.push_back(std::move(stats));
   }
   return all;
-}
-
-SharedItem Relay::Take(ItemKind kind) {
-  auto item = std::make_shared<RelayItem>();
-  MediaInput& input = item->input;
-  if (kind == ItemKind::kVideo) {
-    FrameMeta meta;
-    FramePtr frame(av_frame_alloc());
-    if (!frame) throw Failure("ERR_NO_MEMORY", "Out of memory");
-    if (reader_->TakeFrame(frame.get(), &meta)) {
-      // Already as delivered: the decoder's picture itself goes to every output, no copy.
-      item->frame = std::move(frame);
-      input.frame = item->frame.get();
-    } else {
-      item->picture = pool_->Get();
-      reader_->Take(item->picture.get(), &meta);
-      input.data = item->picture.get();
-      input.size = reader_->frameBytes();
-    }
-    input.kind = MediaInput::Kind::kVideo;
-    input.time = meta.time;
-    input.width = meta.width;
-    input.height = meta.height;
-    input.pixelFormat = pixelFormat_;
-  } else if (kind == ItemKind::kAudio) {
-    AudioItem audio;
-    reader_->TakeAudio(&audio);
-    const AudioFormat& format = reader_->info().audio->output;
-    item->samples = std::move(audio.chunk.data);
-    input.kind = MediaInput::Kind::kAudio;
-    input.data = item->samples.data();
-    input.size = item->samples.size();
-    input.time = audio.time;
-    input.sampleFormat = format.sampleFormat;
-    input.sampleRate = format.sampleRate;
-    input.channels = format.channels;
-  } else {
-    PacketItem packet;
-    reader_->TakePacket(kind, &packet);
-    item->packet = std::move(packet.packet);
-    const AVPacket* p = item->packet.get();
-    input.kind = MediaInput::Kind::kPacket;
-    input.packetType = packet.video ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO;
-    input.data = p->data;
-    input.size = size_t(p->size);
-    input.pts = p->pts;
-    input.dts = p->dts;
-    input.duration = p->duration > 0 ? p->duration : 0;
-    input.timeBase = packet.timeBase;
-    input.keyFrame = (p->flags & AV_PKT_FLAG_KEY) != 0;
-    input.time = packet.time;
-  }
-  return item;
 }
 
 void Relay::WaitForRoom() {
@@ -277,33 +188,23 @@ void Relay::WaitForRoom() {
 void Relay::Run() {
   using Clock = std::chrono::steady_clock;
   std::optional<Failure> failure = FailureOf([&] {
-    int64_t thisPass = 0;
     while (!stop_) {
       {
         std::lock_guard<std::mutex> lock(statsMutex_);
         if (options_.maxFrames > 0 && stats_.frames >= options_.maxFrames) break;
       }
       const Clock::time_point started = Clock::now();
-      const ItemKind kind = reader_->PeekItem();
-      if (kind == ItemKind::kNone) {
-        if (!options_.loop || thisPass == 0) break;
-        reader_->Seek(0);
-        thisPass = 0;
-        std::lock_guard<std::mutex> lock(statsMutex_);
-        stats_.busySeconds += SecondsSince(started);
-        continue;
-      }
-      SharedItem item = Take(kind);
+      SharedItem item = source_->Next();
       {
         std::lock_guard<std::mutex> lock(statsMutex_);
         stats_.busySeconds += SecondsSince(started);
-        stats_.corrupt = reader_->corruptPackets();
+        stats_.corrupt = source_->corrupt();
       }
+      if (!item) break;
       const bool picture = item->isPicture();
       if (picture) {
         WaitForRoom();
         if (stop_) break;
-        ++thisPass;
       }
       for (const auto& output : Snapshot()) output->Push(item);
       if (picture) {
@@ -318,7 +219,7 @@ void Relay::Run() {
     // that the End below would miss.
     std::lock_guard<std::mutex> lock(statsMutex_);
     stats_.finished = true;
-    stats_.corrupt = reader_->corruptPackets();
+    stats_.corrupt = source_->corrupt();
     // Once stopped, a read cut short is the stop's doing.
     if (failure && !stop_) stats_.error = std::move(failure);
   }

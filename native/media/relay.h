@@ -1,6 +1,7 @@
 // Relay: one input to several outputs on native threads, for a pipeline whose frames no
 // JavaScript sees (the service's streams, `pipeline()`). A reading thread takes items from a
-// MediaReader (pictures, sound, copied packets) and hands each, shared and uncopied, to every
+// RelaySource (pictures, sound, copied packets: one input, or inputs that stand in for each
+// other) and hands each, shared and uncopied, to every
 // output's queue (RelayOutput), which writes them on a thread of its own, paced when asked.
 //
 // Flow control is the FrameRing's: the reader waits while an output has `slots` pictures queued;
@@ -21,13 +22,12 @@
 #include <thread>
 #include <vector>
 
-#include "media/media_reader.h"
 #include "media/relay_output.h"
+#include "media/relay_source.h"
 
 namespace streamcoder {
 
 struct RelayOptions {
-  bool loop = false;      // at the end of the input, start it over (its time restarts at 0)
   int64_t maxFrames = 0;  // stop after this many pictures (or video packets); 0: all
 };
 
@@ -42,13 +42,14 @@ struct RelayStats {
 
 class Relay {
  public:
-  explicit Relay(ReaderOptions reader);
+  explicit Relay(std::unique_ptr<RelaySource> source);
   ~Relay();  // aborts everything and joins every thread
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
   void Open();  // opens the input (blocking, any thread)
-  const StreamInfo& info() const { return reader_->info(); }
+  const StreamInfo& info() const { return source_->info(); }
+  RelaySource& source() { return *source_; }
 
   // Starts one thread per output, then the reading thread. `changed` runs (on some relay
   // thread) whenever the reader ends or an output's state changes.
@@ -66,16 +67,13 @@ class Relay {
  private:
   using Outputs = std::vector<std::shared_ptr<RelayOutput>>;
   void Run();
-  SharedItem Take(ItemKind kind);
   void WaitForRoom();
   Outputs Snapshot() const;
   std::shared_ptr<RelayOutput> MakeOutput(RelayOutputOptions options);
   void Room();
 
-  class PicturePool;
-  std::unique_ptr<MediaReader> reader_;
-  std::shared_ptr<PicturePool> pool_;
-  AVPixelFormat pixelFormat_ = AV_PIX_FMT_NONE;  // of the pictures delivered
+  std::unique_ptr<RelaySource> source_;
+  std::atomic<bool> opened_{false};
   RelayOptions options_;
   std::function<void()> changed_;
   std::thread thread_;

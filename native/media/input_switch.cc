@@ -1,0 +1,412 @@
+#include "media/input_switch.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace streamcoder {
+
+namespace {
+
+// How often an input that would not open (or not steadily) is tried again.
+constexpr auto kRetryAfter = std::chrono::milliseconds(1000);
+
+double EpochMs() {
+  using namespace std::chrono;
+  return double(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) / 1000.0;
+}
+
+double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string InputName(int index) { return index == InputSwitch::kSlate ? "the slate" : "input " + std::to_string(index); }
+
+}  // namespace
+
+InputSwitch::InputSwitch(SwitchOptions options) : options_(std::move(options)) {
+  if (options_.inputs.empty()) throw Failure("ERR_INVALID_ARGUMENT", "An input switch needs at least one input");
+  for (const ReaderOptions& input : options_.inputs) {
+    // Copied video cannot change source mid-stream: a decoder on the other side expects one stream.
+    if (input.videoCopy) throw Failure("ERR_INVALID_ARGUMENT", "Fallback inputs and a slate need decoded video, not video: 'copy'");
+    if (input.audio.enabled && input.audio.copy) {
+      throw Failure("ERR_INVALID_ARGUMENT", "Fallback inputs and a slate need decoded sound (encoded again), not audio: 'copy'");
+    }
+  }
+  stats_.secondsOn.assign(options_.inputs.size() + 1, 0);
+}
+
+InputSwitch::~InputSwitch() {
+  Abort();
+  if (prober_.joinable()) prober_.join();
+}
+
+ReaderOptions InputSwitch::Conformed(ReaderOptions options) const {
+  // Every input and the slate delivered as the first input opened is: the outputs were opened
+  // for it.
+  options.width = info_.width;
+  options.height = info_.height;
+  options.pixelFormat = av_get_pix_fmt(info_.pixelFormat.c_str());
+  options.startTime = 0;
+  if (info_.audio) {
+    options.audio.enabled = true;
+    options.audio.copy = false;
+    options.audio.sampleRate = info_.audio->output.sampleRate;
+    options.audio.channels = info_.audio->output.channels;
+    options.audio.sampleFormat = info_.audio->output.sampleFormat;
+  } else {
+    options.audio.enabled = false;
+  }
+  if (options.timeoutMs <= 0 || options.timeoutMs > options_.inputTimeoutMs) options.timeoutMs = options_.inputTimeoutMs;
+  return options;
+}
+
+void InputSwitch::Open() {
+  std::optional<Failure> first;
+  for (size_t i = 0; i < options_.inputs.size() && !aborted_; ++i) {
+    ReaderOptions options = options_.inputs[i];
+    if (options.timeoutMs <= 0 || options.timeoutMs > options_.inputTimeoutMs) options.timeoutMs = options_.inputTimeoutMs;
+    auto source = std::make_unique<ReaderSource>(options, false);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      probing_ = source.get();
+    }
+    std::optional<Failure> failure = FailureOf([&] { source->Open(); });
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      probing_ = nullptr;
+    }
+    if (failure) {
+      if (!first) first = std::move(failure);
+      continue;
+    }
+    info_ = source->info();
+    frameBytes_ = source->frameBytes();
+    if (info_.frameRate.num > 0 && info_.frameRate.den > 0) frameSeconds_ = av_q2d(av_inv_q(info_.frameRate));
+    frameSeconds_ = std::clamp(frameSeconds_, 1.0 / 240, 1.0);
+    OpenSlate();
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(source);
+    reading_ = current_.get();
+    onAir_ = int(i);
+    stats_.current = int(i);
+    onAirSince_ = Clock::now();
+    lastPictureAt_ = Clock::now();
+    return;
+  }
+  if (aborted_) throw Failure("ERR_ABORTED", "The input switch was stopped while opening");
+  throw *first;
+}
+
+void InputSwitch::OpenSlate() {
+  if (!options_.slate) {
+    // A black card of the outputs' size and format.
+    FramePtr card(av_frame_alloc());
+    if (!card) throw Failure("ERR_NO_MEMORY", "Out of memory");
+    card->width = info_.width;
+    card->height = info_.height;
+    card->format = av_get_pix_fmt(info_.pixelFormat.c_str());
+    Check(av_frame_get_buffer(card.get(), 0), "Cannot allocate the slate");
+    ptrdiff_t linesizes[4];
+    for (int p = 0; p < 4; ++p) linesizes[p] = card->linesize[p];
+    Check(av_image_fill_black(card->data, linesizes, AVPixelFormat(card->format), AVCOL_RANGE_MPEG, card->width, card->height),
+          "Cannot paint the slate");
+    auto item = std::make_shared<RelayItem>();
+    item->frame = std::move(card);
+    item->input.kind = MediaInput::Kind::kVideo;
+    item->input.frame = item->frame.get();
+    item->input.width = info_.width;
+    item->input.height = info_.height;
+    item->input.pixelFormat = AVPixelFormat(item->frame->format);
+    still_ = std::move(item);
+    return;
+  }
+  ReaderOptions options = Conformed(*options_.slate);
+  options.audio.enabled = false;  // a slate's own sound is not used: silence goes out with it
+  auto source = std::make_unique<ReaderSource>(options, false);
+  source->Open();
+  std::shared_ptr<RelayItem> picture;
+  while (std::shared_ptr<RelayItem> item = source->Next()) {
+    if (item->isPicture()) {
+      picture = std::move(item);
+      break;
+    }
+  }
+  if (!picture) throw Failure("ERR_INVALID_ARGUMENT", "The slate " + options.source + " has no picture");
+  // A second picture makes it a clip: played over and over from its start.
+  while (std::shared_ptr<RelayItem> item = source->Next()) {
+    if (!item->isPicture()) continue;
+    slateClip_ = std::make_unique<ReaderSource>(options, true);
+    slateClip_->Open();
+    return;
+  }
+  still_ = std::move(picture);
+}
+
+void InputSwitch::Abort() {
+  aborted_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (probing_ != nullptr) probing_->Abort();
+    if (reading_ != nullptr) reading_->Abort();
+  }
+  wake_.notify_all();
+}
+
+int64_t InputSwitch::corrupt() const { return corruptBefore_ + (current_ ? current_->corrupt() : 0); }
+
+SwitchStats InputSwitch::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SwitchStats stats = stats_;
+  const int onAir = onAir_;
+  const size_t at = onAir == kSlate ? stats.secondsOn.size() - 1 : size_t(onAir);
+  stats.secondsOn[at] += Seconds(Clock::now() - onAirSince_);
+  stats.current = onAir;
+  return stats;
+}
+
+std::shared_ptr<RelayItem> InputSwitch::Next() {
+  if (!prober_.joinable()) prober_ = std::thread([this] { Probe(); });
+  while (!aborted_) {
+    std::optional<Ready> ready;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready.swap(ready_);
+    }
+    if (ready) {
+      const int from = onAir_;
+      SwitchTo(ready->index, std::move(ready->source),
+               InputName(ready->index) + (from == kSlate ? " delivers" : " is back") + " (steady for " +
+                   std::to_string(options_.steadyMs) + " ms from a keyframe)");
+      wake_.notify_all();
+    }
+    if (!pending_.empty()) {
+      std::shared_ptr<RelayItem> item = std::move(pending_.front());
+      pending_.pop_front();
+      return item;
+    }
+    std::shared_ptr<RelayItem> item = onAir_ == kSlate ? NextFromSlate() : NextFromInput();
+    if (item) return item;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<RelayItem> InputSwitch::NextFromInput() {
+  std::shared_ptr<RelayItem> item;
+  std::string failure;
+  std::optional<Failure> thrown = FailureOf([&] { item = current_->Next(); });
+  if (aborted_) return nullptr;
+  const int index = onAir_;
+  if (thrown) failure = InputName(index) + " failed: " + thrown->message();
+  else if (!item) failure = InputName(index) + " ended";
+  const Clock::time_point now = Clock::now();
+  if (failure.empty() && !item->isPicture() && now - lastPictureAt_ > std::chrono::milliseconds(options_.inputTimeoutMs)) {
+    failure = "no picture from " + InputName(index) + " for " + std::to_string(options_.inputTimeoutMs) + " ms";
+  }
+  if (!failure.empty()) {
+    SwitchTo(kSlate, nullptr, failure);
+    return nullptr;
+  }
+  if (item->isPicture()) lastPictureAt_ = now;
+  Placed(*item);
+  // An input with no sound of its own, where the outputs have sound: silence keeps their clock.
+  if (item->isPicture() && info_.audio && !current_->info().audio) {
+    if (auto silence = Silence(std::isnan(audioEnd_) ? item->input.time : audioEnd_, item->input.time + frameSeconds_)) {
+      pending_.push_back(std::move(silence));
+    }
+  }
+  return item;  // a picture before its silence (pending_: the next calls)
+}
+
+std::shared_ptr<RelayItem> InputSwitch::NextFromSlate() {
+  const double time = slateBase_ + double(slatePictures_) * frameSeconds_;
+  // Paced to real time: nothing else paces a slate.
+  const auto due = slateStartedAt_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(time - slateBase_));
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_until(lock, due, [this] { return aborted_.load() || ready_.has_value(); });
+    if (aborted_ || ready_) return nullptr;
+  }
+  std::shared_ptr<RelayItem> picture;
+  if (slateClip_) {
+    // A clip goes out a picture per frame time of the outputs; its own sound is not used.
+    while (!picture) {
+      std::shared_ptr<RelayItem> item = slateClip_->Next();
+      if (!item) throw Failure("ERR_INPUT", "The slate clip gave no picture");
+      if (item->isPicture()) picture = std::move(item);
+    }
+  } else {
+    picture = StillPicture();
+  }
+  picture->input.time = time;
+  ++slatePictures_;
+  lastPicture_ = time;
+  lastItemAt_ = Clock::now();
+  if (info_.audio) {
+    if (auto silence = Silence(std::isnan(audioEnd_) ? time : audioEnd_, time + frameSeconds_)) pending_.push_back(std::move(silence));
+  }
+  return picture;
+}
+
+std::shared_ptr<RelayItem> InputSwitch::StillPicture() {
+  // The same picture each time, by reference: a frame's buffers are reference counted.
+  auto item = std::make_shared<RelayItem>();
+  item->input = still_->input;
+  if (still_->frame) {
+    item->frame.reset(av_frame_clone(still_->frame.get()));
+    if (!item->frame) throw Failure("ERR_NO_MEMORY", "Out of memory");
+    item->input.frame = item->frame.get();
+  } else {
+    item->picture = still_->picture;
+    item->input.data = item->picture.get();
+  }
+  return item;
+}
+
+std::shared_ptr<RelayItem> InputSwitch::Silence(double from, double to) {
+  const AudioFormat& format = info_.audio->output;
+  const int64_t samples = std::min<int64_t>(int64_t(std::llround((to - from) * format.sampleRate)), format.sampleRate);
+  if (samples <= 0) return nullptr;
+  auto item = std::make_shared<RelayItem>();
+  const size_t bytes = size_t(samples) * size_t(format.channels) * size_t(av_get_bytes_per_sample(format.sampleFormat));
+  item->samples.assign(bytes, 0);  // zero is silence in float and in s16 alike
+  MediaInput& input = item->input;
+  input.kind = MediaInput::Kind::kAudio;
+  input.data = item->samples.data();
+  input.size = item->samples.size();
+  input.time = from;
+  input.sampleFormat = format.sampleFormat;
+  input.sampleRate = format.sampleRate;
+  input.channels = format.channels;
+  audioEnd_ = from + double(samples) / format.sampleRate;
+  return item;
+}
+
+double InputSwitch::NextBase() const {
+  if (std::isnan(lastPicture_) && std::isnan(audioEnd_)) return 0;
+  double end = std::isnan(lastPicture_) ? audioEnd_ : lastPicture_ + frameSeconds_;
+  if (!std::isnan(audioEnd_)) end = std::max(end, audioEnd_);
+  // The time the switch took (the input's silence before it was given up) passes on the
+  // outputs' timeline too, so that their pacing carries on where the clock is.
+  return end + std::max(0.0, Seconds(Clock::now() - lastItemAt_) - frameSeconds_);
+}
+
+void InputSwitch::Placed(RelayItem& item) {
+  if (rebase_) {
+    offset_ = NextBase() - item.input.time;
+    rebase_ = false;
+  }
+  item.input.time += offset_;
+  if (item.isPicture()) {
+    lastPicture_ = item.input.time;
+  } else if (item.input.kind == MediaInput::Kind::kAudio && item.input.sampleRate > 0 && item.input.channels > 0) {
+    const size_t frameBytes = size_t(item.input.channels) * size_t(av_get_bytes_per_sample(item.input.sampleFormat));
+    if (frameBytes > 0) audioEnd_ = item.input.time + double(item.input.size / frameBytes) / item.input.sampleRate;
+  }
+  lastItemAt_ = Clock::now();
+}
+
+void InputSwitch::SwitchTo(int index, std::unique_ptr<ReaderSource> source, const std::string& reason) {
+  const int from = onAir_;
+  std::unique_ptr<ReaderSource> old = std::move(current_);
+  if (old) corruptBefore_ += old->corrupt();
+  current_ = std::move(source);
+  pending_.clear();
+  if (index == kSlate) {
+    slateBase_ = NextBase();
+    slateStartedAt_ = Clock::now();
+    slatePictures_ = 0;
+  } else {
+    rebase_ = true;
+    lastPictureAt_ = Clock::now();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reading_ = current_.get();
+    const Clock::time_point now = Clock::now();
+    const size_t at = from == kSlate ? stats_.secondsOn.size() - 1 : size_t(from);
+    stats_.secondsOn[at] += Seconds(now - onAirSince_);
+    onAirSince_ = now;
+    onAir_ = index;
+    stats_.current = index;
+    ++stats_.switches;
+    stats_.events.push_back(SwitchEvent{from, index, reason, EpochMs()});
+    if (stats_.events.size() > kMaxEvents) stats_.events.erase(stats_.events.begin());
+    ++stats_.eventCount;
+  }
+  // A live input given up may still be blocked in a read: it gives up at once.
+  if (old) old->Abort();
+  old.reset();
+  wake_.notify_all();
+  if (changed_) changed_();
+}
+
+bool InputSwitch::SleepFor(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return !wake_.wait_for(lock, wait, [this] { return aborted_.load(); });
+}
+
+bool InputSwitch::Steady(ReaderSource& candidate) {
+  const Clock::time_point giveUp = Clock::now() + std::chrono::milliseconds(options_.steadyMs + 2 * options_.inputTimeoutMs);
+  double keyAt = NAN;
+  Clock::time_point lastPicture = Clock::now();
+  while (!aborted_ && Clock::now() < giveUp) {
+    std::shared_ptr<RelayItem> item = candidate.Next();
+    if (!item) return false;
+    const Clock::time_point now = Clock::now();
+    if (!item->isPicture()) {
+      if (now - lastPicture > std::chrono::milliseconds(options_.inputTimeoutMs)) return false;
+      continue;
+    }
+    lastPicture = now;
+    if (std::isnan(keyAt)) {
+      if (item->input.keyFrame) keyAt = item->input.time;
+      continue;
+    }
+    if ((item->input.time - keyAt) * 1000 >= double(options_.steadyMs)) return true;
+  }
+  return false;
+}
+
+void InputSwitch::Probe() {
+  const int inputs = int(options_.inputs.size());
+  while (!aborted_) {
+    {
+      // One candidate at a time: wait while the last one found is not on air yet.
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return aborted_.load() || !ready_.has_value(); });
+    }
+    const int onAir = onAir_;
+    const int limit = onAir == kSlate ? inputs : (options_.switchBack ? onAir : 0);
+    if (limit == 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, kRetryAfter, [this, onAir] { return aborted_.load() || onAir_ != onAir; });
+      continue;
+    }
+    bool found = false;
+    for (int i = 0; i < limit && !aborted_ && !found; ++i) {
+      auto candidate = std::make_unique<ReaderSource>(Conformed(options_.inputs[size_t(i)]), false);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (aborted_) break;
+        probing_ = candidate.get();
+      }
+      bool steady = false;
+      FailureOf([&] {
+        candidate->Open();
+        steady = Steady(*candidate);
+      });
+      std::lock_guard<std::mutex> lock(mutex_);
+      probing_ = nullptr;
+      const int nowOnAir = onAir_;
+      if (steady && !aborted_ && (nowOnAir == kSlate || i < nowOnAir)) {
+        ready_ = Ready{i, std::move(candidate)};
+        found = true;
+      }
+    }
+    if (found) {
+      wake_.notify_all();  // a slate waiting for its next picture's time switches at once
+      continue;
+    }
+    SleepFor(kRetryAfter);
+  }
+}
+
+}  // namespace streamcoder

@@ -1,0 +1,134 @@
+// InputSwitch: a relay source for a channel that must not go dark. It reads one of several inputs
+// (the primary, then fallbacks in order) and, when the one on air fails (no picture for
+// inputTimeoutMs, an error, its end), puts a slate on air at once: a still image, a looped clip,
+// or a black card, paced to real time, with silence for sound. A thread of its own meanwhile
+// opens the inputs again, earlier ones first, and one that delivers steadily (a keyframe, then
+// pictures for steadyMs) goes back on air: from the slate always, over a later input when
+// switchBack is set.
+//
+// Everything goes out on one timeline: each stretch of an input (or of the slate) is shifted so
+// that it follows what went out before, after the time the switch took, so the outputs keep their
+// connection, encoder and pacing, and sound stays in step with pictures within each stretch.
+// Every input is decoded to the size, pixel format and sound format of the first one opened.
+// Pure C++ (no V8).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "media/reader_source.h"
+#include "media/relay_source.h"
+
+namespace streamcoder {
+
+struct SwitchOptions {
+  std::vector<ReaderOptions> inputs;   // the primary first, then the fallbacks in order
+  std::optional<ReaderOptions> slate;  // an image (shown still) or a clip (looped); none: black
+  int64_t inputTimeoutMs = 2000;       // no picture for this long: the input has failed
+  bool switchBack = true;              // back to an earlier input once it delivers steadily
+  int64_t steadyMs = 1000;             // what "steadily" means: pictures for this long from a keyframe
+};
+
+struct SwitchEvent {
+  int from = 0;  // input index; -1: the slate
+  int to = 0;
+  std::string reason;
+  double at = 0;  // ms since the Unix epoch
+};
+
+struct SwitchStats {
+  int current = 0;  // input index on air; -1: the slate
+  int64_t switches = 0;
+  std::vector<double> secondsOn;  // per input, then the slate last
+  std::vector<SwitchEvent> events;  // the latest kMaxEvents, oldest first
+  int64_t eventCount = 0;           // events ever (to tell which are new)
+};
+
+class InputSwitch : public RelaySource {
+ public:
+  static constexpr int kSlate = -1;
+  static constexpr size_t kMaxEvents = 64;
+
+  explicit InputSwitch(SwitchOptions options);
+  ~InputSwitch() override;  // aborts and joins the thread that opens inputs
+
+  // Opens the first input that opens, in order (its info is the outputs'), and the slate.
+  void Open() override;
+  const StreamInfo& info() const override { return info_; }
+  size_t frameBytes() const override { return frameBytes_; }
+  std::shared_ptr<RelayItem> Next() override;
+  void Abort() override;
+  int64_t corrupt() const override;
+  // Runs (on a relay thread) after every switch.
+  void Watch(std::function<void()> changed) { changed_ = std::move(changed); }
+
+  SwitchStats stats() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Ready {
+    int index = 0;
+    std::unique_ptr<ReaderSource> source;
+  };
+
+  ReaderOptions Conformed(ReaderOptions options) const;
+  std::shared_ptr<RelayItem> NextFromInput();
+  std::shared_ptr<RelayItem> NextFromSlate();
+  std::shared_ptr<RelayItem> StillPicture();
+  std::shared_ptr<RelayItem> Silence(double from, double to);
+  void OpenSlate();
+  void SwitchTo(int index, std::unique_ptr<ReaderSource> source, const std::string& reason);
+  void Placed(RelayItem& item);
+  double NextBase() const;
+  void Probe();
+  bool Steady(ReaderSource& candidate);
+  bool SleepFor(std::chrono::milliseconds wait);
+
+  SwitchOptions options_;
+  StreamInfo info_;
+  size_t frameBytes_ = 0;
+  double frameSeconds_ = 1.0 / 25;
+  std::function<void()> changed_;
+
+  // The reading thread's.
+  std::unique_ptr<ReaderSource> current_;
+  std::unique_ptr<ReaderSource> slateClip_;
+  std::shared_ptr<const RelayItem> still_;  // the slate's picture (or the black card)
+  bool slateHasRun_ = false;
+  double slateClipLast_ = NAN;   // the clip's last source time (a loop goes back)
+  double slateClipShift_ = 0;    // what its loops add
+  double offset_ = 0;           // output time = source time + offset_, for the stretch on air
+  bool rebase_ = false;         // the next item starts a stretch
+  double lastPicture_ = NAN;    // output time of the last picture, and the end of the last sound
+  double audioEnd_ = NAN;
+  Clock::time_point lastItemAt_;
+  Clock::time_point lastPictureAt_;
+  Clock::time_point slateStartedAt_;
+  double slateBase_ = 0;
+  int64_t slatePictures_ = 0;
+  std::deque<std::shared_ptr<RelayItem>> pending_;  // silence to go out after a slate picture
+  int64_t corruptBefore_ = 0;
+
+  // Shared with the thread that opens inputs.
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> aborted_{false};
+  std::atomic<int> onAir_{0};
+  std::optional<Ready> ready_;
+  ReaderSource* probing_ = nullptr;  // being opened or tried (aborted with the switch)
+  ReaderSource* reading_ = nullptr;  // on air (aborted with the switch)
+  std::thread prober_;
+  SwitchStats stats_;
+  Clock::time_point onAirSince_;
+};
+
+}  // namespace streamcoder
