@@ -38,7 +38,7 @@ function colourOf(picture: Buffer): Colour {
   [r, g, b] = [r / n, g / n, b / n];
   if (r > 180 && g < 80 && b > 180) return 'slate';      // magenta
   if (b > 150 && r < 90 && g < 120) return 'program';    // blue
-  if (g > 150 && r < 90 && b < 90) return 'fallback';    // green
+  if (g > 150 && r < 90 && b < 90) return 'fallback';    // lime
   if (r < 30 && g < 30 && b < 30) return 'black';
   return 'other';
 }
@@ -173,6 +173,101 @@ describe('the program, the slate, and back', () => {
     expect(stats.input?.inputSeconds[0]).toBeGreaterThan(2);
     expect(stats.outputs[0].error).toBeNull();
   }, 90_000);
+});
+
+/** A running channel: the pipeline, its events, and a reader watching its output. */
+async function channel(name: string, options: { fallbacks?: string[]; slate?: string | null; inputTimeoutMs?: number }) {
+  const out = rtmp.liveUrl(`${name}-out`);
+  const events: InputSwitchEvent[] = [];
+  const controller = new AbortController();
+  const result = pipeline({
+    input: rtmp.liveUrl(`${name}-src`),
+    output: out,
+    ...(options.fallbacks ? { fallbacks: options.fallbacks } : {}),
+    ...(options.slate === null ? {} : { slate: options.slate ?? magentaSlate() }),
+    inputTimeoutMs: options.inputTimeoutMs ?? 1000,
+    server: { preset: 'ultrafast', bitRate: '500k', gopSize: 25 },
+    onInputSwitch: (e) => events.push(e),
+    signal: controller.signal,
+  });
+  result.catch(() => {});
+  const watcher = new Watcher(out);
+  const stop = async (): Promise<PipelineStats> => {
+    watcher.stop();
+    controller.abort();
+    const error = await result.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
+    expect(error?.code).toBe('ERR_ABORTED');
+    return error!.stats;
+  };
+  return { events, watcher, stop };
+}
+
+describe('fallbacks and cycles', () => {
+  test('a fallback between the primary and the slate: primary -> fallback -> slate -> primary', async () => {
+    const primaryUrl = rtmp.liveUrl('fb-src');
+    const backupUrl = rtmp.liveUrl('fb-backup');
+    let primary = publish(primaryUrl, 'blue');
+    let backup = publish(backupUrl, 'lime');
+    let run: Awaited<ReturnType<typeof channel>> | null = null;
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      run = await channel('fb', { fallbacks: [backupUrl] });
+      const { watcher, events } = run;
+      await watcher.until('program', 25, 15_000);
+      const start = Date.now();
+      await kill(primary);
+      // The backup is tried at once, on its own thread: on air after its second of steadiness.
+      await watcher.until('fallback', 25, 10_000);
+      await kill(backup);
+      await watcher.until('slate', 10, 8_000);
+      primary = publish(primaryUrl, 'blue');
+      await watcher.until('program', 25, 15_000);
+      expect(watcher.connected).toBe(true);
+      expect(watcher.longestGap(start)).toBeLessThan(2000);
+      const [p, b] = ['input 0', 'input 1'].map((prefix) => `${prefix} (${redactUrl(prefix === 'input 0' ? primaryUrl : backupUrl)})`);
+      // primary -> slate -> backup -> slate -> primary (the backup goes on air after the slate
+      // filled in for its second of steadiness).
+      expect(events.map((e) => `${e.from} > ${e.to}`)).toEqual([`${p} > slate`, `slate > ${b}`, `${b} > slate`, `slate > ${p}`]);
+      const stats = await run.stop();
+      run = null;
+      expect(stats.input?.switches).toBe(4);
+      expect(stats.input?.inputSeconds[1]).toBeGreaterThan(0.5);
+      expect(stats.input?.current).toBe(p);
+    } finally {
+      await run?.stop();
+      await Promise.all([kill(primary), kill(backup)]);
+    }
+  }, 90_000);
+
+  test('the primary back over a running fallback (switchBack), and ten drop-and-return cycles in a row with no gap', async () => {
+    const primaryUrl = rtmp.liveUrl('cy-src');
+    let primary = publish(primaryUrl, 'blue');
+    let run: Awaited<ReturnType<typeof channel>> | null = null;
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      run = await channel('cy', {});
+      const { watcher, events } = run;
+      await watcher.until('program', 25, 15_000);
+      const start = Date.now();
+      for (let cycle = 0; cycle < 10; cycle++) {
+        await kill(primary);
+        await watcher.until('slate', 5, 8_000);
+        primary = publish(primaryUrl, 'blue');
+        await watcher.until('program', 10, 15_000);
+      }
+      expect(watcher.connected).toBe(true);
+      // Never longer without a picture than inputTimeoutMs and a second.
+      expect(watcher.longestGap(start)).toBeLessThan(2000);
+      expect(events).toHaveLength(20);
+      const stats = await run.stop();
+      run = null;
+      expect(stats.input?.switches).toBe(20);
+      expect(stats.outputs[0].error).toBeNull();
+    } finally {
+      await run?.stop();
+      await kill(primary);
+    }
+  }, 180_000);
 });
 
 describe('what is refused', () => {

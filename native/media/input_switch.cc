@@ -35,7 +35,7 @@ InputSwitch::InputSwitch(SwitchOptions options) : options_(std::move(options)) {
 
 InputSwitch::~InputSwitch() {
   Abort();
-  if (prober_.joinable()) prober_.join();
+  for (std::thread& prober : probers_) prober.join();
 }
 
 ReaderOptions InputSwitch::Conformed(ReaderOptions options) const {
@@ -66,12 +66,12 @@ void InputSwitch::Open() {
     auto source = std::make_unique<ReaderSource>(options, false);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      probing_ = source.get();
+      probing_.push_back(source.get());
     }
     std::optional<Failure> failure = FailureOf([&] { source->Open(); });
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      probing_ = nullptr;
+      probing_.clear();
     }
     if (failure) {
       if (!first) first = std::move(failure);
@@ -144,7 +144,7 @@ void InputSwitch::Abort() {
   aborted_ = true;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (probing_ != nullptr) probing_->Abort();
+    for (ReaderSource* candidate : probing_) candidate->Abort();
     if (reading_ != nullptr) reading_->Abort();
   }
   wake_.notify_all();
@@ -163,7 +163,9 @@ SwitchStats InputSwitch::stats() const {
 }
 
 std::shared_ptr<RelayItem> InputSwitch::Next() {
-  if (!prober_.joinable()) prober_ = std::thread([this] { Probe(); });
+  if (probers_.empty()) {
+    for (int i = 0; i < int(options_.inputs.size()); ++i) probers_.emplace_back([this, i] { Probe(i); });
+  }
   while (!aborted_) {
     std::optional<Ready> ready;
     {
@@ -365,39 +367,33 @@ bool InputSwitch::Steady(ReaderSource& candidate) {
   return false;
 }
 
-void InputSwitch::Probe() {
-  const int inputs = int(options_.inputs.size());
+void InputSwitch::Probe(int index) {
+  // Each input is tried on a thread of its own, so that a fallback goes on air as soon as it
+  // delivers, not after the inputs before it have each taken their timeout to fail.
   while (!aborted_) {
     {
-      // One candidate at a time: wait while the last one found is not on air yet.
+      // Tried while it would be better than what is on air (or what is about to be).
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return aborted_.load() || !ready_.has_value(); });
+      wake_.wait(lock, [this, index] { return aborted_.load() || Wanted(index); });
+      if (aborted_) return;
     }
-    const int onAir = onAir_;
-    const int limit = onAir == kSlate ? inputs : (options_.switchBack ? onAir : 0);
-    if (limit == 0) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, kRetryAfter, [this, onAir] { return aborted_.load() || onAir_ != onAir; });
-      continue;
-    }
-    bool found = false;
-    for (int i = 0; i < limit && !aborted_ && !found; ++i) {
-      auto candidate = std::make_unique<ReaderSource>(Conformed(options_.inputs[size_t(i)]), false);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (aborted_) break;
-        probing_ = candidate.get();
-      }
-      bool steady = false;
-      FailureOf([&] {
-        candidate->Open();
-        steady = Steady(*candidate);
-      });
+    auto candidate = std::make_unique<ReaderSource>(Conformed(options_.inputs[size_t(index)]), false);
+    {
       std::lock_guard<std::mutex> lock(mutex_);
-      probing_ = nullptr;
-      const int nowOnAir = onAir_;
-      if (steady && !aborted_ && (nowOnAir == kSlate || i < nowOnAir)) {
-        ready_ = Ready{i, std::move(candidate)};
+      if (aborted_) return;
+      probing_.push_back(candidate.get());
+    }
+    bool steady = false;
+    FailureOf([&] {
+      candidate->Open();
+      steady = Steady(*candidate);
+    });
+    bool found = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      probing_.erase(std::find(probing_.begin(), probing_.end(), candidate.get()));
+      if (steady && !aborted_ && Wanted(index)) {
+        ready_ = Ready{index, std::move(candidate)};  // a worse one found before is let go
         found = true;
       }
     }
@@ -407,6 +403,13 @@ void InputSwitch::Probe() {
     }
     SleepFor(kRetryAfter);
   }
+}
+
+bool InputSwitch::Wanted(int index) const {
+  // Under mutex_. Better than the input on air and than one found and about to go on.
+  const int onAir = onAir_;
+  const bool better = onAir == kSlate || (options_.switchBack && index < onAir);
+  return better && (!ready_ || index < ready_->index);
 }
 
 }  // namespace streamcoder

@@ -1,10 +1,10 @@
 // InputSwitch: a relay source for a channel that must not go dark. It reads one of several inputs
 // (the primary, then fallbacks in order) and, when the one on air fails (no picture for
 // inputTimeoutMs, an error, its end), puts a slate on air at once: a still image, a looped clip,
-// or a black card, paced to real time, with silence for sound. A thread of its own meanwhile
-// opens the inputs again, earlier ones first, and one that delivers steadily (a keyframe, then
-// pictures for steadyMs) goes back on air: from the slate always, over a later input when
-// switchBack is set.
+// or a black card, paced to real time, with silence for sound. Meanwhile a thread per input opens
+// it again, and one that delivers steadily (a keyframe, then pictures for steadyMs) goes on air:
+// from the slate always, over a later input when switchBack is set, an earlier input first when
+// several do.
 //
 // Everything goes out on one timeline: each stretch of an input (or of the slate) is shifted so
 // that it follows what went out before, after the time the switch took, so the outputs keep their
@@ -89,7 +89,8 @@ class InputSwitch : public RelaySource {
   void SwitchTo(int index, std::unique_ptr<ReaderSource> source, const std::string& reason);
   void Placed(RelayItem& item);
   double NextBase() const;
-  void Probe();
+  void Probe(int index);
+  bool Wanted(int index) const;
   bool Steady(ReaderSource& candidate);
   bool SleepFor(std::chrono::milliseconds wait);
 
@@ -124,9 +125,9 @@ class InputSwitch : public RelaySource {
   std::atomic<bool> aborted_{false};
   std::atomic<int> onAir_{0};
   std::optional<Ready> ready_;
-  ReaderSource* probing_ = nullptr;  // being opened or tried (aborted with the switch)
+  std::vector<ReaderSource*> probing_;  // being opened or tried (aborted with the switch)
   ReaderSource* reading_ = nullptr;  // on air (aborted with the switch)
-  std::thread prober_;
+  std::vector<std::thread> probers_;  // one per input
   SwitchStats stats_;
   Clock::time_point onAirSince_;
 };
