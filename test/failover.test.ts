@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pipeline, redactUrl, type InputSwitchEvent, type PipelineStats } from '../lib';
 import { fixture, tempDir } from './helpers/fixtures';
-import { startRtmpServer, type RtmpServer } from './helpers/servers';
+import { flashBeepArgs, measureSync } from './helpers/av-sync';
+import { settledFile, startRtmpServer, type RtmpServer } from './helpers/servers';
 
 const { dir, cleanup } = tempDir('streamcoder-failover-');
 let rtmp: RtmpServer;
@@ -268,6 +269,64 @@ describe('fallbacks and cycles', () => {
       await kill(primary);
     }
   }, 180_000);
+});
+
+describe('sound through the switches', () => {
+  test('flash and beep: in sync before the source drops and after it is back; silence with the slate', async () => {
+    const sourceUrl = rtmp.liveUrl('av-src');
+    const flashBeep = () => spawn('ffmpeg', ['-v', 'error', '-re', ...flashBeepArgs(60), '-f', 'flv', sourceUrl], { stdio: 'ignore' });
+    let publisher = flashBeep();
+    const controller = new AbortController();
+    let result: Promise<PipelineStats> | null = null;
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      result = pipeline({
+        input: sourceUrl,
+        output: rtmp.recordUrl('av-out'),
+        slate: magentaSlate(),
+        inputTimeoutMs: 1000,
+        server: { preset: 'ultrafast', bitRate: '500k', gopSize: 25 },
+        signal: controller.signal,
+      });
+      result.catch(() => {});
+      await new Promise((r) => setTimeout(r, 5000));
+      await kill(publisher);
+      await new Promise((r) => setTimeout(r, 3000));
+      publisher = flashBeep();
+      await new Promise((r) => setTimeout(r, 7000));
+    } finally {
+      await kill(publisher);
+      controller.abort();
+    }
+    const error = await result!.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
+    expect(error?.code).toBe('ERR_ABORTED');
+    expect(error!.stats.input?.switches).toBe(2);
+    const recording = await settledFile(rtmp.recordingOf('av-out'));
+    const { flashes, beeps, offsets } = measureSync(recording);
+    // A flash a second from either publish, each with its beep within a video frame (40 ms).
+    const gap = flashes.findIndex((t, i) => i > 0 && t - flashes[i - 1] > 1.5);
+    expect(gap, `flashes at ${flashes.map((t) => t.toFixed(2)).join(' ')}`).toBeGreaterThan(1);
+    expect(flashes.length - gap, 'flashes after the return').toBeGreaterThanOrEqual(3);
+    expect(offsets.length).toBeGreaterThanOrEqual(flashes.length - 1);
+    for (const { flash, offset } of offsets) expect(Math.abs(offset), `flash at ${flash.toFixed(2)} s`).toBeLessThan(0.04);
+    // While the slate was on (its magenta pictures): no beep, but sound all the same (silence),
+    // without a hole. (The program's first picture back may come with the tail of a beep whose
+    // flash was just before it: content cut where the switch came, not a beep on the slate.)
+    const lumas = String(execFileSync('ffprobe', ['-v', 'error', '-f', 'lavfi', `movie=${recording},signalstats`,
+      '-show_entries', 'frame=best_effort_timestamp_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 << 20 }))
+      .trim().split('\n').map((line) => line.split(',').map(Number));
+    const slateLuma = lumas.find(([t]) => t > flashes[gap - 1] + 1.5)![1];
+    const slate = lumas.filter(([t, y]) => t > flashes[gap - 1] && t < flashes[gap] && Math.abs(y - slateLuma) < 1).map(([t]) => t);
+    expect(slate.at(-1)! - slate[0]).toBeGreaterThan(1);
+    // (Within half a frame of the slate's ends sound may belong to the pictures beside it: an AAC
+    // frame is 21 ms.)
+    expect(beeps.filter((t) => t > slate[0] - 0.02 && t < slate.at(-1)! + 0.02)).toEqual([]);
+    const audioTimes = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', recording])
+      .toString().split('\n').map((line) => parseFloat(line)).filter((t) => Number.isFinite(t));
+    const holes = audioTimes.slice(1).map((t, i) => t - audioTimes[i]).filter((d) => d > 0.1);
+    expect(holes, 'holes in the sound').toEqual([]);
+    expect(audioTimes.at(-1)! - audioTimes[0]).toBeGreaterThan(flashes.at(-1)! - flashes[0]);
+  }, 90_000);
 });
 
 describe('what is refused', () => {

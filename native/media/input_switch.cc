@@ -174,6 +174,7 @@ std::shared_ptr<RelayItem> InputSwitch::Next() {
     }
     if (ready) {
       const int from = onAir_;
+      firstItem_ = std::move(ready->first);
       SwitchTo(ready->index, std::move(ready->source),
                InputName(ready->index) + (from == kSlate ? " delivers" : " is back") + " (steady for " +
                    std::to_string(options_.steadyMs) + " ms from a keyframe)");
@@ -191,9 +192,10 @@ std::shared_ptr<RelayItem> InputSwitch::Next() {
 }
 
 std::shared_ptr<RelayItem> InputSwitch::NextFromInput() {
-  std::shared_ptr<RelayItem> item;
+  std::shared_ptr<RelayItem> item = std::move(firstItem_);
   std::string failure;
-  std::optional<Failure> thrown = FailureOf([&] { item = current_->Next(); });
+  std::optional<Failure> thrown;
+  if (!item) thrown = FailureOf([&] { item = current_->Next(); });
   if (aborted_) return nullptr;
   const int index = onAir_;
   if (thrown) failure = InputName(index) + " failed: " + thrown->message();
@@ -345,7 +347,7 @@ bool InputSwitch::SleepFor(std::chrono::milliseconds wait) {
   return !wake_.wait_for(lock, wait, [this] { return aborted_.load(); });
 }
 
-bool InputSwitch::Steady(ReaderSource& candidate) {
+bool InputSwitch::Steady(ReaderSource& candidate, std::shared_ptr<RelayItem>* last) {
   const Clock::time_point giveUp = Clock::now() + std::chrono::milliseconds(options_.steadyMs + 2 * options_.inputTimeoutMs);
   double keyAt = NAN;
   Clock::time_point lastPicture = Clock::now();
@@ -362,7 +364,12 @@ bool InputSwitch::Steady(ReaderSource& candidate) {
       if (item->input.keyFrame) keyAt = item->input.time;
       continue;
     }
-    if ((item->input.time - keyAt) * 1000 >= double(options_.steadyMs)) return true;
+    if ((item->input.time - keyAt) * 1000 >= double(options_.steadyMs)) {
+      // This picture goes on air first: the sound read after it belongs with it (a flash read
+      // here and dropped would leave its beep on air alone).
+      *last = std::move(item);
+      return true;
+    }
   }
   return false;
 }
@@ -384,16 +391,17 @@ void InputSwitch::Probe(int index) {
       probing_.push_back(candidate.get());
     }
     bool steady = false;
+    std::shared_ptr<RelayItem> first;
     FailureOf([&] {
       candidate->Open();
-      steady = Steady(*candidate);
+      steady = Steady(*candidate, &first);
     });
     bool found = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       probing_.erase(std::find(probing_.begin(), probing_.end(), candidate.get()));
       if (steady && !aborted_ && Wanted(index)) {
-        ready_ = Ready{index, std::move(candidate)};  // a worse one found before is let go
+        ready_ = Ready{index, std::move(candidate), std::move(first)};  // a worse one found before is let go
         found = true;
       }
     }

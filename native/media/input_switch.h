@@ -78,6 +78,7 @@ class InputSwitch : public RelaySource {
   struct Ready {
     int index = 0;
     std::unique_ptr<ReaderSource> source;
+    std::shared_ptr<RelayItem> first;  // the picture that made it steady: on air first
   };
 
   ReaderOptions Conformed(ReaderOptions options) const;
@@ -91,7 +92,7 @@ class InputSwitch : public RelaySource {
   double NextBase() const;
   void Probe(int index);
   bool Wanted(int index) const;
-  bool Steady(ReaderSource& candidate);
+  bool Steady(ReaderSource& candidate, std::shared_ptr<RelayItem>* last);
   bool SleepFor(std::chrono::milliseconds wait);
 
   SwitchOptions options_;
@@ -102,6 +103,7 @@ class InputSwitch : public RelaySource {
 
   // The reading thread's.
   std::unique_ptr<ReaderSource> current_;
+  std::shared_ptr<RelayItem> firstItem_;  // of the input just put on air (Ready::first)
   std::unique_ptr<ReaderSource> slateClip_;
   std::shared_ptr<const RelayItem> still_;  // the slate's picture (or the black card)
   bool slateHasRun_ = false;
