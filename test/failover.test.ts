@@ -4,6 +4,7 @@
 // when the publisher is killed (SIGKILL), the reader stays connected and the slate (a magenta
 // picture of another size) comes on air within inputTimeoutMs; when it publishes again, the
 // program (a blue picture with a moving bar) is back; the timeline never stops.
+import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -204,7 +205,7 @@ async function channel(name: string, options: { fallbacks?: string[]; slate?: st
 }
 
 describe('fallbacks and cycles', () => {
-  test('a fallback between the primary and the slate: primary -> fallback -> slate -> primary', async () => {
+  test('a fallback between the primary and the slate: primary -> fallback -> primary (switchBack) -> slate -> primary', async () => {
     const primaryUrl = rtmp.liveUrl('fb-src');
     const backupUrl = rtmp.liveUrl('fb-backup');
     let primary = publish(primaryUrl, 'blue');
@@ -219,19 +220,22 @@ describe('fallbacks and cycles', () => {
       await kill(primary);
       // The backup is tried at once, on its own thread: on air after its second of steadiness.
       await watcher.until('fallback', 25, 10_000);
-      await kill(backup);
+      // The primary back while the backup runs: it replaces it (switchBack).
+      primary = publish(primaryUrl, 'blue');
+      await watcher.until('program', 25, 15_000);
+      await Promise.all([kill(primary), kill(backup)]);
       await watcher.until('slate', 10, 8_000);
       primary = publish(primaryUrl, 'blue');
       await watcher.until('program', 25, 15_000);
       expect(watcher.connected).toBe(true);
       expect(watcher.longestGap(start)).toBeLessThan(2000);
       const [p, b] = ['input 0', 'input 1'].map((prefix) => `${prefix} (${redactUrl(prefix === 'input 0' ? primaryUrl : backupUrl)})`);
-      // primary -> slate -> backup -> slate -> primary (the backup goes on air after the slate
-      // filled in for its second of steadiness).
-      expect(events.map((e) => `${e.from} > ${e.to}`)).toEqual([`${p} > slate`, `slate > ${b}`, `${b} > slate`, `slate > ${p}`]);
+      // The backup goes on air after the slate filled in for its second of steadiness.
+      expect(events.map((e) => `${e.from} > ${e.to}`)).toEqual([`${p} > slate`, `slate > ${b}`, `${b} > ${p}`, `${p} > slate`, `slate > ${p}`]);
+      expect(events[2].reason).toMatch(/input 0 is back/);
       const stats = await run.stop();
       run = null;
-      expect(stats.input?.switches).toBe(4);
+      expect(stats.input?.switches).toBe(5);
       expect(stats.input?.inputSeconds[1]).toBeGreaterThan(0.5);
       expect(stats.input?.current).toBe(p);
     } finally {
@@ -240,7 +244,7 @@ describe('fallbacks and cycles', () => {
     }
   }, 90_000);
 
-  test('the primary back over a running fallback (switchBack), and ten drop-and-return cycles in a row with no gap', async () => {
+  test('ten drop-and-return cycles in a row, no wait between pictures over inputTimeoutMs + 1 s', async () => {
     const primaryUrl = rtmp.liveUrl('cy-src');
     let primary = publish(primaryUrl, 'blue');
     let run: Awaited<ReturnType<typeof channel>> | null = null;
@@ -327,6 +331,48 @@ describe('sound through the switches', () => {
     expect(holes, 'holes in the sound').toEqual([]);
     expect(audioTimes.at(-1)! - audioTimes[0]).toBeGreaterThan(flashes.at(-1)! - flashes[0]);
   }, 90_000);
+});
+
+describe('files, the black card, bad inputs', () => {
+  test('a file primary that ends, a fallback that never connects, no slate: black pictures until maxFrames, the fallback tried all along', async () => {
+    const input = fixture('h264-bframes.mp4');  // 75 pictures, 25 fps
+    const output = path.join(dir, 'card.mkv');
+    const events: InputSwitchEvent[] = [];
+    const stats = await pipeline({
+      input,
+      output,
+      fallbacks: ['rtmp://127.0.0.1:9/live/nobody'],  // the discard port: refused at once
+      inputTimeoutMs: 500,
+      maxFrames: 100,
+      server: { preset: 'ultrafast', gopSize: 25 },
+      onInputSwitch: (e) => events.push(e),
+    });
+    expect(stats.frames).toBe(100);
+    expect(events.map((e) => [e.from, e.to, e.reason])).toEqual([[`input 0 (${input})`, 'slate', 'input 0 ended']]);
+    expect(stats.input?.slateSeconds).toBeGreaterThan(0.5);
+    // The last 25 pictures are black, after the clip's own.
+    const lumas = String(execFileSync('ffprobe', ['-v', 'error', '-f', 'lavfi', `movie=${output},signalstats`,
+      '-show_entries', 'frame=best_effort_timestamp_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0']))
+      .trim().split('\n').map((line) => line.split(',').map(Number));
+    expect(lumas).toHaveLength(100);
+    expect(lumas.slice(75).every(([, y]) => y < 20)).toBe(true);
+    expect(lumas.slice(0, 75).every(([, y]) => y > 40)).toBe(true);
+    // One timeline: a frame time apart throughout, the switch included (the file, paced, ends at
+    // its last picture's time, and the card follows a frame later).
+    const steps = lumas.slice(1).map(([t], i) => Math.round((t - lumas[i][0]) * 1000));
+    expect(Math.max(...steps)).toBeLessThanOrEqual(40 + 5);
+  }, 60_000);
+
+  test('a slate that is not an image or a clip: the pipeline rejects before anything is sent, naming it', async () => {
+    const slate = path.join(dir, 'not-an-image.png');
+    fs.writeFileSync(slate, 'this is text');
+    const output = path.join(dir, 'never-sent.flv');
+    const error = await pipeline({ input: fixture('h264-bframes.mp4'), output, slate }).then(() => null, (e: unknown) => e as { code: string; message: string });
+    expect(error?.code).toMatch(/^ERR_/);
+    expect(error?.message).toContain('slate');
+    expect(error?.message).toContain(slate);
+    expect(fs.existsSync(output)).toBe(false);
+  });
 });
 
 describe('what is refused', () => {

@@ -10,7 +10,8 @@ export interface FailoverOptions {
   /**
    * Inputs that stand in for `input`, in order: when the one on air delivers no picture for
    * `inputTimeoutMs`, fails or ends, the slate goes on air at once, and the first input (primary
-   * first) that delivers steadily again goes on after it. Decoded like `input` (the same
+   * first) that delivers steadily again goes on after it. A file that played to its end is not
+   * tried again; a live source is, for as long as the pipeline runs. Decoded like `input` (the same
    * `decoder` options), to its size, pixel format and sound format. Files or URLs.
    */
   fallbacks?: string[];

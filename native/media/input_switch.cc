@@ -31,6 +31,7 @@ InputSwitch::InputSwitch(SwitchOptions options) : options_(std::move(options)) {
     }
   }
   stats_.secondsOn.assign(options_.inputs.size() + 1, 0);
+  ended_.assign(options_.inputs.size(), false);
 }
 
 InputSwitch::~InputSwitch() {
@@ -121,7 +122,9 @@ void InputSwitch::OpenSlate() {
   ReaderOptions options = Conformed(*options_.slate);
   options.audio.enabled = false;  // a slate's own sound is not used: silence goes out with it
   auto source = std::make_unique<ReaderSource>(options, false);
-  source->Open();
+  if (std::optional<Failure> failure = FailureOf([&] { source->Open(); })) {
+    throw Failure(failure->code(), "The slate " + options.source + " cannot be opened: " + failure->message(), failure->averror());
+  }
   std::shared_ptr<RelayItem> picture;
   while (std::shared_ptr<RelayItem> item = source->Next()) {
     if (item->isPicture()) {
@@ -198,8 +201,16 @@ std::shared_ptr<RelayItem> InputSwitch::NextFromInput() {
   if (!item) thrown = FailureOf([&] { item = current_->Next(); });
   if (aborted_) return nullptr;
   const int index = onAir_;
-  if (thrown) failure = InputName(index) + " failed: " + thrown->message();
-  else if (!item) failure = InputName(index) + " ended";
+  if (thrown) {
+    failure = InputName(index) + " failed: " + thrown->message();
+  } else if (!item) {
+    failure = InputName(index) + " ended";
+    // A file that ended is done; a live source that ended (its publisher stopped) may come back.
+    if (current_->seekable()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ended_[size_t(index)] = true;
+    }
+  }
   const Clock::time_point now = Clock::now();
   if (failure.empty() && !item->isPicture() && now - lastPictureAt_ > std::chrono::milliseconds(options_.inputTimeoutMs)) {
     failure = "no picture from " + InputName(index) + " for " + std::to_string(options_.inputTimeoutMs) + " ms";
@@ -416,6 +427,7 @@ void InputSwitch::Probe(int index) {
 bool InputSwitch::Wanted(int index) const {
   // Under mutex_. Better than the input on air and than one found and about to go on.
   const int onAir = onAir_;
+  if (ended_[size_t(index)]) return false;
   const bool better = onAir == kSlate || (options_.switchBack && index < onAir);
   return better && (!ready_ || index < ready_->index);
 }

@@ -2,7 +2,7 @@
 // (the primary, then fallbacks in order) and, when the one on air fails (no picture for
 // inputTimeoutMs, an error, its end), puts a slate on air at once: a still image, a looped clip,
 // or a black card, paced to real time, with silence for sound. Meanwhile a thread per input opens
-// it again, and one that delivers steadily (a keyframe, then pictures for steadyMs) goes on air:
+// it again (a file that played to its end is done), and one that delivers steadily (a keyframe, then pictures for steadyMs) goes on air:
 // from the slate always, over a later input when switchBack is set, an earlier input first when
 // several do.
 //
@@ -130,6 +130,7 @@ class InputSwitch : public RelaySource {
   std::vector<ReaderSource*> probing_;  // being opened or tried (aborted with the switch)
   ReaderSource* reading_ = nullptr;  // on air (aborted with the switch)
   std::vector<std::thread> probers_;  // one per input
+  std::vector<bool> ended_;           // per input: a file that played to its end (not tried again)
   SwitchStats stats_;
   Clock::time_point onAirSince_;
 };

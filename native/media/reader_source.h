@@ -24,6 +24,8 @@ class ReaderSource : public RelaySource {
   std::shared_ptr<RelayItem> Next() override;
   void Abort() override { reader_->Abort(); }
   int64_t corrupt() const override { return reader_->corruptPackets(); }
+  // A file, not a live source (see Input::seekable).
+  bool seekable() const { return reader_->seekableInput(); }
 
  private:
   class PicturePool;
