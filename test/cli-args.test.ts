@@ -69,6 +69,12 @@ describe('push: an option of the whole push stands anywhere', () => {
     }
   });
 
+  test('--fallback repeats: its values in order, wherever they stand; none is an empty list', () => {
+    const parsed = parse(pushSpec, [INPUT, A, '--fallback', 'b.mp4', '--output', B, '--fallback=rtmp://127.0.0.1/live/c']);
+    expect(parsed.options.fallback).toEqual(['b.mp4', 'rtmp://127.0.0.1/live/c']);
+    expect(parse(pushSpec, [INPUT, A]).options.fallback).toEqual([]);
+  });
+
   test('a value missing at the end is said as it is before the first --output', () => {
     expect(usageError([INPUT, A, '--output', B, '--frames'])).toBe('--frames needs a value');
     expect(usageError([INPUT, A, '--output', B, '--frames', 'many'])).toBe("--frames expects an integer >= 1, got 'many'");

@@ -424,8 +424,26 @@ describe('push and record against nginx-rtmp', () => {
     }
   });
 
+  test('push --slate --fallback --input-timeout --json: the clip, then the slate until --frames (the fallback never connects), the switch as a JSON event', async () => {
+    const slate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-cli-slate-')), 'slate.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=magenta:size=64x48', '-frames:v', '1', slate]);
+    const result = await runCli(['push', clip(), rtmp.recordUrl('slate'), '--slate', slate, '--fallback', 'rtmp://127.0.0.1:9/live/a', '--fallback', 'rtmp://127.0.0.1:9/live/b',
+      '--input-timeout', '0.5', '--frames', '100', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((o) => o.type === 'inputSwitch');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ from: `input 0 (${clip()})`, to: 'slate', reason: 'input 0 ended' });
+    const { summary } = jsonReports(result.stdout.split('\n').filter((line) => !line.includes('"inputSwitch"')).join('\n'));
+    expect(summary).toMatchObject({ action: 'pushed', frames: 100 });
+    expect(probeFrameCount(await settledFile(rtmp.recordingOf('slate')))).toBe(100);
+  });
+
   test('bad values for push: exit 2 with a message', async () => {
     for (const [args, message] of [
+      [['push', 'a.mp4', 'rtmp://x', '--slate', 's.png', '--loop'], /--loop means nothing with --slate|--slate means nothing with --loop/],
+      [['push', 'a.mp4', 'rtmp://x', '--fallback', 'b.mp4', '--copy'], /--copy means nothing with --fallback|--fallback means nothing with --copy/],
+      [['push', 'a.mp4', 'rtmp://x', '--input-timeout', '0'], /--input-timeout expects a number from 0.1 to 600/],
+      [['push', 'a.mp4', 'rtmp://x', '--no-switch-back'], /--no-switch-back needs --fallback/],
       [['push', 'a.mp4', 'rtmp://x', '--bitrate', 'lots'], /--bitrate expects a bit rate/],
       [['push', 'a.mp4', 'rtmp://x', '--size', '1280'], /--size expects a size such as 1280x720/],
       [['push', 'a.mp4', 'rtmp://x', '--transport', 'sctp'], /--transport expects one of tcp, udp/],

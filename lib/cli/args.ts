@@ -28,6 +28,8 @@ export interface OptionSpec {
   requires?: string;
   /** Options that mean nothing with this one given (--copy encodes nothing: no --bitrate). */
   excludes?: string[];
+  /** May be given again: the values, in order, as a list (empty when absent). Strings only. */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -56,7 +58,7 @@ export interface CommandSpec {
 
 /** A size from --size: a side left out (given as -1 or -2) keeps the aspect ratio. */
 export type Size = { width?: number; height?: number };
-export type ParsedValue = string | number | boolean | Size;
+export type ParsedValue = string | number | boolean | Size | string[];
 export interface Parsed {
   positionals: string[];
   options: Record<string, ParsedValue | undefined>;
@@ -204,7 +206,7 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
   const options: Record<string, ParsedValue | undefined> = {};
   const given = new Set<string>();
   for (const [name, option] of Object.entries(spec.options)) {
-    options[name] = option.type === 'flag' ? (option.default ?? false) : option.default;
+    options[name] = option.type === 'flag' ? (option.default ?? false) : option.repeatable ? [] : option.default;
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -232,7 +234,8 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed {
     }
     const raw = inline ?? argv[++i];
     if (raw === undefined) throw new UsageError(`--${name} needs a value`);
-    options[name] = convert(name, option, raw);
+    const value = convert(name, option, raw);
+    options[name] = option.repeatable ? [...(options[name] as string[]), value as string] : value;
   }
   for (const [name, option] of Object.entries(spec.options)) {
     if (option.requires && options[name] !== undefined && options[option.requires] === undefined) {
@@ -252,7 +255,7 @@ export function helpText(spec: CommandSpec): string {
   for (const [name, option] of Object.entries(spec.options)) {
     const value = option.type === 'flag' ? '' : ` <${option.type === 'size' ? 'WxH' : option.type}>`;
     const extra = option.choices ? ` (${option.choices.join('|')})` : '';
-    const fallback = option.default !== undefined && option.type !== 'flag' ? ` [default: ${option.default}]` : '';
+    const fallback = option.default !== undefined && option.type !== 'flag' ? ` [default: ${option.default}]` : option.repeatable ? ' (repeatable)' : '';
     lines.push(`  --${name}${value}`.padEnd(28) + `${option.description}${extra}${fallback}`);
   }
   if (spec.group) {

@@ -192,6 +192,17 @@ export class ProgressReporter {
     } else if (this.mode !== 'quiet') this.out.write(`${formatSummary(final, ending)}\n`);
   }
 
+  /** A one-off event (an input switch): a line of its own, or with --json a {"type": kind} object. */
+  event(kind: string, text: string, fields: object): void {
+    if (this.mode === 'quiet') return;
+    if (this.mode === 'json') {
+      this.out.write(`${JSON.stringify({ type: kind, ...fields })}\n`);
+      return;
+    }
+    this.finish();
+    this.out.write(`${text}\n`);
+  }
+
   /** Ends the live line so that what follows starts on a line of its own. */
   finish(): void {
     if (this.#drawn) this.out.write('\n');

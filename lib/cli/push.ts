@@ -2,6 +2,7 @@
 import { StreamcoderError } from '../errors';
 import { isConnectedOutput, isLiveUrl } from '../network-options';
 import { pipeline, type OutputProgress, type PipelineAudio, type PipelineOutput, type PipelineProgress, type PipelineServerOptions, type PipelineStats } from '../pipeline';
+import type { FailoverOptions, InputSwitchEvent } from '../pipeline/failover';
 import { redactUrl } from '../redact';
 import { MAX_SLOTS } from '../ring';
 import type { StreamInfo } from '../types';
@@ -14,7 +15,7 @@ import { completion, FpsMeter, ProgressReporter, sent, type OutputSummary, type 
 export const pushSpec: CommandSpec = {
   name: 'push',
   summary: 'Push a file (or a live source) to an RTSP/RTMP server, paced to real time.',
-  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop] [--copy] [--no-audio] [--output <url> [--size WxH] [--bitrate 800k] ...]',
+  usage: 'streamcoder push <input> <url> [--codec libx264] [--bitrate 2M] [--fps 30] [--size 1280x720] [--preset veryfast] [--loop] [--copy] [--no-audio] [--fallback <input>]... [--slate <image|clip>] [--input-timeout 2] [--no-switch-back] [--output <url> [--size WxH] [--bitrate 800k] ...]',
   positionals: ['input', 'url'],
   group: {
     option: 'output',
@@ -38,6 +39,15 @@ export const pushSpec: CommandSpec = {
     transport: { type: 'string', description: 'for rtsp:// outputs', choices: ['tcp', 'udp'] },
     realtime: { type: 'flag', description: 'pace a file to real time (--no-realtime: as fast as possible); a live input is never paced again', default: true },
     loop: { type: 'flag', description: 'restart the input at its end, forever (a 24/7 channel)' },
+    fallback: {
+      type: 'string',
+      repeatable: true,
+      description: 'an input that stands in when the one on air stops delivering (in order; the input comes back when it delivers again)',
+      excludes: ['loop', 'copy'],
+    },
+    slate: { type: 'string', description: 'an image (or a clip, looped) on air while no input delivers (default: black)', excludes: ['loop', 'copy'] },
+    'input-timeout': { type: 'number', description: 'seconds without a picture after which the input on air has failed', min: 0.1, max: 600, excludes: ['loop', 'copy'] },
+    'switch-back': { type: 'flag', description: 'back to an earlier input as soon as it delivers again (--no-switch-back: stay on the fallback)', default: true },
     threads: { type: 'integer', description: 'decoder and encoder threads (0: automatic)', default: 0, max: MAX_THREADS },
     slots: { type: 'integer', description: 'frames the ring between the two workers holds', default: 8, min: 2, max: MAX_SLOTS },
     frames: { type: 'integer', description: 'stop after this many frames', min: 1 },
@@ -154,6 +164,7 @@ export async function push({ positionals, options, groups, signal, out }: Comman
   const loop = options.loop as boolean;
   const more = moreOutputs(groups ?? [], options);
   const progress = new ProgressReporter(ProgressReporter.modeFor(options, out), out);
+  const failover = failoverOptions(options, (e) => progress.event('inputSwitch', `input: ${e.from} -> ${e.to} (${e.reason})`, e));
   const status = new PushStatus(options.slots as number, fps, (info) => totalFrames(info, maxFrames, loop, (options.start as number | undefined) ?? 0));
   // Set by the progress callback, whose last call comes after both threads stopped, the output closed.
   let last = null as PipelineProgress | null;
@@ -168,8 +179,10 @@ export async function push({ positionals, options, groups, signal, out }: Comman
       audio: audioFor(options),
       video: options.copy ? 'copy' : 'encode',
       slots: options.slots as number,
-      // A live input arrives in real time already: pacing it again only delays it by the probing's backlog.
-      realtime: (options.realtime as boolean) && !isLiveUrl(input),
+      // A live input arrives in real time already: pacing it again only delays it by the probing's
+      // backlog. With fallbacks or a slate the pipeline paces (a file fallback must not race).
+      realtime: (options.realtime as boolean) && (failover !== null || !isLiveUrl(input)),
+      ...failover,
       loop,
       maxFrames: maxFrames ?? 0,
       signal,
@@ -195,6 +208,24 @@ export async function push({ positionals, options, groups, signal, out }: Comman
     pushFps: stats?.pushFps,
     ...(more.length > 0 ? { outputs: (stats?.outputs ?? end.outputs).map(outputSummary) } : {}),
   });
+}
+
+/** --fallback, --slate, --input-timeout, --switch-back as the pipeline's options; null when none is given. */
+function failoverOptions(options: Options, onInputSwitch: (event: InputSwitchEvent) => void): FailoverOptions | null {
+  const fallbacks = options.fallback as string[];
+  const slate = options.slate as string | undefined;
+  const timeout = options['input-timeout'] as number | undefined;
+  if (fallbacks.length === 0 && slate === undefined && timeout === undefined) {
+    if (options['switch-back'] === false) throw new UsageError('--no-switch-back needs --fallback');
+    return null;
+  }
+  return {
+    ...(fallbacks.length > 0 ? { fallbacks } : {}),
+    ...(slate !== undefined ? { slate } : {}),
+    ...(timeout !== undefined ? { inputTimeoutMs: Math.round(timeout * 1000) } : {}),
+    switchBack: options['switch-back'] as boolean,
+    onInputSwitch,
+  };
 }
 
 /** One output's figures for the status line and the summary; `state` is its link's while it runs. */
