@@ -1,6 +1,7 @@
 // streamcoder serve's HTTP API from the outside: the real CLI on a loopback port, real HTTP calls
 // (Node's fetch), a real nginx-rtmp. Tokens, request validation, input restrictions, masked URLs,
 // /metrics, and publish tokens checked by nginx-rtmp's on_publish against the service.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -95,6 +96,13 @@ describe('a bad body', () => {
       [{ input: input(), outputs: [{ url: '/tmp/out.flv' }] }, "outputs[0].url: scheme '?' is not allowed"],
       [{ input: input(), outputs: [{ url: 'file:///tmp/out.flv' }] }, "outputs[0].url: scheme 'file' is not allowed"],
       [{ input: input(), outputs: [{ url: nginx.liveUrl('a') }, { url: nginx.liveUrl('a'), size: '640x360' }] }, 'outputs[1].url: the same URL twice'],
+      // Fallbacks and the slate are inputs too: the same schemes and directories.
+      [{ input: input(), outputs: out, slate: '/etc/hostname' }, 'slate: files must lie in '],
+      [{ input: input(), outputs: out, slate: 'http://127.0.0.1:9/slate.png' }, 'slate: an image or clip file in an allowed directory'],
+      [{ input: input(), outputs: out, fallbacks: [nginx.liveUrl('b'), 'lavfi://testsrc'] }, "fallbacks[1]: scheme 'lavfi' is not allowed"],
+      [{ input: input(), outputs: out, fallbacks: ['/etc/passwd'] }, 'fallbacks[0]: files must lie in '],
+      [{ input: input(), outputs: out, slate: input(), loop: true }, 'loop: a looped input has no fallbacks or slate'],
+      [{ input: input(), outputs: out, inputTimeout: 2 }, 'inputTimeout: means nothing without fallbacks or a slate'],
     ];
     // A link inside the allowed directory to a file outside it.
     const link = path.join(FIXTURE_DIR, `.serve-api-link-${process.pid}`);
@@ -281,6 +289,47 @@ describe('a stream', () => {
     expect((await service.api('DELETE', '/v1/streams/masked')).status).toBe(204);
     expect((await service.api('GET', '/v1/streams/masked')).status).toBe(404);
   });
+});
+
+describe('a channel with a slate', () => {
+  it('keeps its output up when its live source dies: the resource and /metrics say the slate is on air, then the program again', async () => {
+    const slate = path.join(FIXTURE_DIR, `.serve-api-slate-${process.pid}.png`);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=magenta:size=64x48', '-frames:v', '1', slate]);
+    const source = nginx.liveUrl('channel-src');
+    const publish = () => spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=sample_rate=48000',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', source], { stdio: 'ignore' });
+    let publisher = publish();
+    type Channel = StreamResource & { onAir: { current: string; switches: number; slateSeconds: number } | null; slate: string | null };
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const created = await service.api<Channel>('POST', '/v1/streams', {
+        id: 'channel', input: source, slate, inputTimeout: 1,
+        outputs: [{ url: nginx.liveUrl('channel-out'), bitrate: '300k', preset: 'ultrafast' }],
+      });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.slate).toBe(slate);
+      const onAir = (s: StreamResource) => (s as Channel).onAir;
+      const program = await service.waitFor('channel', (s) => s.state === 'live' && onAir(s)?.current !== undefined && onAir(s)?.current !== 'slate' && s.outputs[0].frames > 25);
+      expect(onAir(program)).toMatchObject({ switches: 0 });
+      publisher.kill('SIGKILL');
+      const slated = await service.waitFor('channel', (s) => onAir(s)?.current === 'slate', 15_000);
+      expect(slated.state).toBe('live');
+      let metrics = (await service.api<string>('GET', '/metrics')).text;
+      expect(metrics).toContain('streamcoder_stream_on_slate{stream="channel"} 1');
+      publisher = publish();
+      const back = await service.waitFor('channel', (s) => onAir(s)?.current !== 'slate' && onAir(s)!.switches === 2, 20_000);
+      expect(back.state).toBe('live');
+      expect(back.restarts).toBe(0);
+      metrics = (await service.api<string>('GET', '/metrics')).text;
+      expect(metrics).toContain('streamcoder_stream_on_slate{stream="channel"} 0');
+      expect(metrics).toContain('streamcoder_stream_input_switches_total{stream="channel"} 2');
+      expect(metrics).toMatch(/streamcoder_stream_slate_seconds_total\{stream="channel"\} (0\.[5-9]|[1-9])/);
+    } finally {
+      publisher.kill('SIGKILL');
+      await service.api('DELETE', '/v1/streams/channel');
+      fs.rmSync(slate, { force: true });
+    }
+  }, 60_000);
 });
 
 describe('a stream with several outputs', () => {

@@ -2,6 +2,7 @@
 // does the switching). What the caller may ask, checked; how the native switch's figures read in
 // the caller's terms (inputs named by their masked URLs, the slate as 'slate').
 import type { NativeFailover, NativeSwitchStats } from '../../binding';
+import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from '../decoder';
 import { redactUrl } from '../redact';
 import * as check from '../validate';
 
@@ -14,13 +15,13 @@ export interface FailoverOptions {
    * tried again; a live source is, for as long as the pipeline runs. Decoded like `input` (the same
    * `decoder` options), to its size, pixel format and sound format. Files or URLs.
    */
-  fallbacks?: string[];
+  fallbacks?: FailoverInput[];
   /**
    * What goes on air while no input delivers: an image (shown still) or a clip (looped, a
    * picture per frame time; its sound is not used), scaled to the output's size. Silence goes
    * out with it, so players keep their audio clock. Default: a black picture.
    */
-  slate?: string;
+  slate?: FailoverInput;
   /** No picture from the input on air for this long (100 to 600000 ms): it has failed. Default 2000. */
   inputTimeoutMs?: number;
   /**
@@ -30,6 +31,18 @@ export interface FailoverOptions {
   switchBack?: boolean;
   /** Called on the event loop after each switch. */
   onInputSwitch?: (event: InputSwitchEvent) => void;
+}
+
+/**
+ * A fallback or a slate: a file or URL, or one with decoder options of its own over the
+ * pipeline's `decoder` (a transport, a timeout, the directory it is confined to).
+ */
+export type FailoverInput = string | { input: string; decoder?: DecoderOptions };
+
+/** A fallback or the slate, checked. */
+export interface FailoverSource {
+  input: string;
+  decoder: DecoderOptions;
 }
 
 export const FAILOVER_OPTION_KEYS = ['fallbacks', 'slate', 'inputTimeoutMs', 'switchBack', 'onInputSwitch'] as const satisfies readonly (keyof FailoverOptions)[];
@@ -60,8 +73,8 @@ export interface FailoverStats {
 export interface Failover {
   native: NativeFailover;
   labels: string[];
-  fallbacks: string[];
-  slate: string | null;
+  fallbacks: FailoverSource[];
+  slate: FailoverSource | null;
   onInputSwitch: ((event: InputSwitchEvent) => void) | null;
 }
 
@@ -76,19 +89,32 @@ export function normaliseFailover(options: FailoverOptions & { input: string }, 
   if (options.fallbacks !== undefined && (!Array.isArray(options.fallbacks) || options.fallbacks.length > 16)) {
     throw check.invalid('fallbacks', 'a list of at most 16 files or URLs', options.fallbacks);
   }
-  const fallbacks = (options.fallbacks ?? []).map((f, i) => check.string(f, `fallbacks[${i}]`));
-  const slate = options.slate === undefined ? null : check.string(options.slate, 'slate');
+  const fallbacks = (options.fallbacks ?? []).map((f, i) => source(f, `fallbacks[${i}]`));
+  const slate = options.slate === undefined ? null : source(options.slate, 'slate');
   const inputTimeoutMs = options.inputTimeoutMs === undefined ? 2000 : check.integer(options.inputTimeoutMs, 'inputTimeoutMs', 100, 600_000);
   const switchBack = options.switchBack === undefined ? true : check.boolean(options.switchBack, 'switchBack');
   if (options.onInputSwitch !== undefined && typeof options.onInputSwitch !== 'function') throw check.invalid('onInputSwitch', 'a function', options.onInputSwitch);
   return {
     native: { fallbacks: [], slate: null, inputTimeoutMs, switchBack, steadyMs: 1000 },
     // Masked, two inputs of one server could read the same (rtmp://a/live/*** for every key).
-    labels: [options.input, ...fallbacks].map((url, i, all) => (all.length > 1 ? `input ${i} (${redactUrl(url)})` : redactUrl(url))),
+    labels: [options.input, ...fallbacks.map((f) => f.input)].map((url, i, all) => (all.length > 1 ? `input ${i} (${redactUrl(url)})` : redactUrl(url))),
     fallbacks,
     slate,
     onInputSwitch: options.onInputSwitch ?? null,
   };
+}
+
+function source(value: unknown, name: string): FailoverSource {
+  if (typeof value === 'string') return { input: check.string(value, name), decoder: {} };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw check.invalid(name, 'a file or URL, or { input, decoder }', value);
+  const o = value as { input?: unknown; decoder?: DecoderOptions };
+  check.knownOptions(o, ['input', 'decoder'], `pipeline ${name}`);
+  const decoder = check.optionsObject(o.decoder, `${name}.decoder`) as DecoderOptions;
+  check.knownOptions(decoder, DECODER_OPTION_KEYS, `pipeline ${name}.decoder`, LIBAV_OPTIONS_HINT);
+  for (const stream of ['audio', 'video', 'pixelFormat', 'width', 'height'] as const) {
+    if (decoder[stream] !== undefined) throw check.invalid(`${name}.decoder.${stream}`, "nothing (every input is delivered as the pipeline's first)", decoder[stream]);
+  }
+  return { input: check.string(o.input, `${name}.input`), decoder };
 }
 
 /** The native switch's figures in the caller's terms. */

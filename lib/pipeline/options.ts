@@ -178,6 +178,8 @@ export interface PipelineProgress {
   input: StreamInfo | null;
   /** Each output's progress, in the order given. */
   outputs: OutputProgress[];
+  /** With fallbacks or a slate: which input is on air, switches, time on each (else null or absent). */
+  failover?: FailoverStats | null;
 }
 
 export interface PipelineStats {

@@ -6,7 +6,7 @@
 // changes, retries, stop, finish.
 import type { NativeRelay, NativeRelayOutputStats, NativeRelayStats } from '../../binding';
 import { native } from '../binding';
-import { normaliseDecoderOptions } from '../decoder';
+import { normaliseDecoderOptions, type DecoderOptions } from '../decoder';
 import { StreamcoderError } from '../errors';
 import type { StreamInfo } from '../types';
 import { containerTakes, normaliseWriterOptions } from '../writer/options';
@@ -87,8 +87,9 @@ export class RelayRun {
     const failover = data.failover;
     // Copied sound cannot change source or fall silent: with failover it is decoded, and encoded
     // again by each output.
-    const readerOf = (input: string) => normaliseDecoderOptions(input, {
+    const readerOf = (input: string, own: DecoderOptions = {}) => normaliseDecoderOptions(input, {
       ...decode.decoder,
+      ...own,
       ...(sound ? { audio: failover ? true : 'copy' as const } : {}),
       ...(decode.video === 'copy' ? { video: 'copy' as const } : {}),
     }, 'pipeline decoder');
@@ -97,8 +98,8 @@ export class RelayRun {
       loop: decode.loop,
       failover: failover && {
         ...failover.native,
-        fallbacks: failover.fallbacks.map(readerOf),
-        slate: failover.slate === null ? null : normaliseDecoderOptions(failover.slate, { pixelFormat: decode.decoder.pixelFormat }, 'pipeline slate'),
+        fallbacks: failover.fallbacks.map((f) => readerOf(f.input, f.decoder)),
+        slate: failover.slate && normaliseDecoderOptions(failover.slate.input, { ...failover.slate.decoder, pixelFormat: decode.decoder.pixelFormat }, 'pipeline slate'),
       },
     });
     this.#outputs = data.pushes.map((push) => ({
@@ -311,6 +312,7 @@ export class RelayRun {
       server: this.#outputs[0].progress.server,
       input: this.#info,
       outputs: this.#outputs.map((o) => ({ ...o.progress })),
+      failover: stats?.input && this.#data.failover ? failoverStats(stats.input, this.#data.failover.labels) : null,
     };
   }
 

@@ -41,6 +41,27 @@ export function createMetrics(views: () => StreamView[], cluster?: ClusterServic
       for (const v of views()) this.set({ stream: v.id }, v.attempt.n);
     },
   });
+  new Gauge({
+    name: 'streamcoder_stream_on_slate', help: '1 while the slate is on air (streams with fallbacks or a slate)', labelNames: ['stream'], registers: [register],
+    collect() {
+      this.reset();
+      for (const v of views()) if (v.onAir) this.set({ stream: v.id }, v.onAir.current === 'slate' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'streamcoder_stream_input_switches_total', help: 'Switches between inputs and the slate in this run', labelNames: ['stream'], registers: [register],
+    collect() {
+      this.reset();
+      for (const v of views()) if (v.onAir) this.inc({ stream: v.id }, v.onAir.switches);
+    },
+  });
+  new Counter({
+    name: 'streamcoder_stream_slate_seconds_total', help: 'Seconds the slate was on air in this run', labelNames: ['stream'], registers: [register],
+    collect() {
+      this.reset();
+      for (const v of views()) if (v.onAir) this.inc({ stream: v.id }, v.onAir.slateSeconds);
+    },
+  });
   new Counter({
     name: 'streamcoder_stream_restarts_total', help: 'Restarts after a failure or a stall', labelNames: ['stream'], registers: [register],
     collect() {

@@ -4,7 +4,8 @@
 import { pipeline, type OutputProgress as PipelineOutputProgress, type OutputRetry, type PipelineProgress, type PipelineStats } from '../pipeline';
 import type { WriterStats } from '../writer/frame-writer';
 import type { StreamSpec } from './spec';
-import { bitsPerSecond, filePathOf, PROTOCOL_WHITELIST, type RunBounds } from './spec-values';
+import type { FailoverInput, FailoverStats } from '../pipeline/failover';
+import { bitsPerSecond, confinementOf, filePathOf, PROTOCOL_WHITELIST, type RunBounds } from './spec-values';
 
 export interface OutputProgress {
   url: string;
@@ -27,6 +28,8 @@ export interface StreamProgress {
   /** The input as opened (null before): its video codec, source size and frame rate (null if unknown). */
   input: { codec: string; width: number; height: number; frameRate: number | null } | null;
   outputs: OutputProgress[];
+  /** With fallbacks or a slate: what is on air ('input 0 (<masked URL>)'... or 'slate'), switches, seconds on each. */
+  failover: FailoverStats | null;
 }
 
 function toStreamProgress(spec: StreamSpec, p: PipelineProgress): StreamProgress {
@@ -42,6 +45,7 @@ function toStreamProgress(spec: StreamSpec, p: PipelineProgress): StreamProgress
       frameRate: p.input.frameRate.num > 0 ? p.input.frameRate.num / p.input.frameRate.den : null,
     },
     outputs: spec.outputs.map((output, i) => outputProgress(output.url, p.outputs[i], p.dropped)),
+    failover: p.failover ?? null,
   };
 }
 
@@ -63,6 +67,19 @@ function outputProgress(url: string, o: PipelineOutputProgress | undefined, deco
 
 function scheme(input: string): string {
   return filePathOf(input) !== null ? 'file' : input.slice(0, input.indexOf(':')).toLowerCase();
+}
+
+/**
+ * A fallback or the slate with its own decoder options: its scheme's protocols only, and a file
+ * confined to the allowed directory it lies in (as the input is).
+ */
+function failoverSource(input: string, bounds: RunBounds): FailoverInput {
+  const file = filePathOf(input);
+  const confineTo = file === null ? null : confinementOf(file, bounds.directories);
+  return {
+    input: file ?? input,
+    decoder: { formatOptions: { protocol_whitelist: PROTOCOL_WHITELIST[scheme(input)] }, ...(confineTo !== null ? { confineTo } : {}) },
+  };
 }
 
 /** Pictures read ahead of each output. */
@@ -113,6 +130,10 @@ export function runPipeline(
     // decode, and each picture held is megabytes of the process's memory.
     slots: STREAM_SLOTS,
     ...(spec.realtime !== undefined ? { realtime: spec.realtime } : {}),
+    ...(spec.fallbacks?.length ? { fallbacks: spec.fallbacks.map((f) => failoverSource(f, how.bounds)) } : {}),
+    ...(spec.slate !== undefined ? { slate: failoverSource(spec.slate, how.bounds) } : {}),
+    ...(spec.inputTimeout !== undefined ? { inputTimeoutMs: Math.round(spec.inputTimeout * 1000) } : {}),
+    ...(spec.switchBack !== undefined ? { switchBack: spec.switchBack } : {}),
     signal,
     onProgress: (p) => onProgress(toStreamProgress(spec, p)),
   });

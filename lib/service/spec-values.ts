@@ -9,6 +9,8 @@ export interface RunBounds {
   confineTo: string | null;
   maxPixelRate: number;
   maxInputPixels: number;
+  /** The allowed directories: a fallback or slate file is confined to the one it lies in. */
+  directories: readonly string[];
 }
 
 /**

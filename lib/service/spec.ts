@@ -34,7 +34,20 @@ export interface StreamSpec {
    * files). A live source that announces streams not yet seen is probed on for longer anyway.
    */
   probe?: number;
+  /**
+   * A channel that never goes dark: inputs that stand in for `input` (checked as it is), an
+   * image or clip on air while none delivers (a file in an allowed directory), the seconds
+   * without a picture after which the input on air has failed, and whether an earlier input
+   * replaces a later one once it delivers again (see pipeline()'s fallbacks).
+   */
+  fallbacks?: string[];
+  slate?: string;
+  inputTimeout?: number;
+  switchBack?: boolean;
 }
+
+/** Fallback inputs a stream may have. */
+export const MAX_FALLBACKS = 4;
 
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const MAX_URL_LENGTH = 2048;
@@ -86,6 +99,14 @@ export const createStreamSchema = {
     realtime: { type: 'boolean' },
     audio: { type: 'boolean' },
     probe: { type: 'number', minimum: 0.01, maximum: 60 },
+    fallbacks: {
+      type: 'array',
+      maxItems: MAX_FALLBACKS,
+      items: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH, pattern: NO_CONTROL_OR_SPACE },
+    },
+    slate: { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH, pattern: NO_CONTROL_OR_SPACE },
+    inputTimeout: { type: 'number', minimum: 0.1, maximum: 600 },
+    switchBack: { type: 'boolean' },
   },
 } as const;
 
@@ -114,6 +135,7 @@ export function runBounds(spec: StreamSpec, policy: InputPolicy): RunBounds {
     confineTo: file === null ? null : confinementOf(file, policy.directories),
     maxPixelRate: policy.maxPixelRate ?? DEFAULT_MAX_PIXEL_RATE,
     maxInputPixels: policy.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+    directories: policy.directories,
   };
 }
 
@@ -129,45 +151,30 @@ export const OUTPUT_SCHEMES = ['rtmp', 'rtmps', 'rtsp', 'srt'] as const;
 
 /**
  * The faults of a spec the schema has passed: one message per fault, [] when none. Checks the
- * input's scheme and, for files, that its real path (links resolved) lies in an allowed directory
- * and is a regular file; the outputs' schemes; duplicate output URLs.
+ * input's, the fallbacks' and the slate's schemes and, for files, that their real paths (links
+ * resolved) lie in an allowed directory and are regular files; the outputs' schemes; duplicate
+ * output URLs.
  */
 export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): string[] {
   const faults: string[] = [];
   // FFmpeg knows its protocols by lower-case names only ("HTTP://" is "Protocol not found").
-  for (const [field, url] of [['input', body.input], ...body.outputs.map((o, i) => [`outputs[${i}].url`, o.url])]) {
+  const sources: [string, string][] = [['input', body.input], ...(body.fallbacks ?? []).map((f, i): [string, string] => [`fallbacks[${i}]`, f])];
+  if (body.slate !== undefined) sources.push(['slate', body.slate]);
+  for (const [field, url] of [...sources, ...body.outputs.map((o, i): [string, string] => [`outputs[${i}].url`, o.url])]) {
     const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1];
     if (scheme && scheme !== scheme.toLowerCase()) faults.push(`${field}: write the scheme in lower case (${scheme.toLowerCase()}://)`);
   }
   if (faults.length) return faults;
-  const file = filePathOf(body.input);
-  if (file !== null) {
-    if (!policy.schemes.includes('file')) faults.push('input: files are not allowed (allowed schemes: ' + policy.schemes.join(', ') + ')');
-    else if (!path.isAbsolute(file)) faults.push('input: a file input must be an absolute path');
-    else {
-      // Outside by its spelling or through a link: one message, whether the file exists or not.
-      const outside = `input: files must lie in ${policy.directories.length ? policy.directories.join(' or ') : 'an allowed directory (none is configured: --allow-dir)'}`;
-      let real: string | null = null;
-      if (confinementOf(file, policy.directories) === null) faults.push(outside);
-      else {
-        try {
-          real = fs.realpathSync(file);
-        } catch {
-          faults.push('input: no such file');
-        }
-      }
-      if (real !== null) {
-        if (confinementOf(real, policy.directories) === null) faults.push(outside);
-        else if (!fs.statSync(real).isFile()) faults.push('input: not a regular file');
-      }
-    }
-  } else {
-    const scheme = schemeOf(body.input);
-    if (scheme === null || scheme === 'file' || !policy.schemes.includes(scheme)) {
-      faults.push(`input: scheme '${scheme ?? '?'}' is not allowed (allowed: ${policy.schemes.join(', ')})`);
-    } else if (!PROTOCOL_WHITELIST[scheme]) {
-      faults.push(`input: scheme '${scheme}' is not supported`);
-    }
+  faults.push(...sourceFaults('input', body.input, policy));
+  (body.fallbacks ?? []).forEach((fallback, i) => faults.push(...sourceFaults(`fallbacks[${i}]`, fallback, policy)));
+  if (body.slate !== undefined) {
+    if (filePathOf(body.slate) === null) faults.push('slate: an image or clip file in an allowed directory');
+    else faults.push(...sourceFaults('slate', body.slate, policy));
+  }
+  const failover = body.fallbacks?.length || body.slate !== undefined;
+  if (failover && body.loop) faults.push('loop: a looped input has no fallbacks or slate');
+  if (!failover && (body.inputTimeout !== undefined || body.switchBack !== undefined)) {
+    faults.push(`${body.inputTimeout !== undefined ? 'inputTimeout' : 'switchBack'}: means nothing without fallbacks or a slate`);
   }
   const seen = new Set<string>();
   const maxPixels = policy.maxOutputPixels ?? DEFAULT_MAX_OUTPUT_PIXELS;
@@ -200,6 +207,44 @@ export function specFaults(body: Omit<StreamSpec, 'id'>, policy: InputPolicy): s
 }
 
 /**
+ * The faults of an input, a fallback or the slate (`field`): its scheme allowed and supported;
+ * a file by an absolute path whose real path (links resolved) lies in an allowed directory.
+ */
+function sourceFaults(field: string, input: string, policy: InputPolicy): string[] {
+  const faults: string[] = [];
+  const file = filePathOf(input);
+  if (file !== null) {
+    if (!policy.schemes.includes('file')) faults.push(`${field}: files are not allowed (allowed schemes: ` + policy.schemes.join(', ') + ')');
+    else if (!path.isAbsolute(file)) faults.push(`${field}: a file ${field === 'input' ? 'input ' : ''}must be an absolute path`);
+    else {
+      // Outside by its spelling or through a link: one message, whether the file exists or not.
+      const outside = `${field}: files must lie in ${policy.directories.length ? policy.directories.join(' or ') : 'an allowed directory (none is configured: --allow-dir)'}`;
+      let real: string | null = null;
+      if (confinementOf(file, policy.directories) === null) faults.push(outside);
+      else {
+        try {
+          real = fs.realpathSync(file);
+        } catch {
+          faults.push(`${field}: no such file`);
+        }
+      }
+      if (real !== null) {
+        if (confinementOf(real, policy.directories) === null) faults.push(outside);
+        else if (!fs.statSync(real).isFile()) faults.push(`${field}: not a regular file`);
+      }
+    }
+  } else {
+    const scheme = schemeOf(input);
+    if (scheme === null || scheme === 'file' || !policy.schemes.includes(scheme)) {
+      faults.push(`${field}: scheme '${scheme ?? '?'}' is not allowed (allowed: ${policy.schemes.join(', ')})`);
+    } else if (!PROTOCOL_WHITELIST[scheme]) {
+      faults.push(`${field}: scheme '${scheme}' is not supported`);
+    }
+  }
+  return faults;
+}
+
+/**
  * The query option of an output URL that would make the stream process listen instead of
  * connecting (srt's `mode=listener` or `rendezvous`, a `listen` option), else null.
  */
@@ -218,9 +263,9 @@ const storedSpecValid = new Ajv({ allErrors: true, strict: false }).compile({ ..
 
 /**
  * The faults of a spec read back from the streams file: the API's schema and checks, as if it
- * were posted again (a file input that has gone since is the run's failure, not the file's).
+ * were posted again (a file that has gone since is the run's failure, not the file's).
  */
 export function storedSpecFaults(spec: unknown, policy: InputPolicy): string[] {
   if (!storedSpecValid(spec)) return (storedSpecValid.errors ?? []).map((e) => `${e.instancePath.slice(1).replace(/\//g, '.') || 'spec'} ${e.message}`);
-  return specFaults(spec as StreamSpec, policy).filter((fault) => fault !== 'input: no such file');
+  return specFaults(spec as StreamSpec, policy).filter((fault) => !fault.endsWith(': no such file'));
 }

@@ -35,6 +35,14 @@ export interface StreamView {
   input: string;
   /** The input as opened in this run (null before, or while stopped). */
   inputInfo: { codec: string; width: number; height: number; frameRate: number | null } | null;
+  /** Fallbacks (masked) and the slate, as asked. */
+  fallbacks: string[];
+  slate: string | null;
+  /**
+   * With fallbacks or a slate, in this run: what is on air ('input 0 (<masked URL>)', ... or
+   * 'slate'), the switches, and seconds on the slate (null before, while stopped, or without).
+   */
+  onAir: { current: string; switches: number; slateSeconds: number } | null;
   loop: boolean;
   realtime: boolean | null;
   audio: boolean;
@@ -65,6 +73,11 @@ export function streamView(s: StreamSupervisor, maxAttempts: number): StreamView
     state: s.state,
     input: redactUrl(s.spec.input),
     inputInfo: s.running ? s.progress?.input ?? null : null,
+    fallbacks: (s.spec.fallbacks ?? []).map((f) => redactUrl(f)),
+    slate: s.spec.slate === undefined ? null : redactUrl(s.spec.slate),
+    onAir: s.running && s.progress?.failover
+      ? { current: s.progress.failover.current, switches: s.progress.failover.switches, slateSeconds: round(s.progress.failover.slateSeconds) }
+      : null,
     loop: s.spec.loop ?? false,
     realtime: s.spec.realtime ?? null,
     audio: s.spec.audio ?? true,
