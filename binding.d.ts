@@ -260,6 +260,8 @@ export interface NativeRelay {
   /** As stop, and blocked network calls give up. */
   abort(): void;
   readonly stats: NativeRelayStats;
+  /** A JPEG of the last picture handed to the outputs, `width` (16 to 1920) wide; null before the first. */
+  thumbnail(width: number): Promise<Uint8Array | null>;
   /** Aborts and joins every thread. */
   close(): void;
 }

@@ -26,3 +26,4 @@ export {
   type PipelineServerOptions, type OutputProgress, type OutputStats,
 } from './pipeline';
 export type { FailoverOptions, FailoverStats, InputSwitchEvent } from './pipeline/failover';
+export type { ThumbnailOptions } from './pipeline/thumbnails';

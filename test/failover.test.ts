@@ -375,6 +375,24 @@ describe('files, the black card, bad inputs', () => {
   });
 });
 
+describe('thumbnails', () => {
+  test('a JPEG of what the outputs are sent, every everyMs, at the width asked; bad options refused', async () => {
+    const jpegs: Uint8Array[] = [];
+    const output = path.join(dir, 'thumbnailed.mkv');
+    await pipeline({ input: fixture('h264-bframes.mp4'), output, server: { preset: 'ultrafast' }, thumbnails: { onThumbnail: (j) => jpegs.push(j), width: 64, everyMs: 500 } });
+    // 3 s paced: a thumbnail each half second once the first picture went out.
+    expect(jpegs.length).toBeGreaterThanOrEqual(3);
+    const file = path.join(dir, 'thumbnail.jpg');
+    fs.writeFileSync(file, jpegs[0]);
+    const probed = String(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', file])).trim();
+    expect(probed).toBe('mjpeg,64,48');  // the clip is 320x240
+    for (const bad of [{ width: 8, onThumbnail: () => {} }, { everyMs: 10, onThumbnail: () => {} }, { width: 64 }, { onThumbnail: () => {}, size: 3 }]) {
+      const error = await pipeline({ input: fixture('h264-bframes.mp4'), output, thumbnails: bad as never }).then(() => null, (e: unknown) => e as { code: string });
+      expect(error?.code, JSON.stringify(bad)).toBe('ERR_INVALID_ARGUMENT');
+    }
+  }, 60_000);
+});
+
 describe('what is refused', () => {
   test('fallbacks with copied video, a looped input, the workers engine or copied sound: ERR_INVALID_ARGUMENT before anything opens', async () => {
     const input = fixture('av.mp4');

@@ -6,6 +6,7 @@ import type { WriterStats } from '../writer/frame-writer';
 import { isConnectedOutput, isLiveUrl } from '../network-options';
 import { FAILOVER_OPTION_KEYS, normaliseFailover, type Failover, type FailoverOptions, type FailoverStats } from './failover';
 import type { AudioMode, OutputAudio } from './sound';
+import { normaliseThumbnails, type ThumbnailOptions, type Thumbnails } from './thumbnails';
 import type { DecodeWorkerData, PushWorkerData } from './worker';
 import { redactUrl } from '../redact';
 import { MAX_READERS, MAX_SLOTS } from '../ring';
@@ -126,6 +127,12 @@ export interface PipelineOptions extends FailoverOptions {
    * run failed or was aborted, with the figures of what was done (the Servers' after their close).
    */
   onProgress?: (progress: PipelineProgress) => void;
+  /**
+   * A small JPEG of what the outputs are sent, every `everyMs`, made natively from the last
+   * picture (no second decode): for a status page. The native engine makes them; a run on the
+   * worker threads (sound encoded without fallbacks, or `engine: 'workers'`) makes none.
+   */
+  thumbnails?: ThumbnailOptions;
 }
 
 /** Where one output stands. */
@@ -240,7 +247,7 @@ export interface PipelineAbortError extends StreamcoderError {
 /** The keys of {@link PipelineOptions}: any other is refused. */
 const PIPELINE_OPTION_KEYS = [
   'input', 'output', 'outputs', 'decoder', 'server', 'audio', 'video', 'slots', 'onSlow', 'realtime', 'loop', 'retryOutputs', 'maxPixelRate', 'maxFrames', 'engine', 'signal', 'onProgress',
-  ...FAILOVER_OPTION_KEYS,
+  'thumbnails', ...FAILOVER_OPTION_KEYS,
 ] as const satisfies readonly (keyof PipelineOptions)[];
 
 const OUTPUT_KEYS = ['url', 'width', 'height', 'server', 'audio', 'onSlow'] as const satisfies readonly (keyof PipelineOutput)[];
@@ -298,6 +305,7 @@ function outputRetry(value: unknown): OutputRetry | null {
 export function normalisePipeline(options: PipelineOptions): {
   decode: DecodeWorkerData; pushes: PushWorkerData[]; retry: OutputRetry | null; maxPixelRate: number | null; engine: 'native' | 'workers';
   failover: Failover | null;
+  thumbnails: Thumbnails | null;
 } {
   if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   check.knownOptions(options, PIPELINE_OPTION_KEYS, 'pipeline');
@@ -383,6 +391,7 @@ export function normalisePipeline(options: PipelineOptions): {
   const maxPixelRate = options.maxPixelRate === undefined ? null : check.number(options.maxPixelRate, 'maxPixelRate', 1, Number.MAX_SAFE_INTEGER);
   return {
     failover,
+    thumbnails: normaliseThumbnails(options.thumbnails),
     retry,
     maxPixelRate,
     engine,

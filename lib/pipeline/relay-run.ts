@@ -55,6 +55,8 @@ export class RelayRun {
   readonly #relay: NativeRelay;
   readonly #outputs: OutputRun[];
   #timer: NodeJS.Timeout | null = null;
+  #thumbnailTimer: NodeJS.Timeout | null = null;
+  #thumbnailing = false;
   #grace: NodeJS.Timeout | null = null;
   #info: StreamInfo | null = null;
   #audioStreams = 0;
@@ -113,6 +115,21 @@ export class RelayRun {
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
     // The timer keeps the process alive while the run goes on (the relay's threads do not).
     this.#timer = setInterval(() => this.#progress(), PROGRESS_INTERVAL_MS);
+    const thumbnails = data.thumbnails;
+    if (thumbnails) {
+      this.#thumbnailTimer = setInterval(() => {
+        if (!this.#running || this.#closed || this.#thumbnailing) return;
+        this.#thumbnailing = true;
+        this.#relay.thumbnail(thumbnails.width).then((jpeg) => {
+          this.#thumbnailing = false;
+          if (jpeg && !this.#closed) thumbnails.onThumbnail(jpeg);
+        }, () => {
+          // A picture that cannot be made smaller is no reason to stop the run: the next try may.
+          this.#thumbnailing = false;
+        }).catch((error: unknown) => this.#fail(error));
+      }, thumbnails.everyMs);
+      this.#thumbnailTimer.unref();
+    }
     this.#relay.open().then((info) => this.#start(info), (error: unknown) => {
       this.#fail(this.#atCaller(error));
       this.#finishIfOver();
@@ -355,6 +372,7 @@ export class RelayRun {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#thumbnailTimer) clearInterval(this.#thumbnailTimer);
     if (this.#grace) clearTimeout(this.#grace);
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#relay.close();

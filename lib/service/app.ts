@@ -178,7 +178,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // The page and its script hold no data: they ask the API with the token the operator gives.
   const pageHeaders = {
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
@@ -207,14 +207,28 @@ function streamRoutes(app: FastifyInstance, options: AppOptions): void {
   app.post<{ Body: Omit<StreamSpec, 'id'> & { id?: string } }>('/v1/streams', { schema: { body: createStreamSchema } }, async (request, reply) => {
     const faults = specFaults(request.body, options.inputPolicy);
     if (faults.length) return reply.code(400).send({ error: 'Bad Request', messages: faults });
-    // A file input is kept by its real path, the one checked: a link changed later cannot lead
-    // the stream out of the allowed directory.
-    const file = filePathOf(request.body.input);
-    const input = file === null ? request.body.input : fs.realpathSync(file);
-    return reply.code(201).send(await service.create({ ...request.body, input }));
+    // A file (input, fallback, slate) is kept by its real path, the one checked: a link changed
+    // later cannot lead the stream out of the allowed directory.
+    const real = (url: string) => {
+      const file = filePathOf(url);
+      return file === null ? url : fs.realpathSync(file);
+    };
+    const { input, fallbacks, slate } = request.body;
+    return reply.code(201).send(await service.create({
+      ...request.body,
+      input: real(input),
+      ...(fallbacks ? { fallbacks: fallbacks.map(real) } : {}),
+      ...(slate !== undefined ? { slate: real(slate) } : {}),
+    }));
   });
   type ById = { Params: { id: string } };
   app.get<ById>('/v1/streams/:id', { schema: { params: idParams } }, async (request) => service.view(request.params.id));
+  app.get<ById>('/v1/streams/:id/thumbnail', { schema: { params: idParams } }, async (request, reply) => {
+    const jpeg = service.thumbnail(request.params.id);
+    // No picture (not running, none yet, or run by another node): nothing to show, not a fault.
+    if (jpeg === null) return reply.code(204).send();
+    return reply.headers({ 'cache-control': 'no-store' }).type('image/jpeg').send(jpeg);
+  });
   app.post<ById>('/v1/streams/:id/stop', { schema: { params: idParams } }, async (request) => service.stop(request.params.id));
   app.post<ById>('/v1/streams/:id/start', { schema: { params: idParams } }, async (request) => service.start(request.params.id));
   app.post<ById>('/v1/streams/:id/restart', { schema: { params: idParams } }, async (request) => service.restart(request.params.id));

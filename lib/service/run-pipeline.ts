@@ -82,6 +82,9 @@ function failoverSource(input: string, bounds: RunBounds): FailoverInput {
   };
 }
 
+/** The status page's thumbnails. */
+const THUMBNAIL_WIDTH = 160;
+
 /** Pictures read ahead of each output. */
 const STREAM_SLOTS = 4;
 
@@ -94,6 +97,7 @@ export function runPipeline(
   how: { retry: OutputRetry; bounds: RunBounds; threads: number },
   onProgress: (progress: StreamProgress) => void,
   signal: AbortSignal,
+  onThumbnail?: (jpeg: Uint8Array) => void,
 ): Promise<PipelineStats> {
   const file = filePathOf(spec.input);
   return pipeline({
@@ -136,5 +140,7 @@ export function runPipeline(
     ...(spec.switchBack !== undefined ? { switchBack: spec.switchBack } : {}),
     signal,
     onProgress: (p) => onProgress(toStreamProgress(spec, p)),
+    // What the status page shows of each stream: 160 pixels wide, every 3 s.
+    ...(onThumbnail ? { thumbnails: { onThumbnail, width: THUMBNAIL_WIDTH, everyMs: 3000 } } : {}),
   });
 }

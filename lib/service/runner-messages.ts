@@ -9,6 +9,8 @@ import type { RunBounds } from './spec-values';
 export type ToRunner = { type: 'start'; spec: StreamSpec; retry: OutputRetry; bounds: RunBounds; threads: number } | { type: 'stop' } | { type: 'deadline'; until: number };
 export type FromRunner =
   | { type: 'progress'; progress: StreamProgress }
+  /** A JPEG of what the stream sends (base64), every few seconds. */
+  | { type: 'thumbnail'; jpeg: string }
   | { type: 'done'; frames: number }
   | { type: 'stopped'; frames: number }
   | { type: 'error'; message: string; code: string };

@@ -103,6 +103,11 @@ export class StreamService implements Streams {
     return streamView(this.entry(id).supervisor, this.options.supervision.maxAttempts);
   }
 
+  thumbnail(id: string): Buffer | null {
+    const { supervisor } = this.entry(id);
+    return supervisor.running ? supervisor.thumbnail?.jpeg ?? null : null;
+  }
+
   views(): StreamView[] {
     return [...this.streams.keys()].map((id) => this.view(id));
   }

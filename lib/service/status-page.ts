@@ -3,7 +3,9 @@
 // (from the address's fragment, `/#token=...`, which browsers never send to a server, then kept in
 // sessionStorage) and draws each stream as a group of rows: the stream's own (state, input, attempt,
 // a small fps graph of the last minute, its problems and last error in the viewer's time zone, its
-// buttons), then one per output (index, masked URL, state, rates, counts, error). Stream data only
+// buttons), then one per output (index, masked URL, state, rates, counts, error). Under each
+// stream's name, a thumbnail of what it sends (GET /v1/streams/:id/thumbnail every 3 s, shown
+// from a blob: URL) and, for a channel with fallbacks or a slate, what is on air. Stream data only
 // ever goes into the page as text (textContent), never as HTML.
 
 export const STATUS_PAGE_HTML = `<!doctype html>
@@ -29,6 +31,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .url, .input { overflow-wrap: anywhere; max-width: 28em; }
   #message { color: #c62828; }
   canvas { border: 1px solid #eee; }
+  img.thumb { display: block; width: 160px; margin-top: 4px; background: #eee; }
+  .onair { color: #666; font-size: 0.85em; }
 </style>
 </head>
 <body>
@@ -118,6 +122,14 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     var node = document.createElement('div');
     node.className = 'node';
     name.appendChild(node);
+    var onAir = document.createElement('div');
+    onAir.className = 'onair';
+    name.appendChild(onAir);
+    var thumb = document.createElement('img');
+    thumb.className = 'thumb';
+    thumb.alt = 'what ' + id + ' sends';
+    thumb.hidden = true;
+    name.appendChild(thumb);
     ['state', 'input', 'fps', 'bitrate', 'frames', 'dropped', 'attempt'].forEach(function (name) { cell(row, name); });
     var canvas = document.createElement('canvas');
     canvas.width = 120;
@@ -211,6 +223,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     row.querySelector('button.stop').hidden = !running;
     row.querySelector('button.start').hidden = running;
     draw(row.querySelector('canvas'), stream.history);
+    row.querySelector('.onair').textContent = stream.onAir ? 'on air: ' + stream.onAir.current + (stream.onAir.switches ? ' (' + stream.onAir.switches + ' switches)' : '') : '';
+    refreshThumbnail(group, row.querySelector('img.thumb'), stream);
     stream.outputs.forEach(function (o) {
       var out = outputRow(group, o.index);
       out.dataset.state = o.state;
@@ -222,6 +236,24 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
       out.querySelector('.dropped').textContent = String(o.dropped);
       out.querySelector('.retries').textContent = o.retries ? o.retries + ' retries' : '';
       out.querySelector('.error').textContent = o.error || '';
+    });
+  }
+
+  // The stream's thumbnail, fetched with the token (an <img src> could not send it) every 3 s.
+  function refreshThumbnail(group, img, stream) {
+    var now = Date.now();
+    if (group.dataset.thumbBusy === '1' || now - Number(group.dataset.thumbAt || 0) < 3000) return;
+    group.dataset.thumbAt = String(now);
+    group.dataset.thumbBusy = '1';
+    fetch('/v1/streams/' + encodeURIComponent(stream.id) + '/thumbnail', { headers: { authorization: 'Bearer ' + token } }).then(function (response) {
+      return response.status === 200 ? response.blob() : null;
+    }).then(function (blob) {
+      if (img.src) URL.revokeObjectURL(img.src);
+      img.hidden = !blob;
+      if (blob) img.src = URL.createObjectURL(blob);
+      else img.removeAttribute('src');
+    }, function () {}).then(function () {
+      group.dataset.thumbBusy = '';
     });
   }
 

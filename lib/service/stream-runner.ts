@@ -47,7 +47,8 @@ function main(): void {
     }
     if (message.type !== 'start' || started) return;
     started = true;
-    runPipeline(message.spec, { retry: message.retry, bounds: message.bounds, threads: message.threads ?? 0 }, (progress) => send({ type: 'progress', progress }), controller.signal).then(
+    const thumbnail = (jpeg: Uint8Array) => send({ type: 'thumbnail', jpeg: Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength).toString('base64') });
+    runPipeline(message.spec, { retry: message.retry, bounds: message.bounds, threads: message.threads ?? 0 }, (progress) => send({ type: 'progress', progress }), controller.signal, thumbnail).then(
       (stats) => {
         send({ type: 'done', frames: stats.frames });
         leave(0);

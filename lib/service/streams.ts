@@ -34,6 +34,8 @@ export interface Streams {
   stop(id: string): Promise<StreamResource>;
   restart(id: string): Promise<StreamResource>;
   remove(id: string): Promise<void>;
+  /** The last JPEG of what the stream sends, while it runs in this process's care; null otherwise (a 404 for no such stream). */
+  thumbnail(id: string): Buffer | null;
   /** Streams held (here: all; in a cluster: all the cluster's, as last known). */
   readonly size: number;
   close(): Promise<void>;

@@ -50,6 +50,8 @@ export const SUPERVISION_DEFAULTS: SupervisionOptions = {
 };
 
 /** An output live for this long at under SLOW_RATIO of the input's frame rate cannot keep its rate. */
+/** A thumbnail the stream's process sends is a small JPEG: anything bigger is ignored. */
+const MAX_THUMBNAIL_BASE64 = 1 << 20;
 const SLOW_AFTER_MS = 5000;
 const SLOW_RATIO = 0.9;
 /** Extra seconds the first frame of a run gets on top of stallSeconds (opening, probing, connecting). */
@@ -93,6 +95,8 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   problems: string[] = [];
   nextRetryAt: number | null = null;
   progress: StreamProgress | null = null;
+  /** The last JPEG of what this run sends (null before the first, and once stopped). */
+  thumbnail: { jpeg: Buffer; at: number } | null = null;
   runStartedAt: number | null = null;
   /** When each output last turned live in this run (null while it is not). */
   liveSince: (number | null)[] = [];
@@ -204,6 +208,7 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   private launch(): void {
     this.state = 'starting';
     this.progress = null;
+    this.thumbnail = null;
     this.reported = null;
     this.ending = null;
     this.stderrTail = '';
@@ -249,6 +254,10 @@ export class StreamSupervisor extends EventEmitter<{ change: [] }> {
   }
 
   private onMessage(message: FromRunner): void {
+    if (message.type === 'thumbnail') {
+      if (typeof message.jpeg === 'string' && message.jpeg.length <= MAX_THUMBNAIL_BASE64) this.thumbnail = { jpeg: Buffer.from(message.jpeg, 'base64'), at: Date.now() };
+      return;
+    }
     if (message.type !== 'progress') {
       this.reported = message;
       return;

@@ -121,6 +121,7 @@ Napi::Function RelayObject::Define(Napi::Env env) {
                          InstanceMethod("stop", &RelayObject::Stop),
                          InstanceMethod("abort", &RelayObject::Abort),
                          InstanceAccessor("stats", &RelayObject::GetStats, nullptr),
+                         InstanceMethod("thumbnail", &RelayObject::Thumbnail),
                          InstanceMethod("close", &RelayObject::CloseMethod),
                      });
 }
@@ -252,6 +253,27 @@ Napi::Value RelayObject::GetStats(const Napi::CallbackInfo& info) {
     object.Set("outputs", list);
     object.Set("input", switch_ != nullptr ? Napi::Value(SwitchStatsToJs(env, switch_->stats())) : env.Null());
     return object;
+  });
+}
+
+Napi::Value RelayObject::Thumbnail(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Ready("make a thumbnail");
+    const int width = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+    if (width < 16 || width > 1920) throw Failure("ERR_INVALID_ARGUMENT", "Expected a thumbnail width from 16 to 1920");
+    // The relay is held by the task: a close() meanwhile waits for nothing and frees it after.
+    std::shared_ptr<Relay> relay = relay_;
+    return AsyncTask<std::shared_ptr<AVPacket>>::Run(
+        info.Env(),
+        [relay, width] {
+          PacketPtr packet = relay->Thumbnail(width);
+          return std::shared_ptr<AVPacket>(packet.release(), [](AVPacket* p) { av_packet_free(&p); });
+        },
+        [](Napi::Env env, std::shared_ptr<AVPacket>& packet) -> Napi::Value {
+          if (!packet) return env.Null();
+          return Napi::Buffer<uint8_t>::Copy(env, packet->data, size_t(packet->size));
+        },
+        {info.This()});
   });
 }
 

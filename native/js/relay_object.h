@@ -33,6 +33,7 @@ class RelayObject : public Napi::ObjectWrap<RelayObject>, public Closable {
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
   Napi::Value GetStats(const Napi::CallbackInfo& info);
+  Napi::Value Thumbnail(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
   Relay& Ready(const char* what);  // open, not opening, not closed

@@ -1,5 +1,7 @@
 #include "media/relay.h"
 
+#include "video/thumbnailer.h"
+
 #include <algorithm>
 
 namespace streamcoder {
@@ -109,6 +111,17 @@ RelayStats Relay::stats() const {
   return stats;
 }
 
+PacketPtr Relay::Thumbnail(int width) const {
+  Thumbnailer thumbnailer(width);
+  SharedItem picture;
+  {
+    std::lock_guard<std::mutex> lock(statsMutex_);
+    picture = lastPicture_;
+  }
+  if (!picture) return nullptr;
+  return thumbnailer.Encode(picture->input);
+}
+
 std::vector<RelayOutputStats> Relay::outputStats() const {
   int64_t handedOut;
   {
@@ -211,6 +224,7 @@ void Relay::Run() {
         // Counted once every output has it (see outputStats).
         std::lock_guard<std::mutex> lock(statsMutex_);
         ++stats_.frames;
+        if (item->input.kind == MediaInput::Kind::kVideo) lastPicture_ = item;
       }
     }
   });

@@ -62,6 +62,9 @@ class Relay {
   size_t outputCount() const;
 
   RelayStats stats() const;
+  // A JPEG of the last picture handed to the outputs, `width` pixels wide; null before the first.
+  // Any thread (the picture is shared, never changed).
+  PacketPtr Thumbnail(int width) const;
   std::vector<RelayOutputStats> outputStats() const;
 
  private:
@@ -89,6 +92,7 @@ class Relay {
 
   mutable std::mutex statsMutex_;
   RelayStats stats_;
+  SharedItem lastPicture_;  // under statsMutex_
 };
 
 }  // namespace streamcoder

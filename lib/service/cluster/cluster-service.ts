@@ -385,6 +385,13 @@ export class ClusterService implements Streams {
     return view;
   }
 
+  /** Only for a stream this node runs: another node's pictures are not here. */
+  thumbnail(id: string): Buffer | null {
+    if (!this.cache.streams.has(id)) throw new ServiceError(404, `no stream '${id}'`);
+    const supervisor = this.runs.get(id)?.supervisor;
+    return supervisor?.running ? supervisor.thumbnail?.jpeg ?? null : null;
+  }
+
   views(): StreamResource[] {
     return [...this.cache.streams.keys()].sort().map((id) => this.resource(id)!);
   }
