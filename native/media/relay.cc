@@ -119,7 +119,8 @@ PacketPtr Relay::Thumbnail(int width) const {
     picture = lastPicture_;
   }
   if (!picture) return nullptr;
-  return thumbnailer.Encode(picture->input);
+  const MediaInput& input = picture->input;
+  return input.frame ? thumbnailer.Encode(input.frame) : thumbnailer.Encode(input.data, input.width, input.height, input.pixelFormat);
 }
 
 std::vector<RelayOutputStats> Relay::outputStats() const {

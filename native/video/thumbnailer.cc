@@ -11,9 +11,13 @@ Thumbnailer::Thumbnailer(int width) : width_(width) {
   if (width < 16 || width > 1920) throw Failure("ERR_INVALID_ARGUMENT", "Expected a thumbnail width from 16 to 1920");
 }
 
-PacketPtr Thumbnailer::Encode(const MediaInput& picture) {
-  const int sourceWidth = picture.frame ? picture.frame->width : picture.width;
-  const int sourceHeight = picture.frame ? picture.frame->height : picture.height;
+PacketPtr Thumbnailer::Encode(const AVFrame* frame) { return Encode(frame, nullptr, frame->width, frame->height, AV_PIX_FMT_NONE); }
+
+PacketPtr Thumbnailer::Encode(const uint8_t* data, int width, int height, AVPixelFormat format) {
+  return Encode(nullptr, data, width, height, format);
+}
+
+PacketPtr Thumbnailer::Encode(const AVFrame* frame, const uint8_t* data, int sourceWidth, int sourceHeight, AVPixelFormat format) {
   if (sourceWidth <= 0 || sourceHeight <= 0) throw Failure("ERR_INVALID_ARGUMENT", "No picture to make a thumbnail of");
   // Even sides, as 4:2:0 wants; the aspect ratio kept.
   const int width = std::min(width_, sourceWidth + (sourceWidth & 1)) & ~1;
@@ -26,8 +30,8 @@ PacketPtr Thumbnailer::Encode(const MediaInput& picture) {
   scaled->format = AV_PIX_FMT_YUVJ420P;  // full range, as JPEG has it
   Check(av_frame_get_buffer(scaled.get(), 0), "Cannot allocate a thumbnail");
   Scaler scaler(scaled->width, scaled->height, AV_PIX_FMT_YUVJ420P);
-  if (picture.frame) scaler.FrameToFrame(picture.frame, scaled.get());
-  else scaler.PackedToFrame(picture.data, picture.width, picture.height, picture.pixelFormat, scaled.get());
+  if (frame) scaler.FrameToFrame(frame, scaled.get());
+  else scaler.PackedToFrame(data, sourceWidth, sourceHeight, format, scaled.get());
 
   const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
   if (codec == nullptr) throw Failure("ERR_CODEC_NOT_FOUND", "FFmpeg has no MJPEG encoder for thumbnails");

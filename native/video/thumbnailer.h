@@ -3,8 +3,9 @@
 // encoded by libavcodec's MJPEG encoder: no second decode, a few milliseconds every few seconds.
 #pragma once
 
+#include <cstdint>
+
 #include "base/handles.h"
-#include "media/media_writer.h"
 
 namespace streamcoder {
 
@@ -13,10 +14,13 @@ class Thumbnailer {
   // `width` pixels wide (16 to 1920); the height keeps the picture's aspect ratio.
   explicit Thumbnailer(int width);
 
-  // The JPEG of a relay's picture (a decoded frame, or packed bytes of its size and format).
-  PacketPtr Encode(const MediaInput& picture);
+  // The JPEG of a decoded frame.
+  PacketPtr Encode(const AVFrame* frame);
+  // The JPEG of a packed picture of that size and pixel format.
+  PacketPtr Encode(const uint8_t* data, int width, int height, AVPixelFormat format);
 
  private:
+  PacketPtr Encode(const AVFrame* frame, const uint8_t* data, int width, int height, AVPixelFormat format);
   const int width_;
 };
 
