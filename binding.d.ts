@@ -225,6 +225,10 @@ export interface NativeFailover {
   switchBack: boolean;
   /** Steadily: pictures for this long from a keyframe (0 to 600000). */
   steadyMs: number;
+  /** When no input opens at the start: the slate's size on air (0: its own) and frame rate (1 to 240, default 25). */
+  startWidth?: number;
+  startHeight?: number;
+  startFrameRate?: number;
 }
 
 export interface NativeSwitchEvent {

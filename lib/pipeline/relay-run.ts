@@ -100,6 +100,11 @@ export class RelayRun {
       loop: decode.loop,
       failover: failover && {
         ...failover.native,
+        // When no input opens at the start, the slate goes on air at the size asked (else its
+        // own) and the frame rate the outputs ask (else 25).
+        startWidth: decode.decoder.width ?? 0,
+        startHeight: decode.decoder.height ?? 0,
+        startFrameRate: typeof data.pushes[0].server.frameRate === 'number' ? data.pushes[0].server.frameRate : 25,
         fallbacks: failover.fallbacks.map((f) => readerOf(f.input, f.decoder)),
         slate: failover.slate && normaliseDecoderOptions(failover.slate.input, { ...failover.slate.decoder, pixelFormat: decode.decoder.pixelFormat }, 'pipeline slate'),
       },

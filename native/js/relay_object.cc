@@ -68,6 +68,14 @@ SwitchOptions GetSwitchOptions(const Napi::Value& value, ReaderOptions primary) 
   if (!(steady >= 0 && steady <= 600000)) throw Failure("ERR_INVALID_ARGUMENT", "Expected steadyMs from 0 to 600000");
   options.steadyMs = int64_t(steady);
   options.switchBack = GetBool(object, "switchBack", true);
+  options.startWidth = GetInt(object, "startWidth", 0);
+  options.startHeight = GetInt(object, "startHeight", 0);
+  if (options.startWidth < 0 || options.startWidth > 16384 || options.startHeight < 0 || options.startHeight > 16384) {
+    throw Failure("ERR_INVALID_ARGUMENT", "Expected startWidth and startHeight from 0 to 16384");
+  }
+  const double fps = GetNumber(object, "startFrameRate", 25);
+  if (!(fps >= 1 && fps <= 240)) throw Failure("ERR_INVALID_ARGUMENT", "Expected startFrameRate from 1 to 240");
+  options.startFrameRate = av_d2q(fps, 100000);
   return options;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "video/scaler.h"
+
 namespace streamcoder {
 
 namespace {
@@ -93,7 +95,68 @@ void InputSwitch::Open() {
     return;
   }
   if (aborted_) throw Failure("ERR_ABORTED", "The input switch was stopped while opening");
-  throw *first;
+  StartOnSlate(*first);
+}
+
+void InputSwitch::StartOnSlate(const Failure& why) {
+  // No input opened: the channel starts on its slate, in a format of its own, when it knows its
+  // size (given, or the slate's); the inputs are conformed to it once one delivers.
+  const ReaderOptions& primary = options_.inputs.front();
+  int width = options_.startWidth;
+  int height = options_.startHeight;
+  if (width <= 0 || height <= 0) {
+    if (!options_.slate) throw why;
+    ReaderOptions slate = *options_.slate;
+    slate.audio.enabled = false;
+    ReaderSource probe(slate, false);
+    if (std::optional<Failure> failure = FailureOf([&] { probe.Open(); })) {
+      throw Failure(failure->code(), "The slate " + slate.source + " cannot be opened: " + failure->message(), failure->averror());
+    }
+    // Even sides, as 4:2:0 encoders want.
+    width = std::max(2, probe.info().width & ~1);
+    height = std::max(2, probe.info().height & ~1);
+  }
+  info_ = StreamInfo{};
+  info_.codec = "none";
+  info_.pixelFormat = av_get_pix_fmt_name(primary.pixelFormat);
+  info_.sourcePixelFormat = info_.pixelFormat;
+  info_.width = info_.sourceWidth = width;
+  info_.height = info_.sourceHeight = height;
+  info_.frameRate = options_.startFrameRate;
+  info_.timeBase = av_inv_q(options_.startFrameRate);
+  CodecParametersPtr parameters(avcodec_parameters_alloc());
+  if (!parameters) throw Failure("ERR_NO_MEMORY", "Out of memory");
+  parameters->codec_type = AVMEDIA_TYPE_VIDEO;
+  parameters->width = width;
+  parameters->height = height;
+  parameters->format = primary.pixelFormat;
+  info_.videoParameters = std::shared_ptr<const AVCodecParameters>(parameters.release(), [](const AVCodecParameters* p) {
+    auto* owned = const_cast<AVCodecParameters*>(p);
+    avcodec_parameters_free(&owned);
+  });
+  if (primary.audio.enabled) {
+    AudioStreamInfo audio;
+    audio.codec = "none";
+    audio.sampleRate = primary.audio.sampleRate > 0 ? primary.audio.sampleRate : 48000;
+    audio.channels = primary.audio.channels > 0 ? primary.audio.channels : 2;
+    audio.channelLayout = audio.channels == 1 ? "mono" : audio.channels == 2 ? "stereo" : "";
+    audio.sampleFormat = av_get_sample_fmt_name(primary.audio.sampleFormat);
+    audio.timeBase = AVRational{1, audio.sampleRate};
+    audio.output = AudioFormat{audio.sampleRate, audio.channels, primary.audio.sampleFormat};
+    info_.audio = std::move(audio);
+  }
+  frameBytes_ = Scaler::PackedSize(width, height, primary.pixelFormat);
+  frameSeconds_ = std::clamp(av_q2d(av_inv_q(options_.startFrameRate)), 1.0 / 240, 1.0);
+  OpenSlate();
+  std::lock_guard<std::mutex> lock(mutex_);
+  onAir_ = kSlate;
+  stats_.current = kSlate;
+  onAirSince_ = Clock::now();
+  slateBase_ = 0;
+  slateStartedAt_ = Clock::now();
+  stats_.events.push_back(SwitchEvent{0, kSlate, "input 0 did not open: " + why.message(), EpochMs()});
+  ++stats_.eventCount;
+  ++stats_.switches;
 }
 
 void InputSwitch::OpenSlate() {

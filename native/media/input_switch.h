@@ -36,6 +36,11 @@ struct SwitchOptions {
   int64_t inputTimeoutMs = 2000;       // no picture for this long: the input has failed
   bool switchBack = true;              // back to an earlier input once it delivers steadily
   int64_t steadyMs = 1000;             // what "steadily" means: pictures for this long from a keyframe
+  // When no input opens at the start: the slate goes on air at this size (0: the slate's own;
+  // no slate either: the open fails) and frame rate.
+  int startWidth = 0;
+  int startHeight = 0;
+  AVRational startFrameRate{25, 1};
 };
 
 struct SwitchEvent {
@@ -87,6 +92,7 @@ class InputSwitch : public RelaySource {
   std::shared_ptr<RelayItem> StillPicture();
   std::shared_ptr<RelayItem> Silence(double from, double to);
   void OpenSlate();
+  void StartOnSlate(const Failure& why);
   void SwitchTo(int index, std::unique_ptr<ReaderSource> source, const std::string& reason);
   void Placed(RelayItem& item);
   double NextBase() const;

@@ -74,6 +74,7 @@ async function main() {
   await reconnecting();
   await scaledAndShared();
   await relayed();
+  await switched();
   await sweep();
   onLog(null);
   console.log('exerciser done');
@@ -384,6 +385,22 @@ async function relayed() {
     () => { throw new Error('the aborted pipeline resolved'); },
     (error) => { if (!(error instanceof StreamcoderError) || error.code !== 'ERR_ABORTED') throw error; },
   );
+}
+
+// The input switch: a file that ends, a fallback that never connects, the slate (a still of
+// another size, then the black card) with silence until maxFrames; thumbnails of both.
+async function switched() {
+  const slate = path.join(out, 'slate.png');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=magenta:size=48x30', '-frames:v', '1', slate]);
+  let thumbnails = 0;
+  for (const withSlate of [true, false]) {
+    await pipeline({
+      input: fixture('av.mp4'), output: path.join(out, `switched-${withSlate}.mkv`), server: { preset: 'ultrafast', threads: 1 },
+      fallbacks: ['tcp://127.0.0.1:9'], ...(withSlate ? { slate } : {}), inputTimeoutMs: 300, maxFrames: 90,
+      thumbnails: { onThumbnail: () => thumbnails++, width: 32, everyMs: 500 },
+    });
+  }
+  if (thumbnails === 0) throw new Error('no thumbnail was made');
 }
 
 main().catch((error) => {
