@@ -6,8 +6,8 @@
 // The source's publisher is killed (SIGKILL) CYCLES times and published again after OUTAGE_MS:
 // - the library: pipeline() with a slate (a magenta picture), x264 ultrafast;
 // - its reference, what live-streaming scripts glue together: `while :; do ffmpeg -i src -c:v
-//   libx264 -preset ultrafast ... -f flv out; sleep 0.25; done` (the ffmpeg CLI has no fallback;
-//   the loop starts it again once the source is back).
+//   libx264 -preset ultrafast ... -f flv out; sleep 0.25; done` with -rw_timeout 2 s (the ffmpeg
+//   CLI has no fallback; the loop starts it again, and it relays again once the source is back).
 // For each death: the longest time the reader went without a picture (the channel dark), and
 // the time from the source's return to its program at the reader.
 import { execFileSync, spawn } from 'node:child_process';
@@ -43,12 +43,12 @@ async function cycles(source: string, watcher: Watcher): Promise<Cycle[]> {
       publisher = publish(source, 'blue');
       let back: number | null = null;
       try {
-        back = (await watcher.until('program', 25, 20_000)) - returnedAt;
+        back = (await watcher.until('program', 25, 15_000, returnedAt)) - returnedAt;
       } catch {
         back = null;
       }
       await sleep(2000);
-      results.push({ dark: watcher.longestGap(killedAt - 200), back });
+      results.push({ dark: watcher.longestGap(killedAt, Date.now()), back });
     }
   } finally {
     await kill(publisher);
@@ -70,7 +70,9 @@ async function library(rtmp: RtmpServer, slate: string): Promise<Cycle[]> {
 }
 
 async function reference(rtmp: RtmpServer): Promise<Cycle[]> {
-  const loop = spawn('bash', ['-c', `while :; do ffmpeg -v error -i ${rtmp.liveUrl('cli-src')} -c:v libx264 -preset ultrafast -b:v 500k -g 25 -c:a aac -f flv ${rtmp.liveUrl('cli-out')}; sleep 0.25; done`], { stdio: 'ignore', detached: true });
+  // -rw_timeout: a relay whose source has gone gives up after 2 s, as the library's input does,
+  // and the loop starts it again (without it, nginx keeps it waiting and it never resumes).
+  const loop = spawn('bash', ['-c', `while :; do ffmpeg -v error -rw_timeout 2000000 -i ${rtmp.liveUrl('cli-src')} -c:v libx264 -preset ultrafast -b:v 500k -g 25 -c:a aac -f flv ${rtmp.liveUrl('cli-out')}; sleep 0.25; done`], { stdio: 'ignore', detached: true });
   try {
     return await cycles(rtmp.liveUrl('cli-src'), new Watcher(rtmp.liveUrl('cli-out')));
   } finally {

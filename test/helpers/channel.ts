@@ -60,12 +60,15 @@ export class Watcher {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Waits until `count` pictures in a row show `colour`; the time the first of them came. */
-  async until(colour: Colour, count: number, timeoutMs: number): Promise<number> {
+  /**
+   * Waits until `count` pictures in a row, all come at or after `since` (ms since the epoch),
+   * show `colour`; the time the first of them came.
+   */
+  async until(colour: Colour, count: number, timeoutMs: number, since = 0): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       let run = 0;
-      for (let i = this.frames.length - 1; i >= 0 && this.frames[i].colour === colour; i--) run++;
+      for (let i = this.frames.length - 1; i >= 0 && this.frames[i].colour === colour && this.frames[i].at >= since; i--) run++;
       if (run >= count) return this.frames[this.frames.length - run].at;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -73,9 +76,14 @@ export class Watcher {
     throw new Error(`No ${count} ${colour} pictures in a row within ${timeoutMs} ms (${this.frames.length} pictures; the last: ${tail})`);
   }
 
-  /** The longest wait between two pictures after `from` (ms since the epoch). */
-  longestGap(from: number): number {
-    const times = this.frames.filter((f) => f.at >= from).map((f) => f.at);
+  /**
+   * The longest wait for a picture from `from` to `to` (ms since the epoch): between two
+   * pictures, and from the last one to `to` when `to` is given (a stream that went dark).
+   */
+  longestGap(from: number, to?: number): number {
+    const before = this.frames.filter((f) => f.at < from).at(-1)?.at;
+    const times = [...(before === undefined ? [] : [before]), ...this.frames.filter((f) => f.at >= from && (to === undefined || f.at <= to)).map((f) => f.at)];
+    if (to !== undefined) times.push(to);
     let gap = 0;
     for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
     return gap;
