@@ -196,6 +196,8 @@ void InputSwitch::OpenSlate() {
     }
   }
   if (!picture) throw Failure("ERR_INVALID_ARGUMENT", "The slate " + options.source + " has no picture");
+  // Kept for a clip too: what stays on air if the clip stops giving pictures.
+  still_ = std::move(picture);
   // A second picture makes it a clip: played over and over from its start.
   while (std::shared_ptr<RelayItem> item = source->Next()) {
     if (!item->isPicture()) continue;
@@ -203,7 +205,6 @@ void InputSwitch::OpenSlate() {
     slateClip_->Open();
     return;
   }
-  still_ = std::move(picture);
 }
 
 void InputSwitch::Abort() {
@@ -304,15 +305,19 @@ std::shared_ptr<RelayItem> InputSwitch::NextFromSlate() {
   }
   std::shared_ptr<RelayItem> picture;
   if (slateClip_) {
-    // A clip goes out a picture per frame time of the outputs; its own sound is not used.
-    while (!picture) {
-      std::shared_ptr<RelayItem> item = slateClip_->Next();
-      if (!item) throw Failure("ERR_INPUT", "The slate clip gave no picture");
-      if (item->isPicture()) picture = std::move(item);
-    }
-  } else {
-    picture = StillPicture();
+    // A clip goes out a picture per frame time of the outputs; its own sound is not used. One
+    // that fails (the file changed under it) leaves its first picture on air: a slate never
+    // takes the channel down.
+    std::optional<Failure> failure = FailureOf([&] {
+      while (!picture) {
+        std::shared_ptr<RelayItem> item = slateClip_->Next();
+        if (!item) throw Failure("ERR_END_OF_STREAM", "The slate clip gave no picture");
+        if (item->isPicture()) picture = std::move(item);
+      }
+    });
+    if (failure) slateClip_.reset();
   }
+  if (!picture) picture = StillPicture();
   picture->input.time = time;
   ++slatePictures_;
   lastPicture_ = time;
@@ -367,6 +372,12 @@ double InputSwitch::NextBase() const {
 }
 
 void InputSwitch::Placed(RelayItem& item) {
+  if (std::isnan(item.input.time)) {
+    // No time of its own: the outputs place it after what they have; the stretch is placed by
+    // the first item that has one.
+    lastItemAt_ = Clock::now();
+    return;
+  }
   if (rebase_) {
     offset_ = NextBase() - item.input.time;
     rebase_ = false;
