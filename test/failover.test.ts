@@ -114,11 +114,12 @@ async function channel(name: string, options: { fallbacks?: string[]; slate?: st
 }
 
 describe('fallbacks and cycles', () => {
-  test('a fallback between the primary and the slate: primary -> fallback -> primary (switchBack) -> slate -> primary', async () => {
+  test('a fallback standing by: primary -> fallback at once -> primary (switchBack) -> slate (both gone) -> primary', async () => {
     const primaryUrl = rtmp.liveUrl('fb-src');
     const backupUrl = rtmp.liveUrl('fb-backup');
     let primary = publish(primaryUrl, 'blue');
-    let backup = publish(backupUrl, 'lime');
+    // At another frame rate: the outputs keep theirs (pictures dropped by time).
+    let backup = publish(backupUrl, 'lime', 50);
     let run: Awaited<ReturnType<typeof channel>> | null = null;
     try {
       await new Promise((r) => setTimeout(r, 1500));
@@ -127,8 +128,13 @@ describe('fallbacks and cycles', () => {
       await watcher.until('program', 25, 15_000);
       const start = Date.now();
       await kill(primary);
-      // The backup is tried at once, on its own thread: on air after its second of steadiness.
-      await watcher.until('fallback', 25, 10_000);
+      // The backup stood by, warm: it takes over at once, with no slate in between.
+      const fallbackAt = await watcher.until('fallback', 25, 10_000);
+      expect(watcher.frames.filter((f) => f.at >= start && f.colour === 'slate')).toEqual([]);
+      await new Promise((r) => setTimeout(r, 2000));
+      const second = watcher.frames.filter((f) => f.at >= fallbackAt + 500 && f.at < fallbackAt + 1500 && f.colour === 'fallback').length;
+      expect(second, 'fallback pictures in a second at the reader').toBeGreaterThanOrEqual(20);
+      expect(second, 'fallback pictures in a second at the reader').toBeLessThanOrEqual(30);
       // The primary back while the backup runs: it replaces it (switchBack).
       primary = publish(primaryUrl, 'blue');
       await watcher.until('program', 25, 15_000);
@@ -139,12 +145,13 @@ describe('fallbacks and cycles', () => {
       expect(watcher.connected).toBe(true);
       expect(watcher.longestGap(start)).toBeLessThan(2000);
       const [p, b] = ['input 0', 'input 1'].map((prefix) => `${prefix} (${redactUrl(prefix === 'input 0' ? primaryUrl : backupUrl)})`);
-      // The backup goes on air after the slate filled in for its second of steadiness.
-      expect(events.map((e) => `${e.from} > ${e.to}`)).toEqual([`${p} > slate`, `slate > ${b}`, `${b} > ${p}`, `${p} > slate`, `slate > ${p}`]);
-      expect(events[2].reason).toMatch(/input 0 is back/);
+      // Both killed at once: the backup, dead too, cannot stand in; the slate does.
+      expect(events.map((e) => `${e.from} > ${e.to}`)).toEqual([`${p} > ${b}`, `${b} > ${p}`, `${p} > slate`, `slate > ${p}`]);
+      expect(events[0].reason).toMatch(/^no picture from input 0 for 1000 ms; input 1 stood by$|^input 0 (failed|ended).*; input 1 stood by$/);
+      expect(events[1].reason).toMatch(/input 0 is back/);
       const stats = await run.stop();
       run = null;
-      expect(stats.input?.switches).toBe(5);
+      expect(stats.input?.switches).toBe(4);
       expect(stats.input?.inputSeconds[1]).toBeGreaterThan(0.5);
       expect(stats.input?.current).toBe(p);
     } finally {
@@ -185,7 +192,7 @@ describe('fallbacks and cycles', () => {
 });
 
 describe('a channel whose source is not there yet', () => {
-  test('no input opens at the start: the slate goes on air at its own size (with silence); the source, once published, replaces it', async () => {
+  test('no input opens at the start: the slate goes on air at its own size (with silence); the source, once published at a lower frame rate, replaces it at the outputs\' rate', async () => {
     const source = rtmp.liveUrl('late-src');
     const out = rtmp.recordUrl('late-out');
     const events: InputSwitchEvent[] = [];
@@ -199,8 +206,13 @@ describe('a channel whose source is not there yet', () => {
     let publisher: ReturnType<typeof publish> | null = null;
     try {
       await watcher.until('slate', 25, 15_000);
-      publisher = publish(source, 'blue');
-      await watcher.until('program', 25, 15_000);
+      // At 15 fps, into outputs opened at 25 (the slate's default): pictures repeated by time.
+      publisher = publish(source, 'blue', 15);
+      const programAt = await watcher.until('program', 25, 15_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      const second = watcher.frames.filter((f) => f.at >= programAt + 500 && f.at < programAt + 1500 && f.colour === 'program').length;
+      expect(second, 'program pictures in a second at the reader').toBeGreaterThanOrEqual(20);
+      expect(second, 'program pictures in a second at the reader').toBeLessThanOrEqual(30);
       expect(events.map((e) => [e.from, e.to])).toEqual([[redactUrl(source), 'slate'], ['slate', redactUrl(source)]]);
       expect(events[0].reason).toMatch(/^input 0 did not open: /);
     } finally {
@@ -224,6 +236,7 @@ describe('sound through the switches', () => {
     let publisher = flashBeep();
     const controller = new AbortController();
     let result: Promise<PipelineStats> | null = null;
+    let watcher: Watcher | null = null;
     try {
       await new Promise((r) => setTimeout(r, 1500));
       result = pipeline({
@@ -235,12 +248,17 @@ describe('sound through the switches', () => {
         signal: controller.signal,
       });
       result.catch(() => {});
-      await new Promise((r) => setTimeout(r, 5000));
+      // Watched live as it is recorded: the program (testsrc2, 'other' colours), the slate, and
+      // the program again for 4 s, however long a busy machine takes to bring it back.
+      watcher = new Watcher(rtmp.recordUrl('av-out'));
+      await watcher.until('other', 100, 20_000);
       await kill(publisher);
-      await new Promise((r) => setTimeout(r, 3000));
+      await watcher.until('slate', 25, 10_000);
+      const republishedAt = Date.now();
       publisher = flashBeep();
-      await new Promise((r) => setTimeout(r, 7000));
+      await watcher.until('other', 100, 30_000, republishedAt);
     } finally {
+      watcher?.stop();
       await kill(publisher);
       controller.abort();
     }

@@ -1,7 +1,6 @@
 // A channel that never goes dark: `pipeline()`'s fallbacks and slate (native/media/input_switch.h
 // does the switching). What the caller may ask, checked; how the native switch's figures read in
 // the caller's terms (inputs named by their masked URLs, the slate as 'slate').
-import type { NativeFailover, NativeSwitchStats } from '../../binding';
 import { DECODER_OPTION_KEYS, LIBAV_OPTIONS_HINT, type DecoderOptions } from '../decoder';
 import { redactUrl } from '../redact';
 import * as check from '../validate';
@@ -9,11 +8,14 @@ import * as check from '../validate';
 /** The failover part of {@link PipelineOptions}. */
 export interface FailoverOptions {
   /**
-   * Inputs that stand in for `input`, in order: when the one on air delivers no picture for
-   * `inputTimeoutMs`, fails or ends, the slate goes on air at once, and the first input (primary
-   * first) that delivers steadily again goes on after it. A file that played to its end is not
-   * tried again; a live source is, for as long as the pipeline runs. Decoded like `input` (the same
-   * `decoder` options), to its size, pixel format and sound format. Files or URLs.
+   * Inputs that stand in for `input`, in order. The fallbacks of the input on air stand by: kept
+   * open and decoded all along (a decode each), so that when the one on air delivers no picture
+   * for `inputTimeoutMs`, fails or ends, a live one takes over at once; with none, the slate
+   * goes on air, and the first input (primary first) that delivers steadily again goes on after
+   * it. A file that played to its end is not tried again; a live source is, for as long as the
+   * pipeline runs. Decoded like `input` (the same `decoder` options), to its size, pixel format
+   * and sound format; one at a higher frame rate thinned to the outputs' by time, at a lower one
+   * its pictures repeated. Files or URLs.
    */
   fallbacks?: FailoverInput[];
   /**
@@ -69,9 +71,28 @@ export interface FailoverStats {
   slateSeconds: number;
 }
 
+/** The switch's settings as the native side takes them (binding.d.ts NativeFailover, the inputs aside). */
+interface SwitchSettings {
+  inputTimeoutMs: number;
+  switchBack: boolean;
+  steadyMs: number;
+}
+
+/**
+ * The native switch's figures (binding.d.ts NativeSwitchStats, said again here: the published
+ * declarations do not include the raw binding's).
+ */
+interface SwitchFigures {
+  current: number;
+  switches: number;
+  secondsOn: number[];
+  events: { from: number; to: number; reason: string; at: number }[];
+  eventCount: number;
+}
+
 /** The checked options, ready for the native switch; null without fallbacks or a slate. */
 export interface Failover {
-  native: NativeFailover;
+  native: SwitchSettings;
   labels: string[];
   fallbacks: FailoverSource[];
   slate: FailoverSource | null;
@@ -95,7 +116,7 @@ export function normaliseFailover(options: FailoverOptions & { input: string }, 
   const switchBack = options.switchBack === undefined ? true : check.boolean(options.switchBack, 'switchBack');
   if (options.onInputSwitch !== undefined && typeof options.onInputSwitch !== 'function') throw check.invalid('onInputSwitch', 'a function', options.onInputSwitch);
   return {
-    native: { fallbacks: [], slate: null, inputTimeoutMs, switchBack, steadyMs: 1000 },
+    native: { inputTimeoutMs, switchBack, steadyMs: 1000 },
     // Masked, two inputs of one server could read the same (rtmp://a/live/*** for every key).
     labels: [options.input, ...fallbacks.map((f) => f.input)].map((url, i, all) => (all.length > 1 ? `input ${i} (${redactUrl(url)})` : redactUrl(url))),
     fallbacks,
@@ -118,7 +139,7 @@ function source(value: unknown, name: string): FailoverSource {
 }
 
 /** The native switch's figures in the caller's terms. */
-export function failoverStats(stats: NativeSwitchStats, labels: readonly string[]): FailoverStats {
+export function failoverStats(stats: SwitchFigures, labels: readonly string[]): FailoverStats {
   return {
     current: nameOf(stats.current, labels),
     switches: stats.switches,
@@ -128,7 +149,7 @@ export function failoverStats(stats: NativeSwitchStats, labels: readonly string[
 }
 
 /** The events after the first `seen` of all ever made, named. */
-export function newSwitchEvents(stats: NativeSwitchStats, seen: number, labels: readonly string[]): InputSwitchEvent[] {
+export function newSwitchEvents(stats: SwitchFigures, seen: number, labels: readonly string[]): InputSwitchEvent[] {
   const fresh = Math.min(stats.events.length, stats.eventCount - seen);
   return stats.events.slice(stats.events.length - fresh).map((e) => ({ from: nameOf(e.from, labels), to: nameOf(e.to, labels), reason: e.reason, at: e.at }));
 }

@@ -9,6 +9,8 @@ namespace streamcoder {
 
 namespace {
 
+// Pictures repeated at most between two of an input at a lower frame rate than the outputs'.
+constexpr int64_t kMaxRepeats = 8;
 // How often an input that would not open (or not steadily) is tried again.
 constexpr auto kRetryAfter = std::chrono::milliseconds(1000);
 
@@ -34,6 +36,7 @@ InputSwitch::InputSwitch(SwitchOptions options) : options_(std::move(options)) {
   }
   stats_.secondsOn.assign(options_.inputs.size() + 1, 0);
   ended_.assign(options_.inputs.size(), false);
+  standby_.assign(options_.inputs.size(), Clock::time_point());
 }
 
 InputSwitch::~InputSwitch() {
@@ -280,7 +283,12 @@ std::shared_ptr<RelayItem> InputSwitch::NextFromInput() {
     failure = "no picture from " + InputName(index) + " for " + std::to_string(options_.inputTimeoutMs) + " ms";
   }
   if (!failure.empty()) {
-    SwitchTo(kSlate, nullptr, failure);
+    if (std::optional<Ready> standby = TakeStandby(index)) {
+      firstItem_ = std::move(standby->first);
+      SwitchTo(standby->index, std::move(standby->source), failure + "; " + InputName(standby->index) + " stood by");
+    } else {
+      SwitchTo(kSlate, nullptr, failure);
+    }
     return nullptr;
   }
   if (item->isPicture()) lastPictureAt_ = now;
@@ -291,8 +299,28 @@ std::shared_ptr<RelayItem> InputSwitch::NextFromInput() {
       pending_.push_back(std::move(silence));
     }
   }
+  if (item->isPicture() && conformRate_ && !std::isnan(item->input.time)) {
+    // An input at another frame rate than the outputs': a picture per frame time of theirs, as
+    // ffmpeg's -r makes it. At a higher rate the pictures between are dropped by time; at a lower
+    // one the last is repeated into the slots between (a few at most: a longer gap is a gap).
+    const int64_t slot = std::llround(item->input.time / frameSeconds_);
+    if (slot <= lastSlot_) return nullptr;
+    std::vector<std::shared_ptr<RelayItem>> repeats;
+    if (lastShown_ && lastSlot_ != INT64_MIN && slot - lastSlot_ - 1 <= kMaxRepeats) {
+      for (int64_t s = lastSlot_ + 1; s < slot; ++s) repeats.push_back(Repeat(*lastShown_, double(s) * frameSeconds_));
+    }
+    lastSlot_ = slot;
+    lastShown_ = item;
+    if (!repeats.empty()) {
+      // The repeats first, then this picture, then its silence (pending already).
+      pending_.push_front(item);
+      for (size_t i = repeats.size(); i-- > 1;) pending_.push_front(std::move(repeats[i]));
+      return std::move(repeats.front());
+    }
+  }
   return item;  // a picture before its silence (pending_: the next calls)
 }
+
 
 std::shared_ptr<RelayItem> InputSwitch::NextFromSlate() {
   const double time = slateBase_ + double(slatePictures_) * frameSeconds_;
@@ -328,16 +356,19 @@ std::shared_ptr<RelayItem> InputSwitch::NextFromSlate() {
   return picture;
 }
 
-std::shared_ptr<RelayItem> InputSwitch::StillPicture() {
-  // The same picture each time, by reference: a frame's buffers are reference counted.
+std::shared_ptr<RelayItem> InputSwitch::StillPicture() { return Repeat(*still_, NAN); }
+
+std::shared_ptr<RelayItem> InputSwitch::Repeat(const RelayItem& picture, double time) {
+  // The same picture again, by reference: a frame's buffers are reference counted.
   auto item = std::make_shared<RelayItem>();
-  item->input = still_->input;
-  if (still_->frame) {
-    item->frame.reset(av_frame_clone(still_->frame.get()));
+  item->input = picture.input;
+  item->input.time = time;
+  if (picture.frame) {
+    item->frame.reset(av_frame_clone(picture.frame.get()));
     if (!item->frame) throw Failure("ERR_NO_MEMORY", "Out of memory");
     item->input.frame = item->frame.get();
   } else {
-    item->picture = still_->picture;
+    item->picture = picture.picture;
     item->input.data = item->picture.get();
   }
   return item;
@@ -405,6 +436,11 @@ void InputSwitch::SwitchTo(int index, std::unique_ptr<ReaderSource> source, cons
   } else {
     rebase_ = true;
     lastPictureAt_ = Clock::now();
+    const AVRational rate = current_->info().frameRate;
+    const double ratio = rate.num > 0 && rate.den > 0 ? av_q2d(rate) * frameSeconds_ : 1;
+    conformRate_ = ratio > 1.1 || ratio < 0.9;
+    lastSlot_ = INT64_MIN;
+    lastShown_.reset();
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -464,9 +500,10 @@ void InputSwitch::Probe(int index) {
   // delivers, not after the inputs before it have each taken their timeout to fail.
   while (!aborted_) {
     {
-      // Tried while it would be better than what is on air (or what is about to be).
+      // Tried while it would be better than what is on air (or what is about to be), or while
+      // it would stand by for it.
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this, index] { return aborted_.load() || Wanted(index); });
+      wake_.wait(lock, [this, index] { return aborted_.load() || Wanted(index) || StandsBy(index); });
       if (aborted_) return;
     }
     auto candidate = std::make_unique<ReaderSource>(Conformed(options_.inputs[size_t(index)]), false);
@@ -481,21 +518,77 @@ void InputSwitch::Probe(int index) {
       candidate->Open();
       steady = Steady(*candidate, &first);
     });
-    bool found = false;
+    if (steady && Offer(index, candidate, std::move(first))) continue;  // handed on to go on air
     {
       std::lock_guard<std::mutex> lock(mutex_);
       probing_.erase(std::find(probing_.begin(), probing_.end(), candidate.get()));
-      if (steady && !aborted_ && Wanted(index)) {
-        ready_ = Ready{index, std::move(candidate), std::move(first)};  // a worse one found before is let go
-        found = true;
-      }
-    }
-    if (found) {
-      wake_.notify_all();  // a slate waiting for its next picture's time switches at once
-      continue;
     }
     SleepFor(kRetryAfter);
   }
+}
+
+bool InputSwitch::Offer(int index, std::unique_ptr<ReaderSource>& candidate, std::shared_ptr<RelayItem> last) {
+  // A steady input goes on air when it is wanted there. While it is a fallback of the input on
+  // air it stands by, warm: read on and decoded, its pictures dropped but the latest, so that it
+  // takes over at once when that one fails (TakeStandby). True once handed on (`candidate` moved
+  // out); false when it is no longer needed or stopped delivering (the caller closes it).
+  Clock::time_point lastPicture = Clock::now();
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (aborted_) return false;
+      standby_[size_t(index)] = Clock::time_point();
+      if (Wanted(index) || handOver_ == index) {
+        probing_.erase(std::find(probing_.begin(), probing_.end(), candidate.get()));
+        Ready ready{index, std::move(candidate), std::move(last)};
+        // A worse one found before is let go.
+        if (handOver_ == index) handedOver_ = std::move(ready);
+        else ready_ = std::move(ready);
+        wake_.notify_all();  // a slate waiting for its next picture's time, or TakeStandby
+        return true;
+      }
+      if (!StandsBy(index)) return false;
+      standby_[size_t(index)] = lastPicture;
+    }
+    std::shared_ptr<RelayItem> item;
+    if (FailureOf([&] { item = candidate->Next(); }) || !item) break;
+    const Clock::time_point now = Clock::now();
+    if (item->isPicture()) {
+      last = std::move(item);
+      lastPicture = now;
+    } else if (now - lastPicture > std::chrono::milliseconds(options_.inputTimeoutMs)) {
+      break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  standby_[size_t(index)] = Clock::time_point();
+  return false;
+}
+
+std::optional<InputSwitch::Ready> InputSwitch::TakeStandby(int failed) {
+  // A standby is fresh when its last picture is a few frame times old at most: one whose source
+  // died too would only be found dead after its own timeout, with the channel dark meanwhile.
+  const auto fresh = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(0.25, 4 * frameSeconds_)));
+  std::unique_lock<std::mutex> lock(mutex_);
+  const Clock::time_point now = Clock::now();
+  for (size_t i = 0; i < standby_.size(); ++i) {
+    if (int(i) == failed || standby_[i] == Clock::time_point() || now - standby_[i] > fresh) continue;
+    handOver_ = int(i);
+    handedOver_.reset();
+    // Its thread hands it over after the item it is reading: a frame time or so.
+    wake_.wait_for(lock, fresh, [this] { return aborted_.load() || handedOver_.has_value(); });
+    handOver_ = -1;
+    std::optional<Ready> taken;
+    taken.swap(handedOver_);
+    return taken;
+  }
+  return std::nullopt;
+}
+
+bool InputSwitch::StandsBy(int index) const {
+  // Under mutex_. A fallback of the input on air (a later one).
+  const int onAir = onAir_;
+  return onAir != kSlate && index > onAir && !ended_[size_t(index)];
 }
 
 bool InputSwitch::Wanted(int index) const {

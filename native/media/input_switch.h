@@ -1,10 +1,12 @@
 // InputSwitch: a relay source for a channel that must not go dark. It reads one of several inputs
 // (the primary, then fallbacks in order) and, when the one on air fails (no picture for
-// inputTimeoutMs, an error, its end), puts a slate on air at once: a still image, a looped clip,
-// or a black card, paced to real time, with silence for sound. Meanwhile a thread per input opens
-// it again (a file that played to its end is done), and one that delivers steadily (a keyframe, then pictures for steadyMs) goes on air:
-// from the slate always, over a later input when switchBack is set, an earlier input first when
-// several do.
+// inputTimeoutMs, an error, its end), puts on air at once a fallback that stands by, or else a
+// slate: a still image, a looped clip, or a black card, paced to real time, with silence for
+// sound. The fallbacks of the input on air stand by warm: kept open and decoded all along (a
+// decode each), their pictures dropped but the latest. Meanwhile a thread per input opens it
+// again (a file that played to its end is done), and one that delivers steadily (a keyframe,
+// then pictures for steadyMs) goes on air: from the slate always, over a later input when
+// switchBack is set, an earlier input first when several do.
 //
 // Everything goes out on one timeline: each stretch of an input (or of the slate) is shifted so
 // that it follows what went out before, after the time the switch took, so the outputs keep their
@@ -90,6 +92,7 @@ class InputSwitch : public RelaySource {
   std::shared_ptr<RelayItem> NextFromInput();
   std::shared_ptr<RelayItem> NextFromSlate();
   std::shared_ptr<RelayItem> StillPicture();
+  static std::shared_ptr<RelayItem> Repeat(const RelayItem& picture, double time);
   std::shared_ptr<RelayItem> Silence(double from, double to);
   void OpenSlate();
   void StartOnSlate(const Failure& why);
@@ -97,7 +100,10 @@ class InputSwitch : public RelaySource {
   void Placed(RelayItem& item);
   double NextBase() const;
   void Probe(int index);
+  bool Offer(int index, std::unique_ptr<ReaderSource>& candidate, std::shared_ptr<RelayItem> last);
+  std::optional<Ready> TakeStandby(int failed);
   bool Wanted(int index) const;
+  bool StandsBy(int index) const;
   bool Steady(ReaderSource& candidate, std::shared_ptr<RelayItem>* last);
   bool SleepFor(std::chrono::milliseconds wait);
 
@@ -116,6 +122,9 @@ class InputSwitch : public RelaySource {
   double slateClipLast_ = NAN;   // the clip's last source time (a loop goes back)
   double slateClipShift_ = 0;    // what its loops add
   double offset_ = 0;           // output time = source time + offset_, for the stretch on air
+  bool conformRate_ = false;    // the input on air has another frame rate than the outputs
+  int64_t lastSlot_ = 0;        // then: the output frame slot of its last picture, and it
+  std::shared_ptr<const RelayItem> lastShown_;
   bool rebase_ = false;         // the next item starts a stretch
   double lastPicture_ = NAN;    // output time of the last picture, and the end of the last sound
   double audioEnd_ = NAN;
@@ -124,7 +133,8 @@ class InputSwitch : public RelaySource {
   Clock::time_point slateStartedAt_;
   double slateBase_ = 0;
   int64_t slatePictures_ = 0;
-  std::deque<std::shared_ptr<RelayItem>> pending_;  // silence to go out after a slate picture
+  // What goes out before the next item is read: silence after a picture, repeats before one.
+  std::deque<std::shared_ptr<RelayItem>> pending_;
   int64_t corruptBefore_ = 0;
 
   // Shared with the thread that opens inputs.
@@ -137,6 +147,9 @@ class InputSwitch : public RelaySource {
   ReaderSource* reading_ = nullptr;  // on air (aborted with the switch)
   std::vector<std::thread> probers_;  // one per input
   std::vector<bool> ended_;           // per input: a file that played to its end (not tried again)
+  std::vector<Clock::time_point> standby_;  // per input standing by: when its last picture came
+  int handOver_ = -1;                  // the standby asked to hand itself over
+  std::optional<Ready> handedOver_;
   SwitchStats stats_;
   Clock::time_point onAirSince_;
 };

@@ -24,11 +24,11 @@ export function colourOf(picture: Buffer): Colour {
   return 'other';
 }
 
-/** A publisher of a coloured test picture with sound, live, into `url`. */
-export function publish(url: string, colour: string): ChildProcess {
+/** A publisher of a coloured test picture (at `rate` fps) with sound, live, into `url`. */
+export function publish(url: string, colour: string, rate = 25): ChildProcess {
   return spawn('ffmpeg', [
     '-v', 'error', '-re',
-    '-f', 'lavfi', '-i', `color=c=${colour}:size=320x180:rate=25,drawbox=x=t*40:y=0:w=20:h=180:color=white@0.5:t=fill`,
+    '-f', 'lavfi', '-i', `color=c=${colour}:size=320x180:rate=${rate},drawbox=x=t*40:y=0:w=20:h=180:color=white@0.5:t=fill`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', url,
