@@ -89,3 +89,24 @@ describe('pictures converted in place equal the copied ones', () => {
     expect(failures.slice(0, 20)).toEqual([]);
   }, 300_000);
 });
+
+test('JS code that replaced subarray decides nothing: the view a frame is converted into is made natively', () => {
+  const file = writeNoise(path.join(dir, 'patched.raw'), 2 * RAW_FORMATS.yuv420p(64, 16));
+  const { path: p, ...options } = { ...rawSource(file, 'yuv420p', 64, 16), pixelFormat: 'rgb24' as const };
+  const copied = Decoder.openSync(p, options);
+  const target = new Uint8Array(copied.frameBytes);
+  expect(copied.extractFrameInto(target)).not.toBeNull();
+  copied.close();
+  const saved = [Buffer.prototype.subarray, Uint8Array.prototype.subarray];
+  // A hostile subarray: a tiny buffer of its own, whatever is asked.
+  Buffer.prototype.subarray = Uint8Array.prototype.subarray = function () { return Buffer.alloc(4); } as never;
+  try {
+    const dec = Decoder.openSync(p, options);
+    const frame = dec.extractFrame();
+    dec.close();
+    expect(frame?.data.byteLength).toBe(target.byteLength);
+    expect(Buffer.compare(Buffer.from(frame!.data.buffer, frame!.data.byteOffset, frame!.data.byteLength), Buffer.from(target))).toBe(0);
+  } finally {
+    [Buffer.prototype.subarray, Uint8Array.prototype.subarray] = saved;
+  }
+});

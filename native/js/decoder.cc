@@ -12,19 +12,18 @@ namespace streamcoder {
 namespace {
 
 // A V8-owned buffer for a sync read (its memory is freed by the collector, even in a loop that
-// never yields), with the hint that saves most of a large picture's page faults. With slack, the
-// Buffer JS gets is a view `bytes` long, aligned, with `slack` bytes of its ArrayBuffer past it
-// so that the picture is converted in place (Scaler::FrameToPacked); its .buffer is larger than
-// it, as is common for Node Buffers.
+// never yields), with the hint that saves most of a large picture's page faults. JS gets a
+// Uint8Array (as from the async reads) `bytes` long; with slack it is a view of its
+// ArrayBuffer, aligned, with `slack` bytes past it so that the picture is converted in place
+// (Scaler::FrameToPacked), and its .buffer is larger than it. The view is made here, not by a
+// JS call (a subarray that JS code could have replaced must not decide where we write).
 FreshFrame FreshFrameBuffer(Napi::Env env, size_t bytes, size_t slack) {
   constexpr size_t kAlign = Scaler::kInPlaceAlignment;
   Napi::Buffer<uint8_t> whole = Napi::Buffer<uint8_t>::New(env, slack > 0 ? bytes + slack + kAlign - 1 : bytes);
   AdviseHugePages(whole.Data(), whole.Length());
-  if (slack == 0) return {whole, 0};
-  const size_t offset = (kAlign - reinterpret_cast<uintptr_t>(whole.Data()) % kAlign) % kAlign;
-  Napi::Value view = whole.Get("subarray").As<Napi::Function>().Call(
-      whole, {Napi::Number::New(env, double(offset)), Napi::Number::New(env, double(offset + bytes))});
-  return {view.As<Napi::Buffer<uint8_t>>(), slack};
+  const size_t offset = slack > 0 ? (kAlign - reinterpret_cast<uintptr_t>(whole.Data()) % kAlign) % kAlign : 0;
+  Napi::Uint8Array view = Napi::Uint8Array::New(env, bytes, whole.ArrayBuffer(), whole.ByteOffset() + offset);
+  return {view, whole.Data() + offset, slack};
 }
 
 }  // namespace
@@ -219,7 +218,7 @@ Napi::Value Decoder::ReadFrame(const Napi::CallbackInfo& info) {
     PassOverReadAhead();
     FreshFrame fresh = NewFrameBuffer(info.Env());
     std::lock_guard<std::mutex> lock(gate_.mutex());
-    std::optional<FrameMeta> meta = DecodeInto(ByteView{fresh.view.Data(), fresh.view.Length()}, false, fresh.slack);
+    std::optional<FrameMeta> meta = DecodeInto(ByteView{fresh.data, fresh.view.ByteLength()}, false, fresh.slack);
     return meta ? FrameToJs(info.Env(), *meta, fresh.view) : info.Env().Null();
   });
 }
@@ -313,13 +312,14 @@ Napi::Value Decoder::ReadGop(const Napi::CallbackInfo& info) {
     PassOverReadAhead();
     Napi::Env env = info.Env();
     Napi::Array frames = Napi::Array::New(env);
-    Napi::Buffer<uint8_t> data;
+    Napi::Uint8Array data;
     std::lock_guard<std::mutex> lock(gate_.mutex());
     const size_t slack = OpenReader().inPlaceSlack();
     DecodeGop(
         [&](size_t bytes) {
-          data = FreshFrameBuffer(env, bytes, slack).view;
-          return data.Data();
+          FreshFrame fresh = FreshFrameBuffer(env, bytes, slack);
+          data = fresh.view;
+          return fresh.data;
         },
         [&](const FrameMeta& meta) { frames.Set(frames.Length(), FrameToJs(env, meta, data)); }, slack);
     return frames.Length() > 0 ? Napi::Value(frames) : env.Null();
@@ -377,7 +377,7 @@ Napi::Value Decoder::ReadItem(const Napi::CallbackInfo& info) {
     FreshFrame fresh = FreshFrameBuffer(env, bytes, slack);
     std::lock_guard<std::mutex> lock(gate_.mutex());
     FrameMeta meta;
-    OpenReader().Take(fresh.view.Data(), &meta, fresh.slack);
+    OpenReader().Take(fresh.data, &meta, fresh.slack);
     return FrameToJs(env, meta, fresh.view);
   });
 }

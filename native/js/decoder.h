@@ -23,7 +23,8 @@ namespace streamcoder {
 // A frame buffer for a sync read: the Buffer JS gets, and the bytes past it that may be
 // overwritten (see MediaReader::Take).
 struct FreshFrame {
-  Napi::Buffer<uint8_t> view;
+  Napi::Uint8Array view;
+  uint8_t* data = nullptr;  // where it starts
   size_t slack = 0;
 };
 
