@@ -216,6 +216,7 @@ void InputSwitch::Abort() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (ReaderSource* candidate : probing_) candidate->Abort();
     if (reading_ != nullptr) reading_->Abort();
+    if (ready_) ready_->source->Abort();
   }
   wake_.notify_all();
 }
@@ -534,6 +535,9 @@ bool InputSwitch::Offer(int index, std::unique_ptr<ReaderSource>& candidate, std
   // out); false when it is no longer needed or stopped delivering (the caller closes it).
   Clock::time_point lastPicture = Clock::now();
   for (;;) {
+    // A worse one found before is let go, closed outside the lock (closing a live input may
+    // take a moment).
+    std::optional<Ready> letGo;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (aborted_) return false;
@@ -541,14 +545,22 @@ bool InputSwitch::Offer(int index, std::unique_ptr<ReaderSource>& candidate, std
       if (Wanted(index) || handOver_ == index) {
         probing_.erase(std::find(probing_.begin(), probing_.end(), candidate.get()));
         Ready ready{index, std::move(candidate), std::move(last)};
-        // A worse one found before is let go.
-        if (handOver_ == index) handedOver_ = std::move(ready);
-        else ready_ = std::move(ready);
+        if (handOver_ == index) {
+          handedOver_ = std::move(ready);
+        } else {
+          letGo.swap(ready_);
+          ready_ = std::move(ready);
+        }
         wake_.notify_all();  // a slate waiting for its next picture's time, or TakeStandby
-        return true;
+      } else if (StandsBy(index)) {
+        standby_[size_t(index)] = lastPicture;
+      } else {
+        return false;
       }
-      if (!StandsBy(index)) return false;
-      standby_[size_t(index)] = lastPicture;
+    }
+    if (!candidate) {
+      if (letGo) letGo->source->Abort();
+      return true;
     }
     std::shared_ptr<RelayItem> item;
     if (FailureOf([&] { item = candidate->Next(); }) || !item) break;
