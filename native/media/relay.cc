@@ -1,8 +1,8 @@
 #include "media/relay.h"
 
-#include "video/thumbnailer.h"
-
 #include <algorithm>
+
+#include "video/thumbnailer.h"
 
 namespace streamcoder {
 
