@@ -4,7 +4,8 @@
 // A live source (ffmpeg publishing a blue 320x180 picture at 25 fps into nginx-rtmp) relayed to
 // another stream name, which an independent reader (the ffmpeg CLI) watches picture by picture.
 // The source's publisher is killed (SIGKILL) CYCLES times and published again after OUTAGE_MS:
-// - the library: pipeline() with a slate (a magenta picture), x264 ultrafast;
+// - the library: pipeline() with a slate (a magenta picture), x264 ultrafast; then the same with
+//   a second source that never dies as a fallback, standing by;
 // - its reference, what live-streaming scripts glue together: `while :; do ffmpeg -i src -c:v
 //   libx264 -preset ultrafast ... -f flv out; sleep 0.25; done` with -rw_timeout 2 s (the ffmpeg
 //   CLI has no fallback; the loop starts it again, and it relays again once the source is back).
@@ -56,17 +57,24 @@ async function cycles(source: string, watcher: Watcher): Promise<Cycle[]> {
   return results;
 }
 
-async function library(rtmp: RtmpServer, slate: string): Promise<Cycle[]> {
+async function library(rtmp: RtmpServer, slate: string, name: string, fallback: boolean): Promise<Cycle[]> {
   const controller = new AbortController();
+  // A second source that never dies, standing by (green).
+  const backup = fallback ? publish(rtmp.liveUrl(`${name}-backup`), 'lime') : null;
+  if (backup) await sleep(1500);
   const run = pipeline({
-    input: rtmp.liveUrl('lib-src'), output: rtmp.liveUrl('lib-out'), slate,
+    input: rtmp.liveUrl(`${name}-src`), output: rtmp.liveUrl(`${name}-out`), slate,
+    ...(backup ? { fallbacks: [rtmp.liveUrl(`${name}-backup`)] } : {}),
     ...(INPUT_TIMEOUT_MS ? { inputTimeoutMs: INPUT_TIMEOUT_MS } : {}),
     server: { preset: 'ultrafast', bitRate: '500k', gopSize: 25 }, signal: controller.signal,
   });
   run.catch(() => {});
   // The source first: the pipeline opens on it.
-  const results = cycles(rtmp.liveUrl('lib-src'), new Watcher(rtmp.liveUrl('lib-out')));
-  return results.finally(() => controller.abort());
+  const results = cycles(rtmp.liveUrl(`${name}-src`), new Watcher(rtmp.liveUrl(`${name}-out`)));
+  return results.finally(async () => {
+    controller.abort();
+    if (backup) await kill(backup);
+  });
 }
 
 async function reference(rtmp: RtmpServer): Promise<Cycle[]> {
@@ -91,11 +99,13 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamcoder-bench-failover-')
 const slate = path.join(dir, 'slate.png');
 execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=magenta:size=160x90', '-frames:v', '1', slate]);
 try {
-  const ours = await library(rtmp, slate);
+  const ours = await library(rtmp, slate, 'lib', false);
+  const standby = await library(rtmp, slate, 'sby', true);
   const theirs = await reference(rtmp);
   console.log(`\nA live relay whose source dies ${CYCLES} times for ${OUTAGE_MS} ms (ms; dark: the reader's longest wait for a picture; back: source published again -> its picture at the reader)`);
   console.log(`${'what'.padEnd(44)} ${'dark p50'.padStart(8)} ${'dark max'.padStart(8)} ${'back p50'.padStart(8)} ${'back max'.padStart(8)} ${'never'.padStart(6)}`);
   console.log(row(`pipeline() with a slate (inputTimeoutMs ${INPUT_TIMEOUT_MS ?? 2000})`, ours));
+  console.log(row('the same, and a fallback standing by', standby));
   console.log(row('ffmpeg CLI relay in a restart loop', theirs));
 } finally {
   await rtmp.stop();
