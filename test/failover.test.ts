@@ -24,6 +24,13 @@ afterAll(async () => {
   cleanup();
 });
 
+/** The figures of a run stopped by its signal: it must reject with ERR_ABORTED, nothing else. */
+async function abortedStats(result: Promise<PipelineStats>): Promise<PipelineStats> {
+  const error = await result.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
+  expect(error?.code).toBe('ERR_ABORTED');
+  return error!.stats;
+}
+
 /** A magenta PNG of another size than the output (160x90 against 320x180). */
 function magentaSlate(): string {
   const file = path.join(dir, 'slate.png');
@@ -76,9 +83,7 @@ describe('the program, the slate, and back', () => {
       await kill(publisher);
       controller.abort();
     }
-    const error = await result!.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
-    expect(error?.code).toBe('ERR_ABORTED');
-    const stats = error!.stats;
+    const stats = await abortedStats(result!);
     expect(stats.input?.switches).toBe(2);
     expect(stats.input?.slateSeconds).toBeGreaterThan(0.5);
     expect(stats.input?.inputSeconds[0]).toBeGreaterThan(2);
@@ -106,9 +111,7 @@ async function channel(name: string, options: { fallbacks?: string[]; slate?: st
   const stop = async (): Promise<PipelineStats> => {
     watcher.stop();
     controller.abort();
-    const error = await result.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
-    expect(error?.code).toBe('ERR_ABORTED');
-    return error!.stats;
+    return abortedStats(result);
   };
   return { events, watcher, stop };
 }
@@ -220,8 +223,7 @@ describe('a channel whose source is not there yet', () => {
       if (publisher) await kill(publisher);
       controller.abort();
     }
-    const error = await result.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
-    expect(error?.code).toBe('ERR_ABORTED');
+    await abortedStats(result);
     // The output was opened at the slate's size, 160x90, and the program scaled to it; sound throughout.
     const recording = await settledFile(rtmp.recordingOf('late-out'));
     const streams = String(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,width,height', '-of', 'csv=p=0', recording])).trim().split('\n').sort();
@@ -262,9 +264,7 @@ describe('sound through the switches', () => {
       await kill(publisher);
       controller.abort();
     }
-    const error = await result!.then(() => null, (e: unknown) => e as { code: string; stats: PipelineStats });
-    expect(error?.code).toBe('ERR_ABORTED');
-    expect(error!.stats.input?.switches).toBe(2);
+    expect((await abortedStats(result!)).input?.switches).toBe(2);
     const recording = await settledFile(rtmp.recordingOf('av-out'));
     const { flashes, beeps, offsets } = measureSync(recording);
     // A flash a second from either publish, each with its beep within a video frame (40 ms).
